@@ -1,0 +1,5 @@
+"""The ``usagekit`` command."""
+
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""Report writers: pure functions of plain data (JUnit XML, Markdown, HTML)."""

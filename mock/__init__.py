@@ -1,0 +1,1 @@
+"""usagekit's mock: the reference aggregator, datasets, and the mock server."""

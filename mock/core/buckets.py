@@ -1,0 +1,159 @@
+"""Time buckets in the local calendar of an IANA zone.
+
+A bucket is a maximal run of consecutive instants that share a key: for
+``hour`` the local date, local hour and UTC offset; for ``day`` the local
+date; for ``month`` the local year and month. A bucket boundary is therefore
+either
+
+* a local calendar *mark* (the top of a local hour, local midnight, the first
+  of a local month) inside a stretch of constant offset -- the key always
+  changes there; or
+* a *transition*, where it is a boundary only if the key changes across it
+  (always for ``hour``, since the offset is part of the key; for ``day`` only
+  if the local date before and after differ, and so on).
+
+That one rule yields every odd case: a fall-back hour twice, a skipped hour or
+date (Pacific/Apia 2011-12-30) not at all, a day whose midnight was skipped
+(America/Sao_Paulo 2018-11-04) starting at the transition, 23- and 25-hour
+days, and the :30/:45 offsets of Kolkata, Kathmandu, Lord Howe and Chatham.
+
+The work is bounded by ``limit``: boundaries are generated from the bucket
+that holds ``start`` onwards until ``limit`` buckets are known, whatever the
+length of the range. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from .instants import US, format_instants
+from .zones import Timeline
+
+__all__ = ["BucketGrid", "Granularity", "bucket_grid"]
+
+
+class Granularity(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    MONTH = "month"
+
+
+# The longest stretch one bucket can cover, with room for the largest clock
+# change on record (a day repeated when Alaska changed sides of the date line).
+_LONGEST = {
+    Granularity.HOUR: 3600,
+    Granularity.DAY: 3 * 86_400,
+    Granularity.MONTH: 33 * 86_400,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketGrid:
+    """The buckets of a query.
+
+    ``edges`` (µs) has one more entry than there are buckets: bucket ``i``
+    counts instants in ``[edges[i], edges[i + 1])``. ``edges[0]`` is the first
+    bucket's start (it may lie before the query's start); the last edge is the
+    query's end or, when ``limit`` cut the list, the start of the first bucket
+    left out. ``offsets`` holds the UTC offset (s) at each bucket's start.
+    """
+
+    edges: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Bucket starts in whole seconds."""
+        return self.edges[:-1] // US
+
+    def labels(self) -> list[str]:
+        """Each bucket's ``ts``: its start written in the zone's offset there."""
+        return format_instants(self.starts, self.offsets)
+
+
+def bucket_grid(
+    timeline: Timeline, granularity: Granularity, start: int, end: int, limit: int
+) -> BucketGrid:
+    """The first ``limit`` buckets of ``[start, end)`` (µs) in ``timeline``'s calendar."""
+    if not start < end or limit < 1:
+        raise ValueError("bucket_grid needs start < end and limit >= 1")
+    first_second = start // US
+    last_second = (end - 1) // US  # the bucket of the last instant before end
+    first = _bucket_start(timeline, granularity, first_second)
+    later = _boundaries_after(timeline, granularity, first, last_second, limit)
+    starts = np.concatenate([np.array([first], dtype=np.int64), later[later <= last_second]])
+    starts = starts[:limit]
+    left_out = later[len(starts) - 1 :]
+    stop = min(end, int(left_out[0]) * US) if left_out.size else end
+    edges = np.append(starts * US, np.int64(stop))
+    return BucketGrid(edges=edges, offsets=timeline.offsets_at(starts))
+
+
+def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> int:
+    """The start of the bucket that holds ``second``: the last boundary at or before it."""
+    span = 2 * _LONGEST[granularity]
+    while True:
+        found = _boundaries(timeline, granularity, second - span, second + 1)
+        if found.size:
+            return int(found[-1])
+        span *= 4
+
+
+def _boundaries_after(
+    timeline: Timeline, granularity: Granularity, first: int, last: int, count: int
+) -> np.ndarray:
+    """At least ``count`` boundaries after ``first``, or all of them up to ``last``."""
+    span = (count + 1) * _LONGEST[granularity]
+    while True:
+        hi = first + span
+        found = _boundaries(timeline, granularity, first, hi)
+        if found.size >= count or hi > last:
+            return found
+        span *= 4
+
+
+def _boundaries(timeline: Timeline, granularity: Granularity, lo: int, hi: int) -> np.ndarray:
+    """Every boundary ``b`` with ``lo < b < hi``, ascending (seconds)."""
+    instants, offsets = timeline.transitions(lo, hi - 1)
+    seg_starts = np.concatenate([np.array([lo], dtype=np.int64), instants])
+    seg_offsets = np.concatenate([np.array([timeline.offset_at(lo)], dtype=np.int64), offsets])
+    seg_ends = np.append(instants, np.int64(hi))
+    pieces: list[np.ndarray] = []
+    for i in range(len(seg_starts)):
+        a, b, offset = int(seg_starts[i]), int(seg_ends[i]), int(seg_offsets[i])
+        if i and _key_changes(granularity, a, int(seg_offsets[i - 1]), offset):
+            pieces.append(np.array([a], dtype=np.int64))
+        pieces.append(_marks(granularity, a, b, offset))
+    return np.concatenate(pieces)
+
+
+def _key_changes(granularity: Granularity, at: int, before: int, after: int) -> bool:
+    """Whether the bucket key differs just before and at a transition."""
+    if granularity is Granularity.HOUR:
+        return before != after  # the offset is part of the key
+    # Local clock readings in whole seconds; "just before" is one tick earlier.
+    earlier, later = at + before - 1, at + after
+    if granularity is Granularity.DAY:
+        return earlier // 86_400 != later // 86_400
+    month = np.array([earlier, later], dtype="M8[s]").astype("M8[M]")
+    return bool(month[0] != month[1])
+
+
+def _marks(granularity: Granularity, a: int, b: int, offset: int) -> np.ndarray:
+    """Local calendar marks ``m`` with ``a < m < b`` under a constant ``offset``."""
+    if granularity is Granularity.MONTH:
+        month = np.datetime64(a + offset, "s").astype("M8[M]") + 1
+        last = np.datetime64(b - 1 + offset, "s").astype("M8[M]")
+        if last < month:
+            return np.empty(0, dtype=np.int64)
+        months = np.arange(month, last + 1, dtype="M8[M]")
+        return months.astype("M8[s]").astype(np.int64) - offset
+    period = 3600 if granularity is Granularity.HOUR else 86_400
+    first = a + period - (a + offset) % period
+    return np.arange(first, b, period, dtype=np.int64)

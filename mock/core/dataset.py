@@ -1,0 +1,219 @@
+"""The dataset: accounts, their agents and keys, and their conversations.
+
+Conversations are held as columns (numpy arrays) sorted by start time, so that
+a time range is a binary search and an aggregation a handful of vectorised
+operations. Strings that repeat (accounts, agents, types) are stored once, in
+tables, and referred to by integer codes.
+
+A :class:`Scope` is what one account's usage reads: the *completed*
+conversations of the account and, for a top-level account, of all its
+subaccounts, with just the columns the aggregator needs. Scopes are built on
+first use and kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "COMPLETED",
+    "CONVERSATION_TYPES",
+    "DIRECTIONS",
+    "STATUSES",
+    "UNASSIGNED",
+    "Account",
+    "Agent",
+    "Conversations",
+    "Dataset",
+    "Scope",
+]
+
+CONVERSATION_TYPES: tuple[str, ...] = ("phone", "web", "test", "unknown")
+DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "internal")
+STATUSES: tuple[str, ...] = ("in_progress", "completed", "failed", "transferred")
+COMPLETED = STATUSES.index("completed")
+#: The ``agent`` dimension value of a conversation without an agent.
+UNASSIGNED = "unassigned"
+#: The agent code of a conversation without an agent.
+NO_AGENT = -1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Agent:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    id: str
+    parent_id: str | None
+    name: str
+    api_keys: tuple[str, ...]
+    agents: tuple[Agent, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Conversations:
+    """All conversations as columns, sorted by ``start`` (ties keep file order).
+
+    ``account`` indexes :attr:`Dataset.accounts`; ``agent`` indexes
+    :attr:`Dataset.agent_ids` (``NO_AGENT`` when the conversation has none);
+    ``type``, ``direction`` and ``status`` index the tuples of the same names.
+    """
+
+    ids: np.ndarray  # bytes, 'S<n>'
+    start: np.ndarray  # int64, µs since the epoch
+    duration: np.ndarray  # int64, seconds
+    account: np.ndarray  # int32
+    agent: np.ndarray  # int32
+    type: np.ndarray  # int8
+    direction: np.ndarray  # int8
+    status: np.ndarray  # int8
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    @classmethod
+    def empty(cls) -> Conversations:
+        return cls(
+            ids=np.empty(0, dtype="S1"),
+            start=np.empty(0, dtype=np.int64),
+            duration=np.empty(0, dtype=np.int64),
+            account=np.empty(0, dtype=np.int32),
+            agent=np.empty(0, dtype=np.int32),
+            type=np.empty(0, dtype=np.int8),
+            direction=np.empty(0, dtype=np.int8),
+            status=np.empty(0, dtype=np.int8),
+        )
+
+    def take(self, index: np.ndarray) -> Conversations:
+        """The rows at ``index`` (an integer or boolean array), in that order."""
+        return Conversations(
+            ids=self.ids[index],
+            start=self.start[index],
+            duration=self.duration[index],
+            account=self.account[index],
+            agent=self.agent[index],
+            type=self.type[index],
+            direction=self.direction[index],
+            status=self.status[index],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Scope:
+    """The completed conversations one account's usage covers, sorted by start.
+
+    ``agent`` and ``owner`` are codes into ``agent_values`` and
+    ``owner_values``; ``type`` indexes :data:`CONVERSATION_TYPES`. Each value
+    table is sorted, so ordering codes orders the dimension values.
+    """
+
+    account_id: str
+    start: np.ndarray
+    duration: np.ndarray
+    agent: np.ndarray
+    owner: np.ndarray
+    type: np.ndarray
+    agent_values: tuple[str, ...]
+    owner_values: tuple[str, ...]
+    type_values: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def column(self, dimension: str) -> np.ndarray:
+        """The codes of ``dimension`` (``agent``, ``subaccount`` or ``type``)."""
+        return {"agent": self.agent, "subaccount": self.owner, "type": self.type}[dimension]
+
+    def values(self, dimension: str) -> tuple[str, ...]:
+        """The sorted value table that :meth:`column`'s codes index."""
+        return {
+            "agent": self.agent_values,
+            "subaccount": self.owner_values,
+            "type": self.type_values,
+        }[dimension]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Dataset:
+    """Accounts and conversations; see :mod:`usagekit.mock.datasets.files` for the files."""
+
+    accounts: tuple[Account, ...]
+    agent_ids: tuple[str, ...]
+    conversations: Conversations
+    _by_id: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _scopes: dict[str, Scope] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({account.id: i for i, account in enumerate(self.accounts)})
+
+    def account(self, account_id: str) -> Account | None:
+        index = self._by_id.get(account_id)
+        return None if index is None else self.accounts[index]
+
+    def subaccounts(self, account_id: str) -> tuple[Account, ...]:
+        return tuple(a for a in self.accounts if a.parent_id == account_id)
+
+    def keys(self) -> Mapping[str, Account]:
+        """Every API key and the account it belongs to."""
+        return {key: account for account in self.accounts for key in account.api_keys}
+
+    def scope(self, account_id: str) -> Scope:
+        """The conversations ``account_id``'s usage covers; ``KeyError`` if unknown."""
+        found = self._scopes.get(account_id)
+        if found is None:
+            with self._lock:
+                found = self._scopes.get(account_id)
+                if found is None:
+                    found = self._build_scope(account_id)
+                    self._scopes[account_id] = found
+        return found
+
+    def _build_scope(self, account_id: str) -> Scope:
+        account = self.accounts[self._by_id[account_id]]
+        members = [account]
+        if account.parent_id is None:
+            members.extend(self.subaccounts(account.id))
+        codes = np.array([self._by_id[m.id] for m in members], dtype=np.int32)
+        rows = self.conversations
+        keep = (rows.status == COMPLETED) & np.isin(rows.account, codes)
+        picked = rows.take(np.flatnonzero(keep))
+        agent_values, agent = _recode(
+            picked.agent, lambda code: UNASSIGNED if code == NO_AGENT else self.agent_ids[code]
+        )
+        owner_values, owner = _recode(picked.account, lambda code: self.accounts[code].id)
+        type_values, type_ = _recode(picked.type, lambda code: CONVERSATION_TYPES[code])
+        return Scope(
+            account_id=account_id,
+            start=picked.start,
+            duration=picked.duration,
+            agent=agent,
+            owner=owner,
+            type=type_,
+            agent_values=agent_values,
+            owner_values=owner_values,
+            type_values=type_values,
+        )
+
+
+def _recode(codes: np.ndarray, name_of: Callable[[int], str]) -> tuple[tuple[str, ...], np.ndarray]:
+    """Replace codes by ranks in the sorted table of the names that occur."""
+    present = np.unique(codes)
+    names = [name_of(int(code)) for code in present]
+    order = sorted(range(len(names)), key=names.__getitem__)
+    rank = np.empty(len(names), dtype=np.int32)
+    rank[order] = np.arange(len(names), dtype=np.int32)
+    recoded = rank[np.searchsorted(present, codes)] if len(present) else codes.astype(np.int32)
+    return tuple(names[i] for i in order), recoded
+
+
+def agent_table(accounts: Iterable[Account]) -> tuple[str, ...]:
+    """Every declared agent id, in declaration order: the codes of ``Conversations.agent``."""
+    return tuple(agent.id for account in accounts for agent in account.agents)

@@ -1,0 +1,144 @@
+"""Reading and writing the contract's date-times.
+
+Instants are integer **microseconds** since the Unix epoch (int64 covers
+±292,000 years, so years 1 to 9999 in any zone fit with room to spare).
+
+Reading: an RFC 3339 date-time (``2024-03-10T02:00:00-05:00``, ``...Z``,
+lower-case ``t``/``z``, up to six fractional digits) or the same without an
+offset, which the contract reads as local time in the query's zone: an
+ambiguous local time takes its first occurrence and a skipped one is read with
+the offset in force before the skip (PEP 495's ``fold=0``).
+
+Writing: ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` and the offset as ``±HH:MM``, or
+``Z`` when it is zero. Before standard time, zones ran on local mean time with
+offsets such as +01:05:21, which RFC 3339 cannot write; such an offset is
+written rounded up to the next minute (+01:06) and the clock time carries the
+difference (``00:00:39``), so that the text still names the exact instant and
+the clock still shows the bucket's local date and hour.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from .zones import Timeline
+
+__all__ = [
+    "MAX_INSTANT",
+    "MIN_INSTANT",
+    "DateTimeText",
+    "format_instant",
+    "format_instants",
+    "parse_datetime",
+]
+
+US = 1_000_000
+_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+
+#: The first and last instants a query may name (UTC); local times must fit too.
+MIN_INSTANT = (1 - _EPOCH_ORDINAL) * 86_400 * US
+MAX_INSTANT = (3_652_059 + 1 - _EPOCH_ORDINAL) * 86_400 * US - 1
+
+_DATETIME = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[Tt]"
+    r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})"
+    r"(?:\.(?P<fraction>\d+))?"
+    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})?"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DateTimeText:
+    """A parsed date-time: local clock fields, and the offset when one was written."""
+
+    local: datetime
+    offset: int | None  # seconds east of UTC; None when the text has no offset
+
+    def instant(self, timeline: Timeline) -> int:
+        """The instant (µs) this text names; text without an offset is local to ``timeline``."""
+        wall = _local_micros(self.local)
+        if self.offset is not None:
+            return wall - self.offset * US
+        offset = self.local.replace(tzinfo=timeline.zone, fold=0).utcoffset()
+        assert offset is not None  # a ZoneInfo always has an offset
+        return wall - int(offset.total_seconds()) * US
+
+
+def parse_datetime(text: str) -> DateTimeText:
+    """Parse the contract's date-time syntax; ``ValueError`` says what is wrong."""
+    match = _DATETIME.fullmatch(text)
+    if match is None:
+        hint = ""
+        if re.fullmatch(r".*\d{2}:\d{2}:\d{2}(\.\d+)? \d{2}:\d{2}", text):
+            hint = " (a '+' in a query string must be written %2B)"
+        raise ValueError(
+            f"{text!r} is not an ISO-8601 date-time such as 2024-03-01T00:00:00Z{hint}"
+        )
+    fraction = match["fraction"] or ""
+    if len(fraction) > 6:
+        raise ValueError(f"{text!r} has more than microsecond precision")
+    try:
+        local = datetime(
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"]),
+            int(fraction.ljust(6, "0")) if fraction else 0,
+        )
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid date-time: {exc}") from None
+    return DateTimeText(local=local, offset=_parse_offset(text, match["offset"]))
+
+
+def _parse_offset(text: str, offset: str | None) -> int | None:
+    if offset is None:
+        return None
+    if offset in ("Z", "z"):
+        return 0
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"{text!r} has an invalid UTC offset {offset!r}")
+    seconds = hours * 3600 + minutes * 60
+    return -seconds if offset[0] == "-" else seconds
+
+
+def _local_micros(local: datetime) -> int:
+    days = local.toordinal() - _EPOCH_ORDINAL
+    seconds = days * 86_400 + local.hour * 3600 + local.minute * 60 + local.second
+    return seconds * US + local.microsecond
+
+
+def _written_offset(offset: int) -> int:
+    """The offset as written: rounded up to a whole minute."""
+    return -(-offset // 60) * 60
+
+
+def _offset_text(offset: int) -> str:
+    if offset == 0:
+        return "Z"
+    sign = "+" if offset > 0 else "-"
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+def format_instant(instant: int, offset: int) -> str:
+    """``instant`` (µs) written in a zone whose UTC offset there is ``offset`` (s)."""
+    written = _written_offset(offset)
+    seconds, micros = divmod(instant + written * US, US)
+    clock = str(np.datetime64(seconds, "s"))
+    fraction = f".{micros:06d}" if micros else ""
+    return f"{clock}{fraction}{_offset_text(written)}"
+
+
+def format_instants(seconds: np.ndarray, offsets: np.ndarray) -> list[str]:
+    """Whole-second instants written with their offsets, vectorised for bucket starts."""
+    written = -(-offsets // 60) * 60
+    clocks = np.datetime_as_string((seconds + written).astype("M8[s]"), unit="s")
+    suffix = {int(o): _offset_text(int(o)) for o in np.unique(written)}
+    return [c + suffix[o] for c, o in zip(clocks.tolist(), written.tolist(), strict=True)]

@@ -1,0 +1,231 @@
+"""The usage query: its parameters, their defaults, and their validation.
+
+:func:`resolve_query` turns the request's parameters (as text, before any
+interpretation) into a :class:`UsageQuery`, or raises :class:`QueryError`
+naming every invalid field at once. It is the one place where defaults are
+applied and date-times are read, shared by the mock server and by
+``usagekit aggregate``, so that both give the same answer to the same query.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .buckets import Granularity
+from .errors import FieldError, QueryError, UnknownZoneError
+from .instants import MAX_INSTANT, MIN_INSTANT, US, format_instant, parse_datetime
+from .zones import Timeline, available_zones, get_timeline
+
+__all__ = [
+    "DEFAULT_GRANULARITY",
+    "DEFAULT_LIMIT",
+    "DEFAULT_SPAN",
+    "DEFAULT_TZ",
+    "MAX_LIMIT",
+    "MIN_LIMIT",
+    "Dimension",
+    "Granularity",
+    "RawQuery",
+    "UsageQuery",
+    "resolve_query",
+]
+
+
+class Dimension(StrEnum):
+    AGENT = "agent"
+    SUBACCOUNT = "subaccount"
+    TYPE = "type"
+
+
+DEFAULT_GRANULARITY = Granularity.DAY
+DEFAULT_TZ = "UTC"
+MIN_LIMIT = 1
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 500
+#: ``start`` defaults to exactly 30 days (720 hours) before ``end``.
+DEFAULT_SPAN = 30 * 86_400 * US
+
+# ``invalid(name, message)``: records one invalid query parameter.
+_Report = Callable[[str, str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawQuery:
+    """The query parameters as the request wrote them; ``None`` means absent."""
+
+    start: str | None = None
+    end: str | None = None
+    granularity: str | None = None
+    group_by: Sequence[str] | None = None
+    tz: str | None = None
+    limit: int | str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageQuery:
+    """A valid, fully resolved query: instants in µs, defaults applied."""
+
+    account_id: str
+    start: int
+    end: int
+    granularity: Granularity
+    group_by: tuple[Dimension, ...]
+    tz: str
+    limit: int
+
+    @property
+    def timeline(self) -> Timeline:
+        return get_timeline(self.tz)
+
+    def written(self, instant: int) -> str:
+        """``instant`` written in the query's zone, as ``meta`` echoes it."""
+        return format_instant(instant, self.timeline.offset_at(instant // US))
+
+
+def resolve_query(raw: RawQuery, *, account_id: str, now: int) -> UsageQuery:
+    """Validate ``raw`` and apply the defaults; ``now`` (µs) is the default ``end``.
+
+    Raises :class:`QueryError` with one :class:`FieldError` per invalid field.
+    """
+    errors: list[FieldError] = []
+
+    def invalid(name: str, message: str) -> None:
+        errors.append(FieldError(field=f"query.{name}", message=message))
+
+    granularity = _granularity(raw.granularity, invalid)
+    group_by = _group_by(raw.group_by, invalid)
+    limit = _limit(raw.limit, invalid)
+    tz, timeline = _zone(raw.tz, invalid)
+
+    start = end = None
+    if raw.end is not None:
+        end = _instant("end", raw.end, timeline, invalid)
+    elif timeline is not None:
+        end = now
+    if raw.start is not None:
+        start = _instant("start", raw.start, timeline, invalid)
+    elif end is not None:
+        start = end - DEFAULT_SPAN
+        if timeline is not None and not _in_range(start, timeline):
+            invalid("start", "the default start (30 days before end) is before the year 1")
+            start = None
+    if start is not None and end is not None and start >= end:
+        shown = f"start ({raw.start or 'default'}) must be before end ({raw.end or 'now'})"
+        invalid("start", shown)
+
+    if errors:
+        raise QueryError(errors)
+    # Without errors, every value above was resolved.
+    assert granularity is not None
+    assert limit is not None
+    assert tz is not None
+    assert start is not None
+    assert end is not None
+    return UsageQuery(
+        account_id=account_id,
+        start=start,
+        end=end,
+        granularity=granularity,
+        group_by=group_by,
+        tz=tz,
+        limit=limit,
+    )
+
+
+def _granularity(value: str | None, invalid: _Report) -> Granularity | None:
+    if value is None:
+        return DEFAULT_GRANULARITY
+    try:
+        return Granularity(value)
+    except ValueError:
+        invalid("granularity", f"{value!r} is not one of {_choices(Granularity)}")
+        return None
+
+
+def _group_by(values: Sequence[str] | None, invalid: _Report) -> tuple[Dimension, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = values.split(",")
+    unknown = [v for v in values if v not in Dimension.__members__.values()]
+    if unknown:
+        shown = ", ".join(repr(v) for v in unknown)
+        verb = "is" if len(unknown) == 1 else "are"
+        invalid("group_by", f"{shown} {verb} not one of {_choices(Dimension)}")
+        return ()
+    # dict keeps the first occurrence of each dimension, in order
+    return tuple(dict.fromkeys(Dimension(v) for v in values))
+
+
+def _limit(value: int | str | None, invalid: _Report) -> int | None:
+    if value is None:
+        return DEFAULT_LIMIT
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
+    ):
+        invalid("limit", f"{value!r} is not an integer")
+        return None
+    number = int(value)
+    if not MIN_LIMIT <= number <= MAX_LIMIT:
+        invalid("limit", f"{number} is not between {MIN_LIMIT} and {MAX_LIMIT}")
+        return None
+    return number
+
+
+def _zone(value: str | None, invalid: _Report) -> tuple[str | None, Timeline | None]:
+    name = DEFAULT_TZ if value is None else value
+    if name == "":
+        invalid("tz", "must not be empty")
+        return None, None
+    try:
+        return name, get_timeline(name)
+    except UnknownZoneError as exc:
+        hint = _zone_hint(name)
+        invalid("tz", f"{exc}{f'; did you mean {hint!r}?' if hint else ''}")
+        return None, None
+
+
+@functools.cache
+def _zones_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in available_zones()}
+
+
+def _zone_hint(name: str) -> str | None:
+    return _zones_by_folded_name().get(name.casefold())
+
+
+def _instant(name: str, text: str, timeline: Timeline | None, invalid: _Report) -> int | None:
+    if text == "":
+        invalid(name, "must not be empty")
+        return None
+    try:
+        parsed = parse_datetime(text)
+    except ValueError as exc:
+        invalid(name, str(exc))
+        return None
+    if timeline is None:
+        if parsed.offset is None:
+            return None  # local time in an invalid zone: tz is already reported
+        timeline = get_timeline("UTC")
+    try:
+        instant = parsed.instant(timeline)
+    except OverflowError:
+        instant = None
+    if instant is None or not _in_range(instant, timeline):
+        invalid(name, f"{text!r} is out of range: it must lie in the years 1 to 9999 in tz")
+        return None
+    return instant
+
+
+def _in_range(instant: int, timeline: Timeline) -> bool:
+    if not MIN_INSTANT <= instant <= MAX_INSTANT:
+        return False
+    local = instant + timeline.offset_at(instant // US) * US
+    return MIN_INSTANT <= local <= MAX_INSTANT
+
+
+def _choices(enum: type[StrEnum]) -> str:
+    return ", ".join(member.value for member in enum)

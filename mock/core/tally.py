@@ -1,0 +1,121 @@
+"""Usage per (bucket, group), computed from the raw conversation records.
+
+The records of a scope are sorted by start, so the records of a range are one
+slice (two binary searches) and each record's bucket is one more binary search
+against the bucket edges. Records are then ordered by a combined code --
+bucket first, then each dimension's rank in ``group_by`` order -- and summed
+per code with exact integer arithmetic; because the value tables are sorted,
+that order is exactly the contract's output order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dataset import Scope
+
+__all__ = ["Tally", "combine", "tally_records"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Tally:
+    """Usage cells in output order: by bucket, then by dimension values.
+
+    ``keys[:, j]`` is the rank of row's value of the ``j``-th requested
+    dimension in that dimension's sorted value table. Grouped tallies hold
+    only cells with at least one conversation; ungrouped ones hold every bucket.
+    """
+
+    bucket: np.ndarray  # int64
+    keys: np.ndarray  # int64, shape (rows, dimensions)
+    seconds: np.ndarray  # int64
+    conversations: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return len(self.bucket)
+
+
+def tally_records(
+    scope: Scope, dimensions: Sequence[str], edges: np.ndarray, start: int, buckets: int
+) -> Tally:
+    """Tally the records in ``[start, edges[-1])`` into the buckets ``edges`` delimit."""
+    lo = int(np.searchsorted(scope.start, start, side="left"))
+    hi = int(np.searchsorted(scope.start, edges[-1], side="left"))
+    return tally_slice(scope, dimensions, edges, lo, hi, buckets)
+
+
+def tally_slice(
+    scope: Scope, dimensions: Sequence[str], edges: np.ndarray, lo: int, hi: int, buckets: int
+) -> Tally:
+    """Tally the records ``lo:hi`` of ``scope`` (all inside ``edges``)."""
+    bucket = np.searchsorted(edges, scope.start[lo:hi], side="right") - 1
+    if not dimensions:
+        found = np.searchsorted(bucket, np.arange(buckets + 1), side="left")
+        cumulative = np.concatenate([[0], np.cumsum(scope.duration[lo:hi])])
+        return Tally(
+            bucket=np.arange(buckets, dtype=np.int64),
+            keys=np.empty((buckets, 0), dtype=np.int64),
+            seconds=cumulative[found[1:]] - cumulative[found[:-1]],
+            conversations=np.diff(found).astype(np.int64),
+        )
+    sizes = [len(scope.values(d)) for d in dimensions]
+    code = bucket.astype(np.int64)
+    for dimension, size in zip(dimensions, sizes, strict=True):
+        code = code * size + scope.column(dimension)[lo:hi]
+    return _sum_by_code(code, scope.duration[lo:hi], sizes)
+
+
+def _sum_by_code(code: np.ndarray, duration: np.ndarray, sizes: Sequence[int]) -> Tally:
+    order = np.argsort(code, kind="stable")
+    ordered = code[order]
+    firsts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1)) if len(code) else order
+    seconds = np.add.reduceat(duration[order], firsts) if len(code) else np.empty(0, np.int64)
+    conversations = np.diff(np.append(firsts, len(code)))
+    return _from_codes(ordered[firsts], sizes, seconds, conversations)
+
+
+def _from_codes(
+    codes: np.ndarray, sizes: Sequence[int], seconds: np.ndarray, conversations: np.ndarray
+) -> Tally:
+    """Split combined codes back into bucket and per-dimension ranks."""
+    keys = np.empty((len(codes), len(sizes)), dtype=np.int64)
+    rest = codes.copy()
+    for j in range(len(sizes) - 1, -1, -1):
+        rest, keys[:, j] = np.divmod(rest, sizes[j])
+    return Tally(
+        bucket=rest,
+        keys=keys,
+        seconds=seconds.astype(np.int64),
+        conversations=conversations.astype(np.int64),
+    )
+
+
+def combine(parts: Sequence[Tally], sizes: Sequence[int]) -> Tally:
+    """Add grouped tallies cell by cell, keeping output order."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return Tally(
+            bucket=np.empty(0, np.int64),
+            keys=np.empty((0, len(sizes)), np.int64),
+            seconds=np.empty(0, np.int64),
+            conversations=np.empty(0, np.int64),
+        )
+    if len(parts) == 1:
+        return parts[0]
+    code = np.concatenate([_codes(p, sizes) for p in parts])
+    order = np.argsort(code, kind="stable")
+    ordered = code[order]
+    firsts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
+    seconds = np.add.reduceat(np.concatenate([p.seconds for p in parts])[order], firsts)
+    conversations = np.add.reduceat(np.concatenate([p.conversations for p in parts])[order], firsts)
+    return _from_codes(ordered[firsts], sizes, seconds, conversations)
+
+
+def _codes(tally: Tally, sizes: Sequence[int]) -> np.ndarray:
+    code = tally.bucket.astype(np.int64)
+    for j, size in enumerate(sizes):
+        code = code * size + tally.keys[:, j]
+    return code

@@ -1,0 +1,1 @@
+"""The mock server: a connexion app driven by openapi.yaml, answering from the aggregator."""
