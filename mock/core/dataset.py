@@ -27,6 +27,7 @@ __all__ = [
     "UNASSIGNED",
     "Account",
     "Agent",
+    "ConversationRecord",
     "Conversations",
     "Dataset",
     "Scope",
@@ -55,6 +56,20 @@ class Account:
     name: str
     api_keys: tuple[str, ...]
     agents: tuple[Agent, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationRecord:
+    """One conversation, as the dataset files and the vendor's API describe it."""
+
+    conversation_id: str
+    account_id: str
+    agent_id: str | None
+    type: str
+    direction: str
+    status: str
+    start: int  # µs since the epoch
+    duration_seconds: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -153,6 +168,53 @@ class Dataset:
 
     def __post_init__(self) -> None:
         self._by_id.update({account.id: i for i, account in enumerate(self.accounts)})
+
+    @classmethod
+    def from_records(
+        cls, accounts: Iterable[Account], records: Iterable[ConversationRecord]
+    ) -> Dataset:
+        """A dataset from typed records (already valid), sorted by start."""
+        accounts = tuple(accounts)
+        agent_ids = agent_table(accounts)
+        account_code = {a.id: i for i, a in enumerate(accounts)}
+        agent_code = {agent_id: i for i, agent_id in enumerate(agent_ids)}
+        rows = list(records)
+        conversations = Conversations(
+            ids=(
+                np.array([r.conversation_id.encode() for r in rows], dtype=np.bytes_)
+                if rows
+                else np.empty(0, dtype="S1")
+            ),
+            start=np.array([r.start for r in rows], dtype=np.int64),
+            duration=np.array([r.duration_seconds for r in rows], dtype=np.int64),
+            account=np.array([account_code[r.account_id] for r in rows], dtype=np.int32),
+            agent=np.array(
+                [NO_AGENT if r.agent_id is None else agent_code[r.agent_id] for r in rows],
+                dtype=np.int32,
+            ),
+            type=np.array([CONVERSATION_TYPES.index(r.type) for r in rows], dtype=np.int8),
+            direction=np.array([DIRECTIONS.index(r.direction) for r in rows], dtype=np.int8),
+            status=np.array([STATUSES.index(r.status) for r in rows], dtype=np.int8),
+        )
+        order = np.argsort(conversations.start, kind="stable")
+        return cls(accounts=accounts, agent_ids=agent_ids, conversations=conversations.take(order))
+
+    def records(self) -> list[ConversationRecord]:
+        """Every conversation as a typed record, in start order (for tests and small data)."""
+        rows = self.conversations
+        return [
+            ConversationRecord(
+                conversation_id=rows.ids[i].decode(),
+                account_id=self.accounts[rows.account[i]].id,
+                agent_id=None if rows.agent[i] == NO_AGENT else self.agent_ids[rows.agent[i]],
+                type=CONVERSATION_TYPES[rows.type[i]],
+                direction=DIRECTIONS[rows.direction[i]],
+                status=STATUSES[rows.status[i]],
+                start=int(rows.start[i]),
+                duration_seconds=int(rows.duration[i]),
+            )
+            for i in range(len(rows))
+        ]
 
     def account(self, account_id: str) -> Account | None:
         index = self._by_id.get(account_id)
