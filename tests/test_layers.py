@@ -1,0 +1,85 @@
+"""The layer rule of ARCHITECTURE.md, enforced: who may import what."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+PACKAGES = {"mock": "usagekit.mock", "conformance": "usagekit.conformance", "cli": "usagekit.cli"}
+
+WEB = {"connexion", "starlette", "uvicorn", "httpx", "requests", "a2wsgi"}
+CLI = {"click", "usagekit.cli"}
+TOOLS = {"schemathesis", "hypothesis", "faker", "pandas", "duckdb"}
+
+# module prefix -> imports it must not make
+FORBIDDEN = {
+    "usagekit.mock.core": WEB | CLI | TOOLS | {"usagekit.mock.datasets", "usagekit.mock.server"},
+    "usagekit.mock.datasets": WEB | CLI | {"schemathesis", "usagekit.mock.server"},
+    "usagekit.mock": CLI | {"usagekit.conformance"},
+    "usagekit.conformance": CLI | {"usagekit.mock.server"},
+}
+
+
+def modules() -> Iterator[tuple[str, Path]]:
+    for folder, package in PACKAGES.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            yield ".".join([package, *parts]), path
+
+
+def imports(name: str, path: Path) -> Iterator[tuple[str, ast.stmt]]:
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            yield target, node
+
+
+MODULES = list(modules())
+
+
+def test_there_are_modules_to_check() -> None:
+    names = {name for name, _ in MODULES}
+    assert {"usagekit.mock.core.aggregate", "usagekit.mock.core.buckets"} <= names
+
+
+@pytest.mark.parametrize(("name", "path"), MODULES, ids=[m for m, _ in MODULES])
+def test_module_respects_the_layer_rule(name: str, path: Path) -> None:
+    rules = [bad for prefix, rule in FORBIDDEN.items() if _within(name, prefix) for bad in rule]
+    broken = [
+        f"line {node.lineno}: {name} imports {target}"
+        for target, node in imports(name, path)
+        if any(_within(target, bad) for bad in rules)
+    ]
+    assert not broken, broken
+
+
+def _within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+@pytest.mark.parametrize(("name", "path"), MODULES, ids=[m for m, _ in MODULES])
+def test_imports_are_at_module_level(name: str, path: Path) -> None:
+    """No import hidden inside a function to dodge a cycle (TYPE_CHECKING blocks are fine)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hidden = [
+        f"line {inner.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for inner in ast.walk(node)
+        if isinstance(inner, ast.Import | ast.ImportFrom)
+    ]
+    assert not hidden, f"{name}: imports inside functions at {hidden}"
