@@ -24,10 +24,16 @@ class UsagekitError(Exception):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FieldError:
-    """One invalid field: ``field`` is ``query.<name>`` or ``path.<name>``."""
+    """One invalid field: ``field`` is ``query.<name>`` or ``path.<name>``.
+
+    ``related`` names the other fields an error is about (``start >= end`` is
+    reported on ``query.start`` and relates ``query.end``), so that a reader
+    can accept either name.
+    """
 
     field: str
     message: str
+    related: tuple[str, ...] = ()
 
 
 class QueryError(UsagekitError):

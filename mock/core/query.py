@@ -114,7 +114,7 @@ def resolve_query(raw: RawQuery, *, account_id: str, now: int) -> UsageQuery:
             start = None
     if start is not None and end is not None and start >= end:
         shown = f"start ({raw.start or 'default'}) must be before end ({raw.end or 'now'})"
-        invalid("start", shown)
+        errors.append(FieldError(field="query.start", message=shown, related=("query.end",)))
 
     if errors:
         raise QueryError(errors)
