@@ -1,0 +1,195 @@
+"""Typed views of the contract's bodies, read leniently and judged strictly.
+
+``read_usage`` turns a 200 body into :class:`UsageBody` or raises
+:class:`MalformedBody` saying which field breaks the published shape. Fields
+the published contract makes optional (``values``, ``dimensions``, ``meta.tz``,
+``meta.group_by``) are kept as ``None`` when absent, so that the reference
+profile can require them and the contract profile need not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .exchange import Exchange
+from .failures import MalformedBody
+from .oracle import Stamp, read_stamp
+
+__all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value", "read_error", "read_usage"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Value:
+    seconds: int
+    conversations: int
+    dimensions: dict[str, str] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bucket:
+    ts: Stamp
+    text: str
+    values: tuple[Value, ...] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageMetaView:
+    account_id: str
+    start: Stamp
+    end: Stamp
+    granularity: str
+    group_by: tuple[str, ...] | None
+    tz: str | None
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageBody:
+    meta: UsageMetaView
+    buckets: tuple[Bucket, ...]
+    raw: dict[str, Any]
+
+    def totals(self) -> dict[int, tuple[int, int]]:
+        """(seconds, conversations) per bucket start instant, summed over values."""
+        return {
+            b.ts.instant: (
+                sum(v.seconds for v in b.values or ()),
+                sum(v.conversations for v in b.values or ()),
+            )
+            for b in self.buckets
+        }
+
+    def grouped(self) -> dict[tuple[int, tuple[tuple[str, str], ...]], tuple[int, int]]:
+        """(seconds, conversations) per (bucket instant, dimensions)."""
+        found: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[int, int]] = {}
+        for bucket in self.buckets:
+            for value in bucket.values or ():
+                key = (bucket.ts.instant, tuple(sorted((value.dimensions or {}).items())))
+                seconds, count = found.get(key, (0, 0))
+                found[key] = (seconds + value.seconds, count + value.conversations)
+        return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorBody:
+    code: str
+    message: str
+    fields: tuple[str, ...] | None  # errors[].field, when errors[] is present
+
+
+def _fail(exchange: Exchange, where: str, problem: str) -> MalformedBody:
+    return MalformedBody(f"{where} {problem}", exchanges=(exchange,))
+
+
+def _json_object(exchange: Exchange) -> dict[str, Any]:
+    try:
+        body = exchange.json()
+    except ValueError:
+        raise _fail(exchange, "the body", "is not JSON") from None
+    if not isinstance(body, dict):
+        raise _fail(exchange, "the body", "is not a JSON object")
+    return body
+
+
+def _integer(exchange: Exchange, where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(exchange, where, f"is {value!r}, not an integer >= 0")
+    return value
+
+
+def _stamp(exchange: Exchange, where: str, value: Any) -> Stamp:
+    stamp = read_stamp(value)
+    if stamp is None:
+        raise _fail(exchange, where, f"is {value!r}, not a date-time with an offset")
+    return stamp
+
+
+def read_usage(exchange: Exchange) -> UsageBody:
+    body = _json_object(exchange)
+    meta = body.get("meta")
+    if not isinstance(meta, dict):
+        raise _fail(exchange, "meta", "is missing or not an object")
+    for name in ("account_id", "granularity"):
+        if not isinstance(meta.get(name), str):
+            raise _fail(exchange, f"meta.{name}", "is missing or not a string")
+    group_by = meta.get("group_by")
+    if group_by is not None and not (
+        isinstance(group_by, list) and all(isinstance(g, str) for g in group_by)
+    ):
+        raise _fail(exchange, "meta.group_by", f"is {group_by!r}, not a list of strings")
+    tz = meta.get("tz")
+    if tz is not None and not isinstance(tz, str):
+        raise _fail(exchange, "meta.tz", f"is {tz!r}, not a string")
+    data = body.get("data")
+    if not isinstance(data, list):
+        raise _fail(exchange, "data", "is missing or not a list")
+    buckets = tuple(_bucket(exchange, i, item) for i, item in enumerate(data))
+    return UsageBody(
+        meta=UsageMetaView(
+            account_id=meta["account_id"],
+            start=_stamp(exchange, "meta.start", meta.get("start")),
+            end=_stamp(exchange, "meta.end", meta.get("end")),
+            granularity=meta["granularity"],
+            group_by=tuple(group_by) if group_by is not None else None,
+            tz=tz,
+            raw=meta,
+        ),
+        buckets=buckets,
+        raw=body,
+    )
+
+
+def _bucket(exchange: Exchange, index: int, item: Any) -> Bucket:
+    where = f"data[{index}]"
+    if not isinstance(item, dict):
+        raise _fail(exchange, where, "is not an object")
+    values = item.get("values")
+    if values is not None and not isinstance(values, list):
+        raise _fail(exchange, f"{where}.values", "is not a list")
+    return Bucket(
+        ts=_stamp(exchange, f"{where}.ts", item.get("ts")),
+        text=item.get("ts"),
+        values=(
+            tuple(_value(exchange, f"{where}.values[{j}]", v) for j, v in enumerate(values))
+            if values is not None
+            else None
+        ),
+    )
+
+
+def _value(exchange: Exchange, where: str, item: Any) -> Value:
+    if not isinstance(item, dict):
+        raise _fail(exchange, where, "is not an object")
+    dimensions = item.get("dimensions")
+    if dimensions is not None and not (
+        isinstance(dimensions, dict) and all(isinstance(v, str) for v in dimensions.values())
+    ):
+        raise _fail(exchange, f"{where}.dimensions", f"is {dimensions!r}, not a string map")
+    return Value(
+        seconds=_integer(exchange, f"{where}.seconds", item.get("seconds")),
+        conversations=_integer(exchange, f"{where}.conversations", item.get("conversations")),
+        dimensions=dimensions,
+    )
+
+
+def read_error(exchange: Exchange) -> ErrorBody:
+    body = _json_object(exchange)
+    for name in ("code", "message"):
+        if not isinstance(body.get(name), str):
+            raise _fail(exchange, name, "is missing or not a string")
+    detail = body.get("detail")
+    if detail is not None and not isinstance(detail, str):
+        raise _fail(exchange, "detail", f"is {detail!r}, not a string")
+    errors = body.get("errors")
+    fields: tuple[str, ...] | None = None
+    if errors is not None:
+        if not isinstance(errors, list) or not all(
+            isinstance(e, dict)
+            and isinstance(e.get("field"), str)
+            and isinstance(e.get("message"), str)
+            for e in errors
+        ):
+            raise _fail(exchange, "errors", "is not a list of {field, message} strings")
+        fields = tuple(e["field"] for e in errors)
+    return ErrorBody(code=body["code"], message=body["message"], fields=fields)

@@ -1,0 +1,296 @@
+"""Schemathesis, tuned to the contract: its phases, its generation and its checks.
+
+Plain schemathesis on the literal contract raises false alarms on a correct
+server and leaves the contract's own rules untested. The kit hands it a tuned
+copy of ``openapi.yaml`` (the contract itself is never changed):
+
+* ``tz`` is an enum of zones chosen for what they break (negative DST, :30
+  and :45 offsets, +14 h, a skipped day, 30-minute DST), so positive cases use
+  real zones and negative ones unknown names (a negative value that happens to
+  be a real zone is dropped);
+* ``start``/``end`` match a date-time pattern (1975-2099, days up to 28, with
+  or without offset) so that every positive value is valid under any reading
+  of the contract; negative cases that touch them are dropped, since how
+  leniently a server reads a date-time is its own business -- the kit sends
+  malformed ones explicitly instead;
+* ``group_by`` has at least one item (``group_by=`` is invalid by the
+  contract) and no parameter is nullable; cases holding a literal ``null`` are
+  dropped, because the contract leaves its reading to servers;
+* positive cases keep ``start < end`` (a start-only case starts a day before
+  now); the coverage phase sends no duplicate single-valued parameters (which
+  of two values wins is open); ``account_id`` is the configured account.
+
+Every response schemathesis receives is judged by the kit's response rules
+too, through one registered check; schemathesis' own checks report through
+its events, which :func:`run_generated` turns into the kit's outcomes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import schemathesis
+from schemathesis.checks import CHECKS
+from schemathesis.engine import events as st_events
+from schemathesis.engine import from_schema
+
+from usagekit.mock.core.instants import US, parse_datetime
+from usagekit.mock.core.zones import available_zones, get_timeline
+from usagekit.mock.spec import load_spec
+
+from .config import KitConfig
+from .events import Event, StageFinished, StageStarted
+from .exchange import Exchange, KeyRole
+from .outcomes import Finding, Outcomes
+from .profiles import Profile
+
+__all__ = ["BUILT_IN", "JUDGE_CHECK", "run_generated", "tuned_contract"]
+
+#: The name under which the kit's response rules run inside schemathesis.
+JUDGE_CHECK = "usagekit_response_rules"
+
+#: Schemathesis' own checks the kit runs, with what each says.
+BUILT_IN = {
+    "not_a_server_error": "No 5xx, whatever schemathesis sends.",
+    "status_code_conformance": "Every status is one the contract documents.",
+    "content_type_conformance": "Every content type is one the contract documents.",
+    "response_headers_conformance": "Documented response headers are present and valid.",
+    "response_schema_conformance": "Every body matches the contract's schema for its status.",
+    "negative_data_rejection": "Requests that break the contract's schema are refused.",
+    "positive_data_acceptance": "Requests the contract allows are answered with 200.",
+    "ignored_auth": "A request without a valid key is refused.",
+    "unsupported_method": "Methods other than GET are 405.",
+}
+
+#: Zones positive cases use: one of each kind of trouble a calendar can give.
+ZONES = (
+    "UTC",
+    "Etc/GMT+12",
+    "Etc/GMT-14",
+    "Europe/Vienna",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Moscow",
+    "Atlantic/Azores",
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/St_Johns",
+    "America/Sao_Paulo",
+    "America/Santiago",
+    "America/Havana",
+    "America/Caracas",
+    "America/Nuuk",
+    "Africa/Casablanca",
+    "Africa/Cairo",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Tehran",
+    "Asia/Kabul",
+    "Asia/Yangon",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Australia/Adelaide",
+    "Australia/Lord_Howe",
+    "Australia/Eucla",
+    "Pacific/Chatham",
+    "Pacific/Apia",
+    "Pacific/Kiritimati",
+    "Pacific/Marquesas",
+    "Pacific/Honolulu",
+    "Antarctica/Troll",
+)
+
+DATETIME = re.compile(
+    r"(?:197[5-9]|19[89][0-9]|20[0-9][0-9])-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-3]):(?:00|15|30|45))?"
+)
+
+
+def tuned_contract() -> dict[str, Any]:
+    """A copy of the contract whose parameter schemas say exactly what to generate."""
+    spec = load_spec()
+    parameters = spec["components"]["parameters"]
+    parameters["Tz"]["schema"] = {"type": "string", "enum": list(ZONES)}
+    for name in ("Start", "End"):
+        parameters[name]["schema"] = {"type": "string", "pattern": f"^{DATETIME.pattern}$"}
+    parameters["GroupBy"]["schema"].pop("nullable", None)
+    parameters["GroupBy"]["schema"]["minItems"] = 1
+    parameters["Limit"]["schema"].pop("nullable", None)
+    return spec
+
+
+def _config(kit: KitConfig) -> schemathesis.Config:
+    negative = (
+        ["401", "422", "429"]
+        if kit.profile is Profile.REFERENCE
+        else [
+            "400",
+            "401",
+            "403",
+            "404",
+            "422",
+            "429",
+        ]
+    )
+    enabled = {*BUILT_IN, JUDGE_CHECK}
+    checks: dict[str, Any] = {name: {"enabled": name in enabled} for name in CHECKS.get_all_names()}
+    checks["negative_data_rejection"] = {"enabled": True, "expected-statuses": negative}
+    checks["positive_data_acceptance"] = {"enabled": True, "expected-statuses": ["200", "429"]}
+    return schemathesis.Config.from_dict(
+        {
+            "base-url": kit.base_url,
+            "headers": {"X-API-Key": kit.api_key},
+            "parameters": {"path.account_id": kit.account_id},
+            "seed": kit.seed,
+            "continue-on-failure": True,
+            "request-timeout": kit.timeout,
+            "workers": 1,
+            "generation": {
+                "mode": "all",
+                "max-examples": kit.max_examples,
+                "no-shrink": True,
+                "deterministic": True,
+                "database": "none",
+            },
+            "phases": {
+                "stateful": {"enabled": False},
+                "coverage": {"generate-duplicate-query-parameters": False},
+            },
+            "checks": checks,
+        }
+    )
+
+
+def _keep(now: int) -> Callable[[Any, Any], bool]:
+    def keep(context: Any, case: Any) -> bool:
+        query = case.query or {}
+        sent = [
+            v for value in query.values() for v in (value if isinstance(value, list) else [value])
+        ]
+        if any(v is None or str(v) == "null" for v in sent):
+            return False
+        start, end = query.get("start"), query.get("end")
+        for value in (start, end):
+            if value is not None and not (isinstance(value, str) and DATETIME.fullmatch(value)):
+                return False
+        zone = query.get("tz") or "UTC"
+        if case.meta is not None and case.meta.generation.mode.is_negative:
+            return not (isinstance(zone, str) and zone in available_zones() and zone not in ZONES)
+        if not isinstance(zone, str) or zone not in available_zones():
+            return True
+        timeline = get_timeline(zone)
+        if start is not None and end is not None:
+            return parse_datetime(start).instant(timeline) < parse_datetime(end).instant(timeline)
+        if start is not None:
+            return parse_datetime(start).instant(timeline) < now - 86_400 * US
+        return True
+
+    return keep
+
+
+def exchange_of(response: Any, case: Any, kit: KitConfig) -> Exchange:
+    """A schemathesis response as the kit's :class:`Exchange`."""
+    request = response.request
+    url = urlsplit(request.url)
+    key = request.headers.get("X-API-Key")
+    role = (
+        KeyRole.NONE
+        if key is None
+        else KeyRole.ACCOUNT
+        if key == kit.api_key
+        else KeyRole.SUBACCOUNT
+        if key == kit.subaccount_key
+        else KeyRole.INVALID
+    )
+    return Exchange(
+        method=request.method,
+        base_url=kit.base_url,
+        path=url.path,
+        account=str((case.path_parameters or {}).get("account_id", kit.account_id)),
+        params=tuple(parse_qsl(url.query, keep_blank_values=True)),
+        key=role,
+        key_text=key if role is KeyRole.INVALID else None,
+        status=response.status_code,
+        headers={k.lower(): ", ".join(v) for k, v in response.headers.items()},
+        content=response.content,
+        elapsed=response.elapsed,
+    )
+
+
+def run_generated(
+    kit: KitConfig, judge: Callable[[Exchange], None], outcomes: Outcomes
+) -> Iterator[Event]:
+    """Run schemathesis' phases; every response is judged, its own checks recorded."""
+
+    def usagekit_response_rules(ctx: Any, response: Any, case: Any) -> None:
+        judge(exchange_of(response, case, kit))
+
+    usagekit_response_rules.__name__ = JUDGE_CHECK
+    schemathesis.check(usagekit_response_rules)
+    for name, summary in BUILT_IN.items():
+        outcomes.declare(
+            name, source="schemathesis", kind="generated", profile="contract", summary=summary
+        )
+    schema = schemathesis.openapi.from_dict(tuned_contract(), config=_config(kit))
+    schema.hook("filter_case")(_keep(int(time.time()) * US))
+    started: dict[str, float] = {}
+    for event in from_schema(schema).execute():
+        if isinstance(event, st_events.PhaseStarted):
+            name = f"schemathesis {event.phase.name.value}"
+            started[name] = time.perf_counter()
+            yield StageStarted(name=name)
+        elif isinstance(event, st_events.PhaseFinished):
+            name = f"schemathesis {event.phase.name.value}"
+            if name in started:
+                yield StageFinished(name=name, elapsed=time.perf_counter() - started.pop(name))
+        elif isinstance(event, st_events.ScenarioFinished):
+            _record_built_in(event, outcomes)
+        elif isinstance(event, st_events.NonFatalError | st_events.FatalError):
+            outcomes.declare(
+                "schemathesis_errors",
+                source="schemathesis",
+                kind="generated",
+                profile="contract",
+                summary="Schemathesis ran without errors.",
+            )
+            text = str(getattr(event, "value", None) or getattr(event, "exception", ""))
+            outcomes.failed(
+                "schemathesis_errors",
+                Finding(
+                    rule="schemathesis_errors",
+                    title="Schemathesis error",
+                    reason=text.splitlines()[0] if text else "schemathesis failed",
+                    detail=text,
+                    curl=(),
+                ),
+            )
+
+
+def _record_built_in(event: st_events.ScenarioFinished, outcomes: Outcomes) -> None:
+    for nodes in event.recorder.checks.values():
+        for node in nodes:
+            if node.name not in BUILT_IN:
+                continue
+            if node.failure_info is None:
+                outcomes.passed(node.name)
+                continue
+            failure = node.failure_info.failure
+            curl = node.failure_info.code_sample.replace(
+                "X-API-Key: [Filtered]", 'X-API-Key: "$USAGEKIT_API_KEY"'
+            )
+            message = (failure.message or failure.title).strip()
+            outcomes.failed(
+                node.name,
+                Finding(
+                    rule=node.name,
+                    title=failure.title,
+                    reason=failure.title + (f": {message.splitlines()[0]}" if message else ""),
+                    detail=message,
+                    curl=(curl,),
+                ),
+            )

@@ -1,0 +1,193 @@
+"""What the contract says a request should get, computed without asking the server.
+
+The oracle reads a request the way the reference semantics do (the core's
+``resolve_query``), knows which account each configured key may read, builds
+the exact bucket grid of a query from the pinned zone database, and -- given
+the dataset the server serves -- the exact answer. It never trusts the server
+under test for anything but the one value the contract leaves to it: "now",
+which a request without ``end`` can only learn from ``meta.end``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from usagekit.mock.core.aggregate import Aggregator
+from usagekit.mock.core.buckets import bucket_grid
+from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.core.errors import QueryError
+from usagekit.mock.core.instants import US
+from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
+
+from .config import KitConfig
+from .exchange import Exchange, KeyRole
+
+__all__ = ["Access", "Oracle", "Stamp", "read_stamp"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PARAMETERS = ("start", "end", "granularity", "group_by", "tz", "limit")
+
+
+class Access(StrEnum):
+    READABLE = "readable"
+    FORBIDDEN = "forbidden"
+    UNAUTHENTICATED = "unauthenticated"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """A timestamp as a server wrote it: the instant (µs) and the offset written (s)."""
+
+    instant: int
+    offset: int
+
+
+def read_stamp(text: object) -> Stamp | None:
+    """Read an ISO-8601 timestamp with an offset; ``None`` if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    offset = parsed.utcoffset()
+    if offset is None:
+        return None
+    delta = parsed - _EPOCH
+    instant = (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
+    return Stamp(instant=instant, offset=int(offset.total_seconds()))
+
+
+def written_offset(offset: int) -> set[int]:
+    """The offsets a server may write for a zone offset: exact, or to the minute."""
+    return {offset, -(-offset // 60) * 60, offset // 60 * 60, int(offset / 60) * 60}
+
+
+class Oracle:
+    """The expected outcome of requests to the server under test."""
+
+    def __init__(self, config: KitConfig, dataset: Dataset | None) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.absent_accounts: set[str] = set()
+        self._aggregate = Aggregator(dataset) if dataset is not None else None
+
+    # -- who may read what ----------------------------------------------------
+
+    def access(self, exchange: Exchange) -> tuple[Access, str | None]:
+        """Whether the request's key may read its account, and the account's real id."""
+        config = self.config
+        if exchange.key in (KeyRole.NONE, KeyRole.INVALID):
+            return Access.UNAUTHENTICATED, None
+        own = config.account_id if exchange.key is KeyRole.ACCOUNT else config.subaccount_id
+        account = own if exchange.account == "me" else exchange.account
+        if account == own:
+            return Access.READABLE, account
+        if exchange.key is KeyRole.ACCOUNT and account == config.subaccount_id:
+            return Access.READABLE, account
+        if account in self.absent_accounts or account == config.foreign_account_id:
+            return Access.FORBIDDEN, None
+        if exchange.key is KeyRole.SUBACCOUNT and account == config.account_id:
+            return Access.FORBIDDEN, None
+        if self.dataset is not None:
+            return self._dataset_access(exchange, account)
+        return Access.UNKNOWN, None
+
+    def _dataset_access(self, exchange: Exchange, account_id: str) -> tuple[Access, str | None]:
+        assert self.dataset is not None
+        own_id = (
+            self.config.account_id if exchange.key is KeyRole.ACCOUNT else self.config.subaccount_id
+        )
+        target = self.dataset.account(account_id)
+        if target is None:
+            return Access.FORBIDDEN, None
+        if target.id == own_id or target.parent_id == own_id:
+            return Access.READABLE, target.id
+        return Access.FORBIDDEN, None
+
+    # -- how the reference semantics read a request -------------------------------
+
+    def raw_query(self, exchange: Exchange) -> RawQuery | None:
+        """The request's parameters, or ``None`` where the contract leaves their reading open.
+
+        A literal ``null`` and a repeated single-valued parameter are such cases.
+        """
+        single: dict[str, str | None] = {}
+        for name in ("start", "end", "granularity", "tz", "limit"):
+            values = exchange.values(name)
+            if len(values) > 1 or "null" in values:
+                return None
+            single[name] = values[0] if values else None
+        sent = exchange.values("group_by")
+        if "null" in sent:
+            return None
+        group_by = [item for value in sent for item in value.split(",")] if sent else None
+        return RawQuery(
+            start=single["start"],
+            end=single["end"],
+            granularity=single["granularity"],
+            group_by=group_by,
+            tz=single["tz"],
+            limit=single["limit"],
+        )
+
+    def resolve(self, exchange: Exchange, account_id: str) -> UsageQuery | QueryError | None:
+        """The query the request asks, its ``QueryError``, or ``None`` if its reading is open.
+
+        Without ``end`` the query depends on the server's clock: the oracle takes
+        it from ``meta.end`` of a 200 (which :func:`rules.responses.meta_echo`
+        checks against the wall clock), or from ``--server-now``.
+        """
+        raw = self.raw_query(exchange)
+        if raw is None:
+            return None
+        now = self.config.server_now
+        if raw.end is None and now is None:
+            now = self._meta_end(exchange)
+            if now is None:
+                now = _wall_clock()
+        try:
+            return resolve_query(raw, account_id=account_id, now=now)
+        except QueryError as exc:
+            return exc
+
+    @staticmethod
+    def _meta_end(exchange: Exchange) -> int | None:
+        if exchange.status != 200:
+            return None
+        try:
+            stamp = read_stamp(exchange.json()["meta"]["end"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return stamp.instant if stamp else None
+
+    # -- expected answers ---------------------------------------------------------------
+
+    @staticmethod
+    def grid(query: UsageQuery) -> list[Stamp]:
+        """The buckets' starts and offsets, as the reference semantics cut them."""
+        grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
+        return [
+            Stamp(instant=int(s) * US, offset=int(o))
+            for s, o in zip(grid.starts.tolist(), grid.offsets.tolist(), strict=True)
+        ]
+
+    def answer(self, query: UsageQuery) -> dict[str, Any] | None:
+        """The exact body for ``query`` over the dataset, when the kit has it."""
+        if self._aggregate is None or self.dataset is None:
+            return None
+        if self.dataset.account(query.account_id) is None:
+            return None
+        return self._aggregate(query).to_dict()
+
+
+def _wall_clock() -> int:
+    return int(datetime.now(UTC).timestamp()) * US
+
+
+def known_parameters() -> tuple[str, ...]:
+    return _PARAMETERS

@@ -1,0 +1,59 @@
+"""JUnit XML for CI: one test case per rule, failures with their reproductions."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from usagekit.conformance.outcomes import RuleResult, Summary
+
+__all__ = ["render_junit"]
+
+
+def render_junit(summary: Summary) -> str:
+    """The summary as a JUnit XML document (pure: plain data in, text out)."""
+    failures = sum(1 for r in summary.results if r.failed)
+    skipped = sum(1 for r in summary.results if r.status == "skipped")
+    suites = ET.Element("testsuites", name="usagekit conformance")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"usagekit conformance ({summary.profile}) {summary.base_url}",
+        tests=str(len(summary.results)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=f"{summary.elapsed:.3f}",
+    )
+    for result in summary.results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"usagekit.{result.source}.{result.kind}",
+            name=result.name,
+        )
+        if result.failed:
+            failure = ET.SubElement(
+                case,
+                "failure",
+                message=result.findings[0].reason if result.findings else "",
+                type=result.findings[0].title if result.findings else "failure",
+            )
+            failure.text = _failure_text(result)
+        elif result.status == "skipped":
+            ET.SubElement(case, "skipped", message=result.skipped or "")
+        ET.SubElement(
+            case, "system-out"
+        ).text = f"{result.summary}\npassed {result.passed}, failed {result.failed}"
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _failure_text(result: RuleResult) -> str:
+    parts = []
+    for finding in result.findings:
+        parts.append(finding.reason)
+        if finding.detail and finding.detail != finding.reason:
+            parts.append(finding.detail)
+        parts.extend(f"reproduce: {curl}" for curl in finding.curl)
+        parts.append("")
+    return "\n".join(parts)

@@ -1,0 +1,79 @@
+"""Progress on the terminal as the run goes, and the summary table at the end."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from usagekit.conformance.events import (
+    Event,
+    RuleChecked,
+    RunFinished,
+    RunStarted,
+    StageFinished,
+    StageStarted,
+)
+from usagekit.conformance.outcomes import Summary
+
+__all__ = ["TerminalHandler", "render_summary"]
+
+
+def render_summary(summary: Summary) -> str:
+    """The table of rules and every failure with its reproduction."""
+    width = max((len(r.name) for r in summary.results), default=10)
+    lines = [
+        "",
+        f"{'rule':<{width}}  {'source':<12} {'passed':>7} {'failed':>7}  status",
+        f"{'-' * width}  {'-' * 12} {'-' * 7} {'-' * 7}  {'-' * 20}",
+    ]
+    for r in summary.results:
+        status = r.status if r.skipped is None else f"skipped ({r.skipped})"
+        lines.append(f"{r.name:<{width}}  {r.source:<12} {r.passed:>7} {r.failed:>7}  {status}")
+    findings = summary.findings
+    if findings:
+        lines += ["", f"FAILURES ({len(findings)})", ""]
+        for finding in findings:
+            lines.append(f"✗ {finding.rule}: {finding.reason}")
+            if finding.detail and finding.detail != finding.reason:
+                lines += [f"    {line}" for line in finding.detail.splitlines()[:8]]
+            lines += [f"    reproduce: {curl}" for curl in finding.curl[:3]]
+            lines.append("")
+        for result in summary.results:
+            if result.more:
+                lines.append(f"… and {result.more} more distinct failures of {result.name}")
+    failed = sum(1 for r in summary.results if r.failed)
+    verdict = "CONFORMS" if summary.ok else f"DOES NOT CONFORM ({failed} rules fail)"
+    lines.append(
+        f"{verdict} — profile {summary.profile}, {summary.requests} requests, "
+        f"{summary.elapsed:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+class TerminalHandler:
+    """Prints progress lines while the run goes, then the summary."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def start(self, event: RunStarted) -> None:
+        self._print(
+            f"usagekit check {event.base_url} — profile {event.profile}, {event.rules} rules"
+            + (f", {len(event.skipped)} skipped" if event.skipped else "")
+        )
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, StageStarted):
+            self._print(f"▶ {event.name}")
+        elif isinstance(event, StageFinished):
+            self._print(f"  {event.name} done in {event.elapsed:.1f} s")
+        elif isinstance(event, RuleChecked):
+            mark = "✓" if event.ok else "✗"
+            self._print(f"  {mark} {event.name}" + (f" — {event.reason}" if event.reason else ""))
+        elif isinstance(event, RunFinished):
+            self._print(render_summary(event.summary))
+
+    def shutdown(self) -> None:
+        self.stream.flush()
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)

@@ -1,0 +1,160 @@
+"""Authentication and tenancy: who may read which account.
+
+A key belongs to one account; a top-level account's key also reads its
+subaccounts; ``me`` is the key's own account; everything else is 403 -- also
+for accounts that do not exist, so that no answer tells whether one does.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from usagekit.conformance.context import KitContext, expect_status, query
+from usagekit.conformance.exchange import KeyRole
+from usagekit.conformance.failures import BrokenRelation, WrongValue
+from usagekit.conformance.profiles import Profile
+from usagekit.conformance.registry import Requirement, scenario_rule
+from usagekit.conformance.rules.windows import active_window, written
+
+__all__ = [
+    "absent_account_forbidden",
+    "foreign_account_forbidden",
+    "me_is_the_keys_account",
+    "missing_key_unauthorized",
+    "other_methods_not_allowed",
+    "parent_reads_subaccount",
+    "scope_includes_subaccounts",
+    "subaccount_cannot_read_parent",
+    "subaccount_reads_itself",
+    "unknown_key_unauthorized",
+    "unknown_path_not_found",
+]
+
+
+@scenario_rule(Profile.CONTRACT)
+def missing_key_unauthorized(ctx: KitContext) -> None:
+    """A request without X-API-Key is 401, on any account, including me."""
+    for account in (ctx.config.account_id, "me"):
+        expect_status(ctx.send(account=account, key=KeyRole.NONE), {401}, "no key")
+
+
+@scenario_rule(Profile.CONTRACT)
+def unknown_key_unauthorized(ctx: KitContext) -> None:
+    """A key the server never issued is 401."""
+    for account in (ctx.config.account_id, "me"):
+        expect_status(ctx.send(account=account, key=KeyRole.INVALID), {401}, "an unknown key")
+
+
+@scenario_rule(Profile.CONTRACT, requires=Requirement.FOREIGN_ACCOUNT)
+def foreign_account_forbidden(ctx: KitContext) -> None:
+    """A valid key on another tenant's account is 403."""
+    account = ctx.config.foreign_account_id
+    assert account is not None  # guaranteed by the requirement
+    expect_status(ctx.send(account=account), {403}, "another tenant's account")
+
+
+@scenario_rule(Profile.CONTRACT)
+def absent_account_forbidden(ctx: KitContext) -> None:
+    """A valid key on an account that does not exist is 403, like any account it may not read."""
+    absent = str(uuid.UUID(int=ctx.config.seed + 0x5A17_0000_0000_4000_8000_0000_0000_0000))
+    ctx.oracle.absent_accounts.add(absent)
+    allowed = {403} if ctx.profile is Profile.REFERENCE else {403, 404}
+    expect_status(ctx.send(account=absent), allowed, "an account that does not exist")
+
+
+@scenario_rule(Profile.CONTRACT)
+def me_is_the_keys_account(ctx: KitContext) -> None:
+    """me reads the key's own account, and meta names its real id."""
+    window = active_window(ctx)
+    span = query(start=written(window.start), end=written(window.end), granularity="day")
+    me = ctx.usage(span, account="me")
+    explicit = ctx.usage(span)
+    if me.meta.account_id != ctx.config.account_id:
+        raise WrongValue(
+            f"me answered for {me.meta.account_id!r}, expected {ctx.config.account_id!r}"
+        )
+    if me.raw["data"] != explicit.raw["data"]:
+        raise BrokenRelation("me and the account's own id answer differently")
+
+
+@scenario_rule(Profile.CONTRACT, requires=Requirement.SUBACCOUNT)
+def parent_reads_subaccount(ctx: KitContext) -> None:
+    """A top-level account's key reads its subaccounts."""
+    body = ctx.usage(account=ctx.config.subaccount_id)
+    if body.meta.account_id != ctx.config.subaccount_id:
+        raise WrongValue(f"the subaccount's usage names {body.meta.account_id!r}")
+
+
+@scenario_rule(Profile.CONTRACT, requires=Requirement.SUBACCOUNT)
+def subaccount_reads_itself(ctx: KitContext) -> None:
+    """A subaccount's key reads the subaccount, by id and as me."""
+    for account in (ctx.config.subaccount_id, "me"):
+        body = ctx.usage(account=account, key=KeyRole.SUBACCOUNT)
+        if body.meta.account_id != ctx.config.subaccount_id:
+            raise WrongValue(
+                f"the subaccount's key on {account!r} answered for {body.meta.account_id!r}"
+            )
+
+
+@scenario_rule(Profile.CONTRACT, requires=Requirement.SUBACCOUNT)
+def subaccount_cannot_read_parent(ctx: KitContext) -> None:
+    """A subaccount's key may not read its parent: 403."""
+    exchange = ctx.send(account=ctx.config.account_id, key=KeyRole.SUBACCOUNT)
+    expect_status(exchange, {403}, "a subaccount's key on its parent")
+
+
+@scenario_rule(Profile.REFERENCE, requires=Requirement.SUBACCOUNT)
+def scope_includes_subaccounts(ctx: KitContext) -> None:
+    """A parent's usage includes its subaccounts': grouped by subaccount, each equals its own."""
+    window = active_window(ctx)
+    span = query(start=written(window.start), end=written(window.end), granularity="day")
+    parent = ctx.usage([*span, ("group_by", "subaccount")])
+    child = ctx.usage(span, account=ctx.config.subaccount_id)
+    total = ctx.usage(span)
+    sub_id = ctx.config.subaccount_id
+    by_bucket = {b.ts.instant: b for b in parent.buckets}
+    for bucket in child.buckets:
+        own = (
+            sum(v.seconds for v in bucket.values or ()),
+            sum(v.conversations for v in bucket.values or ()),
+        )
+        grouped = by_bucket.get(bucket.ts.instant)
+        found = (
+            [v for v in (grouped.values or ()) if (v.dimensions or {}).get("subaccount") == sub_id]
+            if grouped
+            else []
+        )
+        seen = (sum(v.seconds for v in found), sum(v.conversations for v in found))
+        if seen != own:
+            raise BrokenRelation(
+                f"in bucket {bucket.text} the parent's usage credits the subaccount with "
+                f"{seen[1]} conversations ({seen[0]} s); the subaccount has {own[1]} ({own[0]} s)"
+            )
+    totals = total.totals()
+    for bucket in parent.buckets:
+        summed = (
+            sum(v.seconds for v in bucket.values or ()),
+            sum(v.conversations for v in bucket.values or ()),
+        )
+        if summed != totals.get(bucket.ts.instant, (0, 0)):
+            raise BrokenRelation(f"bucket {bucket.text}: subaccount groups do not sum to the total")
+
+
+@scenario_rule(Profile.REFERENCE)
+def unknown_path_not_found(ctx: KitContext) -> None:
+    """A path that is not the endpoint is 404 in the contract's error shape."""
+    path = f"/v1/accounts/{ctx.config.account_id}/analytics/usages"
+    expect_status(ctx.send(path=path), {404}, "an unknown path")
+
+
+@scenario_rule(Profile.CONTRACT)
+def other_methods_not_allowed(ctx: KitContext) -> None:
+    """POST, PUT, PATCH and DELETE are 405 with Allow: GET."""
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        exchange = ctx.send(method=method)
+        expect_status(exchange, {405}, method)
+        allow = {
+            m.strip().upper() for m in exchange.headers.get("allow", "").split(",") if m.strip()
+        }
+        if ctx.profile is Profile.REFERENCE and "GET" not in allow:
+            raise WrongValue(f"405 for {method} without Allow: GET", exchanges=(exchange,))

@@ -1,0 +1,224 @@
+"""One conformance run: preflight, generated cases, scenarios, summary.
+
+``run(config, handlers)`` is the one entry point: the CLI builds the config
+and the handlers and calls it. Data flows one way -- the runner asks the
+server, the rules judge, the outcomes count, the handlers hear events -- and
+nothing reaches back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+import httpx
+
+from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.core.errors import DatasetError
+from usagekit.mock.datasets.files import load_dataset
+
+from .client import Client
+from .config import KitConfig
+from .context import KitContext, query
+from .errors import BadOptions, RejectedCredentials, Unreachable
+from .events import (
+    Event,
+    Handler,
+    RuleChecked,
+    RunFinished,
+    RunStarted,
+    StageFinished,
+    StageStarted,
+)
+from .exchange import Exchange, KeyRole
+from .failures import ConformanceFailure
+from .generation import run_generated
+from .oracle import Oracle
+from .outcomes import Finding, Outcomes, Summary
+from .registry import NOT_APPLICABLE, Rule, RuleKind
+from .rules import RULES
+
+__all__ = ["run"]
+
+SCENARIOS = "scenarios"
+
+
+def run(
+    config: KitConfig,
+    handlers: Sequence[Handler] = (),
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> Summary:
+    """Judge the server ``config`` names; raises :class:`KitError` if it cannot."""
+    started = time.perf_counter()
+    dataset = _dataset(config)
+    client = Client(config, transport)
+    try:
+        _preflight(client, config)
+        return _Run(config, client, Oracle(config, dataset), handlers).go(started)
+    finally:
+        client.close()
+
+
+def _dataset(config: KitConfig) -> Dataset | None:
+    if config.data is None:
+        return None
+    try:
+        return load_dataset(config.data)
+    except (DatasetError, OSError) as exc:
+        raise BadOptions(f"--data {config.data}: {exc}") from exc
+
+
+def _preflight(client: Client, config: KitConfig) -> None:
+    """Make sure the server answers and takes the credentials, before judging anything."""
+    probe = query(limit=1)
+    answer = client.send(account=config.account_id, params=probe)
+    if answer.status == 401:
+        raise RejectedCredentials(f"the server refuses --api-key (401 on {answer.url})")
+    if answer.status == 403:
+        raise RejectedCredentials(f"--api-key may not read --account-id {config.account_id} (403)")
+    if config.subaccount_id is not None:
+        sub = client.send(account=config.subaccount_id, params=probe, key=KeyRole.SUBACCOUNT)
+        if sub.status in (401, 403):
+            raise RejectedCredentials(
+                f"--subaccount-key may not read --subaccount-id {config.subaccount_id} "
+                f"({sub.status})"
+            )
+
+
+class _Run:
+    def __init__(
+        self, config: KitConfig, client: Client, oracle: Oracle, handlers: Sequence[Handler]
+    ) -> None:
+        self.config = config
+        self.handlers = handlers
+        self.outcomes = Outcomes()
+        self.selected, skipped = _select(config)
+        for rule in RULES:
+            self.outcomes.declare(
+                rule.name,
+                source="usagekit",
+                kind=rule.kind.value,
+                profile=rule.profile.value,
+                summary=rule.summary,
+            )
+        for name, why in skipped:
+            self.outcomes.skipped(name, why)
+        self.skipped = skipped
+        self.responses = [r for r in self.selected if r.kind is RuleKind.RESPONSE]
+        self.recent: list[Exchange] = []
+        self.ctx = KitContext(config=config, oracle=oracle, client=client, judge=self.judge)
+
+    def go(self, started: float) -> Summary:
+        for handler in self.handlers:
+            handler.start(
+                RunStarted(
+                    base_url=self.config.base_url,
+                    profile=self.config.profile.value,
+                    rules=len(self.selected),
+                    skipped=tuple(self.skipped),
+                )
+            )
+        try:
+            if self.config.max_examples > 0:
+                self.emit_all(run_generated(self.config, self.judge, self.outcomes))
+            self.scenarios()
+            summary = self.outcomes.summary(
+                base_url=self.config.base_url,
+                profile=self.config.profile.value,
+                elapsed=time.perf_counter() - started,
+            )
+            self.emit(RunFinished(summary=summary))
+            return summary
+        finally:
+            for handler in self.handlers:
+                handler.shutdown()
+
+    def emit(self, event: Event) -> None:
+        for handler in self.handlers:
+            handler.handle(event)
+
+    def emit_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.emit(event)
+
+    # -- judging -------------------------------------------------------------------
+
+    def judge(self, exchange: Exchange) -> None:
+        """Every response rule on one response."""
+        self.outcomes.count_request()
+        self.recent = [*self.recent[-2:], exchange]
+        for rule in self.responses:
+            try:
+                verdict = rule.run_response(self.ctx, exchange)
+            except ConformanceFailure as failure:
+                self.fail(rule, failure, (exchange,))
+            except Exception as exc:  # a rule must not take the run down with it
+                self.fail(
+                    rule, ConformanceFailure(f"could not judge the response: {exc!r}"), (exchange,)
+                )
+            else:
+                if verdict is not NOT_APPLICABLE:
+                    self.outcomes.passed(rule.name)
+
+    def fail(self, rule: Rule, failure: ConformanceFailure, shown: tuple[Exchange, ...]) -> None:
+        failure.for_rule(rule.name)
+        exchanges = failure.exchanges or shown
+        self.outcomes.failed(
+            rule.name,
+            Finding(
+                rule=rule.name,
+                title=failure.kind_title,
+                reason=failure.reason,
+                detail=failure.detail,
+                curl=tuple(e.curl() for e in exchanges),
+            ),
+        )
+
+    def scenarios(self) -> None:
+        rules = [r for r in self.selected if r.kind is RuleKind.SCENARIO]
+        self.emit(StageStarted(name=SCENARIOS, total=len(rules)))
+        began = time.perf_counter()
+        for rule in rules:
+            self.recent = []
+            try:
+                rule.run_scenario(self.ctx)
+            except ConformanceFailure as failure:
+                self.fail(rule, failure, tuple(self.recent))
+                self.emit(
+                    RuleChecked(stage=SCENARIOS, name=rule.name, ok=False, reason=failure.reason)
+                )
+                continue
+            except Unreachable:
+                raise
+            except Exception as exc:  # the server's answer broke the scenario's reading
+                failure = ConformanceFailure(f"could not complete: {exc!r}")
+                self.fail(rule, failure, tuple(self.recent))
+                self.emit(
+                    RuleChecked(stage=SCENARIOS, name=rule.name, ok=False, reason=failure.reason)
+                )
+                continue
+            self.outcomes.passed(rule.name)
+            self.emit(RuleChecked(stage=SCENARIOS, name=rule.name, ok=True, reason=None))
+        self.emit(StageFinished(name=SCENARIOS, elapsed=time.perf_counter() - began))
+
+
+def _select(config: KitConfig) -> tuple[list[Rule], list[tuple[str, str]]]:
+    """The rules this run applies, and why each other rule does not run."""
+    unknown = (config.only | config.skip) - set(RULES.names())
+    if unknown:
+        raise BadOptions(f"unknown rule(s): {', '.join(sorted(unknown))}")
+    selected, skipped = [], []
+    available = config.available()
+    for rule in RULES:
+        if not config.profile.includes(rule.profile):
+            skipped.append((rule.name, f"not part of the {config.profile.value} profile"))
+        elif missing := sorted(rule.requires - available):
+            skipped.append((rule.name, f"needs {', '.join(missing)}"))
+        elif config.only and rule.name not in config.only:
+            skipped.append((rule.name, "not selected (--check)"))
+        elif rule.name in config.skip:
+            skipped.append((rule.name, "excluded (--skip-check)"))
+        else:
+            selected.append(rule)
+    return selected, skipped
