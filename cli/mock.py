@@ -1,0 +1,143 @@
+"""``usagekit mock``: serve the contract from the reference aggregator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from usagekit.mock.server.config import (
+    DEFAULT_MEMO_BYTES,
+    ConfigError,
+    ServerConfig,
+    parse_instant,
+    parse_latency,
+    parse_rate,
+)
+from usagekit.mock.server.run import serve
+
+__all__ = ["mock"]
+
+T = TypeVar("T")
+
+
+def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, Any], T | None]:
+    """A click callback that turns a parse error into a usage error."""
+
+    def callback(_ctx: click.Context, param: click.Parameter, value: Any) -> T | None:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param=param) from None
+
+    return callback
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Serve this dataset directory (accounts.json, conversations.jsonl).",
+)
+@click.option("--seed", type=int, help="Seed of the synthetic dataset (default: the demo seed).")
+@click.option("--size", type=click.IntRange(min=0), help="Conversations in the synthetic dataset.")
+@click.option(
+    "--now",
+    callback=_parsed(parse_instant),
+    metavar="ISO",
+    help="Pin 'now' (a date-time with offset) for every request; default: the wall clock.",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--latency",
+    callback=_parsed(parse_latency),
+    metavar="MS[-MS]",
+    help="Delay every answer by MS, or uniformly between two values (ms).",
+)
+@click.option(
+    "--error-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    metavar="P",
+    help="Fail a request with 500 or 503 with probability P.",
+)
+@click.option("--chaos-seed", type=int, help="Seed of --latency and --error-rate draws.")
+@click.option(
+    "--rate-limit",
+    callback=_parsed(parse_rate),
+    metavar="N/s",
+    help="Token bucket per API key: 429 with Retry-After past N requests per second "
+    "(each of W workers enforces N/W).",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Allow this CORS origin (repeatable); default: every origin.",
+)
+@click.option(
+    "--memo-mb",
+    default=DEFAULT_MEMO_BYTES // 2**20,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Encoded answers kept per worker (MiB).",
+)
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def mock(
+    *,
+    host: str,
+    port: int,
+    data_dir: str | None,
+    seed: int | None,
+    size: int | None,
+    now: int | None,
+    workers: int,
+    latency: tuple[int, int] | None,
+    error_rate: float,
+    chaos_seed: int | None,
+    rate_limit: float | None,
+    cors_origins: tuple[str, ...],
+    memo_mb: int,
+    access_log: bool,
+    log_level: str,
+) -> None:
+    """Serve GET /v1/accounts/{account_id}/analytics/usage from the reference aggregator.
+
+    Swagger UI at /ui/, the spec at /openapi.json, health at /healthz. Send
+    `Prefer: code=429` (or 401, 403, 422, 500, 503) to force an error and
+    `Prefer: latency=MS` to delay one answer.
+    """
+    try:
+        config = ServerConfig(
+            host=host,
+            port=port,
+            workers=workers,
+            data_dir=data_dir,
+            seed=seed,
+            size=size,
+            now=now,
+            latency_ms=latency,
+            error_rate=error_rate,
+            chaos_seed=chaos_seed,
+            rate_limit=rate_limit,
+            cors_origins=cors_origins,
+            memo_bytes=memo_mb * 2**20,
+            access_log=access_log,
+            log_level=log_level,
+        )
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    serve(config)

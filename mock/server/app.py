@@ -1,0 +1,196 @@
+"""The app factory: connexion driven by ``openapi.yaml``, answering from the aggregator.
+
+:func:`create_app` takes the dataset (the test seam) and a
+:class:`ServerConfig`, and returns one ASGI app. From the socket inwards::
+
+    CORS                      every answer, errors included, carries the CORS headers
+    Guard                     an exception anywhere in front of connexion -> 500 in shape
+    Scenarios                 Prefer: code= / latency=, --latency, --error-rate
+    RateLimit                 --rate-limit: 429 + Retry-After per known key
+    FastPath                  a repeated 200 straight from the memo; HEAD -> 405
+    connexion AsyncApp
+      ServerError             (connexion) last resort, in the contract's shape
+      Exception               (connexion) ApiProblem/HTTPException/any -> contract's body
+      SwaggerUI               /openapi.json, /ui/
+      Routing                 404 / 405 for paths and methods the spec does not name
+      Security                ApiKeySecurity: 401, 403, `me`
+      RequestValidation       ContractParameterValidator: every invalid field in one 422
+      handler                 UsageEndpoint: memo or aggregator -> bytes
+
+``/healthz`` is a plain route of the app: no key, no scenarios.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+from starlette.routing import Mount, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from usagekit.mock.core.aggregate import Aggregator
+from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.spec import load_spec
+
+from .access import ApiKeySecurity, KeyIndex
+from .config import Clock, ServerConfig
+from .fastpath import FastPathMiddleware
+from .handlers import UsageEndpoint, healthz
+from .memo import FrontCache, ResponseMemo
+from .problems import (
+    JSON,
+    error_body,
+    install_error_handlers,
+    internal_error,
+    send_problem,
+    server_error_handler,
+)
+from .ratelimit import RateLimiter, RateLimitMiddleware
+from .scenarios import Chaos, ScenarioMiddleware, example_bodies
+from .validation import ContractParameterValidator, ContractURIParser, SchemaChecks
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("usagekit.mock.server")
+
+OPERATION_ID = "get_usage_analytics"
+
+
+def create_app(dataset: Dataset, config: ServerConfig | None = None) -> ASGIApp:
+    """The mock server over ``dataset``, configured by ``config``."""
+    config = config or ServerConfig()
+    spec = load_spec()
+    keys = KeyIndex(dataset)
+    memo = ResponseMemo(config.memo_bytes)
+    endpoint = UsageEndpoint(Aggregator(dataset), memo)
+    clock = Clock(config.now)
+    operations = {OPERATION_ID: endpoint.get_usage_analytics}
+
+    app = AsyncApp(
+        __name__,
+        middlewares=[
+            partial(ServerErrorMiddleware, handler=server_error_handler)
+            if middleware is ServerErrorMiddleware
+            else ExactRoutingMiddleware
+            if middleware is RoutingMiddleware
+            else middleware
+            for middleware in ConnexionMiddleware.default_middlewares
+        ],
+        resolver=Resolver(function_resolver=operations.__getitem__),
+        security_map={"apiKey": partial(ApiKeySecurity, keys)},
+        validator_map={
+            "parameter": partial(
+                ContractParameterValidator,
+                checks=SchemaChecks(),
+                clock=clock.now,
+                pinned=clock.pinned,
+            )
+        },
+        uri_parser_class=ContractURIParser,
+        swagger_ui_options=SwaggerUIOptions(spec_path="/openapi.json", swagger_ui_path="/ui"),
+    )
+    app.add_api(spec)
+    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    install_error_handlers(app)
+
+    outer: ASGIApp = FastPathMiddleware(app, front=FrontCache(), memo=memo)
+    if config.rate_limit is not None:
+        rate = config.rate_limit / config.workers
+        outer = RateLimitMiddleware(
+            outer, limiter=RateLimiter(rate), keys=keys, shown_rate=config.rate_limit
+        )
+    chaos = Chaos(
+        latency_ms=config.latency_ms, error_rate=config.error_rate, seed=config.chaos_seed
+    )
+    outer = ScenarioMiddleware(outer, bodies=example_bodies(spec), chaos=chaos)
+    outer = GuardMiddleware(outer)
+    return ContractCORSMiddleware(
+        outer,
+        allow_origins=list(config.cors_origins) or ["*"],
+        allow_methods=["GET"],
+        allow_headers=["X-API-Key", "Prefer"],
+        expose_headers=["Retry-After", "Preference-Applied"],
+        max_age=600,
+    )
+
+
+class GuardMiddleware:
+    """Any exception in front of connexion becomes a 500 in the contract's shape.
+
+    Logs the exception's type and text, never a traceback (which may show
+    request data); when the answer had already started, there is nothing
+    left to send.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                # connexion's ServerErrorMiddleware answered and re-raised; already logged.
+                logger.debug("error after the answer started: %s", type(exc).__name__)
+                return
+            logger.error(
+                "internal error on %s %s: %s: %s",
+                scope["method"],
+                scope["path"],
+                type(exc).__name__,
+                exc,
+            )
+            await send_problem(send, internal_error())
+
+
+class ExactRoutingMiddleware(RoutingMiddleware):
+    """connexion's routing without starlette's trailing-slash redirect.
+
+    ``/v1/accounts/me/analytics/usage/`` does not name the endpoint: the
+    contract answers 404, where starlette's router would answer 307.
+    """
+
+    def add_api(self, *args: Any, **kwargs: Any) -> None:
+        super().add_api(*args, **kwargs)
+        for route in self.router.routes:
+            if isinstance(route, Mount) and isinstance(route.app, Router):
+                route.app.redirect_slashes = False
+
+
+class ContractCORSMiddleware(CORSMiddleware):
+    """starlette's CORS, with a refused preflight answered in the contract's error shape."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        reason = bytes(response.body).decode()
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        headers.pop("content-type", None)
+        return Response(
+            error_body("bad_request", f"{reason}.", detail="CORS preflight refused."),
+            status_code=response.status_code,
+            headers=headers,
+            media_type=JSON,
+        )

@@ -1,0 +1,166 @@
+"""The mock server's settings: one frozen value, serialisable for worker processes.
+
+uvicorn's ``workers=N`` starts each worker from an import string, so the
+parent process writes the config into an environment variable
+(:data:`CONFIG_ENV`) and every worker reads the same value back: same
+dataset, same pinned "now", same chaos seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from usagekit.mock.core.errors import UsagekitError
+from usagekit.mock.core.instants import US, parse_datetime
+from usagekit.mock.core.zones import get_timeline
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_MEMO_BYTES",
+    "Clock",
+    "ConfigError",
+    "ServerConfig",
+    "parse_instant",
+    "parse_latency",
+    "parse_rate",
+    "wall_clock_hour",
+]
+
+#: The environment variable that carries the serialised config to workers.
+CONFIG_ENV = "USAGEKIT_MOCK_CONFIG"
+#: The response memo's bound: encoded bodies kept per worker.
+DEFAULT_MEMO_BYTES = 64 * 1024 * 1024
+
+
+class ConfigError(UsagekitError, ValueError):
+    """A server option that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """Everything a worker needs to build the same app as every other worker."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    #: A dataset directory (``--data``); ``None`` serves the synthetic dataset.
+    data_dir: str | None = None
+    #: Seed of the synthetic dataset; ``None`` takes the generator's default.
+    seed: int | None = None
+    #: Conversations of the synthetic dataset; ``None`` takes the generator's default.
+    size: int | None = None
+    #: ``--now``: the pinned "now" (µs) of every request; ``None`` reads the wall clock.
+    now: int | None = None
+    #: The instant the synthetic dataset is generated around (µs), the same in every
+    #: worker; ``None`` until :func:`usagekit.mock.server.run.prepare` decides it.
+    anchor: int | None = None
+    #: Test seam: ``"module:function"`` returning the Dataset each worker serves.
+    dataset_factory: str | None = None
+    #: Added latency in ms: fixed when both ends are equal, else uniform in [low, high].
+    latency_ms: tuple[int, int] | None = None
+    #: Probability that a request of the operation fails with 500 or 503.
+    error_rate: float = 0.0
+    #: Seed of the latency and error-rate draws; ``None`` is random.
+    chaos_seed: int | None = None
+    #: Requests per second per key, over all workers; ``None`` disables the limiter.
+    rate_limit: float | None = None
+    #: Allowed CORS origins; empty allows every origin (``*``).
+    cors_origins: tuple[str, ...] = ()
+    memo_bytes: int = DEFAULT_MEMO_BYTES
+    access_log: bool = True
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {self.workers}")
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ConfigError(f"error rate must lie in [0, 1], not {self.error_rate}")
+        if self.rate_limit is not None and not (
+            math.isfinite(self.rate_limit) and self.rate_limit > 0
+        ):
+            raise ConfigError(f"rate limit must be a positive number, not {self.rate_limit}")
+        if self.latency_ms is not None:
+            low, high = self.latency_ms
+            if not 0 <= low <= high:
+                raise ConfigError(
+                    f"latency must be MS or LOW-HIGH with LOW <= HIGH, not {low}-{high}"
+                )
+        if self.memo_bytes < 0:
+            raise ConfigError("memo size must not be negative")
+        if self.data_dir is not None and (self.seed is not None or self.size is not None):
+            raise ConfigError("--data and --seed/--size exclude each other")
+
+    @property
+    def rate_per_worker(self) -> float | None:
+        """Each worker enforces its share: N workers each allow ``rate_limit / N``."""
+        return None if self.rate_limit is None else self.rate_limit / self.workers
+
+    def to_env(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_env(cls, text: str | None = None) -> ServerConfig:
+        raw: dict[str, Any] = json.loads(os.environ[CONFIG_ENV] if text is None else text)
+        if raw.get("latency_ms") is not None:
+            raw["latency_ms"] = tuple(raw["latency_ms"])
+        raw["cors_origins"] = tuple(raw.get("cors_origins", ()))
+        return cls(**raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The requests' "now" (µs): pinned by ``--now``, else the wall clock in whole seconds."""
+
+    pinned_at: int | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.pinned_at is not None
+
+    def now(self) -> int:
+        if self.pinned_at is not None:
+            return self.pinned_at
+        return int(time.time()) * US
+
+
+def parse_instant(text: str) -> int:
+    """``--now``: an RFC 3339 date-time *with* offset, as µs."""
+    try:
+        parsed = parse_datetime(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if parsed.offset is None:
+        raise ConfigError(f"{text!r} needs a UTC offset, e.g. {text}Z")
+    return parsed.instant(get_timeline("UTC"))
+
+
+def parse_latency(text: str) -> tuple[int, int]:
+    """``--latency``: ``MS`` or ``LOW-HIGH`` in whole milliseconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?(?:ms)?\s*", text)
+    if match is None:
+        raise ConfigError(f"latency {text!r} is not MS or LOW-HIGH (milliseconds)")
+    low = int(match[1])
+    high = int(match[2]) if match[2] is not None else low
+    if low > high:
+        raise ConfigError(f"latency {text!r}: LOW must not exceed HIGH")
+    return low, high
+
+
+def parse_rate(text: str) -> float:
+    """``--rate-limit``: ``N/s`` (or plain ``N``) requests per second per key."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*", text)
+    if match is None or float(match[1]) <= 0:
+        raise ConfigError(f"rate limit {text!r} is not a positive N/s")
+    return float(match[1])
+
+
+def wall_clock_hour() -> int:
+    """Now, floored to the UTC hour (µs): the default anchor of the synthetic dataset."""
+    return int(time.time() // 3600) * 3600 * US

@@ -1,0 +1,82 @@
+"""The front cache: a repeated request skips connexion's parsing and validation.
+
+Most of a request's time in connexion goes to routing, security, parameter
+parsing and validation, all of which give the same result for the same
+request line and key. :class:`FastPathMiddleware` remembers, for each
+``(key digest, path, query string)`` answered 200, the :class:`UsageQuery` it
+resolved to, and answers a repeat straight from the :class:`ResponseMemo`.
+
+What it keeps of every behaviour:
+
+* auth: only 200s are remembered, under the digest of the key that earned
+  them, so a hit needs that same key (the dataset, and so every grant, never
+  changes while the server runs); anything else goes through connexion;
+* rate limiting, ``Prefer`` scenarios, chaos and CORS live in middlewares
+  *outside* this one, so they see hits and misses alike;
+* time: an answer whose ``end`` defaulted to the wall clock is remembered for
+  that second only (see :class:`Resolved`);
+* HEAD on the operation's path is 405 like every method but GET (starlette
+  would otherwise serve it as a GET).
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .access import digest
+from .memo import FrontCache, FrontEntry, ResponseMemo
+from .problems import method_not_allowed, send_bytes, send_problem
+from .routes import API_KEY_HEADER, header, is_operation
+from .validation import RESOLVED, Resolved
+
+__all__ = ["FastPathMiddleware"]
+
+
+class FastPathMiddleware:
+    """ASGI middleware in front of connexion; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, front: FrontCache, memo: ResponseMemo) -> None:
+        self.app = app
+        self.front = front
+        self.memo = memo
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not is_operation(scope):
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method != "GET":
+            if method == "HEAD":
+                await send_problem(send, method_not_allowed(method))
+            else:
+                await self.app(scope, receive, send)
+            return
+        key = header(scope, API_KEY_HEADER)
+        if not key:
+            await self.app(scope, receive, send)
+            return
+
+        request = (digest(key), scope["path"], scope["query_string"])
+        entry = self.front.get(request, int(time.time()))
+        if entry is not None:
+            body = self.memo.get(entry.query)
+            if body is not None:
+                await send_bytes(send, 200, body)
+                return
+
+        # A miss: connexion answers, and validation leaves what it resolved in the scope.
+        extensions = scope.setdefault("extensions", {})
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        resolved = extensions.get(RESOLVED)
+        if status == 200 and isinstance(resolved, Resolved):
+            self.front.put(request, FrontEntry(resolved.query, resolved.second))

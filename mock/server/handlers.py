@@ -1,0 +1,52 @@
+"""The operation's handler: a resolved query in, the aggregator's bytes out.
+
+By the time connexion calls :meth:`UsageEndpoint.get_usage_analytics`, the
+security handler has checked the key and resolved the account, and the
+parameter validator has turned the request into a :class:`UsageQuery` (it is
+in connexion's request context, which connexion passes as the
+``usage_query`` argument). The handler adds no semantics: it asks the
+:class:`ResponseMemo` for the encoded body, and on a miss the reference
+:class:`Aggregator` computes it and :meth:`UsageResult.to_json` encodes it.
+
+The aggregation runs on the event loop: it is CPU-bound numpy work that a
+thread would not speed up under the GIL, and every repeat is a memo hit.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from usagekit.mock.core.aggregate import Aggregator
+from usagekit.mock.core.query import UsageQuery
+
+from .memo import ResponseMemo
+from .problems import JSON
+
+__all__ = ["UsageEndpoint", "healthz"]
+
+_HEALTHY = b'{"status":"ok"}'
+
+
+class UsageEndpoint:
+    """The ``get_usage_analytics`` operation over one aggregator and its memo."""
+
+    def __init__(self, aggregator: Aggregator, memo: ResponseMemo) -> None:
+        self.aggregator = aggregator
+        self.memo = memo
+
+    def body(self, query: UsageQuery) -> bytes:
+        """The encoded answer to ``query``, computed once per distinct query."""
+        body = self.memo.get(query)
+        if body is None:
+            body = self.aggregator(query).to_json()
+            self.memo.put(query, body)
+        return body
+
+    async def get_usage_analytics(self, account_id: str, usage_query: UsageQuery) -> Response:
+        # account_id is the path's text (maybe "me"); usage_query holds the real id.
+        return Response(self.body(usage_query), media_type=JSON)
+
+
+async def healthz(_request: Request) -> Response:
+    return Response(_HEALTHY, media_type=JSON)

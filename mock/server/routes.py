@@ -1,0 +1,42 @@
+"""What the middlewares in front of connexion need to know about a raw ASGI request.
+
+The scenario, rate-limit and front-cache middlewares act on the contract's one
+operation only; they recognise its path with the pattern starlette's router
+uses for ``{account_id}`` (one non-empty segment), and read headers straight
+from the scope.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.types import Scope
+
+from usagekit.mock.spec import OPERATION_PATH
+
+__all__ = ["API_KEY_HEADER", "header", "header_values", "is_operation"]
+
+#: The contract's security scheme: ``X-API-Key``, as ASGI spells header names.
+API_KEY_HEADER = b"x-api-key"
+
+# "/v1/accounts/{account_id}/analytics/usage" -> ^/v1/accounts/[^/]+/analytics/usage$
+_PARTS = re.split(r"\{[^}]+\}", OPERATION_PATH)
+_OPERATION = re.compile("^" + "[^/]+".join(re.escape(part) for part in _PARTS) + "$")
+
+
+def is_operation(scope: Scope) -> bool:
+    """Whether this HTTP request names the operation's path (any method)."""
+    return scope["type"] == "http" and _OPERATION.match(scope["path"]) is not None
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower case), or ``None``."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+def header_values(scope: Scope, name: bytes) -> list[bytes]:
+    """Every value of header ``name`` (lower case), in order."""
+    return [value for key, value in scope["headers"] if key == name]

@@ -1,0 +1,61 @@
+"""Serving the app with uvicorn, in one process or several.
+
+uvicorn's ``workers=N`` starts each worker from an import string, so the app
+is built by :func:`app_from_env`, an app factory that reads the
+:class:`ServerConfig` the parent wrote into :data:`CONFIG_ENV`. The parent
+fixes everything that must be equal in every worker before it starts them --
+in particular the anchor instant of the synthetic dataset (the pinned
+``--now``, else the wall clock floored to the UTC hour) -- so that every
+worker generates the same data and gives byte-identical answers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from .app import create_app
+from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
+from .sources import load_dataset
+
+__all__ = ["APP_FACTORY", "app_from_env", "prepare", "serve"]
+
+#: The import string of the app factory every worker calls.
+APP_FACTORY = "usagekit.mock.server.run:app_from_env"
+
+
+def prepare(config: ServerConfig) -> ServerConfig:
+    """``config`` with what every worker must share decided once, here."""
+    if config.anchor is None:
+        anchor = config.now if config.now is not None else wall_clock_hour()
+        config = dataclasses.replace(config, anchor=anchor)
+    return config
+
+
+def app_from_env() -> ASGIApp:
+    """The app of one worker, from the config in the environment."""
+    config = ServerConfig.from_env()
+    return create_app(load_dataset(config), config)
+
+
+def serve(config: ServerConfig) -> None:
+    """Serve until interrupted; blocks."""
+    config = prepare(config)
+    os.environ[CONFIG_ENV] = config.to_env()
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers,
+        loop="auto",
+        http="auto",
+        lifespan="off",
+        access_log=config.access_log,
+        log_level=config.log_level,
+        # The bench and the frontends keep connections alive; so does uvicorn, for 5 s.
+        timeout_keep_alive=5,
+    )

@@ -1,0 +1,195 @@
+"""Unhappy paths on demand: the ``Prefer`` header and whole-session chaos.
+
+A frontend can ask for an error without touching the server, as with Prism:
+``Prefer: code=429`` answers that status with the contract's example body for
+it (read from ``openapi.yaml``), with ``Retry-After`` for 429 and 503;
+``Prefer: latency=300`` delays the answer by 300 ms. Preferences follow RFC
+7240 (comma-separated, several headers allowed); unknown ones, and codes other
+than 401, 403, 422, 429, 500 and 503, are ignored; the answer names what was
+honoured in ``Preference-Applied``.
+
+Server flags do the same for a whole session: ``--latency MS[-MS]`` delays
+every answer (fixed, or uniform in the range) and ``--error-rate P`` fails a
+request with 500 or 503 with probability P, both drawn from one RNG seeded
+with ``--chaos-seed``, so a test run is reproducible. A ``Prefer`` header
+wins over the flags for its request.
+
+All of it applies to GET on the operation's path only: health checks, the
+spec and the Swagger UI are never delayed or failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from usagekit.mock.spec import OPERATION_PATH
+
+from .problems import send_bytes
+from .routes import header_values, is_operation
+
+__all__ = [
+    "FORCIBLE",
+    "Chaos",
+    "Preferences",
+    "ScenarioMiddleware",
+    "example_bodies",
+    "parse_prefer",
+]
+
+#: The statuses ``Prefer: code=`` may force.
+FORCIBLE = (401, 403, 422, 429, 500, 503)
+#: ``Retry-After`` of a forced 429 / 503: the seconds the spec's examples name in ``detail``.
+RETRY_AFTER = {429: 1, 503: 5}
+#: The longest delay ``Prefer: latency=`` may ask for, so that no request hangs for ever.
+MAX_LATENCY_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Preferences:
+    """The honoured preferences of one request."""
+
+    code: int | None = None
+    latency_ms: int | None = None
+
+    @property
+    def applied(self) -> str | None:
+        """The ``Preference-Applied`` header value, or ``None``."""
+        parts = []
+        if self.code is not None:
+            parts.append(f"code={self.code}")
+        if self.latency_ms is not None:
+            parts.append(f"latency={self.latency_ms}")
+        return ", ".join(parts) or None
+
+
+def parse_prefer(values: Iterable[str]) -> Preferences:
+    """Read ``Prefer`` header values (RFC 7240): ``code=429, latency=200; x=y``.
+
+    The last valid value of each preference wins; anything else is ignored.
+    """
+    code = latency = None
+    for value in values:
+        for item in value.split(","):
+            token = item.partition(";")[0]
+            name, _, raw = token.partition("=")
+            name = name.strip().lower()
+            text = raw.strip().strip('"')
+            if not text.isascii() or not text.isdigit():
+                continue
+            number = int(text)
+            if name == "code" and number in FORCIBLE:
+                code = number
+            elif name == "latency":
+                latency = min(number, MAX_LATENCY_MS)
+    return Preferences(code=code, latency_ms=latency)
+
+
+def example_bodies(spec: Mapping[str, Any]) -> dict[int, bytes]:
+    """The spec's example error body of each forcible status of the operation."""
+    responses = spec["paths"][OPERATION_PATH]["get"]["responses"]
+    bodies = {}
+    for status in FORCIBLE:
+        response = _resolve(spec, responses[str(status)])
+        example = response["content"]["application/json"]["example"]
+        bodies[status] = _compact(example)
+    return bodies
+
+
+def _resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in node:
+        target: Any = spec
+        for part in str(node["$ref"]).removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _compact(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Chaos:
+    """Session-wide latency and failures, from one seeded RNG."""
+
+    def __init__(
+        self,
+        *,
+        latency_ms: tuple[int, int] | None,
+        error_rate: float,
+        seed: int | None,
+    ) -> None:
+        self.latency_ms = latency_ms
+        self.error_rate = error_rate
+        self._random = random.Random(seed)
+
+    @property
+    def active(self) -> bool:
+        return self.latency_ms is not None or self.error_rate > 0
+
+    def draw(self) -> tuple[float, int | None]:
+        """The delay (s) and the failure status (or ``None``) of the next request.
+
+        Both are drawn for every request, whatever the outcome, so that a seed
+        gives the same sequence however the requests are answered.
+        """
+        delay = 0.0
+        if self.latency_ms is not None:
+            low, high = self.latency_ms
+            delay = (low if low == high else self._random.uniform(low, high)) / 1000
+        failure = None
+        if self.error_rate > 0:
+            failed = self._random.random() < self.error_rate
+            status = self._random.choice((500, 503))
+            failure = status if failed else None
+        return delay, failure
+
+
+class ScenarioMiddleware:
+    """ASGI middleware: ``Prefer`` and chaos, in front of rate limiting and the app."""
+
+    def __init__(self, app: ASGIApp, *, bodies: Mapping[int, bytes], chaos: Chaos) -> None:
+        self.app = app
+        self.bodies = bodies
+        self.chaos = chaos
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not is_operation(scope) or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        prefer_values = header_values(scope, b"prefer")
+        if not prefer_values and not self.chaos.active:
+            await self.app(scope, receive, send)
+            return
+
+        prefs = parse_prefer(v.decode("latin-1") for v in prefer_values)
+        delay, failure = self.chaos.draw() if self.chaos.active else (0.0, None)
+        if prefs.latency_ms is not None:
+            delay = prefs.latency_ms / 1000
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+        status = prefs.code if prefs.code is not None else failure
+        applied = prefs.applied
+        extra = [(b"preference-applied", applied.encode())] if applied else []
+        if status is not None:
+            if status in RETRY_AFTER:
+                extra.append((b"retry-after", str(RETRY_AFTER[status]).encode()))
+            await send_bytes(send, status, self.bodies[status], extra)
+            return
+        if not extra:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_applied(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_applied)

@@ -1,0 +1,32 @@
+"""Where a worker's dataset comes from: ``--data DIR``, or the synthetic one.
+
+Every worker builds its own copy from the same config, so every worker holds
+the same data: the files of ``--data``, or the synthetic dataset generated
+with the same seed around the same anchor instant (fixed in the parent
+process, see :func:`usagekit.mock.server.run.serve`).
+"""
+
+from __future__ import annotations
+
+from uvicorn.importer import import_from_string
+
+from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.datasets import files, synthetic
+
+from .config import ServerConfig
+
+__all__ = ["load_dataset"]
+
+
+def load_dataset(config: ServerConfig) -> Dataset:
+    """The dataset ``config`` names."""
+    if config.dataset_factory is not None:
+        # A test seam: "module:function" returning a Dataset, imported in each worker.
+        factory = import_from_string(config.dataset_factory)
+        return factory()
+    if config.data_dir is not None:
+        return files.load_dataset(config.data_dir)
+    seed = synthetic.DEFAULT_SEED if config.seed is None else config.seed
+    if config.size is None:
+        return synthetic.generate(seed=seed, now=config.anchor)
+    return synthetic.generate(seed=seed, now=config.anchor, conversations=config.size)
