@@ -83,6 +83,8 @@ def bucket_grid(
     """The first ``limit`` buckets of ``[start, end)`` (µs) in ``timeline``'s calendar."""
     if not start < end or limit < 1:
         raise ValueError("bucket_grid needs start < end and limit >= 1")
+    # The helpers compare with ``is``; a plain "hour" must not fall through to days.
+    granularity = Granularity(granularity)
     first_second = start // US
     last_second = (end - 1) // US  # the bucket of the last instant before end
     first = _bucket_start(timeline, granularity, first_second)

@@ -39,7 +39,8 @@ __all__ = [
 US = 1_000_000
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 
-#: The first and last instants a query may name (UTC); local times must fit too.
+#: 0001-01-01T00:00:00 and 9999-12-31T23:59:59.999999 in µs: the years a date-time may name
+#: (a query bounds the clock of its tz, see query.py; UTC may then be a year outside).
 MIN_INSTANT = (1 - _EPOCH_ORDINAL) * 86_400 * US
 MAX_INSTANT = (3_652_059 + 1 - _EPOCH_ORDINAL) * 86_400 * US - 1
 
@@ -47,7 +48,9 @@ _DATETIME = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[Tt]"
     r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})"
     r"(?:\.(?P<fraction>\d+))?"
-    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})?"
+    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})?",
+    # ``\d`` alone would accept any Unicode digit (full-width, Arabic-Indic): no ISO-8601.
+    re.ASCII,
 )
 
 

@@ -148,8 +148,12 @@ def _granularity(value: str | None, invalid: _Report) -> Granularity | None:
 def _group_by(values: Sequence[str] | None, invalid: _Report) -> tuple[Dimension, ...]:
     if values is None:
         return ()
-    if isinstance(values, str):
-        values = values.split(",")
+    # Comma-separated, repeated, or a mix of both: every item may hold commas.
+    values = [
+        part
+        for value in ([values] if isinstance(values, str) else values)
+        for part in value.split(",")
+    ]
     unknown = [v for v in values if v not in Dimension.__members__.values()]
     if unknown:
         shown = ", ".join(repr(v) for v in unknown)
@@ -221,8 +225,8 @@ def _instant(name: str, text: str, timeline: Timeline | None, invalid: _Report) 
 
 
 def _in_range(instant: int, timeline: Timeline) -> bool:
-    if not MIN_INSTANT <= instant <= MAX_INSTANT:
-        return False
+    # The contract bounds the years *in tz*: 9999-12-31T23:59:59 in New York is
+    # 10000-01-01 in UTC and still valid. The bounds apply to the local clock only.
     local = instant + timeline.offset_at(instant // US) * US
     return MIN_INSTANT <= local <= MAX_INSTANT
 
