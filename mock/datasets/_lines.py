@@ -1,0 +1,228 @@
+"""The line-by-line check of ``conversations.jsonl``: the authority on what is valid.
+
+:class:`LineChecker` holds the code tables built from ``accounts.json`` and
+checks one line at a time, raising :class:`DatasetError` with the line number,
+the field and the reason at the first bad line. The reader's fast path uses
+the same tables, and falls back to :meth:`LineChecker.check_lines` on doubt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from usagekit.mock.core.dataset import CONVERSATION_TYPES, DIRECTIONS, NO_AGENT, STATUSES, Account
+from usagekit.mock.core.errors import DatasetError
+from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, parse_datetime
+from usagekit.mock.core.zones import get_timeline
+
+from ._ids import SeenIds, id_hashes
+
+__all__ = ["FIELDS", "Columns", "LineChecker"]
+
+FIELDS = (
+    "conversation_id",
+    "account_id",
+    "agent_id",
+    "type",
+    "direction",
+    "status",
+    "start_timestamp",
+    "duration_seconds",
+)
+_MAX_DURATION = 2**31
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Columns:
+    """One chunk of lines as columns, in file order, with the hashes of its ids."""
+
+    ids: np.ndarray
+    hashes: np.ndarray
+    start: np.ndarray
+    duration: np.ndarray
+    account: np.ndarray
+    agent: np.ndarray
+    type: np.ndarray
+    direction: np.ndarray
+    status: np.ndarray
+
+
+def _codes(values: tuple[str, ...]) -> dict[str, int]:
+    return {value: code for code, value in enumerate(values)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class LineChecker:
+    """Code tables from the accounts, and the check of a single line."""
+
+    path: str
+    accounts: tuple[Account, ...]
+    account_code: dict[str, int] = field(init=False)
+    agent_code: dict[str | None, int] = field(init=False)
+    #: The account code of each agent code; the extra last entry is NO_AGENT's.
+    agent_owner: np.ndarray = field(init=False)
+    type_code: dict[str, int] = field(default_factory=lambda: _codes(CONVERSATION_TYPES))
+    direction_code: dict[str, int] = field(default_factory=lambda: _codes(DIRECTIONS))
+    status_code: dict[str, int] = field(default_factory=lambda: _codes(STATUSES))
+
+    def __post_init__(self) -> None:
+        owners = [i for i, account in enumerate(self.accounts) for _ in account.agents]
+        agents = [agent.id for account in self.accounts for agent in account.agents]
+        set_ = object.__setattr__  # frozen: the tables are derived once, here
+        set_(self, "account_code", {account.id: i for i, account in enumerate(self.accounts)})
+        set_(self, "agent_code", {None: NO_AGENT} | {a: i for i, a in enumerate(agents)})
+        set_(self, "agent_owner", np.array([*owners, -1], dtype=np.int32))
+
+    def check_lines(self, lines: list[bytes], first_line: int, seen: SeenIds) -> Columns:
+        """The columns of ``lines`` (the first is ``first_line``), or the first bad line's error."""
+        rows = []
+        here: dict[bytes, int] = {}
+        for number, raw in enumerate(lines, start=first_line):
+            row = self.check_line(raw, number)
+            key = row[0]
+            earlier = here.get(key)
+            if earlier is None:
+                found = seen.find(key, hash(key))
+                earlier = None if found is None else found + 1
+            if earlier is not None:
+                raise self.error(
+                    number,
+                    "conversation_id",
+                    f"duplicate {key.decode()!r}, first seen on line {earlier}",
+                )
+            here[key] = number
+            rows.append(row)
+        ids, start, duration, account, agent, type_, direction, status = zip(*rows, strict=True)
+        return Columns(
+            ids=np.array(ids, dtype=np.bytes_),
+            hashes=id_hashes(list(ids)),
+            start=np.array(start, dtype=np.int64),
+            duration=np.array(duration, dtype=np.int64),
+            account=np.array(account, dtype=np.int32),
+            agent=np.array(agent, dtype=np.int32),
+            type=np.array(type_, dtype=np.int8),
+            direction=np.array(direction, dtype=np.int8),
+            status=np.array(status, dtype=np.int8),
+        )
+
+    def error(self, line: int, field: str | None, message: str) -> DatasetError:
+        return DatasetError(path=self.path, line=line, field=field, message=message)
+
+    def check_line(self, raw: bytes, line: int) -> tuple[bytes, int, int, int, int, int, int, int]:
+        """One line as (id, start, duration, account, agent, type, direction, status) codes."""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self.error(line, None, f"not UTF-8 text (byte {exc.start + 1})") from None
+        if not text.strip():
+            raise self.error(line, None, "blank line: every line must hold one conversation")
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise self.error(line, None, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise self.error(line, None, "expected a JSON object")
+        for name in FIELDS:
+            if name not in record:
+                raise self.error(line, name, "missing; every line needs all eight fields")
+        try:
+            return self._codes(record)
+        except _FieldError as exc:
+            raise self.error(line, exc.field, exc.message) from None
+
+    def _codes(self, record: dict[str, Any]) -> tuple[bytes, int, int, int, int, int, int, int]:
+        # Checked in the order of FIELDS, so that the first bad field is the one named.
+        conversation_id = _text(record, "conversation_id")
+        if not conversation_id or "\0" in conversation_id:
+            raise _FieldError("conversation_id", "must be a non-empty string without NUL")
+        account_id = _text(record, "account_id")
+        account = self.account_code.get(account_id)
+        if account is None:
+            raise _FieldError(
+                "account_id", f"unknown account {account_id!r} (not in accounts.json)"
+            )
+        agent = self._agent(record["agent_id"], account)
+        type_ = _enum(record, "type", self.type_code)
+        direction = _enum(record, "direction", self.direction_code)
+        status = _enum(record, "status", self.status_code)
+        start = _start(record["start_timestamp"])
+        duration = _duration(record["duration_seconds"])
+        return (
+            conversation_id.encode("utf-8"),
+            start,
+            duration,
+            account,
+            agent,
+            type_,
+            direction,
+            status,
+        )
+
+    def _agent(self, value: Any, account: int) -> int:
+        if value is None:
+            return NO_AGENT
+        if not isinstance(value, str):
+            raise _FieldError("agent_id", f"expected a string or null, not {json.dumps(value)}")
+        code = self.agent_code.get(value)
+        owner_id = self.accounts[account].id
+        if code is None:
+            raise _FieldError("agent_id", f"unknown agent {value!r} (not in accounts.json)")
+        owner = int(self.agent_owner[code])
+        if owner != account:
+            raise _FieldError(
+                "agent_id",
+                f"agent {value!r} belongs to account {self.accounts[owner].id!r},"
+                f" not to {owner_id!r}",
+            )
+        return code
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _text(record: dict[str, Any], name: str) -> str:
+    value = record[name]
+    if not isinstance(value, str):
+        raise _FieldError(name, f"expected a string, not {json.dumps(value)}")
+    return value
+
+
+def _enum(record: dict[str, Any], name: str, codes: dict[str, int]) -> int:
+    value = record[name]
+    code = codes.get(value) if isinstance(value, str) else None
+    if code is None:
+        raise _FieldError(name, f"{json.dumps(value)} is not one of {', '.join(codes)}")
+    return code
+
+
+def _start(value: Any) -> int:
+    name = "start_timestamp"
+    if not isinstance(value, str):
+        raise _FieldError(name, f"expected an RFC 3339 string, not {json.dumps(value)}")
+    try:
+        parsed = parse_datetime(value)
+    except ValueError as exc:
+        raise _FieldError(name, str(exc)) from None
+    if parsed.offset is None:
+        raise _FieldError(name, f"{value!r} has no UTC offset; end it with Z or ±HH:MM")
+    instant = parsed.instant(get_timeline("UTC"))
+    if not MIN_INSTANT <= instant <= MAX_INSTANT:
+        raise _FieldError(name, f"{value!r} is outside the years 1 to 9999 (UTC)")
+    return instant
+
+
+def _duration(value: Any) -> int:
+    name = "duration_seconds"
+    if type(value) is not int:  # bool is an int subclass, and 12.0 is not an integer here
+        raise _FieldError(name, f"expected an integer number of seconds, not {json.dumps(value)}")
+    if not 0 <= value < _MAX_DURATION:
+        raise _FieldError(name, f"{value} is not in 0..{_MAX_DURATION - 1}")
+    return value

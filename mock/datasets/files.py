@@ -1,0 +1,70 @@
+"""The dataset directory format: load it with validation, save it canonically.
+
+A dataset is a directory with two files:
+
+``accounts.json``
+    A JSON array of ``{"id", "parent_id", "name", "api_keys", "agents"}``;
+    ``parent_id`` is null for a top-level account, else the id of a top-level
+    account of the file; ``agents`` is an array of ``{"id", "name"}``.
+
+``conversations.jsonl``
+    One conversation a line, with the vendor's record fields:
+    ``conversation_id``, ``account_id`` (the owning account or subaccount),
+    ``agent_id`` (null, or an agent that account declares), ``type``
+    (``phone|web|test|unknown``), ``direction`` (``inbound|outbound|internal``),
+    ``status`` (``in_progress|completed|failed|transferred``),
+    ``start_timestamp`` (RFC 3339 *with* an offset, ``Z`` or ``±HH:MM``, up
+    to six fractional digits) and ``duration_seconds`` (an integer, 0 to
+    2**31 - 1).
+
+Every key is required in both files, so that a misspelt key is an error;
+other keys are ignored, so that vendor exports with more fields load as they
+are. Loading stops at the first bad record with a :class:`DatasetError` that
+names the file, the line (for ``conversations.jsonl`` and for JSON syntax
+errors) and the field; nothing is skipped silently.
+
+Saving writes canonical files: ``accounts.json`` with two-space indent and
+fixed key order; ``conversations.jsonl`` in start order (ties keep their
+order), fixed key order, compact, UTF-8, times in UTC written with ``Z``. So
+export, edit, reload is lossless, and saving a loaded canonical dataset
+gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from usagekit.mock.core.dataset import Dataset, agent_table
+from usagekit.mock.core.errors import DatasetError
+
+from ._accounts import accounts_json, read_accounts
+from ._conversations import read_conversations, write_conversations
+
+__all__ = ["ACCOUNTS_FILE", "CONVERSATIONS_FILE", "load_dataset", "save_dataset"]
+
+ACCOUNTS_FILE = "accounts.json"
+CONVERSATIONS_FILE = "conversations.jsonl"
+
+
+def load_dataset(directory: str | os.PathLike[str]) -> Dataset:
+    """The dataset in ``directory``; :class:`DatasetError` at the first bad record."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise DatasetError(
+            path=str(folder), line=None, field=None, message="not a dataset directory"
+        )
+    accounts = read_accounts(folder / ACCOUNTS_FILE)
+    conversations = read_conversations(folder / CONVERSATIONS_FILE, accounts)
+    return Dataset(accounts=accounts, agent_ids=agent_table(accounts), conversations=conversations)
+
+
+def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
+    """Write ``dataset`` into ``directory`` (created if missing) in the canonical form."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts = folder / ACCOUNTS_FILE
+    partial = accounts.with_name(accounts.name + ".partial")
+    partial.write_bytes(accounts_json(dataset.accounts).encode("utf-8"))
+    os.replace(partial, accounts)
+    write_conversations(folder / CONVERSATIONS_FILE, dataset.accounts, dataset.conversations)
