@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from usagekit.mock.core.dataset import Account, Agent, ConversationRecord, Dataset
 from usagekit.mock.core.instants import parse_datetime
 from usagekit.mock.core.zones import get_timeline
@@ -66,3 +68,65 @@ def dataset(
     records: Iterable[ConversationRecord], accounts: tuple[Account, ...] = ACCOUNTS
 ) -> Dataset:
     return Dataset.from_records(accounts, records)
+
+
+DAY = 86_400 * 1_000_000
+
+
+def _month_start(instant: int) -> int:
+    """The UTC month start at or before ``instant`` (µs)."""
+    month = np.datetime64(instant // 1_000_000, "s").astype("M8[M]")
+    return int(month.astype("M8[s]").astype(np.int64)) * 1_000_000
+
+
+def busy_dataset(now: int, *, days: int = 120, count: int = 4000, seed: int = 7) -> Dataset:
+    """Conversations of every kind over the ``days`` before ``now`` (µs).
+
+    Some start exactly on UTC midnights, Berlin midnights (winter) and UTC
+    month starts, so that a server that counts the end of a range, or cuts
+    buckets a second off, miscounts.
+    """
+    rng = np.random.default_rng(seed)
+    first = now // DAY * DAY - days * DAY
+    records: list[ConversationRecord] = []
+    for i in range(count):
+        start = first + int(rng.integers(0, days * DAY))
+        if i % 50 == 0:
+            start = start // DAY * DAY
+        elif i % 50 == 1:
+            start = start // DAY * DAY - 3600 * 1_000_000
+        elif i % 50 == 2:
+            start = _month_start(start)
+        child = i % 4 == 0
+        records.append(
+            ConversationRecord(
+                conversation_id=f"conv-{seed}-{i:05d}",
+                account_id=CHILD if child else PARENT,
+                agent_id="agent-c" if child else ("agent-a", "agent-b", None)[i % 3],
+                type=("phone", "web", "test", "unknown")[i % 4],
+                direction=("inbound", "outbound", "internal")[i % 3],
+                status="completed" if i % 5 else ("failed", "transferred", "in_progress")[i % 3],
+                start=start,
+                duration_seconds=int(rng.integers(0, 900)),
+            )
+        )
+    # One conversation on every UTC midnight and every Berlin midnight (CET and CEST).
+    records.extend(
+        conversation_at(first + day * DAY - hours * 3_600_000_000, f"edge-{day}-{hours}")
+        for day in range(days)
+        for hours in (0, 1, 2)
+    )
+    return Dataset.from_records(ACCOUNTS, records)
+
+
+def conversation_at(start: int, id: str) -> ConversationRecord:
+    return ConversationRecord(
+        conversation_id=id,
+        account_id=PARENT,
+        agent_id="agent-a",
+        type="phone",
+        direction="inbound",
+        status="completed",
+        start=start,
+        duration_seconds=60,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from usagekit.conformance.body import read_usage
+from usagekit.conformance.body import read_error, read_usage
 from usagekit.conformance.context import KitContext, expect_status, query
 from usagekit.conformance.failures import BrokenRelation, TooSlow, WrongValue
 from usagekit.conformance.profiles import Profile
@@ -173,6 +173,10 @@ def every_invalid_field_named(ctx: KitContext) -> None:
     params = query(limit=0, tz="Mars/Olympus_Mons", granularity="week", group_by=["team"])
     exchange = ctx.send(params)
     expect_status(exchange, {422}, "four invalid parameters")
+    named = set(read_error(exchange).fields or ())
+    missing = sorted({f"query.{name}" for name, _ in params} - named)
+    if missing:
+        raise WrongValue(f"the 422 does not name {', '.join(missing)}", exchanges=(exchange,))
 
 
 @scenario_rule(Profile.REFERENCE)

@@ -38,3 +38,11 @@ def reference_answers(ctx: KitContext) -> None:
     for zone in ("America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"):
         ctx.usage(query(**span, granularity="day", tz=zone, group_by=["agent"]))
     ctx.usage(query(granularity="day"))
+    # Ranges that start and end exactly where conversations start: [start, end) is half-open.
+    dataset = ctx.oracle.dataset
+    starts = dataset.scope(ctx.config.account_id).start if dataset is not None else ()
+    if len(starts) >= 4:
+        for lo, hi in ((len(starts) // 4, len(starts) // 2), (len(starts) // 2, len(starts) - 1)):
+            edges = {"start": written(int(starts[lo])), "end": written(int(starts[hi]))}
+            ctx.usage(query(**edges, granularity="month"))
+            ctx.usage(query(**edges, granularity="hour", group_by=["type"]))
