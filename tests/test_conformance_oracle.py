@@ -1,0 +1,134 @@
+"""The oracle: who may read what, how a request reads, and the exact grid."""
+
+from __future__ import annotations
+
+import pytest
+
+from usagekit.conformance.config import KitConfig
+from usagekit.conformance.exchange import Exchange, KeyRole
+from usagekit.conformance.oracle import Access, Oracle, read_stamp, written_offset
+from usagekit.mock.core.buckets import Granularity, bucket_grid
+from usagekit.mock.core.errors import QueryError
+from usagekit.mock.core.query import UsageQuery
+
+CONFIG = KitConfig(
+    base_url="http://x",
+    api_key="kp",
+    account_id="parent",
+    subaccount_id="child",
+    subaccount_key="kc",
+    foreign_account_id="other",
+    server_now=1_700_000_000_000_000,
+)
+
+
+def exchange(account: str, key: KeyRole, *params: tuple[str, str], status: int = 200) -> Exchange:
+    return Exchange(
+        method="GET",
+        base_url="http://x",
+        path=f"/v1/accounts/{account}/analytics/usage",
+        account=account,
+        params=params,
+        key=key,
+        key_text=None,
+        status=status,
+        headers={},
+        content=b"{}",
+        elapsed=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("account", "key", "access", "real"),
+    [
+        ("parent", KeyRole.ACCOUNT, Access.READABLE, "parent"),
+        ("me", KeyRole.ACCOUNT, Access.READABLE, "parent"),
+        ("child", KeyRole.ACCOUNT, Access.READABLE, "child"),
+        ("me", KeyRole.SUBACCOUNT, Access.READABLE, "child"),
+        ("child", KeyRole.SUBACCOUNT, Access.READABLE, "child"),
+        ("parent", KeyRole.SUBACCOUNT, Access.FORBIDDEN, None),
+        ("other", KeyRole.ACCOUNT, Access.FORBIDDEN, None),
+        ("parent", KeyRole.NONE, Access.UNAUTHENTICATED, None),
+        ("me", KeyRole.INVALID, Access.UNAUTHENTICATED, None),
+        ("somebody", KeyRole.ACCOUNT, Access.UNKNOWN, None),
+    ],
+)
+def test_access(account: str, key: KeyRole, access: Access, real: str | None) -> None:
+    assert Oracle(CONFIG, None).access(exchange(account, key)) == (access, real)
+
+
+def test_accounts_the_kit_made_up_are_forbidden() -> None:
+    oracle = Oracle(CONFIG, None)
+    oracle.absent_accounts.add("made-up")
+    assert oracle.access(exchange("made-up", KeyRole.ACCOUNT))[0] is Access.FORBIDDEN
+
+
+@pytest.mark.parametrize(
+    "params",
+    [(("tz", "null"),), (("limit", "1"), ("limit", "2")), (("group_by", "null"),)],
+)
+def test_readings_the_contract_leaves_open_are_not_judged(params) -> None:
+    assert Oracle(CONFIG, None).raw_query(exchange("parent", KeyRole.ACCOUNT, *params)) is None
+
+
+def test_group_by_merges_both_forms() -> None:
+    raw = Oracle(CONFIG, None).raw_query(
+        exchange("parent", KeyRole.ACCOUNT, ("group_by", "agent,type"), ("group_by", "agent"))
+    )
+    assert raw is not None
+    assert list(raw.group_by or ()) == ["agent", "type", "agent"]
+
+
+def test_resolve_uses_the_server_now_and_reports_invalid_queries() -> None:
+    oracle = Oracle(CONFIG, None)
+    query = oracle.resolve(exchange("parent", KeyRole.ACCOUNT), "parent")
+    assert isinstance(query, UsageQuery)
+    assert query.end == CONFIG.server_now
+    bad = oracle.resolve(exchange("parent", KeyRole.ACCOUNT, ("limit", "0")), "parent")
+    assert isinstance(bad, QueryError)
+    assert [e.field for e in bad.errors] == ["query.limit"]
+
+
+def test_the_grid_is_the_core_s() -> None:
+    oracle = Oracle(CONFIG, None)
+    query = oracle.resolve(
+        exchange(
+            "parent",
+            KeyRole.ACCOUNT,
+            ("start", "2024-11-03T00:00:00-04:00"),
+            ("end", "2024-11-03T03:00:00-05:00"),
+            ("granularity", "hour"),
+            ("tz", "America/New_York"),
+        ),
+        "parent",
+    )
+    assert isinstance(query, UsageQuery)
+    grid = bucket_grid(query.timeline, Granularity.HOUR, query.start, query.end, 500)
+    stamps = oracle.grid(query)
+    assert [s.offset for s in stamps] == [-14400, -14400, -18000, -18000]
+    assert [s.instant for s in stamps] == (grid.starts * 1_000_000).tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "instant", "offset"),
+    [
+        ("1970-01-01T00:00:00Z", 0, 0),
+        ("1970-01-01T01:00:00+01:00", 0, 3600),
+        ("1970-01-01T00:00:00.5+00:00", 500_000, 0),
+        ("1890-01-01T00:00:00+01:05:21", -2524521600_000_000 - 3921_000_000, 3921),
+    ],
+)
+def test_read_stamp(text: str, instant: int, offset: int) -> None:
+    stamp = read_stamp(text)
+    assert stamp is not None
+    assert (stamp.instant, stamp.offset) == (instant, offset)
+
+
+@pytest.mark.parametrize("text", ["2024-01-01T00:00:00", "2024-01-01", "yesterday", 17, None])
+def test_read_stamp_wants_a_date_time_with_offset(text: object) -> None:
+    assert read_stamp(text) is None
+
+
+def test_an_offset_with_seconds_may_be_written_to_the_minute() -> None:
+    assert written_offset(3921) == {3921, 3960, 3900}
+    assert written_offset(-17762) == {-17762, -17760, -17820}

@@ -1,0 +1,119 @@
+"""The rule registry: one decorated function per rule, collected explicitly."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from usagekit.conformance.config import KitConfig
+from usagekit.conformance.errors import BadOptions
+from usagekit.conformance.exchange import Exchange, KeyRole
+from usagekit.conformance.profiles import Profile
+from usagekit.conformance.registry import (
+    NOT_APPLICABLE,
+    Registry,
+    Requirement,
+    RuleKind,
+    response_rule,
+    scenario_rule,
+    when,
+)
+from usagekit.conformance.rules import RULES
+from usagekit.conformance.runner import _select
+
+
+def exchange(status: int) -> Exchange:
+    return Exchange(
+        method="GET",
+        base_url="http://x",
+        path="/v1/accounts/a/analytics/usage",
+        account="a",
+        params=(),
+        key=KeyRole.ACCOUNT,
+        key_text=None,
+        status=status,
+        headers={},
+        content=b"{}",
+        elapsed=0.0,
+    )
+
+
+def make_module() -> types.ModuleType:
+    module = types.ModuleType("fake_rules")
+
+    @response_rule(Profile.CONTRACT)
+    @when(lambda e: e.status == 200)
+    def only_ok(ctx, exchange):
+        """Judges 200s only."""
+
+    @scenario_rule(Profile.REFERENCE, requires=Requirement.DATA)
+    def needs_data(ctx):
+        """Needs the dataset."""
+
+    for func in (only_ok, needs_data):
+        func.__module__ = module.__name__
+        setattr(module, func.__name__, func)
+    return module
+
+
+def test_collect_reads_marks_name_kind_profile_and_summary() -> None:
+    registry = Registry.collect(make_module())
+    assert registry.names() == ["only_ok", "needs_data"]
+    first, second = registry
+    assert (first.kind, first.profile, first.summary) == (
+        RuleKind.RESPONSE,
+        Profile.CONTRACT,
+        "Judges 200s only.",
+    )
+    assert (second.kind, second.requires) == (RuleKind.SCENARIO, frozenset({Requirement.DATA}))
+
+
+def test_a_guard_makes_a_rule_not_applicable() -> None:
+    rule = Registry.collect(make_module()).rules[0]
+    assert rule.run_response(None, exchange(404)) is NOT_APPLICABLE  # type: ignore[arg-type]
+    assert rule.run_response(None, exchange(200)) is None  # type: ignore[arg-type]
+
+
+def test_duplicate_rule_names_are_refused() -> None:
+    module = make_module()
+    with pytest.raises(ValueError, match="unique"):
+        Registry.collect(module, module)
+
+
+def test_the_kit_s_rules_are_documented_and_uniquely_named() -> None:
+    assert len(RULES) == len(set(RULES.names())) > 40
+    for rule in RULES:
+        assert rule.summary, rule.name
+        assert not rule.summary.startswith(rule.name), rule.name
+
+
+def test_reference_includes_contract_and_not_the_other_way() -> None:
+    assert Profile.REFERENCE.includes(Profile.CONTRACT)
+    assert not Profile.CONTRACT.includes(Profile.REFERENCE)
+
+
+def config(**extra: object) -> KitConfig:
+    return KitConfig(base_url="http://x/", api_key="k", account_id="a", **extra)  # type: ignore[arg-type]
+
+
+def test_selection_follows_profile_requirements_and_choice() -> None:
+    selected, skipped = _select(config(profile=Profile.CONTRACT))
+    names = {rule.name for rule in selected}
+    why = dict(skipped)
+    assert "groupings_sum_to_totals" in names
+    assert why["buckets_follow_calendar"] == "not part of the contract profile"
+    assert why["parent_reads_subaccount"].startswith("needs --subaccount-id")
+    selected, skipped = _select(config(only=frozenset({"limit_bounds"})))
+    assert [rule.name for rule in selected] == ["limit_bounds"]
+
+
+def test_unknown_rule_names_are_bad_options() -> None:
+    with pytest.raises(BadOptions, match="no_such_rule"):
+        _select(config(only=frozenset({"no_such_rule"})))
+
+
+def test_config_strips_the_base_url_and_pairs_subaccount_options() -> None:
+    assert config().base_url == "http://x"
+    with pytest.raises(ValueError, match="go together"):
+        config(subaccount_id="s")
