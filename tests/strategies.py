@@ -9,11 +9,14 @@ before 1900 (local mean time offsets with seconds) and some centuries ahead
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import factories
 import numpy as np
 from hypothesis import strategies as st
 
+from usagekit.mock.core.dataset import ConversationRecord
 from usagekit.mock.core.zones import available_zones, get_timeline
 
 US = 1_000_000
@@ -47,29 +50,61 @@ def _uniform(draw: st.DrawFn) -> random.Random:
 
 
 @st.composite
-def anchors(draw: st.DrawFn, tz: str) -> int:
+def anchors(draw: st.DrawFn, tz: str, since: int = 1850) -> int:
     """An instant (s) where interesting things happen in ``tz`` often enough."""
-    kind = draw(st.sampled_from(["transition", "transition", "modern", "old", "future"]))
+    kinds = ["transition", "transition", "modern", "future"] + (["old"] if since < 1900 else [])
+    kind = draw(st.sampled_from(kinds))
     uniform = _uniform(draw)
     if kind == "transition":
-        instants, _ = get_timeline(tz).transitions(_second(1850), _second(2100))
+        instants, _ = get_timeline(tz).transitions(_second(since), _second(2100))
         if len(instants):
             chosen = int(draw(st.sampled_from(instants.tolist())))
             return chosen + uniform.randint(-3 * DAY, 3 * DAY)
         kind = "modern"
-    lo, hi = {"modern": (1900, 2100), "old": (1800, 1900), "future": (2100, 9900)}[kind]
+    lo, hi = {"modern": (max(since, 1900), 2100), "old": (1800, 1900), "future": (2100, 9900)}[kind]
     return uniform.randint(_second(lo), _second(hi))
 
 
 @st.composite
-def windows(draw: st.DrawFn, tz: str | None = None) -> Window:
-    zone = tz or draw(st.sampled_from(ZONES))
+def windows(draw: st.DrawFn, since: int = 1850) -> Window:
+    """A random zone, granularity, limit and range, anchored no earlier than ``since``."""
+    zone = draw(st.sampled_from(ZONES))
     granularity = draw(st.sampled_from(["hour", "day", "month"]))
     limit = draw(st.integers(1, MAX_LIMIT[granularity]))
-    anchor = draw(anchors(zone))
+    anchor = draw(anchors(zone, since))
     # Whole seconds usually; sometimes a fraction, as a request may write one.
     start = anchor * US + draw(st.sampled_from([0, 0, 0, 1, 999_999, 500_000]))
     longest = LONGEST[granularity] * US
     longest_length = draw(st.sampled_from([1, limit + 2, 20 * (limit + 2)])) * longest
     length = _uniform(draw).randint(1, longest_length)
     return Window(tz=zone, granularity=granularity, start=start, end=start + length, limit=limit)
+
+
+AGENTS = ("agent-a", "agent-b", "agent-c", None)
+TYPES = ("phone", "web", "test", "unknown")
+STATUSES = ("completed",) * 6 + ("in_progress", "failed", "transferred")
+
+
+def conversations(
+    seed: int, lo: int, hi: int, count: int, at: Sequence[int] = ()
+) -> list[ConversationRecord]:
+    """``count`` random conversations starting in ``[lo, hi)`` (µs), and one at each of
+    ``at`` and a microsecond either side (bucket and range edges are where off-by-one
+    mistakes live), spread over the three accounts of :mod:`factories`."""
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(lo, max(hi, lo + 1), count).tolist()
+    starts += [t + d for t in at for d in (-1, 0, 1)]
+    accounts = (factories.PARENT, factories.CHILD, factories.OTHER)
+    return [
+        ConversationRecord(
+            conversation_id=f"conv-{i:05d}",
+            account_id=accounts[rng.integers(len(accounts))],
+            agent_id=AGENTS[rng.integers(len(AGENTS))],
+            type=TYPES[rng.integers(len(TYPES))],
+            direction="inbound",
+            status=STATUSES[rng.integers(len(STATUSES))],
+            start=int(start),
+            duration_seconds=int(rng.integers(0, 4000)),
+        )
+        for i, start in enumerate(starts)
+    ]

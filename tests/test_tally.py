@@ -1,0 +1,87 @@
+"""The raw path: records of a range into (bucket, group) cells, in output order."""
+
+from __future__ import annotations
+
+import factories
+import numpy as np
+from factories import CHILD, PARENT, at, conversation
+
+from usagekit.mock.core.tally import Tally, combine, tally_records
+
+# Three UTC hour buckets, 10:00 to 13:00.
+EDGES = np.array([at(f"2024-05-01T{h}:00:00Z") for h in (10, 11, 12, 13)], dtype=np.int64)
+
+RECORDS = [
+    conversation("2024-05-01T09:59:59Z", 1),  # before the first bucket
+    conversation("2024-05-01T10:00:00Z", 10, agent="agent-b"),
+    conversation("2024-05-01T10:30:00Z", 20, agent=None, type="web"),
+    conversation("2024-05-01T10:45:00Z", 40, agent="agent-b"),
+    conversation("2024-05-01T12:59:59Z", 80, account=CHILD, agent="agent-c"),
+    conversation("2024-05-01T13:00:00Z", 160),  # at the last edge: outside
+    conversation("2024-05-01T11:00:00Z", 320, status="failed"),  # not counted at all
+]
+
+
+def rows(tally: Tally) -> list[tuple[int, tuple[int, ...], int, int]]:
+    return [
+        (int(b), tuple(int(k) for k in keys), int(s), int(c))
+        for b, keys, s, c in zip(
+            tally.bucket, tally.keys, tally.seconds, tally.conversations, strict=True
+        )
+    ]
+
+
+def test_ungrouped_tally_has_every_bucket_with_zeros():
+    scope = factories.dataset(RECORDS).scope(PARENT)
+    tally = tally_records(scope, (), EDGES, int(EDGES[0]), 3)
+    assert rows(tally) == [(0, (), 70, 3), (1, (), 0, 0), (2, (), 80, 1)]
+
+
+def test_records_before_start_are_left_out_even_inside_the_first_bucket():
+    scope = factories.dataset(RECORDS).scope(PARENT)
+    tally = tally_records(scope, (), EDGES, at("2024-05-01T10:30:00Z"), 3)
+    assert rows(tally)[0] == (0, (), 60, 2)
+
+
+def test_grouped_tally_is_sorted_by_bucket_then_by_value_ranks():
+    scope = factories.dataset(RECORDS).scope(PARENT)
+    # The tables hold the values of the whole scope, sorted, whatever the range.
+    assert scope.values("agent") == ("agent-a", "agent-b", "agent-c", "unassigned")
+    assert scope.values("type") == ("phone", "web")
+    tally = tally_records(scope, ("agent",), EDGES, int(EDGES[0]), 3)
+    assert rows(tally) == [(0, (1,), 50, 2), (0, (3,), 20, 1), (2, (2,), 80, 1)]
+    tally = tally_records(scope, ("type", "agent"), EDGES, int(EDGES[0]), 3)
+    assert rows(tally) == [(0, (0, 1), 50, 2), (0, (1, 3), 20, 1), (2, (0, 2), 80, 1)]
+
+
+def test_an_empty_range_gives_zeros_or_no_cells():
+    scope = factories.dataset([]).scope(PARENT)
+    assert rows(tally_records(scope, (), EDGES, int(EDGES[0]), 3)) == [
+        (0, (), 0, 0),
+        (1, (), 0, 0),
+        (2, (), 0, 0),
+    ]
+    assert rows(tally_records(scope, ("agent", "type"), EDGES, int(EDGES[0]), 3)) == []
+
+
+def test_combine_adds_cells_and_keeps_output_order():
+    def cells(*found):
+        return Tally(
+            bucket=np.array([b for b, _, _, _ in found], dtype=np.int64),
+            keys=np.array([k for _, k, _, _ in found], dtype=np.int64).reshape(len(found), 2),
+            seconds=np.array([s for _, _, s, _ in found], dtype=np.int64),
+            conversations=np.array([c for _, _, _, c in found], dtype=np.int64),
+        )
+
+    sizes = [3, 2]
+    first = cells((0, (1, 0), 5, 1), (2, (0, 1), 7, 2))
+    second = cells((0, (0, 1), 1, 1), (0, (1, 0), 10, 3), (1, (2, 1), 4, 1))
+    empty = cells()
+    assert rows(combine([first, empty, second], sizes)) == [
+        (0, (0, 1), 1, 1),
+        (0, (1, 0), 15, 4),
+        (1, (2, 1), 4, 1),
+        (2, (0, 1), 7, 2),
+    ]
+    assert rows(combine([empty], sizes)) == []
+    assert rows(combine([first], sizes)) == rows(first)
