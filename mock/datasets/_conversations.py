@@ -12,85 +12,67 @@ is an error; other keys are ignored, because vendor exports carry more. The
 first bad line stops the load with a :class:`DatasetError` naming the file,
 the line and the field. Blank lines are bad lines too: every line is a record.
 
-Speed: the file is read in chunks of lines, and each chunk is first tried on
-a *fast path* that checks whole columns at once (a dict lookup per value, one
-regular expression over the chunk's timestamps, numpy for the rest). Any
-doubt sends the chunk to the *slow path*, which checks line by line with
-:func:`~usagekit.mock.core.instants.parse_datetime` and is the authority: it
-either finds the first bad line and its reason, or it reads the chunk itself.
-The fast path therefore only needs to be right about what it accepts.
+The file is read in blocks of whole lines. Each block goes the fastest way
+that accepts it (:mod:`._columns`): the canonical lines this module writes,
+else any JSON, else line by line (:mod:`._lines`), which finds the first bad
+line. Repeated conversation ids are found across blocks by :mod:`._ids`.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import operator
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 
 from usagekit.mock.core.dataset import (
     CONVERSATION_TYPES,
     DIRECTIONS,
-    NO_AGENT,
     STATUSES,
     Account,
     Conversations,
     agent_table,
 )
 from usagekit.mock.core.errors import DatasetError
-from usagekit.mock.core.instants import (
-    MAX_INSTANT,
-    MIN_INSTANT,
-    US,
-    format_instant,
-    format_instants,
-)
+from usagekit.mock.core.instants import US, format_instants
 
-from ._ids import SeenIds, id_hashes
-from ._lines import FIELDS, Columns, LineChecker
+from ._columns import canonical, decoded
+from ._ids import SeenIds
+from ._lines import Codes, LineChecker
 
 __all__ = ["read_conversations", "write_conversations"]
 
+#: Bytes per block (~7,000 lines): big enough to amortise the numpy calls,
+#: small enough that a block's decoded JSON stays a few MB.
+BLOCK_BYTES = 2**21
+_WRITE_ROWS = 16_384
 _COLUMNS = ("ids", "start", "duration", "account", "agent", "type", "direction", "status")
-#: Lines per chunk: big enough to amortise numpy calls, small enough that a
-#: chunk's decoded dicts (~1 kB a line) stay a few MB.
-CHUNK_LINES = 8192
-_MAX_DURATION = 2**31
-_WRITE_ROWS = 65_536
-
-_decode = json.JSONDecoder().decode
-_pick = operator.itemgetter(*FIELDS)
-# Anchored per line (re.M), so that the number of matches equals the number of
-# timestamps only if every one of them matches in full.
-_TIMESTAMP = re.compile(
-    r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?)"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})$",
-    re.M,
-)
 
 
 def read_conversations(path: Path, accounts: tuple[Account, ...]) -> Conversations:
     """Every conversation of ``path`` as columns sorted by start (ties keep file order)."""
-    checker = LineChecker(path=str(path), accounts=accounts)
+    codes = Codes.of(accounts)
+    checker = LineChecker(path=str(path), accounts=accounts, codes=codes)
     seen = SeenIds()
     pieces: dict[str, list[np.ndarray]] = {name: [] for name in _COLUMNS}
+    first_line = 1
     with _open(path) as stream:
-        first_line = 1
-        for lines in _chunks(stream):
-            part = _fast(lines, checker)
+        for block in _blocks(stream):
+            count = block.count(b"\n") + (not block.endswith(b"\n"))
+            part = canonical(block, count, codes)
+            if part is None:
+                part = decoded(_lines(block), codes)
             if part is None or seen.may_repeat(part.hashes):
-                part = checker.check_lines(lines, first_line, seen)
+                part = checker.check_lines(_lines(block), first_line, seen)
             seen.add(part.ids, part.hashes)
             for name in _COLUMNS:
                 pieces[name].append(getattr(part, name))
-            first_line += len(lines)
-    del seen, part
+            first_line += count
+    del seen
     return _sorted(pieces)
 
 
@@ -101,85 +83,24 @@ def _open(path: Path) -> BinaryIO:
         raise DatasetError(path=str(path), line=None, field=None, message="no such file") from None
 
 
-def _chunks(stream: BinaryIO) -> Iterator[list[bytes]]:
-    while lines := list(itertools.islice(stream, CHUNK_LINES)):
-        yield lines
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    while block := stream.read(BLOCK_BYTES):
+        yield block + stream.readline()
 
 
-def _fast(lines: list[bytes], checker: LineChecker) -> Columns | None:
-    """The chunk's columns if every line is plainly valid, else ``None``."""
-    try:
-        records = list(map(_decode, map(bytes.decode, lines)))
-        if set(map(type, records)) != {dict}:
-            return None
-        ids, accounts, agents, types, directions, statuses, starts, durations = zip(
-            *map(_pick, records), strict=True
-        )
-        del records
-        if set(map(type, ids)) != {str} or not all(ids) or "\0" in "".join(ids):
-            return None
-        if set(map(type, durations)) != {int}:  # bool and float are not durations
-            return None
-        encoded = list(map(str.encode, ids))
-        account = np.fromiter(map(checker.account_code.__getitem__, accounts), np.int32)
-        agent = np.fromiter(map(checker.agent_code.__getitem__, agents), np.int32)
-        columns = Columns(
-            ids=np.array(encoded, dtype=np.bytes_),
-            hashes=id_hashes(encoded),
-            start=_starts(starts),
-            duration=np.array(durations, dtype=np.int64),
-            account=account,
-            agent=agent,
-            type=np.fromiter(map(checker.type_code.__getitem__, types), np.int8),
-            direction=np.fromiter(map(checker.direction_code.__getitem__, directions), np.int8),
-            status=np.fromiter(map(checker.status_code.__getitem__, statuses), np.int8),
-        )
-    except (ValueError, KeyError, TypeError, OverflowError):
-        return None
-    owner = checker.agent_owner[agent]
-    if not np.all((agent == NO_AGENT) | (owner == account)):
-        return None
-    duration = columns.duration
-    if duration.min() < 0 or duration.max() >= _MAX_DURATION:
-        return None
-    return columns
-
-
-def _starts(texts: tuple[Any, ...]) -> np.ndarray:
-    """Instants (µs) of RFC 3339 timestamps in their plain form; ``ValueError`` if not."""
-    if set(map(type, texts)) != {str}:
-        raise ValueError("not strings")
-    parts = _TIMESTAMP.findall("\n".join(texts))
-    if len(parts) != len(texts):
-        raise ValueError("not plain RFC 3339")
-    clocks, offsets = zip(*parts, strict=True)
-    # Every clock is well formed here; numpy rejects impossible dates (day 30 of
-    # February, hour 24) with ValueError, and the range check catches year 0.
-    local = np.array(clocks, dtype="M8[us]").astype(np.int64)
-    if len(set(offsets)) == 1 and offsets[0] == "Z":
-        instants = local
-    else:
-        seconds = {text: _offset_seconds(text) for text in set(offsets)}
-        instants = local - np.fromiter(map(seconds.__getitem__, offsets), np.int64) * US
-    if local.min() < MIN_INSTANT or instants.min() < MIN_INSTANT or instants.max() > MAX_INSTANT:
-        raise ValueError("out of range")
-    return instants
-
-
-def _offset_seconds(text: str) -> int:
-    if text == "Z":
-        return 0
-    hours, minutes = int(text[1:3]), int(text[4:6])
-    if hours > 23 or minutes > 59:
-        raise ValueError(text)
-    return (-1 if text[0] == "-" else 1) * (hours * 3600 + minutes * 60)
+def _lines(block: bytes) -> list[bytes]:
+    """The lines of ``block``, without their newline (only ``\\n`` ends a line)."""
+    lines = block.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def _sorted(pieces: dict[str, list[np.ndarray]]) -> Conversations:
     """One array per column, sorted by start with a stable sort (ties keep file order)."""
     if not pieces["start"]:
         return Conversations.empty()
-    # Column by column, dropping the chunks of each as soon as they are joined,
+    # Column by column, dropping the blocks of each as soon as they are joined,
     # so that at most one column exists twice.
     columns = {name: np.concatenate(pieces.pop(name)) for name in _COLUMNS}
     start = columns["start"]
@@ -238,8 +159,10 @@ def _strings(ids: np.ndarray) -> list[str]:
 
 
 def _timestamps(start: np.ndarray) -> list[str]:
+    """``format_instant(µs, 0)`` of each start, vectorised: whole seconds by numpy."""
     seconds, micros = np.divmod(start, US)
     texts = format_instants(seconds, np.zeros_like(seconds))
-    for i in np.flatnonzero(micros).tolist():
-        texts[i] = format_instant(int(start[i]), 0)
+    fractional = np.flatnonzero(micros)
+    for i, fraction in zip(fractional.tolist(), micros[fractional].tolist(), strict=True):
+        texts[i] = f"{texts[i][:-1]}.{fraction:06d}Z"  # before the "Z" of UTC
     return texts

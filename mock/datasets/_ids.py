@@ -19,10 +19,15 @@ def id_hashes(ids: list[bytes]) -> np.ndarray:
 
 
 class SeenIds:
-    """Ids in file order (row ``i`` is line ``i + 1``) and their sorted hashes."""
+    """Ids in file order (row ``i`` is line ``i + 1``) and their hashes in sorted runs.
+
+    The runs halve in length from first to last, like a binary counter: adding
+    a chunk merges it with the runs no longer than itself, so each hash is
+    merged O(log n) times and a lookup searches O(log n) runs.
+    """
 
     def __init__(self) -> None:
-        self._sorted = np.empty(0, dtype=np.int64)
+        self._runs: list[np.ndarray] = []
         self._hashes: list[np.ndarray] = []
         self._ids: list[np.ndarray] = []
 
@@ -31,15 +36,12 @@ class SeenIds:
         chunk = np.sort(hashes)
         if np.any(chunk[1:] == chunk[:-1]):
             return True
-        if not len(self._sorted):
-            return False
-        at = np.searchsorted(self._sorted, chunk).clip(max=len(self._sorted) - 1)
-        return bool(np.any(self._sorted[at] == chunk))
+        return any(_holds(run, chunk).any() for run in self._runs)
 
     def find(self, conversation_id: bytes, hashed: int) -> int | None:
         """The row at which ``conversation_id`` was first seen, if it was."""
-        at = int(np.searchsorted(self._sorted, hashed))
-        if at == len(self._sorted) or self._sorted[at] != hashed:
+        probe = np.array([hashed], dtype=np.int64)
+        if not any(_holds(run, probe)[0] for run in self._runs):
             return None
         row = 0
         for hashes, ids in zip(self._hashes, self._ids, strict=True):
@@ -50,7 +52,16 @@ class SeenIds:
         return None
 
     def add(self, ids: np.ndarray, hashes: np.ndarray) -> None:
-        chunk = np.sort(hashes)
-        self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, chunk), chunk)
+        run = np.sort(hashes)
+        while self._runs and len(self._runs[-1]) <= len(run):
+            # A stable sort of two sorted runs is a linear merge (timsort).
+            run = np.sort(np.concatenate([self._runs.pop(), run]), kind="stable")
+        self._runs.append(run)
         self._hashes.append(hashes)
         self._ids.append(ids)
+
+
+def _holds(run: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` occur in the sorted ``run``."""
+    at = np.searchsorted(run, values).clip(max=len(run) - 1)
+    return run[at] == values

@@ -9,7 +9,7 @@ the same tables, and falls back to :meth:`LineChecker.check_lines` on doubt.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from usagekit.mock.core.zones import get_timeline
 
 from ._ids import SeenIds, id_hashes
 
-__all__ = ["FIELDS", "Columns", "LineChecker"]
+__all__ = ["FIELDS", "Codes", "Columns", "LineChecker"]
 
 FIELDS = (
     "conversation_id",
@@ -51,31 +51,46 @@ class Columns:
     status: np.ndarray
 
 
-def _codes(values: tuple[str, ...]) -> dict[str, int]:
-    return {value: code for code, value in enumerate(values)}
+def _table(values: tuple[str, ...]) -> dict[str | bytes, int]:
+    # Keys as text (from json) and as UTF-8 bytes (from the canonical tier):
+    # a str never equals bytes, so the two kinds cannot collide.
+    return {key: code for code, value in enumerate(values) for key in (value, value.encode())}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Codes:
+    """Lookups from a field's value to its code, keyed by text and by UTF-8 bytes."""
+
+    account: dict[str | bytes, int]
+    #: ``None`` (JSON null) and ``b""`` (null in the canonical tier) map to NO_AGENT.
+    agent: dict[str | bytes | None, int]
+    #: The account code of each agent code; the extra last entry is NO_AGENT's.
+    agent_owner: np.ndarray
+    type: dict[str | bytes, int]
+    direction: dict[str | bytes, int]
+    status: dict[str | bytes, int]
+
+    @classmethod
+    def of(cls, accounts: tuple[Account, ...]) -> Codes:
+        owners = [i for i, account in enumerate(accounts) for _ in account.agents]
+        agent_ids = tuple(agent.id for account in accounts for agent in account.agents)
+        return cls(
+            account=_table(tuple(account.id for account in accounts)),
+            agent={None: NO_AGENT, b"": NO_AGENT} | _table(agent_ids),
+            agent_owner=np.array([*owners, -1], dtype=np.int32),
+            type=_table(CONVERSATION_TYPES),
+            direction=_table(DIRECTIONS),
+            status=_table(STATUSES),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class LineChecker:
-    """Code tables from the accounts, and the check of a single line."""
+    """The check of single lines of one file, against the codes of its accounts."""
 
     path: str
     accounts: tuple[Account, ...]
-    account_code: dict[str, int] = field(init=False)
-    agent_code: dict[str | None, int] = field(init=False)
-    #: The account code of each agent code; the extra last entry is NO_AGENT's.
-    agent_owner: np.ndarray = field(init=False)
-    type_code: dict[str, int] = field(default_factory=lambda: _codes(CONVERSATION_TYPES))
-    direction_code: dict[str, int] = field(default_factory=lambda: _codes(DIRECTIONS))
-    status_code: dict[str, int] = field(default_factory=lambda: _codes(STATUSES))
-
-    def __post_init__(self) -> None:
-        owners = [i for i, account in enumerate(self.accounts) for _ in account.agents]
-        agents = [agent.id for account in self.accounts for agent in account.agents]
-        set_ = object.__setattr__  # frozen: the tables are derived once, here
-        set_(self, "account_code", {account.id: i for i, account in enumerate(self.accounts)})
-        set_(self, "agent_code", {None: NO_AGENT} | {a: i for i, a in enumerate(agents)})
-        set_(self, "agent_owner", np.array([*owners, -1], dtype=np.int32))
+    codes: Codes
 
     def check_lines(self, lines: list[bytes], first_line: int, seen: SeenIds) -> Columns:
         """The columns of ``lines`` (the first is ``first_line``), or the first bad line's error."""
@@ -140,15 +155,15 @@ class LineChecker:
         if not conversation_id or "\0" in conversation_id:
             raise _FieldError("conversation_id", "must be a non-empty string without NUL")
         account_id = _text(record, "account_id")
-        account = self.account_code.get(account_id)
+        account = self.codes.account.get(account_id)
         if account is None:
             raise _FieldError(
                 "account_id", f"unknown account {account_id!r} (not in accounts.json)"
             )
         agent = self._agent(record["agent_id"], account)
-        type_ = _enum(record, "type", self.type_code)
-        direction = _enum(record, "direction", self.direction_code)
-        status = _enum(record, "status", self.status_code)
+        type_ = _enum(record, "type", self.codes.type)
+        direction = _enum(record, "direction", self.codes.direction)
+        status = _enum(record, "status", self.codes.status)
         start = _start(record["start_timestamp"])
         duration = _duration(record["duration_seconds"])
         return (
@@ -167,11 +182,11 @@ class LineChecker:
             return NO_AGENT
         if not isinstance(value, str):
             raise _FieldError("agent_id", f"expected a string or null, not {json.dumps(value)}")
-        code = self.agent_code.get(value)
+        code = self.codes.agent.get(value)
         owner_id = self.accounts[account].id
         if code is None:
             raise _FieldError("agent_id", f"unknown agent {value!r} (not in accounts.json)")
-        owner = int(self.agent_owner[code])
+        owner = int(self.codes.agent_owner[code])
         if owner != account:
             raise _FieldError(
                 "agent_id",
@@ -195,11 +210,12 @@ def _text(record: dict[str, Any], name: str) -> str:
     return value
 
 
-def _enum(record: dict[str, Any], name: str, codes: dict[str, int]) -> int:
+def _enum(record: dict[str, Any], name: str, codes: dict[str | bytes, int]) -> int:
     value = record[name]
     code = codes.get(value) if isinstance(value, str) else None
     if code is None:
-        raise _FieldError(name, f"{json.dumps(value)} is not one of {', '.join(codes)}")
+        allowed = ", ".join(key for key in codes if isinstance(key, str))
+        raise _FieldError(name, f"{json.dumps(value)} is not one of {allowed}")
     return code
 
 

@@ -154,7 +154,8 @@ def _rows(
     agent = agent_base + rng.choice(agents, size=n, p=popularity / popularity.sum())
     unassigned = rng.random(n) < NO_AGENT_BY_TYPE[type_]
     return {
-        "start": lo + cell * HOUR + rng.integers(0, HOUR, size=n),
+        # Whole seconds after the hour, as the vendor's records have them.
+        "start": lo + cell * HOUR + rng.integers(0, 3600, size=n) * US,
         "account": np.full(n, account, dtype=np.int32),
         "agent": np.where(unassigned, NO_AGENT, agent).astype(np.int32),
         "type": type_,

@@ -1,0 +1,185 @@
+"""The two fast ways to turn a chunk of ``conversations.jsonl`` into columns.
+
+Both work on whole columns at once and return ``None`` at the first doubt;
+the reader then tries the next way, and last the line-by-line check of
+:mod:`._lines`, which is the authority. So each fast way only has to be
+right about what it *accepts*: exactly what the line check accepts, with the
+same values.
+
+``canonical``
+    One regular expression over the chunk's bytes, matching the exact lines
+    that :func:`~._conversations.write_conversations` writes (compact, keys in
+    order, times in UTC with ``Z``, strings without escapes). No JSON decoding
+    at all: a line the pattern matches decodes, as JSON, to the strings it
+    captures, since they hold no escapes.
+
+``decoded``
+    ``json`` for each line, then one column at a time: any valid line, with
+    extra keys, spaces, offsets other than ``Z``.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from typing import Any
+
+import numpy as np
+
+from usagekit.mock.core.dataset import NO_AGENT
+from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, US
+
+from ._ids import id_hashes
+from ._lines import FIELDS, Codes, Columns
+
+__all__ = ["canonical", "decoded"]
+
+_MAX_DURATION = 2**31
+
+# A JSON string without escapes or control characters, captured without its quotes.
+_STRING = rb'"([^"\\\x00-\x1f]+)"'
+# The values of the three enumerations: a wrong word fails its table lookup.
+_WORD = rb'"([a-z_]+)"'
+_CLOCK = rb"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+# Anchored per line (re.M) and unable to cross a newline, so that the number
+# of matches equals the number of lines only if every line matches in full.
+_CANONICAL = re.compile(
+    rb'^\{"conversation_id":' + _STRING + rb',"account_id":' + _STRING
+    + rb',"agent_id":(?:null|' + _STRING + rb'),"type":' + _WORD
+    + rb',"direction":' + _WORD + rb',"status":' + _WORD
+    + rb',"start_timestamp":"(' + _CLOCK + rb')Z","duration_seconds":(0|[1-9][0-9]{0,9})\}$',
+    re.M,
+)  # fmt: skip
+_TIMESTAMP = re.compile(
+    r"^(" + _CLOCK.decode() + r")(Z|[+-][0-9]{2}:[0-9]{2})$",
+    re.M,
+)
+
+_decode = json.JSONDecoder().decode
+_pick = operator.itemgetter(*FIELDS)
+_Failure = (ValueError, KeyError, TypeError, OverflowError)
+
+
+def canonical(block: bytes, lines: int, codes: Codes) -> Columns | None:
+    """The columns of ``block`` (``lines`` lines) if every line is written canonically."""
+    try:
+        if not block.isascii():
+            block.decode("utf-8")  # the ids and names must be UTF-8
+        rows = _CANONICAL.findall(block)
+        if len(rows) != lines:
+            return None
+        ids, accounts, agents, types, directions, statuses, clocks, durations = zip(
+            *rows, strict=True
+        )
+        del rows
+        local = np.array(clocks, dtype="M8[us]").astype(np.int64)
+        return _checked(
+            codes,
+            ids=list(ids),
+            start=local,
+            local=local,
+            duration=np.fromiter(map(int, durations), np.int64, count=lines),
+            account=_coded(codes.account, accounts),
+            agent=_coded(codes.agent, agents),
+            type=_coded(codes.type, types, np.int8),
+            direction=_coded(codes.direction, directions, np.int8),
+            status=_coded(codes.status, statuses, np.int8),
+        )
+    except _Failure:
+        return None
+
+
+def decoded(lines: list[bytes], codes: Codes) -> Columns | None:
+    """The columns of ``lines`` if every line is plainly valid JSON of a conversation."""
+    try:
+        records = list(map(_decode, map(bytes.decode, lines)))
+        if set(map(type, records)) != {dict}:
+            return None
+        ids, accounts, agents, types, directions, statuses, starts, durations = zip(
+            *map(_pick, records), strict=True
+        )
+        del records
+        if set(map(type, ids)) != {str} or "\0" in "".join(ids):
+            return None
+        if set(map(type, durations)) != {int}:  # bool and float are not durations
+            return None
+        local, start = _instants(starts)
+        return _checked(
+            codes,
+            ids=list(map(str.encode, ids)),
+            start=start,
+            local=local,
+            duration=np.array(durations, dtype=np.int64),
+            account=_coded(codes.account, accounts),
+            agent=_coded(codes.agent, agents),
+            type=_coded(codes.type, types, np.int8),
+            direction=_coded(codes.direction, directions, np.int8),
+            status=_coded(codes.status, statuses, np.int8),
+        )
+    except _Failure:
+        return None
+
+
+def _coded(table: dict[Any, int], values: tuple[Any, ...], dtype: type = np.int32) -> np.ndarray:
+    """The code of each value; ``KeyError`` (or ``TypeError``) for one not in ``table``."""
+    return np.fromiter(map(table.__getitem__, values), dtype, count=len(values))
+
+
+def _instants(texts: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Local clock and instant (µs) of RFC 3339 timestamps with an offset."""
+    if set(map(type, texts)) != {str}:
+        raise TypeError("not strings")
+    parts = _TIMESTAMP.findall("\n".join(texts))
+    if len(parts) != len(texts):
+        raise ValueError("not RFC 3339 with an offset")
+    clocks, offsets = zip(*parts, strict=True)
+    local = np.array(clocks, dtype="M8[us]").astype(np.int64)
+    seconds = {text: _offset_seconds(text) for text in set(offsets)}
+    return local, local - np.fromiter(map(seconds.__getitem__, offsets), np.int64) * US
+
+
+def _offset_seconds(text: str) -> int:
+    if text == "Z":
+        return 0
+    hours, minutes = int(text[1:3]), int(text[4:6])
+    if hours > 23 or minutes > 59:
+        raise ValueError(text)
+    return (-1 if text[0] == "-" else 1) * (hours * 3600 + minutes * 60)
+
+
+def _checked(
+    codes: Codes,
+    *,
+    ids: list[bytes],
+    start: np.ndarray,
+    local: np.ndarray,
+    duration: np.ndarray,
+    account: np.ndarray,
+    agent: np.ndarray,
+    type: np.ndarray,
+    direction: np.ndarray,
+    status: np.ndarray,
+) -> Columns | None:
+    """The columns, if the checks that span fields hold; else ``None``."""
+    if not all(ids):
+        return None
+    # numpy has rejected impossible dates (30 February, hour 24) with
+    # ValueError; year 0 parses, so the range check rejects it here.
+    if local.min() < MIN_INSTANT or start.min() < MIN_INSTANT or start.max() > MAX_INSTANT:
+        return None
+    if duration.min() < 0 or duration.max() >= _MAX_DURATION:
+        return None
+    if not np.all((agent == NO_AGENT) | (codes.agent_owner[agent] == account)):
+        return None
+    return Columns(
+        ids=np.array(ids, dtype=np.bytes_),
+        hashes=id_hashes(ids),
+        start=start,
+        duration=duration,
+        account=account,
+        agent=agent,
+        type=type,
+        direction=direction,
+        status=status,
+    )
