@@ -5,8 +5,10 @@ from __future__ import annotations
 import factories
 import numpy as np
 from factories import CHILD, PARENT, at, conversation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from usagekit.mock.core.tally import Tally, combine, tally_records
+from usagekit.mock.core.tally import Tally, _sum_by_code, combine, tally_records
 
 # Three UTC hour buckets, 10:00 to 13:00.
 EDGES = np.array([at(f"2024-05-01T{h}:00:00Z") for h in (10, 11, 12, 13)], dtype=np.int64)
@@ -85,3 +87,33 @@ def test_combine_adds_cells_and_keeps_output_order():
     ]
     assert rows(combine([empty], sizes)) == []
     assert rows(combine([first], sizes)) == rows(first)
+
+
+def test_sums_stay_exact_beyond_float_precision():
+    # 2**53 + 1 is not a float64: summing as floats would lose the 1s.
+    big = 2**53 + 1
+    records = [conversation("2024-05-01T10:00:00Z", big), conversation("2024-05-01T10:10:00Z", 1)]
+    scope = factories.dataset(records).scope(PARENT)
+    for dimensions in ((), ("agent",)):
+        tally = tally_records(scope, dimensions, EDGES, int(EDGES[0]), 3)
+        assert int(tally.seconds[0]) == big + 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2), st.integers(0, 10**6)), max_size=60),
+    st.sampled_from([0, 1 << 20]),
+)
+def test_counting_and_sorting_give_the_same_cells(cells, padding):
+    # _sum_by_code counts into every possible cell when there are few, and sorts
+    # the codes when there are many; ``padding`` pretends there are many.
+    sizes = [3]
+    code = np.array([b * 3 + k for b, k, _ in cells], dtype=np.int64)
+    duration = np.array([d for _, _, d in cells], dtype=np.int64)
+    tally = _sum_by_code(code, duration, sizes, 6 * 3 + padding)
+    expected: dict[tuple[int, int], list[int]] = {}
+    for b, k, d in cells:
+        cell = expected.setdefault((b, k), [0, 0])
+        cell[0] += d
+        cell[1] += 1
+    assert rows(tally) == [(b, (k,), s, c) for (b, k), (s, c) in sorted(expected.items())]

@@ -10,6 +10,7 @@ that order is exactly the contract's output order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,16 +66,28 @@ def tally_slice(
     code = bucket.astype(np.int64)
     for dimension, size in zip(dimensions, sizes, strict=True):
         code = code * size + scope.column(dimension)[lo:hi]
-    return _sum_by_code(code, scope.duration[lo:hi], sizes)
+    return _sum_by_code(code, scope.duration[lo:hi], sizes, buckets * math.prod(sizes))
 
 
-def _sum_by_code(code: np.ndarray, duration: np.ndarray, sizes: Sequence[int]) -> Tally:
+def _sum_by_code(code: np.ndarray, duration: np.ndarray, sizes: Sequence[int], space: int) -> Tally:
+    if len(code) and space <= 4 * len(code) + 4096 and _exact_in_floats(duration):
+        # Few possible cells: count into each directly, O(records) instead of a sort.
+        counts = np.bincount(code, minlength=space)
+        present = np.flatnonzero(counts)
+        seconds = np.bincount(code, weights=duration, minlength=space)[present]
+        return _from_codes(present, sizes, seconds.astype(np.int64), counts[present])
     order = np.argsort(code, kind="stable")
     ordered = code[order]
     firsts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1)) if len(code) else order
     seconds = np.add.reduceat(duration[order], firsts) if len(code) else np.empty(0, np.int64)
     conversations = np.diff(np.append(firsts, len(code)))
     return _from_codes(ordered[firsts], sizes, seconds, conversations)
+
+
+def _exact_in_floats(duration: np.ndarray) -> bool:
+    """Whether float64 sums of ``duration`` are exact: every partial sum of integers
+    is an integer below 2**53 in magnitude, so bincount's float weights lose nothing."""
+    return len(duration) * int(np.abs(duration).max()) < 2**53
 
 
 def _from_codes(
