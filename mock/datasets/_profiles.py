@@ -65,8 +65,8 @@ RHYTHMS: tuple[Rhythm, ...] = (
     Rhythm(name="office", week=(1.0, 1.05, 1.0, 0.98, 0.9, 0.22, 0.12), hours=(
         0.02, 0.01, 0.01, 0.01, 0.02, 0.04, 0.10, 0.35, 0.80, 1.00, 1.00, 0.95,
         0.70, 0.85, 0.95, 0.90, 0.75, 0.45, 0.22, 0.12, 0.08, 0.06, 0.04, 0.03)),
-    # Retail and bookings: late opening, busy evenings and Saturdays.
-    Rhythm(name="retail", week=(0.8, 0.85, 0.9, 0.95, 1.1, 1.0, 0.4), hours=(
+    # Retail and bookings: late opening, busy evenings, Saturday mornings.
+    Rhythm(name="retail", week=(0.9, 0.9, 0.95, 1.0, 1.1, 0.6, 0.3), hours=(
         0.03, 0.02, 0.01, 0.01, 0.01, 0.02, 0.05, 0.12, 0.30, 0.60, 0.85, 0.95,
         1.00, 0.95, 0.90, 0.90, 0.95, 1.00, 0.90, 0.70, 0.45, 0.25, 0.10, 0.05)),
     # Customer care around the clock: flatter, still lowest at night.
