@@ -162,6 +162,21 @@ def test_limit_returns_the_first_buckets_and_counts_nothing_after_them():
     assert full["data"][:2] == body["data"]
 
 
+def test_an_hour_query_over_the_whole_calendar_answers_its_first_500_buckets():
+    records = [conversation("0001-01-01T05:00:00Z", 3), conversation("2024-05-01T00:00:00Z", 5)]
+    body = answer(
+        records, granularity="hour", start="0001-01-01T00:00:00Z", end="9999-12-31T23:59:59Z"
+    )
+    # 500 hours from the first: the last starts 499 h (20 days 19 h) in; 2024 is cut off.
+    assert len(body["data"]) == 500
+    assert (body["data"][0]["ts"], body["data"][-1]["ts"]) == (
+        "0001-01-01T00:00:00Z",
+        "0001-01-21T19:00:00Z",
+    )
+    assert sum(v["seconds"] for b in body["data"] for v in b["values"]) == 3
+    assert body["meta"]["end"] == "9999-12-31T23:59:59Z"
+
+
 # -- B5: values
 
 

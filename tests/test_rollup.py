@@ -88,7 +88,7 @@ def test_rollups_decline_edges_off_the_15_minute_grid_and_tiny_ranges():
     assert tally_rollup(scope, RollupCache(), (), grid.edges, start) is None
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     strategies.windows(since=1975),
     st.lists(st.sampled_from(["agent", "subaccount", "type"]), unique=True),
