@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from usagekit.mock.datasets import synthetic
 from usagekit.mock.server.config import (
     DEFAULT_MEMO_BYTES,
     ConfigError,
@@ -140,4 +141,14 @@ def mock(
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    if data_dir is None:
+        # The demo credentials are published constants of the synthetic dataset, not secrets.
+        click.echo(
+            f"usagekit mock: synthetic dataset; demo account {synthetic.DEMO_ACCOUNT_ID}, "
+            f"key {synthetic.DEMO_API_KEY}\n"
+            f"  curl -H 'X-API-Key: {synthetic.DEMO_API_KEY}' "
+            f"'http://{host}:{port}/v1/accounts/me/analytics/usage?group_by=agent,type"
+            f"&tz=Europe/Vienna'",
+            err=True,
+        )
     serve(config)

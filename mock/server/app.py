@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -40,6 +41,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.core.query import UsageQuery
+from usagekit.mock.core.response import UsageResult
 from usagekit.mock.spec import load_spec
 
 from .access import ApiKeySecurity, KeyIndex
@@ -66,14 +69,25 @@ logger = logging.getLogger("usagekit.mock.server")
 OPERATION_ID = "get_usage_analytics"
 
 
-def create_app(dataset: Dataset, config: ServerConfig | None = None) -> ASGIApp:
-    """The mock server over ``dataset``, configured by ``config``."""
+def create_app(
+    dataset: Dataset,
+    config: ServerConfig | None = None,
+    *,
+    aggregator: Callable[[UsageQuery], UsageResult] | None = None,
+    clock: Clock | None = None,
+) -> ASGIApp:
+    """The mock server over ``dataset``, configured by ``config``.
+
+    Test seams: ``aggregator`` replaces the reference :class:`Aggregator` over
+    ``dataset`` (to count or break computations); ``clock`` replaces the one
+    ``config.now`` implies (to move the wall clock).
+    """
     config = config or ServerConfig()
     spec = load_spec()
     keys = KeyIndex(dataset)
     memo = ResponseMemo(config.memo_bytes)
-    endpoint = UsageEndpoint(Aggregator(dataset), memo)
-    clock = Clock(config.now)
+    endpoint = UsageEndpoint(aggregator or Aggregator(dataset), memo)
+    clock = clock or Clock(config.now)
     operations = {OPERATION_ID: endpoint.get_usage_analytics}
 
     app = AsyncApp(
@@ -103,7 +117,7 @@ def create_app(dataset: Dataset, config: ServerConfig | None = None) -> ASGIApp:
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
     install_error_handlers(app)
 
-    outer: ASGIApp = FastPathMiddleware(app, front=FrontCache(), memo=memo)
+    outer: ASGIApp = FastPathMiddleware(app, front=FrontCache(), memo=memo, clock=clock)
     if config.rate_limit is not None:
         rate = config.rate_limit / config.workers
         outer = RateLimitMiddleware(

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,15 +120,21 @@ class Clock:
     """The requests' "now" (µs): pinned by ``--now``, else the wall clock in whole seconds."""
 
     pinned_at: int | None = None
+    #: The wall clock (seconds since the epoch); a test seam.
+    source: Callable[[], float] = time.time
 
     @property
     def pinned(self) -> bool:
         return self.pinned_at is not None
 
+    def second(self) -> int:
+        """The wall clock's current whole second."""
+        return int(self.source())
+
     def now(self) -> int:
         if self.pinned_at is not None:
             return self.pinned_at
-        return int(time.time()) * US
+        return self.second() * US
 
 
 def parse_instant(text: str) -> int:

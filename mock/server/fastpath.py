@@ -21,11 +21,10 @@ What it keeps of every behaviour:
 
 from __future__ import annotations
 
-import time
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .access import digest
+from .config import Clock
 from .memo import FrontCache, FrontEntry, ResponseMemo
 from .problems import method_not_allowed, send_bytes, send_problem
 from .routes import API_KEY_HEADER, header, is_operation
@@ -37,10 +36,13 @@ __all__ = ["FastPathMiddleware"]
 class FastPathMiddleware:
     """ASGI middleware in front of connexion; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, front: FrontCache, memo: ResponseMemo) -> None:
+    def __init__(
+        self, app: ASGIApp, *, front: FrontCache, memo: ResponseMemo, clock: Clock
+    ) -> None:
         self.app = app
         self.front = front
         self.memo = memo
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not is_operation(scope):
@@ -59,7 +61,7 @@ class FastPathMiddleware:
             return
 
         request = (digest(key), scope["path"], scope["query_string"])
-        entry = self.front.get(request, int(time.time()))
+        entry = self.front.get(request, self.clock.second())
         if entry is not None:
             body = self.memo.get(entry.query)
             if body is not None:

@@ -5,8 +5,9 @@ security handler has checked the key and resolved the account, and the
 parameter validator has turned the request into a :class:`UsageQuery` (it is
 in connexion's request context, which connexion passes as the
 ``usage_query`` argument). The handler adds no semantics: it asks the
-:class:`ResponseMemo` for the encoded body, and on a miss the reference
-:class:`Aggregator` computes it and :meth:`UsageResult.to_json` encodes it.
+:class:`ResponseMemo` for the encoded body; on a miss the reference
+aggregator (:class:`usagekit.mock.core.aggregate.Aggregator`) computes it
+and :meth:`UsageResult.to_json` encodes it.
 
 The aggregation runs on the event loop: it is CPU-bound numpy work that a
 thread would not speed up under the GIL, and every repeat is a memo hit.
@@ -14,11 +15,13 @@ thread would not speed up under the GIL, and every repeat is a memo hit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.query import UsageQuery
+from usagekit.mock.core.response import UsageResult
 
 from .memo import ResponseMemo
 from .problems import JSON
@@ -31,7 +34,7 @@ _HEALTHY = b'{"status":"ok"}'
 class UsageEndpoint:
     """The ``get_usage_analytics`` operation over one aggregator and its memo."""
 
-    def __init__(self, aggregator: Aggregator, memo: ResponseMemo) -> None:
+    def __init__(self, aggregator: Callable[[UsageQuery], UsageResult], memo: ResponseMemo) -> None:
         self.aggregator = aggregator
         self.memo = memo
 

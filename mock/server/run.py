@@ -45,6 +45,10 @@ def serve(config: ServerConfig) -> None:
     """Serve until interrupted; blocks."""
     config = prepare(config)
     os.environ[CONFIG_ENV] = config.to_env()
+    # Workers are new interpreters that inherit this environment. The server does no
+    # linear algebra, and OpenBLAS's spinning thread pool (one thread per core, in
+    # every worker) would slow N workers starting side by side on N cores threefold.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     uvicorn.run(
         APP_FACTORY,
         factory=True,

@@ -13,7 +13,7 @@ from uvicorn.importer import import_from_string
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.datasets import files, synthetic
 
-from .config import ServerConfig
+from .config import ConfigError, ServerConfig
 
 __all__ = ["load_dataset"]
 
@@ -26,7 +26,10 @@ def load_dataset(config: ServerConfig) -> Dataset:
         return factory()
     if config.data_dir is not None:
         return files.load_dataset(config.data_dir)
-    seed = synthetic.DEFAULT_SEED if config.seed is None else config.seed
-    if config.size is None:
-        return synthetic.generate(seed=seed, now=config.anchor)
-    return synthetic.generate(seed=seed, now=config.anchor, conversations=config.size)
+    if config.anchor is None:
+        raise ConfigError("the synthetic dataset needs an anchor instant (see run.prepare)")
+    return synthetic.generate(
+        seed=synthetic.DEFAULT_SEED if config.seed is None else config.seed,
+        now=config.anchor,
+        size=synthetic.DEFAULT_SIZE if config.size is None else config.size,
+    )

@@ -1,0 +1,114 @@
+"""The response memo (bounded by bytes) and the front cache in front of connexion."""
+
+from __future__ import annotations
+
+from factories import OTHER_KEY, PARENT, PARENT_KEY
+from server_support import DATASET, ME, NOW, PATH, Served
+
+from usagekit.mock.core.aggregate import Aggregator
+from usagekit.mock.server.app import create_app
+from usagekit.mock.server.config import Clock, ServerConfig
+from usagekit.mock.server.memo import FrontCache, FrontEntry, ResponseMemo
+
+
+def test_memo_is_bounded_by_bytes_least_recently_used_first_out() -> None:
+    memo = ResponseMemo(max_bytes=10)
+    memo.put("a", b"aaaa")
+    memo.put("b", b"bbbb")
+    assert memo.get("a") == b"aaaa"  # now "b" is the least recently used
+    memo.put("c", b"cccc")
+    assert memo.get("b") is None
+    assert memo.get("a") == b"aaaa"
+    assert memo.size == 8
+    memo.put("huge", b"x" * 11)  # larger than the budget: not kept, nothing evicted
+    assert memo.get("huge") is None
+    assert len(memo) == 2
+    memo.put("a", b"aaaaaaaa")  # replacing counts the new size only
+    assert memo.size == 8
+    assert memo.get("c") is None
+
+
+def test_front_cache_expires_wall_clock_entries_with_their_second() -> None:
+    front = FrontCache(max_entries=2)
+    front.put("pinned", FrontEntry("q1", None))
+    front.put("clock", FrontEntry("q2", 100))
+    assert front.get("clock", 100) == FrontEntry("q2", 100)
+    assert front.get("clock", 101) is None
+    assert front.get("clock", 100) is None  # dropped
+    assert front.get("pinned", 10**9) == FrontEntry("q1", None)
+    front.put("x", FrontEntry("q3", None))
+    front.put("y", FrontEntry("q4", None))
+    assert len(front) == 2
+    assert front.get("pinned", 0) is None
+
+
+class CountingAggregator:
+    def __init__(self):
+        self.inner = Aggregator(DATASET)
+        self.calls = 0
+
+    def __call__(self, query):
+        self.calls += 1
+        return self.inner(query)
+
+
+def counted(clock=None, **config):
+    counter = CountingAggregator()
+    config.setdefault("now", NOW)
+    app = create_app(DATASET, ServerConfig(**config), aggregator=counter, clock=clock)
+    return counter, Served(app)
+
+
+def test_each_distinct_query_is_computed_once() -> None:
+    counter, mock = counted()
+    try:
+        first = mock.get(ME, key=PARENT_KEY, params={"group_by": "agent,type"})
+        again = mock.get(ME, key=PARENT_KEY, params={"group_by": "agent,type"})
+        # Other spellings of the same query: new front entries, same memo entry.
+        spelled = mock.get(f"{ME}?group_by=agent&group_by=type&tz=UTC", key=PARENT_KEY)
+        by_id = mock.get(PATH.format(PARENT), key=PARENT_KEY, params={"group_by": "agent,type"})
+        assert first.content == again.content == spelled.content == by_id.content
+        assert counter.calls == 1
+        mock.get(ME, key=PARENT_KEY, params={"group_by": "type"})
+        assert counter.calls == 2
+    finally:
+        mock.close()
+
+
+def test_repeats_keep_auth_scenarios_and_rate_limits() -> None:
+    _, mock = counted(rate_limit=2.0)
+    try:
+        assert mock.get(ME, key=PARENT_KEY).status_code == 200
+        # A cached answer is not served to another key, nor without one.
+        assert mock.get(ME, key=OTHER_KEY).json()["meta"]["account_id"] != PARENT
+        assert mock.get(ME).status_code == 401
+        assert mock.get(ME, key=PARENT_KEY, headers={"Prefer": "code=500"}).status_code == 500
+        assert mock.get(ME, key=PARENT_KEY).status_code == 200
+        assert mock.get(ME, key=PARENT_KEY).status_code == 429
+        assert mock.request("HEAD", ME, key=PARENT_KEY).status_code == 405
+    finally:
+        mock.close()
+
+
+def test_wall_clock_answers_are_not_served_past_their_second() -> None:
+    wall = [1_711_929_600.2]  # 2024-04-01T00:00:00.2Z
+    counter, mock = counted(clock=Clock(None, lambda: wall[0]), now=None)
+    try:
+        first = mock.get(ME, key=PARENT_KEY)
+        assert first.json()["meta"]["end"] == "2024-04-01T00:00:00Z"
+        wall[0] += 0.7
+        assert mock.get(ME, key=PARENT_KEY).content == first.content
+        assert counter.calls == 1
+        wall[0] += 0.2
+        later = mock.get(ME, key=PARENT_KEY)
+        assert later.json()["meta"]["end"] == "2024-04-01T00:00:01Z"
+        assert counter.calls == 2
+        # An explicit end does not depend on the clock: kept past its second.
+        fixed = {"end": "2024-03-20T00:00:00Z"}
+        mock.get(ME, key=PARENT_KEY, params=fixed)
+        assert counter.calls == 3
+        wall[0] += 5
+        mock.get(ME, key=PARENT_KEY, params=fixed)
+        assert counter.calls == 3
+    finally:
+        mock.close()
