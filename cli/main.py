@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import click
 
+from .aggregate import aggregate
 from .check import check
+from .dataset import dataset
 from .mock import mock
 
 
@@ -20,3 +22,5 @@ def main() -> None:
 
 main.add_command(mock)
 main.add_command(check)
+main.add_command(aggregate)
+main.add_command(dataset)
