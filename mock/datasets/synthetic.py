@@ -62,7 +62,7 @@ FOREIGN_API_KEY = "sk-usagekit-foreign"
 
 DEFAULT_SEED = 2024
 #: Generates in well under half a second, so that the mock starts quickly.
-DEFAULT_SIZE = 200_000
+DEFAULT_SIZE = 300_000
 #: Enough for every account to have conversations of each kind.
 MIN_SIZE = 100
 #: Generated top-level accounts besides the demo account and the other tenant.
