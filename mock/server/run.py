@@ -12,6 +12,7 @@ worker generates the same data and gives byte-identical answers.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 
 import uvicorn
@@ -38,7 +39,13 @@ def prepare(config: ServerConfig) -> ServerConfig:
 def app_from_env() -> ASGIApp:
     """The app of one worker, from the config in the environment."""
     config = ServerConfig.from_env()
-    return create_app(load_dataset(config), config)
+    app = create_app(load_dataset(config), config)
+    # Everything built so far (the spec, connexion's tables, the dataset) lives as long
+    # as the worker: out of the cyclic collector's sight, a full collection no longer
+    # walks it, which keeps those pauses out of the answers' p99.
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def serve(config: ServerConfig) -> None:
