@@ -227,6 +227,7 @@ def test_extra_account_keys_are_ignored(tmp_path: Path) -> None:
 BAD_LINES = [
     pytest.param('{"conversation_id": "x",', None, "invalid JSON", id="not JSON"),
     pytest.param("[1, 2]", None, "expected a JSON object", id="not an object"),
+    pytest.param("[" * 100_000, None, "nested too deeply", id="deep"),
     pytest.param("", None, "blank line", id="blank"),
     pytest.param(record(conversation_id=""), "conversation_id", "non-empty", id="empty id"),
     pytest.param(
@@ -410,6 +411,13 @@ def test_accounts_json_syntax_errors_name_the_line(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="invalid JSON") as caught:
         load_dataset(directory)
     assert (caught.value.path, caught.value.line) == (str(directory / ACCOUNTS_FILE), 3)
+
+
+def test_accounts_json_nested_too_deeply_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    directory = write(tmp_path, [])
+    (directory / ACCOUNTS_FILE).write_text("[" * 100_000, encoding="utf-8")
+    with pytest.raises(DatasetError, match="nested too deeply"):
+        load_dataset(directory)
 
 
 def account(key: str, **changes: Any) -> dict[str, Any]:

@@ -46,6 +46,10 @@ def read_accounts(path: Path) -> tuple[Account, ...]:
         raise DatasetError(
             path=str(path), line=exc.lineno, field=None, message=f"invalid JSON: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise DatasetError(
+            path=str(path), line=None, field=None, message="invalid JSON: nested too deeply"
+        ) from None
     return _Reader(str(path)).accounts(data)
 
 

@@ -1,4 +1,4 @@
-"""The two fast ways to turn a chunk of ``conversations.jsonl`` into columns.
+"""The two fast ways to turn a block of ``conversations.jsonl`` lines into columns.
 
 Both work on whole columns at once and return ``None`` at the first doubt;
 the reader then tries the next way, and last the line-by-line check of
@@ -7,7 +7,7 @@ right about what it *accepts*: exactly what the line check accepts, with the
 same values.
 
 ``canonical``
-    One regular expression over the chunk's bytes, matching the exact lines
+    One regular expression over the block's bytes, matching the exact lines
     that :func:`~._conversations.write_conversations` writes (compact, keys in
     order, times in UTC with ``Z``, strings without escapes). No JSON decoding
     at all: a line the pattern matches decodes, as JSON, to the strings it
@@ -60,7 +60,7 @@ _decode = json.JSONDecoder().decode
 # One column at a time: faster than transposing a tuple per row.
 _FIELDS = [operator.itemgetter(name) for name in FIELDS]
 _GROUPS = [operator.itemgetter(group) for group in range(len(FIELDS))]
-_Failure = (ValueError, KeyError, TypeError, OverflowError)
+_Failure = (ValueError, KeyError, TypeError, OverflowError, RecursionError)
 
 
 def canonical(block: bytes, lines: int, codes: Codes) -> Columns | None:

@@ -2,8 +2,9 @@
 
 :class:`LineChecker` holds the code tables built from ``accounts.json`` and
 checks one line at a time, raising :class:`DatasetError` with the line number,
-the field and the reason at the first bad line. The reader's fast path uses
-the same tables, and falls back to :meth:`LineChecker.check_lines` on doubt.
+the field and the reason at the first bad line. The reader's fast paths
+(:mod:`._columns`) use the same tables and leave any block they doubt to
+:meth:`LineChecker.check_lines`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _MAX_DURATION = 2**31
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Columns:
-    """One chunk of lines as columns, in file order, with the hashes of its ids."""
+    """One block of lines as columns, in file order, with the hashes of its ids."""
 
     ids: np.ndarray
     hashes: np.ndarray
@@ -139,6 +140,8 @@ class LineChecker:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise self.error(line, None, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        except RecursionError:
+            raise self.error(line, None, "invalid JSON: nested too deeply") from None
         if not isinstance(record, dict):
             raise self.error(line, None, "expected a JSON object")
         for name in FIELDS:
