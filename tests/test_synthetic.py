@@ -104,9 +104,12 @@ def test_the_credentials_never_change_and_are_documented() -> None:
         assert f"``{value}``" in doc
 
 
+@pytest.mark.parametrize("days", [1, 400])
 @pytest.mark.parametrize("seed", range(6))
-def test_every_account_type_and_status_occurs_even_in_the_smallest_dataset(seed: int) -> None:
-    rows = generate(seed=seed, now=NOW, size=MIN_SIZE).conversations
+def test_every_account_type_and_status_occurs_even_in_the_smallest_dataset(
+    seed: int, days: int
+) -> None:
+    rows = generate(seed=seed, now=NOW, size=MIN_SIZE, days=days).conversations
     assert len(rows) == MIN_SIZE
     assert np.bincount(rows.account).min() >= 1
     assert set(rows.type.tolist()) == set(range(len(CONVERSATION_TYPES)))

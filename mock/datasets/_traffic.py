@@ -63,7 +63,7 @@ def draw_conversations(
     size: int,
     days: int,
 ) -> Conversations:
-    """``size`` conversations starting in ``[now - days, now)``, sorted by start; no ids yet."""
+    """``size`` conversations starting in ``[now - days, now)``, sorted by start."""
     lo = now - days * DAY
     cells = days * 24
     middles = (lo + np.arange(cells, dtype=np.int64) * HOUR + HOUR // 2) // US  # seconds
@@ -78,7 +78,7 @@ def draw_conversations(
         parts.append(_rows(business, rng, cell, outage, lo, code, int(agent_base[code])))
     # Column by column, each dropped from the parts once joined, to keep the peak low.
     columns = {name: np.concatenate([p.pop(name) for p in parts]) for name in _COLUMNS}
-    _cover_every_type_and_status(columns, rng)
+    _cover_every_type_and_status(columns, rng, now)
     columns["duration"] = _durations(rng, columns["type"], columns["status"])
     _stop_at(columns, rng, now)
     order = np.argsort(columns["start"], kind="stable")
@@ -174,28 +174,44 @@ def _categorical(rng: np.random.Generator, table: np.ndarray, group: np.ndarray)
     return code
 
 
-def _cover_every_type_and_status(columns: dict[str, np.ndarray], rng: np.random.Generator) -> None:
-    """Make sure that each type, failed and transferred occur (small datasets may miss one)."""
-    wanted = [(t, COMPLETED) for t in range(4)] + [(0, FAILED), (0, TRANSFERRED)]
-    pairs = np.bincount(columns["type"] * 4 + columns["status"], minlength=16)
-    missing = [(t, s) for t, s in wanted if not pairs[t * 4 + s]]
-    rows = rng.choice(len(columns["type"]), size=len(missing), replace=False)
-    for row, (type_, status) in zip(rows.tolist(), missing, strict=True):
+def _cover_every_type_and_status(
+    columns: dict[str, np.ndarray], rng: np.random.Generator, now: int
+) -> None:
+    """Make sure that each type, failed and transferred occur (small datasets may miss one).
+
+    Only rows that end before ``now`` whatever their duration are used and
+    changed, and only rows whose (type, status) occurs more than once, so
+    that neither this nor :func:`_stop_at` removes a pair that is needed.
+    """
+    settled = columns["start"] < now - MAX_DURATION * US
+    pair = columns["type"].astype(np.int64) * 4 + columns["status"]
+    for type_, status in [(t, COMPLETED) for t in range(4)] + [(0, FAILED), (0, TRANSFERRED)]:
+        counts = np.bincount(pair[settled], minlength=16)
+        if counts[type_ * 4 + status]:
+            continue
+        spare = np.flatnonzero(settled & (counts[pair] > 1))
+        if not len(spare):  # a dataset of a few dozen hours: nothing left to spare
+            return
+        row = int(spare[rng.integers(len(spare))])
         columns["type"][row] = type_
         columns["status"][row] = status
         columns["direction"][row] = 2 if type_ == 2 else 0  # test calls are internal
+        pair[row] = type_ * 4 + status
 
 
 def _stop_at(columns: dict[str, np.ndarray], rng: np.random.Generator, now: int) -> None:
     """Conversations that have not ended by ``now`` are in progress, for as long as they ran.
 
-    At least one is: if none is running, the latest one of the first account
-    (the demo account) is moved to the last minutes.
+    At least one is: if none is running, the latest conversation of the first
+    account (the demo account) whose (type, status) occurs more than once is
+    moved to the last minutes.
     """
     start, duration, status = columns["start"], columns["duration"], columns["status"]
     running = start + duration * US > now
     if not running.any():
-        first = np.flatnonzero(columns["account"] == 0)
+        pair = columns["type"].astype(np.int64) * 4 + status
+        common = np.bincount(pair, minlength=16)[pair] > 1
+        first = np.flatnonzero((columns["account"] == 0) & common)
         row = first[np.argmax(start[first])]
         start[row] = now - int(rng.integers(30, 600)) * US
         running[row] = True
