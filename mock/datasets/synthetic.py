@@ -12,16 +12,17 @@ seconds). Every type and status occurs; conversations still running at
 Fixed credentials, in every generated dataset whatever the seed, size or
 version (documented for users; tests rely on them):
 
-=====================  ======================================  ==========================
-account                id                                      API key
-=====================  ======================================  ==========================
-demo (top-level)       ``7d9c3a52-4f1e-4b8a-9c2d-5e6f7a8b9c0d``  ``sk-usagekit-demo``
-demo's subaccount      ``3f6b1c8e-2a4d-4e7f-8b9c-0d1e2f3a4b5c``  ``sk-usagekit-demo-support``
-another tenant         ``c4e8a1f2-6b3d-4c5e-9f7a-8b1c2d3e4f5a``  ``sk-usagekit-foreign``
-=====================  ======================================  ==========================
+=================  ========================================  ============================
+account            id                                        API key
+=================  ========================================  ============================
+demo (top-level)   ``7d9c3a52-4f1e-4b8a-9c2d-5e6f7a8b9c0d``  ``sk-usagekit-demo``
+demo's subaccount  ``3f6b1c8e-2a4d-4e7f-8b9c-0d1e2f3a4b5c``  ``sk-usagekit-demo-support``
+another tenant     ``c4e8a1f2-6b3d-4c5e-9f7a-8b1c2d3e4f5a``  ``sk-usagekit-foreign``
+=================  ========================================  ============================
 
-The demo account has a second, generated subaccount too; the other tenant
-is a separate top-level account, so its key reading the demo account is a 403.
+The demo account does business in Europe/Vienna and has a second, generated
+subaccount too; the other tenant (America/New_York) is a separate top-level
+account, so its key reading the demo account is a 403.
 
 Determinism: the same ``(seed, now, size, days)`` gives the same dataset, and
 :func:`~usagekit.mock.datasets.files.save_dataset` the same bytes, with the
@@ -63,7 +64,8 @@ FOREIGN_API_KEY = "sk-usagekit-foreign"
 DEFAULT_SEED = 2024
 #: Generates in well under half a second, so that the mock starts quickly.
 DEFAULT_SIZE = 300_000
-#: Enough for every account to have conversations of each kind.
+#: The smallest size for which every account has conversations and every
+#: type and status occurs.
 MIN_SIZE = 100
 #: Generated top-level accounts besides the demo account and the other tenant.
 _TENANTS = 3
