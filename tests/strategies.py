@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the property tests of the buckets and the aggregator.
+"""Random queries and datasets for the property tests of the buckets and the aggregator.
 
 A random instant in a random zone almost never falls on a DST day, so half of
 the anchors are drawn next to one of the zone's own transitions; some are

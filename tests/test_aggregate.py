@@ -385,3 +385,27 @@ def test_aggregator_matches_the_brute_force_on_both_paths(window, group_by, acco
         limit=window.limit,
     )
     assert json.loads(raw) == expected
+
+
+def test_one_aggregator_answers_many_queries_from_shared_rollups():
+    # Rollups are kept per (account, set of dimensions) and shared by every order of
+    # group_by; each answer must still equal the raw path's.
+    day = 86_400 * US
+    first = factories.at("2024-03-01T00:00:00Z")
+    records = strategies.conversations(7, first, first + 60 * day, 30_000)
+    dataset = factories.dataset(records)
+    shared = Aggregator(dataset)
+    orders = (["type", "agent"], ["agent", "type"], ["agent"], [], ["subaccount", "type", "agent"])
+    for account in (PARENT, CHILD):
+        for granularity in ("hour", "day"):
+            for group_by in orders:
+                raw = RawQuery(
+                    start="2024-03-05T10:07:00",
+                    end="2024-04-20T00:00:00",
+                    granularity=granularity,
+                    group_by=group_by,
+                    tz="America/New_York",
+                )
+                query = resolve_query(raw, account_id=account, now=NOW)
+                expected = aggregate(dataset, query).to_json()
+                assert shared(query).to_json() == expected
