@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from factories import CHILD, CHILD_KEY, OTHER, OTHER_KEY, PARENT, PARENT_KEY
-from server_support import DATASET, NOW, PATH, served
+from server_support import DATASET, NOW, NOW_TEXT, PATH, served
 
+from usagekit.cli.aggregate import aggregate as aggregate_command
 from usagekit.mock.core.aggregate import aggregate
 from usagekit.mock.core.query import RawQuery, resolve_query
+from usagekit.mock.datasets.files import save_dataset
+from usagekit.mock.server.config import ServerConfig
+from usagekit.mock.server.sources import load_dataset
 
 QUERIES = [
     {},
@@ -72,3 +77,24 @@ def test_a_parents_usage_covers_its_subaccounts(mock) -> None:
     ((child_value,),) = [b["values"] for b in child["data"]]
     assert parent_value["seconds"] == 60 + 120 + 30 + 300 + 90 + 75 + 10
     assert child_value["seconds"] == 300 + 10
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dataset")
+    save_dataset(DATASET, folder)
+    return folder
+
+
+@pytest.mark.parametrize("params", QUERIES[:4])
+def test_answers_equal_usagekit_aggregate_over_a_data_directory(data_dir, params) -> None:
+    config = ServerConfig(data_dir=str(data_dir), now=NOW)
+    with served(load_dataset(config), now=NOW) as mock:
+        served_body = mock.get(PATH.format("me"), key=PARENT_KEY, params=params).content
+    options = [f"--{name.replace('_', '-')}={value}" for name, value in params.items()]
+    result = CliRunner().invoke(
+        aggregate_command,
+        ["--data", str(data_dir), "--account", PARENT, "--now", NOW_TEXT, *options],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == served_body + b"\n"

@@ -36,7 +36,7 @@ from starlette.datastructures import QueryParams
 
 from usagekit.mock.core.errors import FieldError, QueryError
 from usagekit.mock.core.instants import US, parse_datetime
-from usagekit.mock.core.query import RawQuery, resolve_query
+from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
 
 from .problems import validation_error
 
@@ -59,7 +59,7 @@ NULL = "null"
 class Resolved:
     """What validation made of a request; the front cache keys its entries on it."""
 
-    query: Any  # UsageQuery
+    query: UsageQuery
     #: The wall-clock second the query's default ``end`` was read at; ``None`` when
     #: the answer does not depend on the clock (pinned ``--now`` or an explicit ``end``).
     second: int | None
