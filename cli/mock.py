@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from usagekit.mock.core.errors import UsagekitError
 from usagekit.mock.datasets import synthetic
 from usagekit.mock.server.config import (
     DEFAULT_MEMO_BYTES,
@@ -151,4 +153,8 @@ def mock(
             f"&tz=Europe/Vienna'",
             err=True,
         )
-    serve(config)
+    try:
+        serve(config)
+    except UsagekitError as exc:  # a bad dataset directory: its file, line and field
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -208,7 +208,10 @@ async def _on_http_exception(request: ConnexionRequest, exc: Exception) -> Conne
         logger.error("internal error on %s %s: %s", request.method, request.url.path, exc.detail)
         return _response(internal_error())
     code = CODES.get(status, "bad_request")
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else code
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = code
     detail = exc.detail if isinstance(exc, ProblemException) else None
     message = detail if isinstance(detail, str) and detail else title
     return _response(Problem(status=status, code=code, message=message))

@@ -1,7 +1,9 @@
 """Serving the app with uvicorn, in one process or several.
 
-uvicorn's ``workers=N`` starts each worker from an import string, so the app
-is built by :func:`app_from_env`, an app factory that reads the
+One worker serves the app built in this process (so a bad dataset fails
+before the socket opens). uvicorn's ``workers=N`` starts each worker from an
+import string instead, so there the app is built by :func:`app_from_env`, an
+app factory that reads the
 :class:`ServerConfig` the parent wrote into :data:`CONFIG_ENV`. The parent
 fixes everything that must be equal in every worker before it starts them --
 in particular the anchor instant of the synthetic dataset (the pinned
@@ -14,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -22,7 +25,7 @@ from .app import create_app
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
 from .sources import load_dataset
 
-__all__ = ["APP_FACTORY", "app_from_env", "prepare", "serve"]
+__all__ = ["APP_FACTORY", "app_from_env", "build_app", "prepare", "serve"]
 
 #: The import string of the app factory every worker calls.
 APP_FACTORY = "usagekit.mock.server.run:app_from_env"
@@ -36,9 +39,8 @@ def prepare(config: ServerConfig) -> ServerConfig:
     return config
 
 
-def app_from_env() -> ASGIApp:
-    """The app of one worker, from the config in the environment."""
-    config = ServerConfig.from_env()
+def build_app(config: ServerConfig) -> ASGIApp:
+    """The app of one worker for ``config``; raises a ``UsagekitError`` for a bad dataset."""
     app = create_app(load_dataset(config), config)
     # Everything built so far (the spec, connexion's tables, the dataset) lives as long
     # as the worker: out of the cyclic collector's sight, a full collection no longer
@@ -48,25 +50,31 @@ def app_from_env() -> ASGIApp:
     return app
 
 
+def app_from_env() -> ASGIApp:
+    """The app of one worker, from the config the parent put in the environment."""
+    return build_app(ServerConfig.from_env())
+
+
 def serve(config: ServerConfig) -> None:
-    """Serve until interrupted; blocks."""
+    """Serve until interrupted; blocks. A bad dataset raises before the socket opens."""
     config = prepare(config)
+    options: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "lifespan": "off",
+        "access_log": config.access_log,
+        "log_level": config.log_level,
+    }
+    if config.workers == 1:
+        uvicorn.run(build_app(config), **options)
+        return
+    if config.data_dir is not None:
+        # Load once here: a worker that fails at start-up is restarted by uvicorn's
+        # supervisor again and again, so a bad directory must fail before any starts.
+        load_dataset(config)
     os.environ[CONFIG_ENV] = config.to_env()
     # Workers are new interpreters that inherit this environment. The server does no
     # linear algebra, and OpenBLAS's spinning thread pool (one thread per core, in
-    # every worker) would slow N workers starting side by side on N cores threefold.
+    # every worker) slows N workers starting side by side on N cores threefold.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=config.host,
-        port=config.port,
-        workers=config.workers,
-        loop="auto",
-        http="auto",
-        lifespan="off",
-        access_log=config.access_log,
-        log_level=config.log_level,
-        # The bench and the frontends keep connections alive; so does uvicorn, for 5 s.
-        timeout_keep_alive=5,
-    )
+    uvicorn.run(APP_FACTORY, factory=True, workers=config.workers, **options)
