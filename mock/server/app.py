@@ -12,7 +12,7 @@
       ServerError             (connexion) last resort, in the contract's shape
       Exception               (connexion) ApiProblem/HTTPException/any -> contract's body
       SwaggerUI               /openapi.json, /ui/
-      Routing                 404 / 405 for paths and methods the spec does not name
+      Routing                 404 / 405 for what the spec does not name (no slash redirect)
       Security                ApiKeySecurity: 401, 403, `me`
       RequestValidation       ContractParameterValidator: every invalid field in one 422
       handler                 UsageEndpoint: memo or aggregator -> bytes
