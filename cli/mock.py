@@ -49,7 +49,11 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     help="Serve this dataset directory (accounts.json, conversations.jsonl).",
 )
 @click.option("--seed", type=int, help="Seed of the synthetic dataset (default: the demo seed).")
-@click.option("--size", type=click.IntRange(min=0), help="Conversations in the synthetic dataset.")
+@click.option(
+    "--size",
+    type=click.IntRange(min=synthetic.MIN_SIZE),
+    help="Conversations in the synthetic dataset.",
+)
 @click.option(
     "--now",
     callback=_parsed(parse_instant),

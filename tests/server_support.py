@@ -15,31 +15,12 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-with warnings.catch_warnings():
-    # Importing connexion 3.3 warns twice: starlette 1.10 deprecates its TestClient on
-    # httpx, and connexion imports jsonschema's deprecated RefResolutionError. Both
-    # belong in pyproject.toml's filterwarnings by message (reported); this keeps the
-    # suite importable meanwhile, whatever test module imports connexion first.
-    warnings.filterwarnings(
-        "ignore",
-        message="Using `httpx` with `starlette.testclient` is deprecated",
-        category=UserWarning,  # starlette.exceptions.StarletteDeprecationWarning's base
-    )
-    warnings.filterwarnings(
-        "ignore",
-        message="jsonschema.exceptions.RefResolutionError is deprecated",
-        category=DeprecationWarning,
-    )
-    import connexion  # noqa: F401
-
 import factories as f
+import httpx
 from factories import CHILD, OTHER
 
 from usagekit.mock.core.dataset import Dataset

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-with warnings.catch_warnings():
-    # usagekit.cli imports the server, hence connexion 3.3, which imports jsonschema's
-    # deprecated RefResolutionError (see tests/server_support.py; a pyproject filter
-    # by message is the real fix). Only the import is shielded, never the tests.
-    warnings.filterwarnings(
-        "ignore",
-        message="jsonschema.exceptions.RefResolutionError is deprecated",
-        category=DeprecationWarning,
-    )
-    from usagekit.cli.aggregate import aggregate
+from usagekit.cli.aggregate import aggregate
 
 PARENT = "7d9c3a52-4f1e-4b8a-9c2d-5e6f7a8b9c0d"
 CHILD = "0e1d2c3b-4a59-4867-9786-a5b4c3d2e1f0"

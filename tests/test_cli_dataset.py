@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from pathlib import Path
 
 import factories as f
 import pytest
 from click.testing import CliRunner
 
+from usagekit.cli.dataset import HOUR, current_hour, dataset
 from usagekit.mock.core.instants import US
 from usagekit.mock.datasets.files import ACCOUNTS_FILE, CONVERSATIONS_FILE, load_dataset
 from usagekit.mock.datasets.synthetic import DEMO_ACCOUNT_ID, DEMO_API_KEY, MIN_SIZE
-
-with warnings.catch_warnings():
-    # usagekit.cli imports every command, so connexion too, and importing connexion
-    # 3.3 warns about jsonschema's RefResolutionError and starlette's TestClient.
-    # Until pyproject.toml's filterwarnings names them, keep this module importable.
-    warnings.filterwarnings(
-        "ignore", "jsonschema.exceptions.RefResolutionError", DeprecationWarning
-    )
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", UserWarning)
-    from usagekit.cli.dataset import HOUR, current_hour, dataset
 
 
 def run(*args: str | Path) -> tuple[int, str]:

@@ -27,6 +27,9 @@ from .sources import load_dataset
 
 __all__ = ["APP_FACTORY", "app_from_env", "build_app", "prepare", "serve"]
 
+#: starlette 1.10's warning when connexion 3.3 imports its TestClient (harmless here).
+STARLETTE_TESTCLIENT = "Using `httpx` with `starlette.testclient` is deprecated"
+
 #: The import string of the app factory every worker calls.
 APP_FACTORY = "usagekit.mock.server.run:app_from_env"
 
@@ -77,4 +80,7 @@ def serve(config: ServerConfig) -> None:
     # linear algebra, and OpenBLAS's spinning thread pool (one thread per core, in
     # every worker) slows N workers starting side by side on N cores threefold.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # Workers import connexion before any code of ours runs: the same quiet start as
+    # the parent's command (see usagekit.cli) has to come through the environment.
+    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{STARLETTE_TESTCLIENT}:UserWarning")
     uvicorn.run(APP_FACTORY, factory=True, workers=config.workers, **options)
