@@ -75,7 +75,7 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option(
     "--max-examples",
     type=click.IntRange(min=0),
-    default=25,
+    default=100,
     show_default=True,
     help="Schemathesis examples per phase and mode (0 skips schemathesis).",
 )

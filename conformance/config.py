@@ -30,7 +30,7 @@ class KitConfig:
     foreign_account_id: str | None = None
     data: Path | None = None
     profile: Profile = Profile.REFERENCE
-    max_examples: int = 25
+    max_examples: int = 100
     seed: int = 0
     timeout: float = 10.0
     server_now: int | None = None

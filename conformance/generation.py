@@ -17,8 +17,10 @@ copy of ``openapi.yaml`` (the contract itself is never changed):
   contract) and no parameter is nullable; cases holding a literal ``null`` are
   dropped, because the contract leaves its reading to servers;
 * positive cases keep ``start < end`` (a start-only case starts a day before
-  now); the coverage phase sends no duplicate single-valued parameters (which
-  of two values wins is open); ``account_id`` is the configured account.
+  now) and name no local time that their zone skipped (the contract says how an
+  ambiguous local time reads, not a skipped one);
+* the coverage phase sends no duplicate single-valued parameters (which of two
+  values wins is open); ``account_id`` is the configured account.
 
 Every response schemathesis receives is judged by the kit's response rules
 too, through one registered check; schemathesis' own checks report through
@@ -30,6 +32,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -39,7 +42,7 @@ from schemathesis.engine import events as st_events
 from schemathesis.engine import from_schema
 
 from usagekit.mock.core.instants import US, parse_datetime
-from usagekit.mock.core.zones import available_zones, get_timeline
+from usagekit.mock.core.zones import available_zones, get_timeline, get_zone
 from usagekit.mock.spec import load_spec
 
 from .config import KitConfig
@@ -66,43 +69,19 @@ BUILT_IN = {
     "unsupported_method": "Methods other than GET are 405.",
 }
 
-#: Zones positive cases use: one of each kind of trouble a calendar can give.
+#: Zones positive cases use: one of each kind of trouble a calendar can give. Zones
+#: whose rules changed lately or are only predicted (Casablanca's Ramadan DST,
+#: Cairo, Nuuk, Santiago) are left out: a correct server on another tzdata release
+#: may disagree with the pinned one there.
 ZONES = (
-    "UTC",
-    "Etc/GMT+12",
-    "Etc/GMT-14",
-    "Europe/Vienna",
-    "Europe/London",
-    "Europe/Dublin",
-    "Europe/Moscow",
-    "Atlantic/Azores",
-    "America/New_York",
-    "America/Los_Angeles",
-    "America/St_Johns",
-    "America/Sao_Paulo",
-    "America/Santiago",
-    "America/Havana",
-    "America/Caracas",
-    "America/Nuuk",
-    "Africa/Casablanca",
-    "Africa/Cairo",
-    "Asia/Kolkata",
-    "Asia/Kathmandu",
-    "Asia/Tehran",
-    "Asia/Kabul",
-    "Asia/Yangon",
-    "Asia/Tokyo",
-    "Australia/Sydney",
-    "Australia/Adelaide",
-    "Australia/Lord_Howe",
-    "Australia/Eucla",
-    "Pacific/Chatham",
-    "Pacific/Apia",
-    "Pacific/Kiritimati",
-    "Pacific/Marquesas",
-    "Pacific/Honolulu",
-    "Antarctica/Troll",
-)
+    "UTC", "Etc/GMT+12", "Etc/GMT-14", "Europe/Vienna", "Europe/London", "Europe/Dublin",
+    "Europe/Moscow", "Atlantic/Azores", "America/New_York", "America/Los_Angeles",
+    "America/St_Johns", "America/Sao_Paulo", "America/Havana", "America/Caracas",
+    "Asia/Kolkata", "Asia/Kathmandu", "Asia/Tehran", "Asia/Kabul", "Asia/Yangon",
+    "Asia/Tokyo", "Australia/Sydney", "Australia/Adelaide", "Australia/Lord_Howe",
+    "Australia/Eucla", "Pacific/Chatham", "Pacific/Apia", "Pacific/Kiritimati",
+    "Pacific/Marquesas", "Pacific/Honolulu", "Antarctica/Troll",
+)  # fmt: skip
 
 DATETIME = re.compile(
     r"(?:197[5-9]|19[89][0-9]|20[0-9][0-9])-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
@@ -184,6 +163,8 @@ def _keep(now: int) -> Callable[[Any, Any], bool]:
         if not isinstance(zone, str) or zone not in available_zones():
             return True
         timeline = get_timeline(zone)
+        if any(_skipped(value, zone) for value in (start, end) if value is not None):
+            return False
         if start is not None and end is not None:
             return parse_datetime(start).instant(timeline) < parse_datetime(end).instant(timeline)
         if start is not None:
@@ -191,6 +172,16 @@ def _keep(now: int) -> Callable[[Any, Any], bool]:
         return True
 
     return keep
+
+
+def _skipped(text: str, zone: str) -> bool:
+    """Whether ``text`` is a local time ``zone`` skipped -- a reading the contract leaves open."""
+    parsed = parse_datetime(text)
+    if parsed.offset is not None:
+        return False
+    instant = parsed.instant(get_timeline(zone))
+    back = datetime.fromtimestamp(instant / US, tz=get_zone(zone)).replace(tzinfo=None)
+    return back != parsed.local
 
 
 def exchange_of(response: Any, case: Any, kit: KitConfig) -> Exchange:

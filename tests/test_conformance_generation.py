@@ -58,3 +58,12 @@ def test_negative_cases_leave_date_times_and_real_zones_alone() -> None:
     assert not keep(None, case({"start": "0"}, negative=True))
     assert not keep(None, case({"tz": "Europe/Paris"}, negative=True))  # real, not curated
     assert keep(None, case({"tz": "Not/A_Zone"}, negative=True))
+
+
+def test_positive_cases_name_no_local_time_their_zone_skipped() -> None:
+    keep = _keep(NOW)
+    skipped = {"start": "2024-03-10T02:30:00", "end": "2024-03-11T00:00:00"}
+    assert not keep(None, case({**skipped, "tz": "America/New_York"}))
+    assert keep(None, case({**skipped, "tz": "UTC"}))
+    ambiguous = {"start": "2024-11-03T01:30:00", "end": "2024-11-04T00:00:00"}
+    assert keep(None, case({**ambiguous, "tz": "America/New_York"}))  # the contract reads it

@@ -26,6 +26,7 @@ __all__ = [
     "scope_includes_subaccounts",
     "subaccount_cannot_read_parent",
     "subaccount_reads_itself",
+    "tenancy_follows_the_dataset",
     "unknown_key_unauthorized",
     "unknown_path_not_found",
 ]
@@ -158,3 +159,28 @@ def other_methods_not_allowed(ctx: KitContext) -> None:
         }
         if ctx.profile is Profile.REFERENCE and "GET" not in allow:
             raise WrongValue(f"405 for {method} without Allow: GET", exchanges=(exchange,))
+
+
+#: At most this many of the dataset's accounts are asked for, per key.
+_TENANCY_SAMPLE = 24
+
+
+@scenario_rule(Profile.CONTRACT, requires=Requirement.DATA)
+def tenancy_follows_the_dataset(ctx: KitContext) -> None:
+    """Each key reads exactly its own account and, if top-level, its subaccounts: else 403."""
+    dataset = ctx.oracle.dataset
+    assert dataset is not None  # guaranteed by the requirement
+    keys = [(KeyRole.ACCOUNT, ctx.config.account_id)]
+    if ctx.config.subaccount_id is not None:
+        keys.append((KeyRole.SUBACCOUNT, ctx.config.subaccount_id))
+    for key, own_id in keys:
+        own = dataset.account(own_id)
+        if own is None:
+            raise WrongValue(f"account {own_id} is not in the dataset given with --data")
+        readable = {own.id}
+        if own.parent_id is None:
+            readable |= {a.id for a in dataset.subaccounts(own.id)}
+        for account in dataset.accounts[:_TENANCY_SAMPLE]:
+            expected = 200 if account.id in readable else 403
+            exchange = ctx.send(query(limit=1), account=account.id, key=key)
+            expect_status(exchange, {expected}, f"the {key.value} key on account {account.id}")
