@@ -15,10 +15,11 @@ import click
 
 from usagekit.mock.core.aggregate import aggregate as aggregate_query
 from usagekit.mock.core.errors import DatasetError, QueryError
-from usagekit.mock.core.instants import US, parse_datetime
+from usagekit.mock.core.instants import US
 from usagekit.mock.core.query import RawQuery, resolve_query
-from usagekit.mock.core.zones import get_timeline
 from usagekit.mock.datasets.files import load_dataset
+
+from .options import INSTANT
 
 __all__ = ["aggregate"]
 
@@ -26,18 +27,6 @@ __all__ = ["aggregate"]
 USAGE_ERROR = 2
 #: The dataset directory does not load.
 DATA_ERROR = 1
-
-
-def _now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        parsed = parse_datetime(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    if parsed.offset is None:
-        raise click.BadParameter(f"give an offset, e.g. {value}Z")
-    return parsed.instant(get_timeline("UTC"))
 
 
 @click.command()
@@ -62,8 +51,7 @@ def _now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int
 @click.option("--limit", metavar="N", help="At most N buckets, 1 to 500 (default: 500).")
 @click.option(
     "--now",
-    callback=_now,
-    metavar="ISO",
+    type=INSTANT,
     help="Pin 'now' (a date-time with offset); default: the wall clock, whole seconds.",
 )
 def aggregate(

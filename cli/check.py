@@ -15,8 +15,8 @@ from usagekit.conformance.reporting.files import junit_report, report_for
 from usagekit.conformance.reporting.terminal import TerminalHandler
 from usagekit.conformance.rules import RULES
 from usagekit.conformance.runner import run
-from usagekit.mock.core.instants import parse_datetime
-from usagekit.mock.core.zones import get_timeline
+
+from .options import INSTANT
 
 __all__ = ["check"]
 
@@ -30,18 +30,6 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
             f"{rule.name:42} {rule.profile.value:9} {rule.kind.value:8} {rule.summary}{needs}"
         )
     ctx.exit(0)
-
-
-def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        parsed = parse_datetime(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    if parsed.offset is None:
-        raise click.BadParameter("give an offset, e.g. 2025-01-01T00:00:00Z")
-    return parsed.instant(get_timeline("UTC"))
 
 
 @click.command()
@@ -95,7 +83,7 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 )
 @click.option(
     "--server-now",
-    callback=_instant,
+    type=INSTANT,
     help="The server's pinned clock (ISO, with offset), if it pins one.",
 )
 @click.option("--check", "only", multiple=True, help="Run only this rule (repeatable).")

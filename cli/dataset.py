@@ -10,8 +10,7 @@ import numpy as np
 
 from usagekit.mock.core.dataset import CONVERSATION_TYPES, STATUSES, Dataset
 from usagekit.mock.core.errors import DatasetError
-from usagekit.mock.core.instants import US, format_instant, parse_datetime
-from usagekit.mock.core.zones import get_timeline
+from usagekit.mock.core.instants import US, format_instant
 from usagekit.mock.datasets.files import load_dataset, save_dataset
 from usagekit.mock.datasets.synthetic import (
     DEFAULT_SEED,
@@ -22,28 +21,11 @@ from usagekit.mock.datasets.synthetic import (
     generate,
 )
 
+from .options import INSTANT
+
 __all__ = ["dataset"]
 
 HOUR = 3600 * US
-
-
-class Instant(click.ParamType):
-    """An RFC 3339 date-time with a UTC offset, as µs since the epoch."""
-
-    name = "datetime"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            parsed = parse_datetime(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-        if parsed.offset is None:
-            self.fail(f"{value!r} has no UTC offset: add Z or ±HH:MM, e.g. {value}Z", param, ctx)
-        return parsed.instant(get_timeline("UTC"))
 
 
 def current_hour() -> int:
@@ -61,7 +43,7 @@ def dataset() -> None:
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
 @click.option(
     "--now",
-    type=Instant(),
+    type=INSTANT,
     help="End of the data, RFC 3339 with offset (e.g. 2026-01-01T00:00:00Z)."
     "  [default: the current time floored to the UTC hour, so that runs within"
     " the same hour write the same files]",

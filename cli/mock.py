@@ -14,11 +14,12 @@ from usagekit.mock.server.config import (
     DEFAULT_MEMO_BYTES,
     ConfigError,
     ServerConfig,
-    parse_instant,
     parse_latency,
     parse_rate,
 )
 from usagekit.mock.server.run import serve
+
+from .options import INSTANT
 
 __all__ = ["mock"]
 
@@ -56,8 +57,7 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
 )
 @click.option(
     "--now",
-    callback=_parsed(parse_instant),
-    metavar="ISO",
+    type=INSTANT,
     help="Pin 'now' (a date-time with offset) for every request; default: the wall clock.",
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["OPERATION_PATH", "load_spec", "spec_path"]
+__all__ = ["OPERATION_PATH", "error_codes", "load_spec", "spec_path"]
 
 #: The one path of the contract.
 OPERATION_PATH = "/v1/accounts/{account_id}/analytics/usage"
@@ -33,3 +33,18 @@ def _load() -> dict[str, Any]:
 def load_spec() -> dict[str, Any]:
     """A fresh copy of the contract as a dict (callers may change their copy)."""
     return copy.deepcopy(_load())
+
+
+@functools.cache
+def error_codes() -> dict[int, str]:
+    """The error ``code`` of each status the contract documents, read from its examples."""
+    spec = _load()
+    responses = spec["paths"][OPERATION_PATH]["get"]["responses"]
+    codes = {}
+    for status, response in responses.items():
+        while "$ref" in response:
+            response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+        example = response.get("content", {}).get("application/json", {}).get("example")
+        if status.isdigit() and int(status) >= 400 and example is not None:
+            codes[int(status)] = example["code"]
+    return codes

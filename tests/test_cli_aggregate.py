@@ -185,7 +185,7 @@ def test_an_unknown_account_is_an_error_with_exit_status_2(data_dir):
 def test_now_needs_an_offset(data_dir):
     result = run(data_dir, "--now", "2024-03-31T12:00:00")
     assert result.exit_code == 2
-    assert "give an offset" in result.stderr
+    assert "has no UTC offset" in result.stderr
 
 
 def test_a_bad_dataset_is_reported_with_its_file_and_line(data_dir):

@@ -17,6 +17,7 @@ from usagekit.mock.core.instants import (
     format_instant,
     format_instants,
     parse_datetime,
+    parse_instant,
 )
 from usagekit.mock.core.zones import get_timeline
 
@@ -156,3 +157,12 @@ def test_written_text_names_the_same_instant(second, offset):
     # The written offset is whole minutes, at most 59 s east of the real one.
     assert 0 <= parse_datetime(text).offset - offset < 60
     assert format_instants(np.array([second]), np.array([offset])) == [text]
+
+
+def test_parse_instant_needs_an_offset_and_agrees_with_parse_datetime() -> None:
+    assert parse_instant("1970-01-01T01:00:00+01:00") == 0
+    assert parse_instant("2024-03-01T00:00:00.25Z") == 1_709_251_200_250_000
+    with pytest.raises(ValueError, match="has no UTC offset"):
+        parse_instant("2024-03-01T00:00:00")
+    with pytest.raises(ValueError, match="not an ISO-8601 date-time"):
+        parse_instant("yesterday")

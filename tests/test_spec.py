@@ -23,7 +23,7 @@ from usagekit.mock.core.query import (
     Dimension,
     Granularity,
 )
-from usagekit.mock.spec import OPERATION_PATH, load_spec, spec_path
+from usagekit.mock.spec import OPERATION_PATH, error_codes, load_spec, spec_path
 
 SEED = Path(__file__).parent / "data" / "usage-analytics-endpoint.txt"
 SPEC_URI = "urn:usagekit:openapi"
@@ -225,3 +225,17 @@ def test_security_is_the_api_key_header(spec) -> None:
     assert spec["security"] == [{"ApiKeyAuth": []}]
     account = spec["components"]["parameters"]["AccountId"]
     assert "me" in account["description"]
+
+
+def test_every_error_status_has_its_code_in_the_examples() -> None:
+    assert error_codes() == {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        422: "validation_error",
+        429: "rate_limit_exceeded",
+        500: "internal_error",
+        503: "service_unavailable",
+    }

@@ -10,6 +10,7 @@ Each runs where the account has data (see ``windows``).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 
 from usagekit.conformance.body import UsageBody
@@ -17,7 +18,13 @@ from usagekit.conformance.context import KitContext, query
 from usagekit.conformance.failures import BrokenRelation
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import scenario_rule
-from usagekit.conformance.rules.windows import Window, active_window, local_midnight, written
+from usagekit.conformance.rules.windows import (
+    Window,
+    active_window,
+    local_midnight,
+    written,
+    written_in,
+)
 from usagekit.mock.core.instants import US, format_instant, parse_datetime
 from usagekit.mock.core.zones import get_timeline
 
@@ -112,14 +119,12 @@ def hours_add_up_to_days_and_days_to_months(ctx: KitContext) -> None:
     """In one zone, hour buckets add up to their day and day buckets to their month."""
     window = active_window(ctx)
     zone = "America/New_York"
-    timeline = get_timeline(zone)
     first = local_midnight(zone, window.start + 32 * _DAY)
     month_start = _month_start(zone, first)
     month_end = _month_start(zone, month_start + 32 * _DAY)
     days_end = local_midnight(zone, month_start + 20 * _DAY + 12 * 3600 * US)
 
-    def when(instant: int) -> str:
-        return format_instant(instant, timeline.offset_at(instant // US))
+    when = functools.partial(written_in, zone)
 
     hours = ctx.usage(
         query(start=when(month_start), end=when(days_end), granularity="hour", tz=zone)
@@ -136,9 +141,8 @@ def hours_add_up_to_days_and_days_to_months(ctx: KitContext) -> None:
 
 
 def _month_start(zone: str, instant: int) -> int:
-    timeline = get_timeline(zone)
-    local = format_instant(instant, timeline.offset_at(instant // US))
-    return parse_datetime(local[:8] + "01T00:00:00").instant(timeline)
+    local = written_in(zone, instant)
+    return parse_datetime(local[:8] + "01T00:00:00").instant(get_timeline(zone))
 
 
 @scenario_rule(Profile.CONTRACT)
@@ -160,13 +164,11 @@ def split_range_adds_up(ctx: KitContext) -> None:
     """[a, c) equals [a, b) followed by [b, c) when b is a bucket boundary."""
     window = active_window(ctx)
     zone = "Europe/Berlin"
-    timeline = get_timeline(zone)
     a = local_midnight(zone, window.start + 20 * _DAY)
     b = local_midnight(zone, a + 9 * _DAY + 12 * 3600 * US)
     c = local_midnight(zone, a + 20 * _DAY + 12 * 3600 * US)
 
-    def when(instant: int) -> str:
-        return format_instant(instant, timeline.offset_at(instant // US))
+    when = functools.partial(written_in, zone)
 
     whole = ctx.usage(query(start=when(a), end=when(c), granularity="day", tz=zone))
     left = ctx.usage(query(start=when(a), end=when(b), granularity="day", tz=zone))

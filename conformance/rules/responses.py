@@ -23,6 +23,7 @@ from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.instants import format_instant
 from usagekit.mock.core.query import DEFAULT_LIMIT, DEFAULT_TZ, UsageQuery
 from usagekit.mock.core.zones import available_zones, get_timeline
+from usagekit.mock.spec import error_codes
 
 __all__ = [
     "bucket_count_within_limit",
@@ -43,17 +44,8 @@ __all__ = [
 ]
 
 USAGE_PATH = re.compile(r"/v1/accounts/[^/]+/analytics/usage")
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    422: "validation_error",
-    429: "rate_limit_exceeded",
-    500: "internal_error",
-    503: "service_unavailable",
-}
+#: The error code of each status, as the contract's examples give them.
+ERROR_CODES = error_codes()
 
 
 def is_usage(exchange: Exchange) -> bool:

@@ -18,7 +18,7 @@ from usagekit.conformance.failures import MalformedBody
 from usagekit.mock.core.instants import US, format_instant, parse_datetime
 from usagekit.mock.core.zones import get_timeline
 
-__all__ = ["Window", "active_window", "local_midnight", "written"]
+__all__ = ["Window", "active_window", "local_midnight", "written", "written_in"]
 
 _DAY = 86_400 * US
 
@@ -35,6 +35,11 @@ class Window:
 def written(instant: int) -> str:
     """An instant as an RFC 3339 UTC date-time."""
     return format_instant(instant, 0)
+
+
+def written_in(zone: str, instant: int) -> str:
+    """An instant as an RFC 3339 date-time in ``zone``'s offset there."""
+    return format_instant(instant, get_timeline(zone).offset_at(instant // US))
 
 
 def local_midnight(zone: str, instant: int) -> int:

@@ -34,6 +34,7 @@ __all__ = [
     "format_instant",
     "format_instants",
     "parse_datetime",
+    "parse_instant",
 ]
 
 US = 1_000_000
@@ -97,6 +98,17 @@ def parse_datetime(text: str) -> DateTimeText:
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a valid date-time: {exc}") from None
     return DateTimeText(local=local, offset=_parse_offset(text, match["offset"]))
+
+
+def parse_instant(text: str) -> int:
+    """An RFC 3339 date-time that names an instant on its own (with offset), as µs.
+
+    For options such as ``--now``, where there is no zone to read a local time in.
+    """
+    parsed = parse_datetime(text)
+    if parsed.offset is None:
+        raise ValueError(f"{text!r} has no UTC offset: add Z or ±HH:MM, e.g. {text}Z")
+    return _local_micros(parsed.local) - parsed.offset * US
 
 
 def _parse_offset(text: str, offset: str | None) -> int | None:

@@ -63,6 +63,24 @@ _GROUPS = [operator.itemgetter(group) for group in range(len(FIELDS))]
 _Failure = (ValueError, KeyError, TypeError, OverflowError, RecursionError)
 
 
+def _coded_fields(
+    codes: Codes,
+    accounts: list[str],
+    agents: list[str | None],
+    types: list[str],
+    directions: list[str],
+    statuses: list[str],
+) -> dict[str, np.ndarray]:
+    """The five columns that the dataset stores as codes, by field name."""
+    return {
+        "account": _coded(codes.account, accounts),
+        "agent": _coded(codes.agent, agents),
+        "type": _coded(codes.type, types, np.int8),
+        "direction": _coded(codes.direction, directions, np.int8),
+        "status": _coded(codes.status, statuses, np.int8),
+    }
+
+
 def canonical(block: bytes, lines: int, codes: Codes) -> Columns | None:
     """The columns of ``block`` (``lines`` lines) if every line is written canonically."""
     try:
@@ -82,11 +100,7 @@ def canonical(block: bytes, lines: int, codes: Codes) -> Columns | None:
             start=local,
             local=local,
             duration=np.fromiter(map(int, durations), np.int64, count=lines),
-            account=_coded(codes.account, accounts),
-            agent=_coded(codes.agent, agents),
-            type=_coded(codes.type, types, np.int8),
-            direction=_coded(codes.direction, directions, np.int8),
-            status=_coded(codes.status, statuses, np.int8),
+            **_coded_fields(codes, accounts, agents, types, directions, statuses),
         )
     except _Failure:
         return None
@@ -113,11 +127,7 @@ def decoded(lines: list[bytes], codes: Codes) -> Columns | None:
             start=start,
             local=local,
             duration=np.array(durations, dtype=np.int64),
-            account=_coded(codes.account, accounts),
-            agent=_coded(codes.agent, agents),
-            type=_coded(codes.type, types, np.int8),
-            direction=_coded(codes.direction, directions, np.int8),
-            status=_coded(codes.status, statuses, np.int8),
+            **_coded_fields(codes, accounts, agents, types, directions, statuses),
         )
     except _Failure:
         return None

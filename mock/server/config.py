@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from usagekit.mock.core import instants
 from usagekit.mock.core.errors import UsagekitError
-from usagekit.mock.core.instants import US, parse_datetime
-from usagekit.mock.core.zones import get_timeline
+from usagekit.mock.core.instants import US
 
 __all__ = [
     "CONFIG_ENV",
@@ -140,12 +140,9 @@ class Clock:
 def parse_instant(text: str) -> int:
     """``--now``: an RFC 3339 date-time *with* offset, as µs."""
     try:
-        parsed = parse_datetime(text)
+        return instants.parse_instant(text)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    if parsed.offset is None:
-        raise ConfigError(f"{text!r} needs a UTC offset, e.g. {text}Z")
-    return parsed.instant(get_timeline("UTC"))
 
 
 def parse_latency(text: str) -> tuple[int, int]:

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Send
 
 from usagekit.mock.core.errors import FieldError
+from usagekit.mock.spec import error_codes
 
 __all__ = [
     "JSON",
@@ -47,18 +48,8 @@ logger = logging.getLogger("usagekit.mock.server")
 JSON = "application/json"
 _JSON_BYTES = JSON.encode()
 
-#: The contract's error code of each status it names.
-CODES: Mapping[int, str] = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    422: "validation_error",
-    429: "rate_limit_exceeded",
-    500: "internal_error",
-    503: "service_unavailable",
-}
+#: The contract's error code of each status it names (from openapi.yaml's examples).
+CODES: Mapping[int, str] = error_codes()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
