@@ -60,16 +60,6 @@ class UsageBody:
             for b in self.buckets
         }
 
-    def grouped(self) -> dict[tuple[int, tuple[tuple[str, str], ...]], tuple[int, int]]:
-        """(seconds, conversations) per (bucket instant, dimensions)."""
-        found: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[int, int]] = {}
-        for bucket in self.buckets:
-            for value in bucket.values or ():
-                key = (bucket.ts.instant, tuple(sorted((value.dimensions or {}).items())))
-                seconds, count = found.get(key, (0, 0))
-                found[key] = (seconds + value.seconds, count + value.conversations)
-        return found
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ErrorBody:

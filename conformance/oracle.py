@@ -28,7 +28,6 @@ from .exchange import Exchange, KeyRole
 __all__ = ["Access", "Oracle", "Stamp", "read_stamp"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_PARAMETERS = ("start", "end", "granularity", "group_by", "tz", "limit")
 
 
 class Access(StrEnum):
@@ -187,7 +186,3 @@ class Oracle:
 
 def _wall_clock() -> int:
     return int(datetime.now(UTC).timestamp()) * US
-
-
-def known_parameters() -> tuple[str, ...]:
-    return _PARAMETERS

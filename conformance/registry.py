@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .profiles import Profile
 
@@ -177,9 +177,6 @@ class Registry:
 
     def names(self) -> list[str]:
         return [rule.name for rule in self.rules]
-
-    def of_kind(self, kind: Literal["response", "scenario"] | RuleKind) -> list[Rule]:
-        return [rule for rule in self.rules if rule.kind == kind]
 
 
 def _module_of(rule: Rule, modules: tuple[ModuleType, ...]) -> ModuleType:

@@ -28,6 +28,7 @@ from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.instants import US, format_instant, parse_datetime
 from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
+from usagekit.mock.core.response import UsageMeta
 from usagekit.mock.core.zones import get_timeline
 
 PATH = "/v1/accounts/{account_id}/analytics/usage"
@@ -194,7 +195,7 @@ class MinimalServer:
                 end=query.end + timeline.offset_at(query.end // US) * US,
             )
         body = self._aggregate(effective).to_dict()
-        body["meta"] = self._aggregate(dataclasses.replace(query, limit=1)).to_dict()["meta"]
+        body["meta"] = UsageMeta.of(query).to_dict()  # the query asked, whatever the faults did
         for fault in self.faults:
             rewrite = REWRITES.get(fault)
             if rewrite:
