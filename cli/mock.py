@@ -10,6 +10,7 @@ import click
 
 from usagekit.mock.core.errors import UsagekitError
 from usagekit.mock.datasets import synthetic
+from usagekit.mock.server.banner import banner
 from usagekit.mock.server.config import (
     DEFAULT_MEMO_BYTES,
     ConfigError,
@@ -96,6 +97,18 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     type=click.IntRange(min=0),
     help="Encoded answers kept per worker (MiB).",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Reload --data DIR when its files change; a bad edit keeps the old data serving.",
+)
+@click.option(
+    "--admin-token",
+    metavar="TOKEN",
+    envvar="USAGEKIT_ADMIN_TOKEN",
+    help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
+    "(default: loopback clients only).",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option(
     "--log-level",
@@ -118,6 +131,8 @@ def mock(
     rate_limit: float | None,
     cors_origins: tuple[str, ...],
     memo_mb: int,
+    watch: bool,
+    admin_token: str | None,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -142,21 +157,14 @@ def mock(
             rate_limit=rate_limit,
             cors_origins=cors_origins,
             memo_bytes=memo_mb * 2**20,
+            watch=watch,
+            admin_token=admin_token,
             access_log=access_log,
             log_level=log_level,
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    if data_dir is None:
-        # The demo credentials are published constants of the synthetic dataset, not secrets.
-        click.echo(
-            f"usagekit mock: synthetic dataset; demo account {synthetic.DEMO_ACCOUNT_ID}, "
-            f"key {synthetic.DEMO_API_KEY}\n"
-            f"  curl -H 'X-API-Key: {synthetic.DEMO_API_KEY}' "
-            f"'http://{host}:{port}/v1/accounts/me/analytics/usage?group_by=agent,type"
-            f"&tz=Europe/Vienna'",
-            err=True,
-        )
+    click.echo(banner(config), err=True)
     try:
         serve(config)
     except UsagekitError as exc:  # a bad dataset directory: its file, line and field

@@ -79,6 +79,11 @@ class KeyIndex:
         secret, grant = found
         return grant if hmac.compare_digest(secret, key) else None
 
+    def grant_by_digest(self, key_digest: bytes) -> Grant | None:
+        """The grant of the key with this SHA-256 digest (a stored scenario's key)."""
+        found = self._by_digest.get(key_digest)
+        return None if found is None else found[1]
+
 
 class ApiKeySecurity:
     """connexion's security handler for the ``apiKey`` scheme, over a :class:`KeyIndex`.

@@ -62,7 +62,7 @@ from .ratelimit import RateLimiter, RateLimitMiddleware
 from .scenarios import Chaos, ScenarioMiddleware, example_bodies
 from .validation import ContractParameterValidator, ContractURIParser, SchemaChecks
 
-__all__ = ["create_app"]
+__all__ = ["contract_app", "create_app", "with_edges"]
 
 logger = logging.getLogger("usagekit.mock.server")
 
@@ -83,6 +83,20 @@ def create_app(
     ``config.now`` implies (to move the wall clock).
     """
     config = config or ServerConfig()
+    return with_edges(contract_app(dataset, config, aggregator=aggregator, clock=clock), config)
+
+
+def contract_app(
+    dataset: Dataset,
+    config: ServerConfig,
+    *,
+    aggregator: Callable[[UsageQuery], UsageResult] | None = None,
+    clock: Clock | None = None,
+) -> ASGIApp:
+    """The contract's app over ``dataset``, from Scenarios inwards (no CORS, no Guard).
+
+    The workbench (:mod:`.workbench`) swaps this part when ``--watch`` reloads.
+    """
     spec = load_spec()
     keys = KeyIndex(dataset)
     memo = ResponseMemo(config.memo_bytes)
@@ -126,10 +140,13 @@ def create_app(
     chaos = Chaos(
         latency_ms=config.latency_ms, error_rate=config.error_rate, seed=config.chaos_seed
     )
-    outer = ScenarioMiddleware(outer, bodies=example_bodies(spec), chaos=chaos)
-    outer = GuardMiddleware(outer)
+    return ScenarioMiddleware(outer, bodies=example_bodies(spec), chaos=chaos)
+
+
+def with_edges(app: ASGIApp, config: ServerConfig) -> ASGIApp:
+    """``app`` behind the Guard and CORS, the outermost layers of every answer."""
     return ContractCORSMiddleware(
-        outer,
+        GuardMiddleware(app),
         allow_origins=list(config.cors_origins) or ["*"],
         allow_methods=["GET"],
         allow_headers=["X-API-Key", "Prefer"],

@@ -75,6 +75,12 @@ class ServerConfig:
     #: Allowed CORS origins; empty allows every origin (``*``).
     cors_origins: tuple[str, ...] = ()
     memo_bytes: int = DEFAULT_MEMO_BYTES
+    #: ``--watch``: reload ``data_dir`` when its files change.
+    watch: bool = False
+    #: ``--admin-token``: ``/_usagekit/*`` wants it as a bearer token (else loopback only).
+    admin_token: str | None = None
+    #: Where workers share runtime scenarios and the requests journal; ``None``: memory.
+    control_dir: str | None = None
     access_log: bool = True
     log_level: str = "info"
 
@@ -97,6 +103,8 @@ class ServerConfig:
             raise ConfigError("memo size must not be negative")
         if self.data_dir is not None and (self.seed is not None or self.size is not None):
             raise ConfigError("--data and --seed/--size exclude each other")
+        if self.watch and self.data_dir is None:
+            raise ConfigError("--watch needs --data DIR")
 
     @property
     def rate_per_worker(self) -> float | None:

@@ -16,14 +16,16 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import shutil
+import tempfile
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from .app import create_app
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
 from .sources import load_dataset
+from .workbench import create_workbench
 
 __all__ = ["APP_FACTORY", "app_from_env", "build_app", "prepare", "serve"]
 
@@ -39,12 +41,15 @@ def prepare(config: ServerConfig) -> ServerConfig:
     if config.anchor is None:
         anchor = config.now if config.now is not None else wall_clock_hour()
         config = dataclasses.replace(config, anchor=anchor)
+    if config.workers > 1 and config.control_dir is None:
+        # Runtime scenarios and the requests journal are shared through files here.
+        config = dataclasses.replace(config, control_dir=tempfile.mkdtemp(prefix="usagekit-"))
     return config
 
 
 def build_app(config: ServerConfig) -> ASGIApp:
     """The app of one worker for ``config``; raises a ``UsagekitError`` for a bad dataset."""
-    app = create_app(load_dataset(config), config)
+    app = create_workbench(load_dataset(config), config)
     # Everything built so far (the spec, connexion's tables, the dataset) lives as long
     # as the worker: out of the cyclic collector's sight, a full collection no longer
     # walks it, which keeps those pauses out of the answers' p99.
@@ -83,4 +88,8 @@ def serve(config: ServerConfig) -> None:
     # Workers import connexion before any code of ours runs: the same quiet start as
     # the parent's command (see usagekit.cli) has to come through the environment.
     os.environ.setdefault("PYTHONWARNINGS", f"ignore:{STARLETTE_TESTCLIENT}:UserWarning")
-    uvicorn.run(APP_FACTORY, factory=True, workers=config.workers, **options)
+    try:
+        uvicorn.run(APP_FACTORY, factory=True, workers=config.workers, **options)
+    finally:
+        if config.control_dir is not None:
+            shutil.rmtree(config.control_dir, ignore_errors=True)

@@ -1,0 +1,168 @@
+"""The mock as a frontend workbench: the contract's app plus pages and runtime control.
+
+:func:`create_workbench` wraps the contract's app (:func:`.app.contract_app`)
+so that, from the socket inwards::
+
+    CORS, Guard                     as for the contract's app alone
+    Router
+      /, /ui/, /openapi.json|yaml   pages (landing, Swagger UI, the served spec)
+      /demo, /demo/...              the dashboard and its assets
+      /_usagekit/*                  admin routes behind the AdminGate
+      anything else:
+        Journal                     every answer, for /_usagekit/requests
+        RuntimeScenario             /_usagekit/scenario's code, latency, errors, rate limit
+        the current contract app    swapped whole when --watch reloads the data
+
+The admin routes are listed in :meth:`Workbench.admin_routes`; a new one is a
+``Route`` added there (see :mod:`.admin`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.spec import load_spec
+
+from .access import KeyIndex
+from .admin import ADMIN_PREFIX, admin_app, json_response
+from .app import contract_app, with_edges
+from .config import ServerConfig
+from .control import RuntimeScenarioMiddleware, scenario_routes
+from .demo import Workspace, names_of
+from .journal import Journal, JournalMiddleware, journal_routes
+from .pages import Served, page_routes, served_spec
+from .scenario_store import ScenarioStore
+from .scenarios import example_bodies
+from .watch import Watcher
+
+__all__ = ["Workbench", "create_workbench"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Loaded:
+    """One dataset with everything built from it; replaced whole on a reload."""
+
+    dataset: Dataset
+    app: ASGIApp
+    keys: KeyIndex
+    served: Served
+    loaded_at: str
+
+
+class Workbench:
+    """The state the workbench's routes share: the loaded data, scenarios, the journal."""
+
+    def __init__(self, dataset: Dataset, config: ServerConfig) -> None:
+        self.config = config
+        self.spec = load_spec()
+        self.source = _source(config)
+        self.loaded = self._load(dataset)
+        self.store = ScenarioStore(config.control_dir)
+        self.journal = Journal(config.control_dir)
+        self.watcher = (
+            Watcher(config.data_dir, self.swap) if config.watch and config.data_dir else None
+        )
+
+    def _load(self, dataset: Dataset) -> Loaded:
+        workspace = Workspace.of(dataset)
+        served = Served(
+            workspace=workspace, source=self.source, spec=served_spec(self.spec, workspace)
+        )
+        return Loaded(
+            dataset=dataset,
+            app=contract_app(dataset, self.config),
+            keys=KeyIndex(dataset),
+            served=served,
+            loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+    def swap(self, dataset: Dataset) -> None:
+        """Serve ``dataset`` from the next request on (one reference assignment)."""
+        self.loaded = self._load(dataset)
+
+    def keys(self) -> KeyIndex:
+        return self.loaded.keys
+
+    def served(self) -> Served:
+        return self.loaded.served
+
+    async def contract(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.loaded.app(scope, receive, send)
+
+    def admin_routes(self) -> list[BaseRoute]:
+        return [
+            Route("/names", self._names, methods=["GET"]),
+            Route("/status", self._status, methods=["GET"]),
+            *scenario_routes(self.store, self.keys),
+            *journal_routes(self.journal),
+        ]
+
+    async def _names(self, _request: Request) -> Response:
+        return json_response(names_of(self.loaded.dataset))
+
+    async def _status(self, _request: Request) -> Response:
+        loaded = self.loaded
+        workspace = loaded.served.workspace
+        return json_response(
+            {
+                "pid": os.getpid(),
+                "workers": self.config.workers,
+                "dataset": {
+                    "source": self.source,
+                    "accounts": len(loaded.dataset.accounts),
+                    "conversations": workspace.conversations,
+                    "loaded_at": loaded.loaded_at,
+                },
+                "watch": self.watcher.state.to_json() if self.watcher else None,
+                "scenario": self.store.current().to_json()["global"],
+                "scenario_keys": len(self.store.current().by_key),
+            }
+        )
+
+
+def create_workbench(dataset: Dataset, config: ServerConfig | None = None) -> ASGIApp:
+    """The whole mock: the contract's app over ``dataset`` with the workbench around it."""
+    config = config or ServerConfig()
+    bench = Workbench(dataset, config)
+    api: ASGIApp = RuntimeScenarioMiddleware(
+        bench.contract,
+        store=bench.store,
+        keys=bench.keys,
+        bodies=example_bodies(bench.spec),
+        workers=config.workers,
+        seed=config.chaos_seed,
+    )
+    api = JournalMiddleware(
+        api,
+        journal=bench.journal,
+        keys=bench.keys,
+        role=lambda account_id: bench.served().workspace.role_of(account_id),
+    )
+    router = Router(
+        [
+            *page_routes(bench.served),
+            Mount(ADMIN_PREFIX, admin_app(bench.admin_routes(), token=config.admin_token)),
+        ],
+        default=api,
+        redirect_slashes=False,
+    )
+    if bench.watcher is not None:
+        bench.watcher.start()
+    return with_edges(router, config)
+
+
+def _source(config: ServerConfig) -> str:
+    if config.data_dir is not None:
+        return f"directory {config.data_dir}" + (" (watched)" if config.watch else "")
+    if config.dataset_factory is not None:
+        return f"factory {config.dataset_factory}"
+    seed = "default" if config.seed is None else config.seed
+    return f"synthetic (seed {seed})"

@@ -1,0 +1,178 @@
+"""Runtime control: /_usagekit/scenario, the requests journal, --watch, in every worker."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from factories import CHILD_KEY, OTHER_KEY, PARENT, PARENT_KEY
+from server_support import DATASET, ME, uvicorn_server
+from workbench_support import workbench
+
+from usagekit.mock.datasets import files
+from usagekit.mock.server.watch import POLL_SECONDS
+
+SCENARIO = "/_usagekit/scenario"
+
+
+def test_a_global_scenario_forces_its_code_until_deleted():
+    with workbench() as mock:
+        assert mock.get(ME, key=PARENT_KEY).status_code == 200
+        put = _put(mock, {"code": 503})
+        assert put.status_code == 200, put.text
+        assert put.json()["global"]["code"] == 503
+        forced = mock.get(ME, key=PARENT_KEY)
+        assert forced.status_code == 503
+        assert forced.headers["retry-after"] == "5"
+        assert forced.json()["code"] == "service_unavailable"
+        # A Prefer header still wins for its own request.
+        assert mock.get(ME, key=PARENT_KEY, headers={"prefer": "code=429"}).status_code == 429
+        assert mock.get("/healthz").status_code == 200
+        assert mock.request("DELETE", SCENARIO).json()["global"] is None
+        assert mock.get(ME, key=PARENT_KEY).status_code == 200
+
+
+def _put(mock, body):
+    return mock._runner.run(mock._client.put(SCENARIO, json=body))
+
+
+def test_a_scenario_for_one_key_leaves_the_others_alone():
+    with workbench() as mock:
+        put = _put(mock, {"code": 401, "key": CHILD_KEY})
+        assert put.status_code == 200
+        shown = put.text
+        assert CHILD_KEY not in shown  # the key is never echoed
+        assert put.json()["keys"][0]["account_id"] != PARENT
+        assert mock.get(ME, key=CHILD_KEY).status_code == 401
+        assert mock.get(ME, key=PARENT_KEY).status_code == 200
+        assert mock.request("DELETE", SCENARIO, params={"key": CHILD_KEY}).json()["keys"] == []
+        assert mock.get(ME, key=CHILD_KEY).status_code == 200
+
+
+def test_rate_limit_and_error_rate_scenarios():
+    with workbench() as mock:
+        assert _put(mock, {"rate_limit": 1}).status_code == 200
+        first, second = mock.get(ME, key=PARENT_KEY), mock.get(ME, key=PARENT_KEY)
+        assert (first.status_code, second.status_code) == (200, 429)
+        assert second.headers["retry-after"] == "1"
+        assert _put(mock, {"error_rate": 1}).status_code == 200
+        assert mock.get(ME, key=OTHER_KEY).status_code in (500, 503)
+        assert _put(mock, {"latency_ms": [120, 120]}).status_code == 200
+        started = time.perf_counter()
+        assert mock.get(ME, key=PARENT_KEY).status_code == 200
+        assert time.perf_counter() - started >= 0.12
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"code": 404}, ["code"]),
+        ({"code": "503"}, ["code"]),
+        ({"latency_ms": [300, 100], "error_rate": 2}, ["latency_ms", "error_rate"]),
+        ({"rate_limit": 0, "colour": "red"}, ["colour", "rate_limit"]),
+        ({"key": "sk-nobody"}, ["key"]),
+        ([1, 2], ["body"]),
+    ],
+)
+def test_a_bad_scenario_is_a_422_naming_each_field(body, fields):
+    with workbench() as mock:
+        answer = _put(mock, body)
+    assert answer.status_code == 422
+    assert sorted(e["field"] for e in answer.json()["errors"]) == sorted(fields)
+
+
+def test_journal_records_requests_without_keys_and_is_bounded():
+    with workbench() as mock:
+        mock.get(ME, key=PARENT_KEY, params={"granularity": "hour"})
+        mock.get(ME, key="sk-wrong")
+        entries = mock.get("/_usagekit/requests", params={"limit": 2}).json()["requests"]
+        bad = mock.get("/_usagekit/requests", params={"limit": 100000})
+        text = mock.get("/_usagekit/requests").text
+    assert [e["status"] for e in entries] == [401, 200]
+    assert entries[1]["query"] == "granularity=hour"
+    assert entries[1]["account_id"] == PARENT
+    assert entries[1]["account"] == "demo"
+    assert entries[0]["account_id"] is None
+    assert PARENT_KEY not in text
+    assert "sk-wrong" not in text
+    assert bad.status_code == 422
+
+
+def _fresh(url: str, **kwargs) -> httpx.Response:
+    # A new connection each time, so that the kernel may hand it to either worker.
+    with httpx.Client(timeout=10) as client:
+        return client.request(url=url, **kwargs)
+
+
+@pytest.mark.slow
+def test_scenario_reaches_every_worker_of_a_running_server():
+    with uvicorn_server(workers=2) as base:
+        pids = set()
+        for _ in range(40):
+            pids.add(_fresh(f"{base}/_usagekit/status", method="GET").json()["pid"])
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2, "both workers should answer"
+        put = _fresh(f"{base}{SCENARIO}", method="PUT", json={"code": 429})
+        assert put.status_code == 200
+        statuses = set()
+        seen = set()
+        for _ in range(20):
+            answer = _fresh(f"{base}{ME}", method="GET", headers={"X-API-Key": PARENT_KEY})
+            statuses.add(answer.status_code)
+            status = _fresh(f"{base}/_usagekit/status", method="GET").json()
+            seen.add(status["pid"])
+            assert status["scenario"]["code"] == 429
+        assert statuses == {429}
+        assert seen == pids
+        journal = _fresh(f"{base}/_usagekit/requests?limit=1000", method="GET").json()
+        assert sum(e["status"] == 429 for e in journal["requests"]) == 20
+        _fresh(f"{base}{SCENARIO}", method="DELETE")
+        for _ in range(6):
+            answer = _fresh(f"{base}{ME}", method="GET", headers={"X-API-Key": PARENT_KEY})
+            assert answer.status_code == 200
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(POLL_SECONDS / 2)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.slow
+def test_watch_swaps_in_an_edit_and_refuses_a_bad_one(tmp_path: Path):
+    files.save_dataset(DATASET, tmp_path)
+    with uvicorn_server(data_dir=str(tmp_path), watch=True, dataset_factory=None) as base:
+
+        def seconds() -> int:
+            body = httpx.get(
+                f"{base}{ME}",
+                headers={"X-API-Key": PARENT_KEY},
+                params={
+                    "start": "2024-03-01T00:00:00Z",
+                    "end": "2024-04-01T00:00:00Z",
+                    "granularity": "month",
+                },
+            ).json()
+            return sum(v["seconds"] for b in body["data"] for v in b["values"])
+
+        before = seconds()
+        lines = (tmp_path / "conversations.jsonl").read_text().splitlines()
+        kept = [line for line in lines if json.loads(line)["duration_seconds"] != 60]
+        (tmp_path / "conversations.jsonl").write_text("\n".join(kept) + "\n")
+        _wait_for(lambda: seconds() == before - 60)
+        status = httpx.get(f"{base}/_usagekit/status").json()
+        assert status["watch"]["reloads"] == 1
+        assert status["watch"]["error"] is None
+
+        (tmp_path / "conversations.jsonl").write_text("\n".join([*kept, "{not json"]) + "\n")
+        _wait_for(lambda: httpx.get(f"{base}/_usagekit/status").json()["watch"]["error"])
+        error = httpx.get(f"{base}/_usagekit/status").json()["watch"]["error"]
+        assert f"conversations.jsonl:{len(kept) + 1}" in error
+        assert seconds() == before - 60  # the old data still serves
