@@ -24,7 +24,10 @@ __all__ = [
     "DEFAULT_LIMIT",
     "DEFAULT_SPAN",
     "DEFAULT_TZ",
+    "MAX_GROUP_BY",
     "MAX_LIMIT",
+    "MAX_LIMIT_DIGITS",
+    "MAX_TZ_LENGTH",
     "MIN_LIMIT",
     "Dimension",
     "Granularity",
@@ -47,6 +50,12 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 500
 #: ``start`` defaults to exactly 30 days (720 hours) before ``end``.
 DEFAULT_SPAN = 30 * 86_400 * US
+#: Caps checked before any value is interpreted, so that no text costs more than
+#: its length: ``group_by`` items (duplicates count), the digits of ``limit`` (no
+#: 4,300-digit ``int()``), and a zone name's characters (the longest IANA name has 32).
+MAX_GROUP_BY = 16
+MAX_LIMIT_DIGITS = 9
+MAX_TZ_LENGTH = 64
 
 # ``invalid(name, message)``: records one invalid query parameter.
 _Report = Callable[[str, str], None]
@@ -152,8 +161,11 @@ def _group_by(values: Sequence[str] | None, invalid: _Report) -> tuple[Dimension
     values = [
         part
         for value in ([values] if isinstance(values, str) else values)
-        for part in value.split(",")
+        for part in value.split(",", MAX_GROUP_BY)
     ]
+    if len(values) > MAX_GROUP_BY:
+        invalid("group_by", f"has more than {MAX_GROUP_BY} items")
+        return ()
     unknown = [v for v in values if v not in Dimension.__members__.values()]
     if unknown:
         shown = ", ".join(repr(v) for v in unknown)
@@ -167,6 +179,9 @@ def _group_by(values: Sequence[str] | None, invalid: _Report) -> tuple[Dimension
 def _limit(value: int | str | None, invalid: _Report) -> int | None:
     if value is None:
         return DEFAULT_LIMIT
+    if isinstance(value, str) and len(value) > MAX_LIMIT_DIGITS:
+        invalid("limit", f"is not between {MIN_LIMIT} and {MAX_LIMIT} ({len(value)} characters)")
+        return None
     if isinstance(value, bool) or not (
         isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
     ):
@@ -183,6 +198,9 @@ def _zone(value: str | None, invalid: _Report) -> tuple[str | None, Timeline | N
     name = DEFAULT_TZ if value is None else value
     if name == "":
         invalid("tz", "must not be empty")
+        return None, None
+    if len(name) > MAX_TZ_LENGTH:
+        invalid("tz", f"is longer than {MAX_TZ_LENGTH} characters: not an IANA time zone")
         return None, None
     try:
         return name, get_timeline(name)

@@ -5,6 +5,7 @@
 
     CORS                      every answer, errors included, carries the CORS headers
     Guard                     an exception anywhere in front of connexion -> 500 in shape
+    RequestLimits             an oversize query string or path -> 400 bad_request
     Scenarios                 Prefer: code= / latency=, --latency, --error-rate
     RateLimit                 --rate-limit: 429 + Retry-After per known key
     FastPath                  a repeated 200 straight from the memo; HEAD -> 405
@@ -49,6 +50,7 @@ from .access import ApiKeySecurity, KeyIndex
 from .config import Clock, ServerConfig
 from .fastpath import FastPathMiddleware
 from .handlers import UsageEndpoint, healthz
+from .limits import RequestLimitsMiddleware
 from .memo import FrontCache, ResponseMemo
 from .problems import (
     JSON,
@@ -144,9 +146,9 @@ def contract_app(
 
 
 def with_edges(app: ASGIApp, config: ServerConfig) -> ASGIApp:
-    """``app`` behind the Guard and CORS, the outermost layers of every answer."""
+    """``app`` behind the request caps, the Guard and CORS, the outermost layers."""
     return ContractCORSMiddleware(
-        GuardMiddleware(app),
+        GuardMiddleware(RequestLimitsMiddleware(app)),
         allow_origins=list(config.cors_origins) or ["*"],
         allow_methods=["GET"],
         allow_headers=["X-API-Key", "Prefer"],

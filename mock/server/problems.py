@@ -31,6 +31,7 @@ from usagekit.mock.spec import error_codes
 __all__ = [
     "JSON",
     "ApiProblem",
+    "bad_request",
     "error_body",
     "forbidden",
     "install_error_handlers",
@@ -125,6 +126,10 @@ def validation_error(errors: Sequence[FieldError]) -> ApiProblem:
             errors=tuple(errors),
         )
     )
+
+
+def bad_request(message: str, detail: str | None = None) -> Problem:
+    return Problem(status=400, code="bad_request", message=message, detail=detail)
 
 
 def not_found(path: str) -> Problem:

@@ -49,6 +49,10 @@ FORCIBLE = (401, 403, 422, 429, 500, 503)
 RETRY_AFTER = {429: 1, 503: 5}
 #: The longest delay ``Prefer: latency=`` may ask for, so that no request hangs for ever.
 MAX_LATENCY_MS = 60_000
+#: Digits read of a preference's number; longer ones are ignored unparsed.
+MAX_DIGITS = 9
+#: ``Prefer`` values longer than this are ignored whole (a real one is a few bytes).
+MAX_PREFER_LENGTH = 256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,12 +80,15 @@ def parse_prefer(values: Iterable[str]) -> Preferences:
     """
     code = latency = None
     for value in values:
+        if len(value) > MAX_PREFER_LENGTH:
+            continue
         for item in value.split(","):
             token = item.partition(";")[0]
             name, _, raw = token.partition("=")
             name = name.strip().lower()
             text = raw.strip().strip('"')
-            if not text.isascii() or not text.isdigit():
+            # Length first: int() of thousands of digits raises (or costs) before any check.
+            if len(text) > MAX_DIGITS or not text.isascii() or not text.isdigit():
                 continue
             number = int(text)
             if name == "code" and number in FORCIBLE:

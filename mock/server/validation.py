@@ -36,7 +36,7 @@ from starlette.datastructures import QueryParams
 
 from usagekit.mock.core.errors import FieldError, QueryError
 from usagekit.mock.core.instants import US, parse_datetime
-from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
+from usagekit.mock.core.query import MAX_GROUP_BY, RawQuery, UsageQuery, resolve_query
 
 from .problems import validation_error
 
@@ -79,7 +79,11 @@ class ContractURIParser(OpenAPIURIParser):
     def _split(value: str, param_defn: Mapping[str, Any], _in: str) -> list[str] | None:
         if value == NULL and param_defn.get("schema", {}).get("nullable"):
             return None
-        return OpenAPIURIParser._split(value, param_defn, _in)
+        # One item past the cap is enough for maxItems to fail: a comma bomb costs its
+        # length, never one list item (and one schema check) per comma.
+        style = param_defn.get("style", OpenAPIURIParser.style_defaults[_in])
+        delimiter = QUERY_STRING_DELIMITERS.get(style, ",")
+        return value.split(delimiter, MAX_GROUP_BY + 1)[: MAX_GROUP_BY + 1]
 
 
 def _datetime(text: object) -> bool:

@@ -1,0 +1,55 @@
+"""Caps on the request line, checked before anything parses it.
+
+A query string longer than :data:`MAX_QUERY_BYTES`, or a path longer than
+:data:`MAX_PATH_BYTES`, is answered ``400 bad_request`` straight away: no
+parsing, no key lookup, nothing remembered. Everything the contract names as a
+parameter stays the validator's (one 422 naming every invalid field), with its
+own caps in :mod:`usagekit.mock.core.query`; these two bound how much text any
+request can make the server read, parse, log or remember at all -- whatever
+the path, key or method. (The HTTP layer, :mod:`.protocol`, bounds the whole
+request head the same way.)
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .problems import bad_request, send_problem
+
+__all__ = ["MAX_PATH_BYTES", "MAX_QUERY_BYTES", "RequestLimitsMiddleware"]
+
+#: The longest query string served (bytes, as sent); a real query is about 200.
+MAX_QUERY_BYTES = 4096
+#: The longest path served (bytes, as sent); the operation's path is about 80.
+MAX_PATH_BYTES = 1024
+
+
+class RequestLimitsMiddleware:
+    """ASGI middleware: ``400 bad_request`` for an oversize query string or path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = len(scope.get("query_string", b""))
+            path = len(scope.get("raw_path") or scope["path"].encode("utf-8", "replace"))
+            if query > MAX_QUERY_BYTES:
+                await send_problem(
+                    send,
+                    bad_request(
+                        "The query string is too long.",
+                        f"{query} bytes; at most {MAX_QUERY_BYTES} are read.",
+                    ),
+                )
+                return
+            if path > MAX_PATH_BYTES:
+                await send_problem(
+                    send,
+                    bad_request(
+                        "The path is too long.",
+                        f"{path} bytes; at most {MAX_PATH_BYTES} are read.",
+                    ),
+                )
+                return
+        await self.app(scope, receive, send)
