@@ -97,7 +97,6 @@ def tuned_contract() -> dict[str, Any]:
     parameters["Tz"]["schema"] = {"type": "string", "enum": list(ZONES)}
     for name in ("Start", "End"):
         parameters[name]["schema"] = {"type": "string", "pattern": f"^{DATETIME.pattern}$"}
-    parameters["GroupBy"]["schema"].pop("nullable", None)
     parameters["GroupBy"]["schema"]["minItems"] = 1
     parameters["Limit"]["schema"].pop("nullable", None)
     return spec

@@ -122,7 +122,7 @@ def test_a_plus_in_the_query_string_gets_a_hint(mock) -> None:
 def test_uri_parser_merges_repeated_and_delimited_values() -> None:
     params = [
         {"name": "group_by", "in": "query", "style": "form", "explode": False,
-         "schema": {"type": "array", "nullable": True, "items": {"type": "string"}}},
+         "x-usagekit-nullable": True, "schema": {"type": "array", "items": {"type": "string"}}},
         {"name": "tz", "in": "query", "schema": {"type": "string"}},
     ]  # fmt: skip
     parser = ContractURIParser(params, {})

@@ -19,7 +19,9 @@ field. Two connexion extension points fix that:
   handler through connexion's request context, so nothing is parsed twice.
 
 The literal text ``null`` of a nullable parameter means "absent"; an empty
-value is invalid; unknown parameters are ignored.
+value is invalid; unknown parameters are ignored. ``group_by`` is nullable by
+the spec's ``x-usagekit-nullable`` rather than its schema's ``nullable``, which
+Prism and Schemathesis misread on a comma-separated array.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ RESOLVED = "usagekit.resolved"
 #: The key, in connexion's request context, of the resolved query (a handler argument).
 QUERY_CONTEXT = "usage_query"
 NULL = "null"
+NULLABLE = "x-usagekit-nullable"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,15 +78,27 @@ class ContractURIParser(OpenAPIURIParser):
         style = param_defn.get("style", OpenAPIURIParser.style_defaults[_in])
         return QUERY_STRING_DELIMITERS.get(style, ",").join(values)
 
+    def resolve_query(self, query_data: Mapping[str, Any]) -> dict[str, Any]:
+        # connexion reads a lone `null` as absent only where the schema is `nullable`
+        absent = [
+            name
+            for name, values in query_data.items()
+            if list(values) == [NULL] and _nullable(self.param_defns.get(name, {}))
+        ]
+        rest = {name: values for name, values in query_data.items() if name not in absent}
+        return super().resolve_query(rest) | dict.fromkeys(absent)
+
     @staticmethod
-    def _split(value: str, param_defn: Mapping[str, Any], _in: str) -> list[str] | None:
-        if value == NULL and param_defn.get("schema", {}).get("nullable"):
-            return None
+    def _split(value: str, param_defn: Mapping[str, Any], _in: str) -> list[str]:
         # One item past the cap is enough for maxItems to fail: a comma bomb costs its
         # length, never one list item (and one schema check) per comma.
         style = param_defn.get("style", OpenAPIURIParser.style_defaults[_in])
         delimiter = QUERY_STRING_DELIMITERS.get(style, ",")
         return value.split(delimiter, MAX_GROUP_BY + 1)[: MAX_GROUP_BY + 1]
+
+
+def _nullable(param: Mapping[str, Any]) -> bool:
+    return bool(param.get(NULLABLE) or param.get("schema", {}).get("nullable"))
 
 
 def _datetime(text: object) -> bool:
@@ -168,7 +183,7 @@ class ContractParameterValidator(ParameterValidator):
         request.scope.setdefault("extensions", {})[RESOLVED] = Resolved(query=query, second=second)
 
     def _check(self, param: Mapping[str, Any], value: Any) -> str | None:
-        if value is None or (value == NULL and param.get("schema", {}).get("nullable")):
+        if value is None or (value == NULL and _nullable(param)):
             if param.get("required"):
                 return "is required"
             return None
