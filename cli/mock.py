@@ -109,6 +109,36 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
     "(default: loopback clients only).",
 )
+@click.option(
+    "--read-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Close a connection that has not sent a whole request within SECONDS.",
+)
+@click.option(
+    "--keep-alive",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Close an idle keep-alive connection after SECONDS.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections per worker; one more is answered 503 and closed.",
+)
+@click.option(
+    "--max-requests",
+    default=256,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests answered at once per worker; one more is answered 503 with Retry-After.",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option(
     "--log-level",
@@ -133,6 +163,10 @@ def mock(
     memo_mb: int,
     watch: bool,
     admin_token: str | None,
+    read_timeout: float,
+    keep_alive: float,
+    max_connections: int,
+    max_requests: int,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -159,6 +193,10 @@ def mock(
             memo_bytes=memo_mb * 2**20,
             watch=watch,
             admin_token=admin_token,
+            read_timeout=read_timeout,
+            keep_alive=keep_alive,
+            max_connections=max_connections,
+            max_requests=max_requests,
             access_log=access_log,
             log_level=log_level,
         )

@@ -48,5 +48,5 @@ def test_configured_origins_restrict_cors() -> None:
         other = mock.get(ME, key=PARENT_KEY, headers={"Origin": "http://evil.test"})
         assert "access-control-allow-origin" not in other.headers
         refused = mock.request("OPTIONS", ME, headers={**PREFLIGHT, "Origin": "http://evil.test"})
-        assert refused.status_code == 400
-        assert error_of(refused)["code"] == "bad_request"
+        assert refused.status_code == 403
+        assert error_of(refused)["code"] == "forbidden"

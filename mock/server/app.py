@@ -5,6 +5,7 @@
 
     CORS                      every answer, errors included, carries the CORS headers
     Guard                     an exception anywhere in front of connexion -> 500 in shape
+    ConcurrencyLimit          --max-requests in flight; one more -> 503 + Retry-After
     RequestLimits             an oversize query string or path -> 400 bad_request
     Scenarios                 Prefer: code= / latency=, --latency, --error-rate
     RateLimit                 --rate-limit: 429 + Retry-After per known key
@@ -50,7 +51,7 @@ from .access import ApiKeySecurity, KeyIndex
 from .config import Clock, ServerConfig
 from .fastpath import FastPathMiddleware
 from .handlers import UsageEndpoint, healthz
-from .limits import RequestLimitsMiddleware
+from .limits import ConcurrencyLimitMiddleware, RequestLimitsMiddleware
 from .memo import FrontCache, ResponseMemo
 from .problems import (
     JSON,
@@ -148,7 +149,11 @@ def contract_app(
 def with_edges(app: ASGIApp, config: ServerConfig) -> ASGIApp:
     """``app`` behind the request caps, the Guard and CORS, the outermost layers."""
     return ContractCORSMiddleware(
-        GuardMiddleware(RequestLimitsMiddleware(app)),
+        GuardMiddleware(
+            ConcurrencyLimitMiddleware(
+                RequestLimitsMiddleware(app), max_requests=config.max_requests
+            )
+        ),
         allow_origins=list(config.cors_origins) or ["*"],
         allow_methods=["GET"],
         allow_headers=["X-API-Key", "Prefer"],
@@ -212,7 +217,12 @@ class ExactRoutingMiddleware(RoutingMiddleware):
 
 
 class ContractCORSMiddleware(CORSMiddleware):
-    """starlette's CORS, with a refused preflight answered in the contract's error shape."""
+    """starlette's CORS; a refused preflight is ``403 forbidden`` in the contract's shape.
+
+    starlette refuses with ``400`` and a text body; the browser only needs a
+    non-2xx, and 403 (this origin, method or header may not) is what the
+    contract says for a request it will not serve to this caller.
+    """
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
@@ -222,8 +232,8 @@ class ContractCORSMiddleware(CORSMiddleware):
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         headers.pop("content-type", None)
         return Response(
-            error_body("bad_request", f"{reason}.", detail="CORS preflight refused."),
-            status_code=response.status_code,
+            error_body("forbidden", "CORS preflight refused.", detail=f"{reason}."),
+            status_code=403,
             headers=headers,
             media_type=JSON,
         )

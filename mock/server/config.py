@@ -75,6 +75,14 @@ class ServerConfig:
     #: Allowed CORS origins; empty allows every origin (``*``).
     cors_origins: tuple[str, ...] = ()
     memo_bytes: int = DEFAULT_MEMO_BYTES
+    #: Seconds a connection has to send a whole request (``--read-timeout``).
+    read_timeout: float = 5.0
+    #: Seconds an idle keep-alive connection stays open (``--keep-alive``).
+    keep_alive: float = 5.0
+    #: Open connections per worker; one more gets a 503 and is closed.
+    max_connections: int = 1000
+    #: Requests answered at once per worker; one more gets a 503 with Retry-After.
+    max_requests: int = 256
     #: ``--watch``: reload ``data_dir`` when its files change.
     watch: bool = False
     #: ``--admin-token``: ``/_usagekit/*`` wants it as a bearer token (else loopback only).
@@ -101,6 +109,12 @@ class ServerConfig:
                 )
         if self.memo_bytes < 0:
             raise ConfigError("memo size must not be negative")
+        for name in ("read_timeout", "keep_alive"):
+            seconds = getattr(self, name)
+            if not (math.isfinite(seconds) and seconds > 0):
+                raise ConfigError(f"{name.replace('_', ' ')} must be positive seconds")
+        if self.max_connections < 1 or self.max_requests < 1:
+            raise ConfigError("connection and request limits must be at least 1")
         if self.data_dir is not None and (self.seed is not None or self.size is not None):
             raise ConfigError("--data and --seed/--size exclude each other")
         if self.watch and self.data_dir is None:

@@ -8,15 +8,25 @@ own caps in :mod:`usagekit.mock.core.query`; these two bound how much text any
 request can make the server read, parse, log or remember at all -- whatever
 the path, key or method. (The HTTP layer, :mod:`.protocol`, bounds the whole
 request head the same way.)
+
+:class:`ConcurrencyLimitMiddleware` bounds the requests a worker answers at
+once (``--max-requests``): one more is ``503 service_unavailable`` with
+``Retry-After``, so slow answers (``Prefer: latency=``) cannot pile up without
+limit.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .problems import bad_request, send_problem
+from .problems import bad_request, send_problem, service_unavailable
 
-__all__ = ["MAX_PATH_BYTES", "MAX_QUERY_BYTES", "RequestLimitsMiddleware"]
+__all__ = [
+    "MAX_PATH_BYTES",
+    "MAX_QUERY_BYTES",
+    "ConcurrencyLimitMiddleware",
+    "RequestLimitsMiddleware",
+]
 
 #: The longest query string served (bytes, as sent); a real query is about 200.
 MAX_QUERY_BYTES = 4096
@@ -53,3 +63,27 @@ class RequestLimitsMiddleware:
                 )
                 return
         await self.app(scope, receive, send)
+
+
+class ConcurrencyLimitMiddleware:
+    """ASGI middleware: at most ``max_requests`` in flight; past that, 503 + Retry-After."""
+
+    def __init__(self, app: ASGIApp, *, max_requests: int, retry_after: int = 1) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.retry_after = retry_after
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_requests:
+            detail = f"Too many requests at once; retry after {self.retry_after} second."
+            await send_problem(send, service_unavailable(detail, self.retry_after))
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

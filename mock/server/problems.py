@@ -40,6 +40,7 @@ __all__ = [
     "not_found",
     "send_bytes",
     "send_problem",
+    "service_unavailable",
     "unauthorized",
     "validation_error",
 ]
@@ -142,6 +143,16 @@ def method_not_allowed(method: str) -> Problem:
         code="method_not_allowed",
         message=f"{method} is not allowed here; use GET.",
         headers=(("Allow", "GET"),),
+    )
+
+
+def service_unavailable(detail: str, retry_after: int) -> Problem:
+    return Problem(
+        status=503,
+        code="service_unavailable",
+        message="The service is temporarily unavailable.",
+        detail=detail,
+        headers=(("Retry-After", str(retry_after)),),
     )
 
 

@@ -13,27 +13,42 @@ worker generates the same data and gives byte-identical answers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
+from .logs import log_config
+from .protocol import ContractProtocol
 from .sources import load_dataset
 from .workbench import create_workbench
 
-__all__ = ["APP_FACTORY", "app_from_env", "build_app", "prepare", "serve"]
+__all__ = [
+    "APP_FACTORY",
+    "GracefulServer",
+    "app_from_env",
+    "build_app",
+    "prepare",
+    "serve",
+    "uvicorn_options",
+]
 
 #: starlette 1.10's warning when connexion 3.3 imports its TestClient (harmless here).
 STARLETTE_TESTCLIENT = "Using `httpx` with `starlette.testclient` is deprecated"
 
 #: The import string of the app factory every worker calls.
 APP_FACTORY = "usagekit.mock.server.run:app_from_env"
+#: Seconds in-flight answers get to finish after SIGTERM.
+GRACEFUL_SECONDS = 10
 
 
 def prepare(config: ServerConfig) -> ServerConfig:
@@ -63,18 +78,53 @@ def app_from_env() -> ASGIApp:
     return build_app(ServerConfig.from_env())
 
 
-def serve(config: ServerConfig) -> None:
-    """Serve until interrupted; blocks. A bad dataset raises before the socket opens."""
-    config = prepare(config)
-    options: dict[str, Any] = {
+def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
+    """uvicorn's settings for ``config``: the contract's protocol, timeouts, logging."""
+    return {
         "host": config.host,
         "port": config.port,
         "lifespan": "off",
         "access_log": config.access_log,
         "log_level": config.log_level,
+        "log_config": log_config(),
+        # Our protocol (see .protocol), with its knobs bound; a partial pickles for workers.
+        "http": partial(
+            ContractProtocol,
+            request_timeout=config.read_timeout,
+            max_connections=config.max_connections,
+        ),
+        # No websockets: an Upgrade is answered as plain HTTP, in the contract's shape.
+        "ws": "none",
+        "timeout_keep_alive": config.keep_alive,
+        # In-flight answers finish on SIGTERM; a stuck one does not hold the exit for ever.
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
     }
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, exiting 0 after a graceful shutdown on SIGTERM or SIGINT.
+
+    uvicorn re-raises the signal it caught once it has shut down, so one worker
+    would exit 143 where the multi-worker supervisor exits 0; a finished
+    shutdown is a success either way.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
+
+
+def serve(config: ServerConfig) -> None:
+    """Serve until interrupted; blocks. A bad dataset raises before the socket opens."""
+    config = prepare(config)
+    options = uvicorn_options(config)
     if config.workers == 1:
-        uvicorn.run(build_app(config), **options)
+        server = GracefulServer(uvicorn.Config(build_app(config), **options))
+        server.run()
         return
     if config.data_dir is not None:
         # Load once here: a worker that fails at start-up is restarted by uvicorn's

@@ -1,0 +1,173 @@
+"""uvicorn's HTTP protocol with bounded reads and the contract's answers below the app.
+
+uvicorn answers what never reaches the app in plain text (``400 Invalid HTTP
+request received.``), reads a request head without a size cap, and gives a
+connection that has not finished its request all the time it wants (its only
+timer is the keep-alive one, armed after an answer). :class:`ContractProtocol`
+is its httptools protocol with:
+
+* a **request deadline**: a connection must send a whole request (head and any
+  body) within ``request_timeout`` seconds of its first byte -- or of opening,
+  for the first request -- else it is closed; half-sent requests cannot pile up;
+* a **head cap**: a request line plus headers over :data:`MAX_HEAD_BYTES` is
+  answered ``400 bad_request`` and closed, before more of it is kept;
+* a **connection cap**: past ``max_connections`` open connections (per worker),
+  a new one is answered ``503 service_unavailable`` with ``Retry-After`` and
+  closed;
+* malformed HTTP answered ``400 bad_request`` in the contract's shape;
+* an ``Upgrade:`` the server does not speak (websockets are off) is ignored, as
+  RFC 9110 allows: the request is answered as plain HTTP, quietly.
+
+uvicorn builds one protocol per connection from ``config.http``; the knobs come
+in through :func:`functools.partial` (which pickles, for ``--workers N``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .problems import JSON, Problem, bad_request, service_unavailable
+
+__all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol"]
+
+logger = logging.getLogger("usagekit.mock.server")
+
+#: The largest request head read (request line and headers, bytes).
+MAX_HEAD_BYTES = 64 * 1024
+#: ``Retry-After`` of a 503 for too many connections at once.
+RETRY_AFTER_SECONDS = 1
+
+
+class HeadTooLarge(Exception):
+    """Raised from a parser callback: the head is past :data:`MAX_HEAD_BYTES`."""
+
+
+def raw_response(problem: Problem) -> bytes:
+    """``problem`` as a whole HTTP/1.1 response that closes the connection."""
+    body = problem.body()
+    lines = [
+        f"HTTP/1.1 {problem.status} {_REASONS.get(problem.status, '')}",
+        f"content-type: {JSON}",
+        f"content-length: {len(body)}",
+        "connection: close",
+        *(f"{name.lower()}: {value}" for name, value in problem.headers),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+_REASONS = {400: "Bad Request", 503: "Service Unavailable"}
+
+
+class ContractProtocol(HttpToolsProtocol):
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        *args: Any,
+        request_timeout: float = 5.0,
+        max_connections: int = 1000,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
+        self._deadline: asyncio.TimerHandle | None = None
+        self._in_head = True
+        self._head_bytes = 0
+
+    # -- connection ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            self._refuse(
+                service_unavailable(
+                    f"Too many connections; retry after {RETRY_AFTER_SECONDS} second.",
+                    RETRY_AFTER_SECONDS,
+                )
+            )
+            return
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head and self._deadline is None:
+            self._arm()
+        super().data_received(data)
+
+    # -- parser callbacks ----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._head_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        self._in_head = True
+        super().on_message_complete()
+
+    # -- answers below the app -----------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn calls this for any parser error; a callback's own error says more.
+        cause = self._head_bytes > MAX_HEAD_BYTES
+        problem = (
+            bad_request(
+                "The request head is too large.", f"At most {MAX_HEAD_BYTES} bytes are read."
+            )
+            if cause
+            else bad_request("The request could not be read.", "Malformed HTTP/1.1.")
+        )
+        self._refuse(problem)
+
+    def _unsupported_upgrade_warning(self) -> None:
+        # Anyone can send Upgrade; the request is answered as plain HTTP, without a log line.
+        logger.debug("ignored an Upgrade header")
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _count(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD_BYTES:
+            raise HeadTooLarge
+
+    def _refuse(self, problem: Problem) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.write(raw_response(problem))
+            self.transport.close()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.request_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            logger.debug("closed a connection that sent no whole request in time")
+            self.transport.close()

@@ -1,0 +1,227 @@
+"""Connection hygiene over a real socket: deadlines, caps, answers below the app, SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from factories import PARENT_KEY
+from server_support import ME, TESTS, free_port, uvicorn_server, wait_healthy
+
+from usagekit.mock.server.config import ServerConfig
+from usagekit.mock.server.protocol import MAX_HEAD_BYTES
+
+
+def connect(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def answer(raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Status, headers and JSON body of one raw HTTP/1.1 answer."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    headers = {k.lower(): v for k, v in headers.items()}
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+def raw_request(base: str, data: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    with connect(base) as sock:
+        sock.sendall(data)
+        return answer(read_all(sock))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with uvicorn_server(read_timeout=1.0, keep_alive=1.0, max_requests=4) as base:
+        yield base
+
+
+def test_a_half_sent_request_is_closed_after_the_read_timeout(server) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        assert sock.recv(100) == b""
+        assert time.monotonic() - started < 3
+
+
+def test_a_silent_connection_is_closed_too(server) -> None:
+    with connect(server) as sock:
+        started = time.monotonic()
+        assert sock.recv(100) == b""
+        assert time.monotonic() - started < 3
+
+
+def test_others_are_answered_while_hundreds_of_requests_are_half_sent(server) -> None:
+    held = [connect(server) for _ in range(300)]
+    try:
+        for sock in held:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        started = time.monotonic()
+        response = httpx.get(f"{server}{ME}", headers={"X-API-Key": PARENT_KEY}, timeout=5)
+        assert response.status_code == 200
+        assert time.monotonic() - started < 1
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_an_oversize_head_is_400_in_the_contract_shape(server) -> None:
+    pad = b"x" * (MAX_HEAD_BYTES + 1)
+    status, headers, body = raw_request(
+        server, b"GET /healthz HTTP/1.1\r\nX-Pad: " + pad + b"\r\n\r\n"
+    )
+    assert status == 400
+    assert headers["content-type"] == "application/json"
+    assert body["code"] == "bad_request"
+
+
+def test_an_oversize_request_line_is_400_in_the_contract_shape(server) -> None:
+    line = b"GET /v1/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    status, _, body = raw_request(server, line)
+    assert (status, body["code"]) == (400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: \x00\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        b"GET /he\x01lthz HTTP/1.1\r\n\r\n",
+    ],
+)
+def test_malformed_http_is_400_in_the_contract_shape(server, data) -> None:
+    status, headers, body = raw_request(server, data)
+    assert status == 400
+    assert headers["content-type"] == "application/json"
+    assert body["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [(ME, 401, "unauthorized"), ("/v1/nothing", 404, "not_found")],
+)
+def test_a_websocket_upgrade_is_answered_as_plain_http(server, path, status, code) -> None:
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    with connect(server) as sock:
+        sock.sendall(request.encode())
+        got = answer(sock.recv(65536))
+    assert (got[0], got[2]["code"]) == (status, code)
+
+
+def test_past_max_requests_a_503_with_retry_after(server) -> None:
+    slow = {"X-API-Key": PARENT_KEY, "Prefer": "latency=1500"}
+    with httpx.Client(base_url=server, timeout=10) as client:
+        threads = [
+            threading.Thread(target=client.get, args=(ME,), kwargs={"headers": slow})
+            for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        refused = client.get("/healthz")
+        for thread in threads:
+            thread.join()
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["code"] == "service_unavailable"
+
+
+def test_past_max_connections_a_503_and_close() -> None:
+    with uvicorn_server(max_connections=3) as base:
+        held = [connect(base) for _ in range(3)]
+        try:
+            time.sleep(0.2)
+            with connect(base) as sock:
+                status, headers, body = answer(read_all(sock))
+        finally:
+            for sock in held:
+                sock.close()
+    assert (status, body["code"], headers["retry-after"]) == (503, "service_unavailable", "1")
+
+
+_SERVE = (
+    "import sys\n"
+    "from usagekit.mock.server.config import ServerConfig\n"
+    "from usagekit.mock.server.run import serve\n"
+    "serve(ServerConfig.from_env(sys.argv[1]))\n"
+)
+
+
+@contextlib.contextmanager
+def logged_server(**config: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    settings = ServerConfig(port=port, dataset_factory="server_support:dataset", **config)
+    path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVE, settings.to_env()],
+        env={**os.environ, "PYTHONPATH": path},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_finishes_in_flight_answers_and_exits_0(workers) -> None:
+    with logged_server(workers=workers) as (base, process):
+        got: list[httpx.Response] = []
+        headers = {"X-API-Key": PARENT_KEY, "Prefer": "latency=800"}
+        thread = threading.Thread(
+            target=lambda: got.append(httpx.get(f"{base}{ME}", headers=headers, timeout=10))
+        )
+        thread.start()
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        thread.join()
+        assert process.wait(timeout=15) == 0
+    assert got[0].status_code == 200
+
+
+def test_control_characters_never_reach_the_log_raw() -> None:
+    forged = "/v1/accounts/me%0AERROR:%20forged%0D%1B[31m/analytics/usage"
+    with logged_server() as (base, process):
+        response = httpx.get(f"{base}{forged}", headers={"X-API-Key": PARENT_KEY})
+        assert response.status_code in (403, 404)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    text = output.decode()
+    assert "forged" in text  # the request was logged ...
+    assert not any(line.startswith("ERROR: forged") for line in text.splitlines())
+    assert "\x1b" not in text
+    assert "\r" not in text
+    assert "%0AERROR" in text  # uvicorn's access log quotes the path
+    assert PARENT_KEY not in text
