@@ -51,7 +51,7 @@ class Aggregator:
             tally = tally_records(scope, dimensions, grid.edges, query.start, len(grid))
         return UsageResult(
             meta=UsageMeta.of(query),
-            ts=tuple(grid.labels()),
+            grid=grid,
             tally=tally,
             tables=tuple(scope.values(d) for d in dimensions),
         )
