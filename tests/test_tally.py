@@ -8,7 +8,7 @@ from factories import CHILD, PARENT, at, conversation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from usagekit.mock.core.tally import Tally, _sum_by_code, combine, tally_records
+from usagekit.mock.core.tally import Tally, _sum_by_code, tally_records
 
 # Three UTC hour buckets, 10:00 to 13:00.
 EDGES = np.array([at(f"2024-05-01T{h}:00:00Z") for h in (10, 11, 12, 13)], dtype=np.int64)
@@ -64,29 +64,6 @@ def test_an_empty_range_gives_zeros_or_no_cells():
         (2, (), 0, 0),
     ]
     assert rows(tally_records(scope, ("agent", "type"), EDGES, int(EDGES[0]), 3)) == []
-
-
-def test_combine_adds_cells_and_keeps_output_order():
-    def cells(*found):
-        return Tally(
-            bucket=np.array([b for b, _, _, _ in found], dtype=np.int64),
-            keys=np.array([k for _, k, _, _ in found], dtype=np.int64).reshape(len(found), 2),
-            seconds=np.array([s for _, _, s, _ in found], dtype=np.int64),
-            conversations=np.array([c for _, _, _, c in found], dtype=np.int64),
-        )
-
-    sizes = [3, 2]
-    first = cells((0, (1, 0), 5, 1), (2, (0, 1), 7, 2))
-    second = cells((0, (0, 1), 1, 1), (0, (1, 0), 10, 3), (1, (2, 1), 4, 1))
-    empty = cells()
-    assert rows(combine([first, empty, second], sizes)) == [
-        (0, (0, 1), 1, 1),
-        (0, (1, 0), 15, 4),
-        (1, (2, 1), 4, 1),
-        (2, (0, 1), 7, 2),
-    ]
-    assert rows(combine([empty], sizes)) == []
-    assert rows(combine([first], sizes)) == rows(first)
 
 
 def test_sums_stay_exact_beyond_float_precision():

@@ -17,13 +17,16 @@ date (Pacific/Apia 2011-12-30) not at all, a day whose midnight was skipped
 (America/Sao_Paulo 2018-11-04) starting at the transition, 23- and 25-hour
 days, and the :30/:45 offsets of Kolkata, Kathmandu, Lord Howe and Chatham.
 
-The work is bounded by ``limit``: boundaries are generated from the bucket
-that holds ``start`` onwards until ``limit`` buckets are known, whatever the
-length of the range. Pure functions, no I/O.
+The work is bounded by ``limit``: boundaries are read from the bucket that
+holds ``start`` onwards until ``limit`` buckets are known, whatever the length
+of the range. They come from fixed pages of a zone's calendar (about a year
+of hours or days, 34 years of months), each derived once and kept in a
+bounded cache, so a query reads one or two pages. Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -39,15 +42,6 @@ class Granularity(StrEnum):
     HOUR = "hour"
     DAY = "day"
     MONTH = "month"
-
-
-# The longest stretch one bucket can cover, with room for the largest clock
-# change on record (a day repeated when Alaska changed sides of the date line).
-_LONGEST = {
-    Granularity.HOUR: 3600,
-    Granularity.DAY: 3 * 86_400,
-    Granularity.MONTH: 33 * 86_400,
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,37 +81,65 @@ def bucket_grid(
     granularity = Granularity(granularity)
     first_second = start // US
     last_second = (end - 1) // US  # the bucket of the last instant before end
-    first = _bucket_start(timeline, granularity, first_second)
-    later = _boundaries_after(timeline, granularity, first, last_second, limit)
-    starts = np.concatenate([np.array([first], dtype=np.int64), later[later <= last_second]])
-    starts = starts[:limit]
-    left_out = later[len(starts) - 1 :]
+    first, first_offset = _bucket_start(timeline, granularity, first_second)
+    later, offsets = _boundaries_after(timeline, granularity, first, last_second, limit)
+    kept = min(int(np.searchsorted(later, last_second, side="right")), limit - 1)
+    starts = np.concatenate([np.array([first], dtype=np.int64), later[:kept]])
+    left_out = later[kept:]
     stop = min(end, int(left_out[0]) * US) if left_out.size else end
     edges = np.append(starts * US, np.int64(stop))
-    return BucketGrid(edges=edges, offsets=timeline.offsets_at(starts))
+    return BucketGrid(
+        edges=edges, offsets=np.concatenate([np.array([first_offset]), offsets[:kept]])
+    )
 
 
-def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> int:
-    """The start of the bucket that holds ``second``: the last boundary at or before it."""
-    span = 2 * _LONGEST[granularity]
+#: Seconds of boundaries one cached page holds, by granularity: about a year of
+#: hours or days (some 9,000 hours), about 34 years of months.
+_PAGE = {Granularity.HOUR: 1 << 25, Granularity.DAY: 1 << 25, Granularity.MONTH: 1 << 30}
+
+
+@functools.lru_cache(maxsize=128)
+def _page(timeline: Timeline, granularity: Granularity, page: int) -> tuple[np.ndarray, np.ndarray]:
+    """The boundaries ``b`` (s) with ``page * size <= b < (page + 1) * size``, and the
+    UTC offset at each. A zone's calendar never changes, so every query whose buckets
+    lie in the same pages reads the same arrays instead of deriving them again."""
+    size = _PAGE[granularity]
+    found = _boundaries(timeline, granularity, page * size - 1, (page + 1) * size)
+    return found, timeline.offsets_at(found)
+
+
+def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> tuple[int, int]:
+    """The start of the bucket that holds ``second`` (the last boundary at or before it),
+    and the UTC offset there."""
+    page = second // _PAGE[granularity]
     while True:
-        found = _boundaries(timeline, granularity, second - span, second + 1)
-        if found.size:
-            return int(found[-1])
-        span *= 4
+        found, offsets = _page(timeline, granularity, page)
+        index = int(np.searchsorted(found, second, side="right"))
+        if index:
+            return int(found[index - 1]), int(offsets[index - 1])
+        page -= 1
 
 
 def _boundaries_after(
     timeline: Timeline, granularity: Granularity, first: int, last: int, count: int
-) -> np.ndarray:
-    """At least ``count`` boundaries after ``first``, or all of them up to ``last``."""
-    span = (count + 1) * _LONGEST[granularity]
-    while True:
-        hi = first + span
-        found = _boundaries(timeline, granularity, first, hi)
-        if found.size >= count or hi > last:
-            return found
-        span *= 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """At least ``count`` boundaries after ``first`` (or all of them up to a page past
+    ``last``), and the offset at each."""
+    size = _PAGE[granularity]
+    page = first // size
+    found, offsets = _page(timeline, granularity, page)
+    index = int(np.searchsorted(found, first, side="right"))
+    parts, part_offsets = [found[index:]], [offsets[index:]]
+    total = len(parts[0])
+    while total < count and (page + 1) * size <= last:
+        page += 1
+        found, offsets = _page(timeline, granularity, page)
+        parts.append(found)
+        part_offsets.append(offsets)
+        total += len(found)
+    if len(parts) == 1:
+        return parts[0], part_offsets[0]
+    return np.concatenate(parts), np.concatenate(part_offsets)
 
 
 def _boundaries(timeline: Timeline, granularity: Granularity, lo: int, hi: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .dataset import Scope
-from .tally import Tally, combine, tally_slice
+from .tally import Tally
 
 __all__ = ["SLOT", "Rollup", "RollupCache", "tally_rollup"]
 
@@ -45,6 +45,9 @@ class Rollup:
 
     dimensions: tuple[str, ...]
     groups: np.ndarray  # int64, shape (groups, dimensions)
+    #: Each group's combined code (ranks in mixed radix of the tables' sizes), ascending.
+    codes: np.ndarray  # int64
+    sizes: tuple[int, ...]
     key: np.ndarray  # int64, ascending
     seconds_before: np.ndarray  # int64, len(key) + 1
     conversations_before: np.ndarray  # int64, len(key) + 1
@@ -74,12 +77,21 @@ class Rollup:
         return cls(
             dimensions=dimensions,
             groups=groups,
+            codes=codes.astype(np.int64),
+            sizes=tuple(sizes),
             key=ordered[firsts],
             seconds_before=np.concatenate([[0], np.cumsum(seconds)]).astype(np.int64),
             conversations_before=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
             first=first,
             span=span,
         )
+
+    def group_of(self, scope: Scope, lo: int, hi: int) -> np.ndarray:
+        """The group of each of the records ``lo:hi`` of ``scope``."""
+        code = np.zeros(hi - lo, dtype=np.int64)
+        for dimension, size in zip(self.dimensions, self.sizes, strict=True):
+            code = code * size + scope.column(dimension)[lo:hi]
+        return np.searchsorted(self.codes, code)
 
     def totals(self, slot_edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Seconds and conversations per (group, interval between slot edges)."""
@@ -128,15 +140,20 @@ def tally_rollup(
     canonical = tuple(d for d in CANONICAL if d in dimensions)
     rollup = cache.get(scope, canonical)
     slot_edges = np.concatenate([[first_slot], inner // SLOT, [last_slot]]).astype(np.int64)
-    seconds, conversations = rollup.totals(slot_edges)
+    seconds, conversations = rollup.totals(slot_edges)  # (groups, buckets)
+    # The partial slots at both ends come from the raw records, added cell by cell.
+    starts = scope.start
+    head = np.searchsorted(starts, [start, first_slot * SLOT, last_slot * SLOT, stop])
+    ends = [(int(head[0]), int(head[1])), (int(head[2]), int(head[3]))]
+    for lo, hi in ends:
+        if hi > lo:
+            bucket = np.searchsorted(edges, starts[lo:hi], side="right") - 1
+            cell = (rollup.group_of(scope, lo, hi), bucket)
+            np.add.at(seconds, cell, scope.duration[lo:hi])
+            np.add.at(conversations, cell, 1)
     buckets = len(edges) - 1
-    # The groups' ranks in the requested order of dimensions.
-    keys = rollup.groups[:, [canonical.index(d) for d in dimensions]]
-    if dimensions:
-        group, bucket = np.nonzero(conversations)
-        middle = _ordered(bucket, keys[group], seconds[group, bucket], conversations[group, bucket])
-    else:
-        middle = Tally(
+    if not dimensions:
+        return Tally(
             bucket=np.arange(buckets, dtype=np.int64),
             keys=np.empty((buckets, 0), dtype=np.int64),
             seconds=seconds.sum(axis=0) if len(seconds) else np.zeros(buckets, np.int64),
@@ -144,31 +161,15 @@ def tally_rollup(
                 conversations.sum(axis=0) if len(conversations) else np.zeros(buckets, np.int64)
             ),
         )
-    # The partial slots at both ends come from the raw records.
-    head_lo = int(np.searchsorted(scope.start, start, side="left"))
-    head_hi = int(np.searchsorted(scope.start, first_slot * SLOT, side="left"))
-    tail_lo = int(np.searchsorted(scope.start, last_slot * SLOT, side="left"))
-    tail_hi = int(np.searchsorted(scope.start, stop, side="left"))
-    head = tally_slice(scope, dimensions, edges, head_lo, head_hi, buckets)
-    tail = tally_slice(scope, dimensions, edges, tail_lo, tail_hi, buckets)
-    if not dimensions:
-        return Tally(
-            bucket=middle.bucket,
-            keys=middle.keys,
-            seconds=middle.seconds + head.seconds + tail.seconds,
-            conversations=middle.conversations + head.conversations + tail.conversations,
-        )
-    sizes = [len(scope.values(d)) for d in dimensions]
-    return combine([middle, head, tail], sizes)
-
-
-def _ordered(
-    bucket: np.ndarray, keys: np.ndarray, seconds: np.ndarray, conversations: np.ndarray
-) -> Tally:
-    order = np.lexsort([*(keys[:, j] for j in range(keys.shape[1] - 1, -1, -1)), bucket])
+    # The groups' ranks in the requested order of dimensions, groups sorted by them:
+    # then the non-zero cells of the (bucket, group) matrix come in output order.
+    keys = rollup.groups[:, [canonical.index(d) for d in dimensions]]
+    order = np.lexsort(keys.T[::-1]) if len(keys) else np.empty(0, np.intp)
+    by_bucket = conversations[order].T
+    bucket, group = np.nonzero(by_bucket)
     return Tally(
-        bucket=bucket[order].astype(np.int64),
-        keys=keys[order],
-        seconds=seconds[order].astype(np.int64),
-        conversations=conversations[order].astype(np.int64),
+        bucket=bucket.astype(np.int64),
+        keys=keys[order][group],
+        seconds=seconds[order].T[bucket, group],
+        conversations=by_bucket[bucket, group],
     )

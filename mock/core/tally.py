@@ -18,7 +18,7 @@ import numpy as np
 
 from .dataset import Scope
 
-__all__ = ["Tally", "combine", "tally_records"]
+__all__ = ["Tally", "tally_records", "tally_slice"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -104,31 +104,3 @@ def _from_codes(
         seconds=seconds.astype(np.int64),
         conversations=conversations.astype(np.int64),
     )
-
-
-def combine(parts: Sequence[Tally], sizes: Sequence[int]) -> Tally:
-    """Add grouped tallies cell by cell, keeping output order."""
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return Tally(
-            bucket=np.empty(0, np.int64),
-            keys=np.empty((0, len(sizes)), np.int64),
-            seconds=np.empty(0, np.int64),
-            conversations=np.empty(0, np.int64),
-        )
-    if len(parts) == 1:
-        return parts[0]
-    code = np.concatenate([_codes(p, sizes) for p in parts])
-    order = np.argsort(code, kind="stable")
-    ordered = code[order]
-    firsts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1))
-    seconds = np.add.reduceat(np.concatenate([p.seconds for p in parts])[order], firsts)
-    conversations = np.add.reduceat(np.concatenate([p.conversations for p in parts])[order], firsts)
-    return _from_codes(ordered[firsts], sizes, seconds, conversations)
-
-
-def _codes(tally: Tally, sizes: Sequence[int]) -> np.ndarray:
-    code = tally.bucket.astype(np.int64)
-    for j, size in enumerate(sizes):
-        code = code * size + tally.keys[:, j]
-    return code

@@ -103,7 +103,13 @@ def _probe(zone: zoneinfo.ZoneInfo, instant: int) -> int:
 
 
 def _year_of(instant: int) -> int:
-    return int(str(np.datetime64(instant, "s").astype("M8[Y]")))
+    """The UTC year of ``instant`` (s), proleptic Gregorian (H. Hinnant's days-to-civil)."""
+    z = instant // 86_400 + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    return yoe + era * 400 + (doy >= 306)  # the computed year starts in March
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -163,6 +169,12 @@ class Timeline:
 
     def _footer_transitions(self, year: int) -> tuple[tuple[int, int], ...]:
         """The footer rule's transitions in ``year``: ``(instant, new offset)`` pairs."""
+        found = self._footer_years.get(year)
+        if found is None:
+            found = self._footer_years[year] = self._shifted_footer(year)
+        return found
+
+    def _shifted_footer(self, year: int) -> tuple[tuple[int, int], ...]:
         assert self.footer_from is not None
         # The year of the last explicit transition mixes explicit and footer
         # changes, so the 400-year cycle that later years repeat starts after it.
@@ -171,8 +183,7 @@ class Timeline:
         reference = year - cycles * _CYCLE_YEARS
         found = self._footer_years.get(reference)
         if found is None:
-            found = self._probe_year(reference)
-            self._footer_years[reference] = found
+            found = self._footer_years[reference] = self._probe_year(reference)
         shift = cycles * _CYCLE_SECONDS
         return tuple((instant + shift, offset) for instant, offset in found)
 
