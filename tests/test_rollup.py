@@ -37,12 +37,13 @@ def test_rollup_totals_are_sums_over_slots_per_group():
     slot = at("2024-05-01T10:00:00Z") // SLOT
     # Intervals of slots: [10:00, 10:15), [10:15, 11:00), [11:00, 12:00), and beyond.
     edges = np.array([slot, slot + 1, slot + 4, slot + 8, slot + 100])
-    seconds, conversations = rollup.totals(edges)
+    usage = rollup.totals(edges)
+    seconds, conversations = usage[..., 0], usage[..., 1]
     assert seconds.tolist() == [[3, 4, 0, 0], [0, 8, 16, 0]]
     assert conversations.tolist() == [[2, 1, 0, 0], [0, 1, 1, 0]]
     # Before the first slot and after the last, every total is zero.
-    seconds, _ = rollup.totals(np.array([slot - 50, slot - 1, slot, slot + 200, slot + 300]))
-    assert seconds.tolist() == [[0, 0, 3 + 4, 0], [0, 0, 24, 0]]
+    usage = rollup.totals(np.array([slot - 50, slot - 1, slot, slot + 200, slot + 300]))
+    assert usage[..., 0].tolist() == [[0, 0, 3 + 4, 0], [0, 0, 24, 0]]
 
 
 def test_rollups_are_built_once_per_scope_and_dimension_set():

@@ -39,7 +39,7 @@ class Rollup:
 
     Cell ``i`` is group ``key[i] // span`` in slot ``first + key[i] % span``;
     ``groups[g]`` holds group ``g``'s rank in each of ``dimensions``'s tables.
-    ``seconds_before[i]`` and ``conversations_before[i]`` total the cells
+    ``before[i]`` totals the seconds and the conversations of the cells
     before ``i``; keys ascend, so a group's cells are one run, by slot.
     """
 
@@ -49,8 +49,7 @@ class Rollup:
     codes: np.ndarray  # int64
     sizes: tuple[int, ...]
     key: np.ndarray  # int64, ascending
-    seconds_before: np.ndarray  # int64, len(key) + 1
-    conversations_before: np.ndarray  # int64, len(key) + 1
+    before: np.ndarray  # int64, shape (len(key) + 1, 2): seconds, conversations
     first: int
     span: int
 
@@ -80,27 +79,30 @@ class Rollup:
             codes=codes.astype(np.int64),
             sizes=tuple(sizes),
             key=ordered[firsts],
-            seconds_before=np.concatenate([[0], np.cumsum(seconds)]).astype(np.int64),
-            conversations_before=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            before=np.concatenate(
+                [[[0, 0]], np.cumsum(np.stack([seconds, counts], axis=1), axis=0)]
+            )
+            .astype(np.int64)
+            .reshape(-1, 2),
             first=first,
             span=span,
         )
 
-    def group_of(self, scope: Scope, lo: int, hi: int) -> np.ndarray:
-        """The group of each of the records ``lo:hi`` of ``scope``."""
-        code = np.zeros(hi - lo, dtype=np.int64)
+    def group_of(self, scope: Scope, records: np.ndarray) -> np.ndarray:
+        """The group of each of ``scope``'s ``records`` (indices)."""
+        code = np.zeros(len(records), dtype=np.int64)
         for dimension, size in zip(self.dimensions, self.sizes, strict=True):
-            code = code * size + scope.column(dimension)[lo:hi]
-        return np.searchsorted(self.codes, code)
+            code = code * size + scope.column(dimension)[records]
+        return self.codes.searchsorted(code)
 
-    def totals(self, slot_edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Seconds and conversations per (group, interval between slot edges)."""
-        relative = np.clip(slot_edges - self.first, 0, self.span)
+    def totals(self, slot_edges: np.ndarray) -> np.ndarray:
+        """Usage per (group, interval between slot edges): shape (groups, intervals, 2),
+        seconds then conversations."""
+        relative = np.minimum(np.maximum(slot_edges - self.first, 0), self.span)
         groups = np.arange(len(self.groups), dtype=np.int64)[:, None]
-        index = np.searchsorted(self.key, groups * self.span + relative[None, :], side="left")
-        seconds = np.diff(self.seconds_before[index], axis=1)
-        conversations = np.diff(self.conversations_before[index], axis=1)
-        return seconds, conversations
+        index = self.key.searchsorted(groups * self.span + relative, side="left")
+        found = self.before[index]
+        return found[:, 1:] - found[:, :-1]
 
 
 @dataclass(slots=True, eq=False)
@@ -140,36 +142,39 @@ def tally_rollup(
     canonical = tuple(d for d in CANONICAL if d in dimensions)
     rollup = cache.get(scope, canonical)
     slot_edges = np.concatenate([[first_slot], inner // SLOT, [last_slot]]).astype(np.int64)
-    seconds, conversations = rollup.totals(slot_edges)  # (groups, buckets)
+    usage = rollup.totals(slot_edges)  # (groups, buckets, 2)
     # The partial slots at both ends come from the raw records, added cell by cell.
     starts = scope.start
-    head = np.searchsorted(starts, [start, first_slot * SLOT, last_slot * SLOT, stop])
-    ends = [(int(head[0]), int(head[1])), (int(head[2]), int(head[3]))]
-    for lo, hi in ends:
-        if hi > lo:
-            bucket = np.searchsorted(edges, starts[lo:hi], side="right") - 1
-            cell = (rollup.group_of(scope, lo, hi), bucket)
-            np.add.at(seconds, cell, scope.duration[lo:hi])
-            np.add.at(conversations, cell, 1)
+    head, middle, tail, stop_at = starts.searchsorted(
+        [start, first_slot * SLOT, last_slot * SLOT, stop]
+    )
+    ends = np.concatenate([np.arange(head, middle), np.arange(tail, stop_at)])
+    if len(ends):
+        bucket = edges.searchsorted(starts[ends], side="right") - 1
+        np.add.at(
+            usage,
+            (rollup.group_of(scope, ends), bucket),
+            np.stack([scope.duration[ends], np.ones_like(ends)], axis=1),
+        )
     buckets = len(edges) - 1
     if not dimensions:
+        totals = usage.sum(axis=0) if len(usage) else np.zeros((buckets, 2), np.int64)
         return Tally(
             bucket=np.arange(buckets, dtype=np.int64),
             keys=np.empty((buckets, 0), dtype=np.int64),
-            seconds=seconds.sum(axis=0) if len(seconds) else np.zeros(buckets, np.int64),
-            conversations=(
-                conversations.sum(axis=0) if len(conversations) else np.zeros(buckets, np.int64)
-            ),
+            seconds=totals[:, 0],
+            conversations=totals[:, 1],
         )
     # The groups' ranks in the requested order of dimensions, groups sorted by them:
     # then the non-zero cells of the (bucket, group) matrix come in output order.
     keys = rollup.groups[:, [canonical.index(d) for d in dimensions]]
     order = np.lexsort(keys.T[::-1]) if len(keys) else np.empty(0, np.intp)
-    by_bucket = conversations[order].T
-    bucket, group = np.nonzero(by_bucket)
+    by_bucket = usage[order].transpose(1, 0, 2)
+    bucket, group = np.nonzero(by_bucket[:, :, 1])
+    cells = by_bucket[bucket, group]
     return Tally(
         bucket=bucket.astype(np.int64),
         keys=keys[order][group],
-        seconds=seconds[order].T[bucket, group],
-        conversations=by_bucket[bucket, group],
+        seconds=cells[:, 0],
+        conversations=cells[:, 1],
     )
