@@ -14,7 +14,7 @@ from typing import Any
 
 from .exchange import Exchange
 from .failures import MalformedBody
-from .oracle import Stamp, read_stamp
+from .stamps import Stamp, read_stamp
 
 __all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value", "read_error", "read_usage"]
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from urllib.parse import quote
 
 import httpx
 
 from .config import KitConfig
 from .errors import Unreachable
-from .exchange import Exchange, KeyRole
+from .exchange import Exchange, KeyRole, usage_path
 
 __all__ = ["INVALID_KEY", "Client"]
 
@@ -45,7 +44,7 @@ class Client:
         path: str | None = None,
     ) -> Exchange:
         """One request to the usage endpoint of ``account`` (or to ``path``)."""
-        path = path or f"/v1/accounts/{quote(account, safe='')}/analytics/usage"
+        path = path or usage_path(account)
         headers = {}
         key_text = self._key(key)
         if key_text is not None:

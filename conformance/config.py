@@ -1,14 +1,35 @@
-"""What a run of the kit is told: the server, its credentials, and how hard to look."""
+"""What a run of the kit is told: the server, its credentials, and how hard to look.
+
+Also the one place where the kit learns "now": :meth:`KitConfig.now` is the
+server's pinned clock when ``--server-now`` gives it, else the wall clock
+(:func:`wall_clock`).
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
-from .profiles import Profile
-from .registry import Requirement
+from usagekit.mock.core.instants import US
 
-__all__ = ["KitConfig"]
+from .profiles import Profile
+
+__all__ = ["KitConfig", "Requirement", "wall_clock"]
+
+
+class Requirement(StrEnum):
+    """What a rule needs from the command line; without it the rule is skipped."""
+
+    SUBACCOUNT = "--subaccount-id and --subaccount-key"
+    FOREIGN_ACCOUNT = "--foreign-account-id"
+    DATA = "--data"
+
+
+def wall_clock() -> int:
+    """This machine's clock, in whole seconds, as µs (the contract's instants have no finer use)."""
+    return int(time.time()) * US
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +62,10 @@ class KitConfig:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         if (self.subaccount_id is None) != (self.subaccount_key is None):
             raise ValueError("--subaccount-id and --subaccount-key go together")
+
+    def now(self) -> int:
+        """The server's "now" as far as the kit can know it: pinned, or the wall clock."""
+        return self.server_now if self.server_now is not None else wall_clock()
 
     def available(self) -> frozenset[Requirement]:
         """The requirements this run can meet."""

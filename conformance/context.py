@@ -2,7 +2,9 @@
 
 Every response a scenario gets through :meth:`KitContext.send` is also judged
 by every response rule (the runner supplies ``judge``), so a scenario only
-states what is particular to it.
+states what is particular to it. ``judge`` hands back the exchange's
+:class:`ExchangeView`, so that a scenario reads the body the rules already
+parsed instead of parsing it again.
 """
 
 from __future__ import annotations
@@ -11,15 +13,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .body import UsageBody, read_usage
+from .body import UsageBody
 from .client import Client
 from .config import KitConfig
 from .exchange import Exchange, KeyRole
-from .failures import WrongStatus
+from .failures import MalformedBody, WrongStatus
 from .oracle import Oracle
 from .profiles import Profile
+from .view import ExchangeView
 
-__all__ = ["KitContext", "Params"]
+__all__ = ["KitContext", "Params", "expect_status", "query", "usage_body"]
 
 Params = Sequence[tuple[str, str]]
 
@@ -29,7 +32,7 @@ class KitContext:
     config: KitConfig
     oracle: Oracle
     client: Client
-    judge: Callable[[Exchange], None]
+    judge: Callable[[Exchange], ExchangeView]
     #: Facts scenarios learn once and share (e.g. where the account has data).
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -44,6 +47,25 @@ class KitContext:
             return frozenset({422})
         return frozenset({400, 422})
 
+    def look(
+        self,
+        params: Params = (),
+        *,
+        account: str | None = None,
+        key: KeyRole = KeyRole.ACCOUNT,
+        method: str = "GET",
+        path: str | None = None,
+    ) -> ExchangeView:
+        """Send one request, have every response rule judge it, and hand back its view."""
+        exchange = self.client.send(
+            account=account or self.config.account_id,
+            params=params,
+            key=key,
+            method=method,
+            path=path,
+        )
+        return self.judge(exchange)
+
     def send(
         self,
         params: Params = (),
@@ -53,23 +75,26 @@ class KitContext:
         method: str = "GET",
         path: str | None = None,
     ) -> Exchange:
-        exchange = self.client.send(
-            account=account or self.config.account_id,
-            params=params,
-            key=key,
-            method=method,
-            path=path,
-        )
-        self.judge(exchange)
-        return exchange
+        return self.look(params, account=account, key=key, method=method, path=path).exchange
 
     def usage(
         self, params: Params = (), *, account: str | None = None, key: KeyRole = KeyRole.ACCOUNT
     ) -> UsageBody:
         """A request that must succeed, read as a usage body."""
-        exchange = self.send(params, account=account, key=key)
-        expect_status(exchange, {200}, "a valid request")
-        return read_usage(exchange)
+        view = self.look(params, account=account, key=key)
+        expect_status(view.exchange, {200}, "a valid request")
+        return usage_body(view)
+
+
+def usage_body(view: ExchangeView) -> UsageBody:
+    """The usage body of a 200, or the ``MalformedBody`` that says why there is none."""
+    if view.usage is None:
+        problem = view.usage_failure
+        raise MalformedBody(
+            problem.reason if problem else f"a {view.exchange.status} has no usage body",
+            exchanges=(view.exchange,),
+        )
+    return view.usage
 
 
 def expect_status(exchange: Exchange, allowed: Iterable[int], what: str) -> None:

@@ -10,13 +10,30 @@ pasted into CI logs without leaking them, and still run as written.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-__all__ = ["Exchange", "KeyRole"]
+from usagekit.mock.spec import OPERATION_PATH
+
+__all__ = ["OPERATION", "Exchange", "KeyRole", "is_usage_path", "usage_path"]
+
+#: The operation every finding is about, as reports name it.
+OPERATION = f"GET {OPERATION_PATH}"
+_USAGE_PATH = re.compile(re.escape(OPERATION_PATH).replace(r"\{account_id\}", "[^/]+"))
+
+
+def usage_path(account: str) -> str:
+    """The endpoint's path for ``account`` (an id or ``me``), percent-encoded."""
+    return OPERATION_PATH.format(account_id=quote(account, safe=""))
+
+
+def is_usage_path(path: str) -> bool:
+    """Whether ``path`` is the endpoint's, for any account."""
+    return _USAGE_PATH.fullmatch(path) is not None
 
 
 class KeyRole(StrEnum):

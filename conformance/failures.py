@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from schemathesis.core.failures import Failure, Severity
 
-from .exchange import Exchange
+from .exchange import OPERATION, Exchange
 
 __all__ = [
     "BrokenRelation",
@@ -32,8 +32,6 @@ __all__ = [
     "WrongStatus",
     "WrongValue",
 ]
-
-OPERATION = "GET /v1/accounts/{account_id}/analytics/usage"
 
 
 class ConformanceFailure(Failure):

@@ -213,7 +213,7 @@ def exchange_of(response: Any, case: Any, kit: KitConfig) -> Exchange:
 
 
 def run_generated(
-    kit: KitConfig, judge: Callable[[Exchange], None], outcomes: Outcomes
+    kit: KitConfig, judge: Callable[[Exchange], object], outcomes: Outcomes
 ) -> Iterator[Event]:
     """Run schemathesis' phases; every response is judged, its own checks recorded."""
 
@@ -227,7 +227,7 @@ def run_generated(
             name, source="schemathesis", kind="generated", profile="contract", summary=summary
         )
     schema = schemathesis.openapi.from_dict(tuned_contract(), config=_config(kit))
-    schema.hook("filter_case")(_keep(int(time.time()) * US))
+    schema.hook("filter_case")(_keep(kit.now()))
     started: dict[str, float] = {}
     for event in from_schema(schema).execute():
         if isinstance(event, st_events.PhaseStarted):

@@ -5,13 +5,13 @@ The oracle reads a request the way the reference semantics do (the core's
 the exact bucket grid of a query from the pinned zone database, and -- given
 the dataset the server serves -- the exact answer. It never trusts the server
 under test for anything but the one value the contract leaves to it: "now",
-which a request without ``end`` can only learn from ``meta.end``.
+which a request without ``end`` can only learn from ``meta.end`` (the
+:class:`~usagekit.conformance.view.ExchangeView` decides which "now" a request
+is read with).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -24,10 +24,9 @@ from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
 
 from .config import KitConfig
 from .exchange import Exchange, KeyRole
+from .stamps import Stamp
 
-__all__ = ["Access", "Oracle", "Stamp", "read_stamp"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+__all__ = ["Access", "Oracle"]
 
 
 class Access(StrEnum):
@@ -35,35 +34,6 @@ class Access(StrEnum):
     FORBIDDEN = "forbidden"
     UNAUTHENTICATED = "unauthenticated"
     UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Stamp:
-    """A timestamp as a server wrote it: the instant (µs) and the offset written (s)."""
-
-    instant: int
-    offset: int
-
-
-def read_stamp(text: object) -> Stamp | None:
-    """Read an ISO-8601 timestamp with an offset; ``None`` if it is not one."""
-    if not isinstance(text, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    offset = parsed.utcoffset()
-    if offset is None:
-        return None
-    delta = parsed - _EPOCH
-    instant = (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
-    return Stamp(instant=instant, offset=int(offset.total_seconds()))
-
-
-def written_offset(offset: int) -> set[int]:
-    """The offsets a server may write for a zone offset: exact, or to the minute."""
-    return {offset, -(-offset // 60) * 60, offset // 60 * 60, int(offset / 60) * 60}
 
 
 class Oracle:
@@ -134,46 +104,24 @@ class Oracle:
             limit=single["limit"],
         )
 
-    def resolve(self, exchange: Exchange, account_id: str) -> UsageQuery | QueryError | None:
-        """The query the request asks, its ``QueryError``, or ``None`` if its reading is open.
-
-        Without ``end`` the query depends on the server's clock: the oracle takes
-        it from ``meta.end`` of a 200 (which :func:`rules.responses.meta_echo`
-        checks against the wall clock), or from ``--server-now``.
-        """
-        raw = self.raw_query(exchange)
-        if raw is None:
-            return None
-        now = self.config.server_now
-        if raw.end is None and now is None:
-            now = self._meta_end(exchange)
-            if now is None:
-                now = _wall_clock()
+    @staticmethod
+    def resolve(raw: RawQuery, account_id: str, now: int) -> UsageQuery | QueryError:
+        """The query ``raw`` asks of ``account_id`` at ``now``, or its ``QueryError``."""
         try:
             return resolve_query(raw, account_id=account_id, now=now)
         except QueryError as exc:
             return exc
 
-    @staticmethod
-    def _meta_end(exchange: Exchange) -> int | None:
-        if exchange.status != 200:
-            return None
-        try:
-            stamp = read_stamp(exchange.json()["meta"]["end"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        return stamp.instant if stamp else None
-
     # -- expected answers ---------------------------------------------------------------
 
     @staticmethod
-    def grid(query: UsageQuery) -> list[Stamp]:
+    def grid(query: UsageQuery) -> tuple[Stamp, ...]:
         """The buckets' starts and offsets, as the reference semantics cut them."""
         grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
-        return [
+        return tuple(
             Stamp(instant=int(s) * US, offset=int(o))
             for s, o in zip(grid.starts.tolist(), grid.offsets.tolist(), strict=True)
-        ]
+        )
 
     def answer(self, query: UsageQuery) -> dict[str, Any] | None:
         """The exact body for ``query`` over the dataset, when the kit has it."""
@@ -182,7 +130,3 @@ class Oracle:
         if self.dataset.account(query.account_id) is None:
             return None
         return self._aggregate(query).to_dict()
-
-
-def _wall_clock() -> int:
-    return int(datetime.now(UTC).timestamp()) * US

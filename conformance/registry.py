@@ -3,20 +3,24 @@
 Two kinds of rule, one registry::
 
     @response_rule(Profile.CONTRACT)
-    def error_body_shape(ctx: KitContext, exchange: Exchange) -> Verdict: ...
+    @needs("error")
+    def error_code_matches_status(view: ExchangeView) -> Verdict: ...
 
     @scenario_rule(Profile.REFERENCE, requires=Requirement.SUBACCOUNT)
     def scope_includes_subaccounts(ctx: KitContext) -> None: ...
 
-A *response rule* judges one response, whoever sent the request (the kit's
-own targeted requests and every case schemathesis generates). A *scenario
+A *response rule* judges one exchange, whoever sent the request (the kit's
+own targeted requests, every case schemathesis generates, a proxied or
+replayed exchange), from its :class:`~usagekit.conformance.view.ExchangeView`.
+A *scenario
 rule* sends its own requests and judges how the answers relate. The function's
 name is the rule's name on the command line, in reports and in config; its
 docstring's first line is the rule's one-line summary. A rule fails by raising
 a :class:`~usagekit.conformance.failures.ConformanceFailure`.
 
-"Does this rule apply to this response?" lives in guard decorators
-(:func:`when`), which return :data:`NOT_APPLICABLE` instead of nesting ifs in
+"Does this rule apply to this exchange?" lives in guard decorators --
+:func:`needs` names the view's readings a rule needs, :func:`when` any other
+condition -- which return :data:`NOT_APPLICABLE` instead of nesting ifs in
 every rule. Decorators only mark functions; :meth:`Registry.collect` builds
 the registry from the modules it is given, by name -- nothing registers
 itself as a side effect of an import.
@@ -32,19 +36,20 @@ from enum import StrEnum
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .config import KitConfig, Requirement
 from .profiles import Profile
+from .view import ExchangeView
 
 if TYPE_CHECKING:
     from .context import KitContext
-    from .exchange import Exchange
 
 __all__ = [
     "NOT_APPLICABLE",
     "Registry",
-    "Requirement",
     "Rule",
     "RuleKind",
     "Verdict",
+    "needs",
     "response_rule",
     "scenario_rule",
     "when",
@@ -69,14 +74,6 @@ class RuleKind(StrEnum):
     SCENARIO = "scenario"
 
 
-class Requirement(StrEnum):
-    """What a rule needs from the command line; without it the rule is skipped."""
-
-    SUBACCOUNT = "--subaccount-id and --subaccount-key"
-    FOREIGN_ACCOUNT = "--foreign-account-id"
-    DATA = "--data"
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rule:
     name: str
@@ -86,8 +83,8 @@ class Rule:
     summary: str
     func: Callable[..., Any]
 
-    def run_response(self, ctx: KitContext, exchange: Exchange) -> Verdict:
-        return self.func(ctx, exchange)
+    def run_response(self, view: ExchangeView) -> Verdict:
+        return self.func(view)
 
     def run_scenario(self, ctx: KitContext) -> None:
         self.func(ctx)
@@ -115,7 +112,7 @@ def _mark(kind: RuleKind, profile: Profile, requires: Iterable[Requirement]) -> 
 
 
 def response_rule(profile: Profile, *, requires: Iterable[Requirement] = ()) -> Callable[[F], F]:
-    """Mark ``func(ctx, exchange)`` as a rule that judges single responses."""
+    """Mark ``func(view)`` as a rule that judges single exchanges."""
     return _mark(RuleKind.RESPONSE, profile, requires)
 
 
@@ -127,25 +124,43 @@ def scenario_rule(
     return _mark(RuleKind.SCENARIO, profile, needs)
 
 
-def when(
-    predicate: Callable[[Exchange], bool],
-) -> Callable[
-    [Callable[[KitContext, Exchange], Verdict]], Callable[[KitContext, Exchange], Verdict]
-]:
-    """Guard a response rule: it applies only to exchanges that satisfy ``predicate``."""
+ResponseCheck = Callable[[ExchangeView], Verdict]
 
-    def decorate(
-        func: Callable[[KitContext, Exchange], Verdict],
-    ) -> Callable[[KitContext, Exchange], Verdict]:
+
+def when(predicate: Callable[[ExchangeView], bool]) -> Callable[[ResponseCheck], ResponseCheck]:
+    """Guard a response rule: it applies only to exchanges whose view satisfies ``predicate``."""
+
+    def decorate(func: ResponseCheck) -> ResponseCheck:
         @functools.wraps(func)
-        def guarded(ctx: KitContext, exchange: Exchange) -> Verdict:
-            if not predicate(exchange):
+        def guarded(view: ExchangeView) -> Verdict:
+            if not predicate(view):
                 return NOT_APPLICABLE
-            return func(ctx, exchange)
+            return func(view)
 
         return guarded
 
     return decorate
+
+
+def needs(*readings: str) -> Callable[[ResponseCheck], ResponseCheck]:
+    """Guard a response rule: it applies only when each named reading of the view is there.
+
+    ``@needs("usage", "query")`` runs the rule on a well-formed 200 whose query
+    the reference semantics read as valid; a reading that is ``None`` or
+    ``False`` (see :mod:`usagekit.conformance.view`) makes it not applicable.
+    """
+    unknown = [name for name in readings if not hasattr(ExchangeView, name)]
+    if unknown:
+        raise ValueError(f"ExchangeView has no reading {', '.join(unknown)}")
+
+    def present(view: ExchangeView) -> bool:
+        for name in readings:
+            value = getattr(view, name)
+            if value is None or value is False:
+                return False
+        return True
+
+    return when(present)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +192,30 @@ class Registry:
 
     def names(self) -> list[str]:
         return [rule.name for rule in self.rules]
+
+    def select(self, config: KitConfig) -> tuple[list[Rule], list[tuple[str, str]]]:
+        """The rules ``config`` applies, and why each other rule does not run.
+
+        Raises ``ValueError`` naming rules ``--check``/``--skip-check`` asked for
+        that do not exist.
+        """
+        unknown = (config.only | config.skip) - set(self.names())
+        if unknown:
+            raise ValueError(f"unknown rule(s): {', '.join(sorted(unknown))}")
+        selected, skipped = [], []
+        available = config.available()
+        for rule in self.rules:
+            if not config.profile.includes(rule.profile):
+                skipped.append((rule.name, f"not part of the {config.profile.value} profile"))
+            elif missing := sorted(rule.requires - available):
+                skipped.append((rule.name, f"needs {', '.join(missing)}"))
+            elif config.only and rule.name not in config.only:
+                skipped.append((rule.name, "not selected (--check)"))
+            elif rule.name in config.skip:
+                skipped.append((rule.name, "excluded (--skip-check)"))
+            else:
+                selected.append(rule)
+        return selected, skipped
 
 
 def _module_of(rule: Rule, modules: tuple[ModuleType, ...]) -> ModuleType:

@@ -33,10 +33,12 @@ from .events import (
 from .exchange import Exchange, KeyRole
 from .failures import ConformanceFailure
 from .generation import run_generated
+from .judging import judge
 from .oracle import Oracle
 from .outcomes import Finding, Outcomes, Summary
-from .registry import NOT_APPLICABLE, Rule, RuleKind
+from .registry import Rule, RuleKind
 from .rules import RULES
+from .view import ExchangeView
 
 __all__ = ["run"]
 
@@ -107,6 +109,7 @@ class _Run:
         self.skipped = skipped
         self.responses = [r for r in self.selected if r.kind is RuleKind.RESPONSE]
         self.recent: list[Exchange] = []
+        self.oracle = oracle
         self.ctx = KitContext(config=config, oracle=oracle, client=client, judge=self.judge)
 
     def go(self, started: float) -> Summary:
@@ -144,22 +147,17 @@ class _Run:
 
     # -- judging -------------------------------------------------------------------
 
-    def judge(self, exchange: Exchange) -> None:
-        """Every response rule on one response."""
+    def judge(self, exchange: Exchange) -> ExchangeView:
+        """Every response rule on one exchange; its view, for the scenario that sent it."""
         self.outcomes.count_request()
         self.recent = [*self.recent[-2:], exchange]
-        for rule in self.responses:
-            try:
-                verdict = rule.run_response(self.ctx, exchange)
-            except ConformanceFailure as failure:
-                self.fail(rule, failure, (exchange,))
-            except Exception as exc:  # a rule must not take the run down with it
-                self.fail(
-                    rule, ConformanceFailure(f"could not judge the response: {exc!r}"), (exchange,)
-                )
+        view = ExchangeView(exchange, self.oracle)
+        for judged in judge(view, self.responses):
+            if judged.failure is None:
+                self.outcomes.passed(judged.rule.name)
             else:
-                if verdict is not NOT_APPLICABLE:
-                    self.outcomes.passed(rule.name)
+                self.fail(judged.rule, judged.failure, (exchange,))
+        return view
 
     def fail(self, rule: Rule, failure: ConformanceFailure, shown: tuple[Exchange, ...]) -> None:
         failure.for_rule(rule.name)
@@ -205,20 +203,7 @@ class _Run:
 
 def _select(config: KitConfig) -> tuple[list[Rule], list[tuple[str, str]]]:
     """The rules this run applies, and why each other rule does not run."""
-    unknown = (config.only | config.skip) - set(RULES.names())
-    if unknown:
-        raise BadOptions(f"unknown rule(s): {', '.join(sorted(unknown))}")
-    selected, skipped = [], []
-    available = config.available()
-    for rule in RULES:
-        if not config.profile.includes(rule.profile):
-            skipped.append((rule.name, f"not part of the {config.profile.value} profile"))
-        elif missing := sorted(rule.requires - available):
-            skipped.append((rule.name, f"needs {', '.join(missing)}"))
-        elif config.only and rule.name not in config.only:
-            skipped.append((rule.name, "not selected (--check)"))
-        elif rule.name in config.skip:
-            skipped.append((rule.name, "excluded (--skip-check)"))
-        else:
-            selected.append(rule)
-    return selected, skipped
+    try:
+        return RULES.select(config)
+    except ValueError as exc:
+        raise BadOptions(str(exc)) from exc

@@ -6,7 +6,9 @@ import pytest
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.exchange import Exchange, KeyRole
-from usagekit.conformance.oracle import Access, Oracle, read_stamp, written_offset
+from usagekit.conformance.oracle import Access, Oracle
+from usagekit.conformance.stamps import read_stamp, written_offset
+from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.buckets import Granularity, bucket_grid
 from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.query import UsageQuery
@@ -81,17 +83,17 @@ def test_group_by_merges_both_forms() -> None:
 
 def test_resolve_uses_the_server_now_and_reports_invalid_queries() -> None:
     oracle = Oracle(CONFIG, None)
-    query = oracle.resolve(exchange("parent", KeyRole.ACCOUNT), "parent")
+    query = ExchangeView(exchange("parent", KeyRole.ACCOUNT), oracle).resolved
     assert isinstance(query, UsageQuery)
     assert query.end == CONFIG.server_now
-    bad = oracle.resolve(exchange("parent", KeyRole.ACCOUNT, ("limit", "0")), "parent")
+    bad = ExchangeView(exchange("parent", KeyRole.ACCOUNT, ("limit", "0")), oracle).resolved
     assert isinstance(bad, QueryError)
     assert [e.field for e in bad.errors] == ["query.limit"]
 
 
 def test_the_grid_is_the_core_s() -> None:
     oracle = Oracle(CONFIG, None)
-    query = oracle.resolve(
+    view = ExchangeView(
         exchange(
             "parent",
             KeyRole.ACCOUNT,
@@ -100,11 +102,13 @@ def test_the_grid_is_the_core_s() -> None:
             ("granularity", "hour"),
             ("tz", "America/New_York"),
         ),
-        "parent",
+        oracle,
     )
+    query = view.query
     assert isinstance(query, UsageQuery)
     grid = bucket_grid(query.timeline, Granularity.HOUR, query.start, query.end, 500)
-    stamps = oracle.grid(query)
+    stamps = view.grid
+    assert stamps is not None
     assert [s.offset for s in stamps] == [-14400, -14400, -18000, -18000]
     assert [s.instant for s in stamps] == (grid.starts * 1_000_000).tolist()
 

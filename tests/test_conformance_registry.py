@@ -6,21 +6,27 @@ import types
 
 import pytest
 
-from usagekit.conformance.config import KitConfig
+from usagekit.conformance.config import KitConfig, Requirement
 from usagekit.conformance.errors import BadOptions
 from usagekit.conformance.exchange import Exchange, KeyRole
+from usagekit.conformance.oracle import Oracle
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import (
     NOT_APPLICABLE,
     Registry,
-    Requirement,
     RuleKind,
+    needs,
     response_rule,
     scenario_rule,
     when,
 )
 from usagekit.conformance.rules import RULES
 from usagekit.conformance.runner import _select
+from usagekit.conformance.view import ExchangeView
+
+
+def view(status: int) -> ExchangeView:
+    return ExchangeView(exchange(status), Oracle(config(), None))
 
 
 def exchange(status: int) -> Exchange:
@@ -43,8 +49,8 @@ def make_module() -> types.ModuleType:
     module = types.ModuleType("fake_rules")
 
     @response_rule(Profile.CONTRACT)
-    @when(lambda e: e.status == 200)
-    def only_ok(ctx, exchange):
+    @when(lambda view: view.exchange.status == 200)
+    def only_ok(view):
         """Judges 200s only."""
 
     @scenario_rule(Profile.REFERENCE, requires=Requirement.DATA)
@@ -71,8 +77,25 @@ def test_collect_reads_marks_name_kind_profile_and_summary() -> None:
 
 def test_a_guard_makes_a_rule_not_applicable() -> None:
     rule = Registry.collect(make_module()).rules[0]
-    assert rule.run_response(None, exchange(404)) is NOT_APPLICABLE  # type: ignore[arg-type]
-    assert rule.run_response(None, exchange(200)) is None  # type: ignore[arg-type]
+    assert rule.run_response(view(404)) is NOT_APPLICABLE
+    assert rule.run_response(view(200)) is None
+
+
+def test_needs_applies_a_rule_only_when_the_readings_are_there() -> None:
+    seen = []
+
+    @needs("ok", "usage")
+    def wants_a_usage_body(view):
+        seen.append(view.usage)
+
+    assert wants_a_usage_body(view(404)) is NOT_APPLICABLE
+    assert wants_a_usage_body(view(200)) is NOT_APPLICABLE  # b"{}" is no usage body
+    assert seen == []
+
+
+def test_needs_refuses_a_reading_the_view_does_not_have() -> None:
+    with pytest.raises(ValueError, match="no reading usage_body"):
+        needs("usage_body")
 
 
 def test_duplicate_rule_names_are_refused() -> None:

@@ -83,3 +83,50 @@ def test_imports_are_at_module_level(name: str, path: Path) -> None:
         if isinstance(inner, ast.Import | ast.ImportFrom)
     ]
     assert not hidden, f"{name}: imports inside functions at {hidden}"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (``from pkg import module`` counts as module)."""
+    known = {name for name, _ in MODULES}
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES:
+        edges = graph.setdefault(name, set())
+        for target, node in imports(name, path):
+            names = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) else []
+            submodules = {f"{target}.{n}" for n in names} & known
+            edges |= submodules or ({target} & known)
+        edges.discard(name)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return None
+        for target in sorted(graph.get(node, ())):
+            found = visit(target, [*path, node])
+            if found:
+                return found
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        found = visit(start, [])
+        if found:
+            return found
+    return None
+
+
+def test_no_import_cycles() -> None:
+    """No two modules import each other, directly or around a circle (TYPE_CHECKING included)."""
+    cycle = _cycle(_import_graph())
+    assert cycle is None, " -> ".join(cycle or ())
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None

@@ -5,13 +5,17 @@ from __future__ import annotations
 from usagekit.conformance.registry import Registry
 from usagekit.conformance.rules import (
     access,
+    answers,
+    bodies,
     calendar,
     parameters,
     reference,
     relations,
-    responses,
+    statuses,
 )
 
 __all__ = ["RULES"]
 
-RULES = Registry.collect(responses, parameters, access, calendar, relations, reference)
+RULES = Registry.collect(
+    bodies, statuses, answers, parameters, access, calendar, relations, reference
+)

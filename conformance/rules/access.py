@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 
+from usagekit.conformance.config import Requirement
 from usagekit.conformance.context import KitContext, expect_status, query
-from usagekit.conformance.exchange import KeyRole
+from usagekit.conformance.exchange import KeyRole, usage_path
 from usagekit.conformance.failures import BrokenRelation, WrongValue
 from usagekit.conformance.profiles import Profile
-from usagekit.conformance.registry import Requirement, scenario_rule
+from usagekit.conformance.registry import scenario_rule
 from usagekit.conformance.rules.windows import active_window, written
 
 __all__ = [
@@ -144,7 +145,7 @@ def scope_includes_subaccounts(ctx: KitContext) -> None:
 @scenario_rule(Profile.REFERENCE)
 def unknown_path_not_found(ctx: KitContext) -> None:
     """A path that is not the endpoint is 404 in the contract's error shape."""
-    path = f"/v1/accounts/{ctx.config.account_id}/analytics/usages"
+    path = usage_path(ctx.config.account_id) + "s"
     expect_status(ctx.send(path=path), {404}, "an unknown path")
 
 

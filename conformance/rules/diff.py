@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from usagekit.conformance.oracle import read_stamp, written_offset
+from usagekit.conformance.stamps import read_stamp, written_offset
 
 __all__ = ["describe_differences"]
 

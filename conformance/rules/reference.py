@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from itertools import product
 
+from usagekit.conformance.config import Requirement
 from usagekit.conformance.context import KitContext, query
 from usagekit.conformance.exchange import KeyRole
 from usagekit.conformance.profiles import Profile
-from usagekit.conformance.registry import Requirement, scenario_rule
+from usagekit.conformance.registry import scenario_rule
 from usagekit.conformance.rules.windows import active_window, written
 
 __all__ = ["reference_answers"]

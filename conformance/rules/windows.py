@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from usagekit.conformance.body import read_usage
 from usagekit.conformance.context import KitContext, query
-from usagekit.conformance.failures import MalformedBody
 from usagekit.mock.core.instants import US, format_instant, parse_datetime
 from usagekit.mock.core.zones import get_timeline
 
@@ -71,17 +69,14 @@ def _from_dataset(ctx: KitContext) -> Window | None:
 
 
 def _from_server(ctx: KitContext) -> Window:
-    exchange = ctx.send(query(granularity="month", tz="UTC", limit=500, start=_years_ago(ctx, 40)))
-    if exchange.status == 200:
-        try:
-            body = read_usage(exchange)
-        except MalformedBody:
-            body = None  # usage_body_shape reports it
-        if body is not None:
-            active = [b for b in body.buckets if any(v.conversations for v in b.values or ())]
-            if active:
-                return _around(active[-1].ts.instant, has_data=True)
-    now = ctx.config.server_now or _now()
+    body = ctx.look(
+        query(granularity="month", tz="UTC", limit=500, start=_years_ago(ctx, 40))
+    ).usage
+    if body is not None:  # else usage_body_shape or status_matches_reference say why
+        active = [b for b in body.buckets if any(v.conversations for v in b.values or ())]
+        if active:
+            return _around(active[-1].ts.instant, has_data=True)
+    now = ctx.config.now()
     return Window(start=now - 60 * _DAY, end=now - _DAY, has_data=False)
 
 
@@ -93,9 +88,4 @@ def _around(instant: int, *, has_data: bool) -> Window:
 
 
 def _years_ago(ctx: KitContext, years: int) -> str:
-    now = ctx.config.server_now or _now()
-    return written(now - years * 365 * _DAY)
-
-
-def _now() -> int:
-    return int(np.datetime64("now", "s").astype(np.int64)) * US
+    return written(ctx.config.now() - years * 365 * _DAY)

@@ -1,0 +1,70 @@
+"""Judge one exchange with every response rule: the one entry point for every caller.
+
+``usagekit check`` (its own requests and schemathesis' cases), a live proxy
+and a HAR replay all judge an exchange the same way::
+
+    oracle = Oracle(config, dataset)            # once per run
+    view = ExchangeView(exchange, oracle)       # once per exchange
+    for judged in judge(view):                  # every response rule config selects
+        if judged.failure is not None: ...
+
+A rule that does not apply to the exchange is left out of the result; one
+that holds is there with ``failure=None``. A rule that crashes on a server's
+odd answer fails with the crash as its reason instead of taking the run down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .failures import ConformanceFailure
+from .registry import NOT_APPLICABLE, Rule, RuleKind
+from .rules import RULES
+from .view import ExchangeView
+
+__all__ = ["Judged", "judge", "response_rules"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Judged:
+    """One rule's verdict on one exchange: ``failure`` is ``None`` when the rule holds."""
+
+    rule: Rule
+    failure: ConformanceFailure | None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def response_rules(view: ExchangeView) -> list[Rule]:
+    """The response rules the run's config selects (profile, requirements, --check)."""
+    selected, _ = RULES.select(view.config)
+    return [rule for rule in selected if rule.kind is RuleKind.RESPONSE]
+
+
+def judge(view: ExchangeView, rules: Iterable[Rule] | None = None) -> list[Judged]:
+    """Every response rule in ``rules`` (default: :func:`response_rules`) on one exchange."""
+    verdicts = []
+    for rule in response_rules(view) if rules is None else rules:
+        if rule.kind is not RuleKind.RESPONSE:
+            raise ValueError(f"{rule.name} is a {rule.kind.value} rule, not a response rule")
+        try:
+            verdict = rule.run_response(view)
+        except ConformanceFailure as failure:
+            verdicts.append(Judged(rule=rule, failure=_attributed(failure, rule, view)))
+        except Exception as exc:  # a rule must not take the run down with it
+            failure = ConformanceFailure(f"could not judge the response: {exc!r}")
+            verdicts.append(Judged(rule=rule, failure=_attributed(failure, rule, view)))
+        else:
+            if verdict is not NOT_APPLICABLE:
+                verdicts.append(Judged(rule=rule, failure=None))
+    return verdicts
+
+
+def _attributed(failure: ConformanceFailure, rule: Rule, view: ExchangeView) -> ConformanceFailure:
+    failure.for_rule(rule.name)
+    if not failure.exchanges:
+        failure.exchanges = (view.exchange,)
+    return failure

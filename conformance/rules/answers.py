@@ -1,0 +1,139 @@
+"""The reference semantics of a 200, judged on every answer of the run.
+
+The oracle computes, without asking the server, the exact bucket grid of the
+query, the resolved query ``meta`` echoes, and -- with ``--data`` -- the exact
+answer; these rules compare each 200 with them. Timestamps are compared as
+instants written in an acceptable offset, never as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from usagekit.conformance.body import UsageBody
+from usagekit.conformance.config import Requirement
+from usagekit.conformance.failures import ReferenceMismatch, WrongValue
+from usagekit.conformance.profiles import Profile
+from usagekit.conformance.registry import Verdict, needs, response_rule, when
+from usagekit.conformance.rules.diff import describe_differences
+from usagekit.conformance.stamps import Stamp, label, written_offset
+from usagekit.conformance.view import ExchangeView
+from usagekit.mock.core.instants import US
+
+__all__ = [
+    "buckets_follow_calendar",
+    "grouped_values_not_empty",
+    "matches_reference",
+    "meta_echoes_query",
+    "values_sorted_by_dimensions",
+]
+
+
+@response_rule(Profile.REFERENCE)
+@needs("usage", "grid")
+def buckets_follow_calendar(view: ExchangeView) -> Verdict:
+    """The buckets are exactly the query's local-calendar buckets.
+
+    Dense, DST-aware, the first holding start, cut at limit. Accepts each
+    ``ts`` in any offset spelling :mod:`~usagekit.conformance.stamps` reads.
+    """
+    body, expected = view.usage, view.grid
+    got = [b.ts for b in body.buckets]
+    for index, (want, have) in enumerate(zip(expected, got, strict=False)):
+        if have.instant != want.instant or have.offset not in written_offset(want.offset):
+            raise WrongValue(
+                f"bucket {index} is {body.buckets[index].text}, expected {label(want)}",
+                detail=_around(expected, body, index),
+                exchanges=(view.exchange,),
+            )
+    if len(got) != len(expected):
+        which = "missing" if len(got) < len(expected) else "extra"
+        first = expected[len(got)] if len(got) < len(expected) else got[len(expected)]
+        raise WrongValue(
+            f"{len(got)} buckets, expected {len(expected)} ({which} from {label(first)})",
+            exchanges=(view.exchange,),
+        )
+
+
+@response_rule(Profile.REFERENCE)
+@needs("usage", "query")
+def meta_echoes_query(view: ExchangeView) -> Verdict:
+    """meta echoes the resolved query: real account id, defaults, normalised group_by.
+
+    start and end after defaults, written in tz; granularity; group_by without
+    duplicates in first-occurrence order; tz.
+    """
+    meta, query = view.usage.meta, view.query
+    expected_group_by = tuple(d.value for d in query.group_by)
+    problems = []
+    if meta.account_id != query.account_id:
+        problems.append(f"account_id is {meta.account_id!r}, expected {query.account_id!r}")
+    for name, stamp, instant in (("start", meta.start, query.start), ("end", meta.end, query.end)):
+        if stamp.instant != instant:
+            problems.append(f"{name} is {meta.raw[name]}, expected {query.written(instant)}")
+        elif stamp.offset not in written_offset(query.timeline.offset_at(instant // US)):
+            problems.append(f"{name} {meta.raw[name]} is not written in {query.tz}")
+    if meta.granularity != query.granularity.value:
+        problems.append(
+            f"granularity is {meta.granularity!r}, expected {query.granularity.value!r}"
+        )
+    if meta.group_by != expected_group_by:
+        shown = None if meta.group_by is None else list(meta.group_by)
+        problems.append(f"group_by is {shown!r}, expected {list(expected_group_by)!r}")
+    if meta.tz != query.tz:
+        problems.append(f"tz is {meta.tz!r}, expected {query.tz!r}")
+    if problems:
+        raise WrongValue("meta." + "; meta.".join(problems), exchanges=(view.exchange,))
+
+
+def _grouped(view: ExchangeView) -> bool:
+    return view.query is not None and bool(view.query.group_by)
+
+
+@response_rule(Profile.REFERENCE)
+@needs("usage", "query")
+@when(_grouped)
+def values_sorted_by_dimensions(view: ExchangeView) -> Verdict:
+    """Grouped values are sorted by their dimension values, in group_by order."""
+    names = [d.value for d in view.query.group_by]
+    for bucket in view.usage.buckets:
+        keys = [tuple((v.dimensions or {}).get(n, "") for n in names) for v in bucket.values or ()]
+        if keys != sorted(keys):
+            raise WrongValue(
+                f"the values of bucket {bucket.text} are not sorted by {', '.join(names)}",
+                exchanges=(view.exchange,),
+            )
+
+
+@response_rule(Profile.REFERENCE)
+@needs("usage", "query")
+@when(_grouped)
+def grouped_values_not_empty(view: ExchangeView) -> Verdict:
+    """A grouped bucket lists only combinations with at least one counted conversation."""
+    for bucket in view.usage.buckets:
+        for value in bucket.values or ():
+            if value.conversations == 0:
+                raise WrongValue(
+                    f"bucket {bucket.text} lists {value.dimensions} with no conversations",
+                    exchanges=(view.exchange,),
+                )
+
+
+@response_rule(Profile.REFERENCE, requires=(Requirement.DATA,))
+@needs("usage", "answer")
+def matches_reference(view: ExchangeView) -> Verdict:
+    """The answer equals the reference aggregator's over the dataset, field by field."""
+    differences = describe_differences(view.answer, view.usage.raw)
+    if differences:
+        raise ReferenceMismatch(
+            f"{len(differences)} field(s) differ from the reference, first: {differences[0]}",
+            detail="\n".join(differences[:12]),
+            exchanges=(view.exchange,),
+        )
+
+
+def _around(expected: Sequence[Stamp], body: UsageBody, index: int) -> str:
+    lo, hi = max(0, index - 2), index + 3
+    want = ", ".join(label(s) for s in expected[lo:hi])
+    have = ", ".join(b.text for b in body.buckets[lo:hi])
+    return f"expected ... {want} ...\n     got ... {have} ..."

@@ -1,0 +1,201 @@
+"""Rules of the published contract's shapes, judged on every answer of the run.
+
+They run on every exchange: the kit's targeted requests, every case
+schemathesis generates, and what a proxy or a replay hands over. A rule that
+needs a well-formed body leaves a malformed one to the shape rules (it is not
+its business), so one broken body is reported once, by the rule that names the
+problem. Where the contract admits more than one correct answer, each rule's
+docstring names the ones it accepts.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from usagekit.conformance.failures import WrongValue
+from usagekit.conformance.profiles import Profile
+from usagekit.conformance.registry import Verdict, needs, response_rule, when
+from usagekit.conformance.stamps import offset_label, written_offset
+from usagekit.conformance.view import ExchangeView
+from usagekit.mock.core.instants import US
+from usagekit.mock.core.query import DEFAULT_LIMIT, DEFAULT_TZ
+from usagekit.mock.core.zones import available_zones, get_timeline
+from usagekit.mock.spec import error_codes
+
+__all__ = [
+    "bucket_count_within_limit",
+    "buckets_ascending",
+    "dimension_keys_match_group_by",
+    "distinct_groups",
+    "error_body_shape",
+    "error_code_matches_status",
+    "json_content_type",
+    "ts_in_requested_zone",
+    "usage_body_shape",
+]
+
+#: The error code of each status, as the contract's examples give them.
+ERROR_CODES = error_codes()
+
+
+@response_rule(Profile.CONTRACT)
+@when(lambda view: view.endpoint or view.exchange.status >= 400)
+def json_content_type(view: ExchangeView) -> Verdict:
+    """Every answer of the endpoint, errors included, is application/json.
+
+    Accepts: parameters such as ``; charset=utf-8``, and the media type and
+    the header's name in any letter case.
+    """
+    exchange = view.exchange
+    if exchange.content_type != "application/json":
+        raise WrongValue(
+            f"{exchange.status} answered with content type {exchange.content_type or 'none'!r}",
+            exchanges=(exchange,),
+        )
+
+
+@response_rule(Profile.CONTRACT)
+@when(lambda view: view.exchange.status >= 400)
+def error_body_shape(view: ExchangeView) -> Verdict:
+    """Every error has the body {code, message, detail?, errors?: [{field, message}]}.
+
+    Accepts: ``detail`` and ``errors`` absent or ``null``, an empty
+    ``errors``, and members the contract does not name.
+    """
+    if view.error_failure is not None:
+        raise view.error_failure
+
+
+@response_rule(Profile.CONTRACT)
+@needs("error")
+@when(lambda view: view.exchange.status in ERROR_CODES)
+def error_code_matches_status(view: ExchangeView) -> Verdict:
+    """An error's code names its status: 401 unauthorized, 422 validation_error, ..."""
+    expected = ERROR_CODES[view.exchange.status]
+    if view.error.code != expected:
+        raise WrongValue(
+            f"{view.exchange.status} has code {view.error.code!r}, expected {expected!r}",
+            exchanges=(view.exchange,),
+        )
+
+
+# -- successful answers: the contract's shape -------------------------------------------
+
+
+@response_rule(Profile.CONTRACT)
+@needs("ok")
+def usage_body_shape(view: ExchangeView) -> Verdict:
+    """A 200 is {meta: {account_id, start, end, granularity, ...}, data: [{ts, values}]}.
+
+    Accepts: ``meta.group_by``, ``meta.tz``, ``values`` and ``dimensions``
+    absent or ``null`` (the published contract makes them optional), members
+    the contract does not name, and any RFC 3339 spelling of a timestamp
+    (``Z``, ``z`` or ``+00:00``, fractional zeros, ``t`` or ``T``).
+    """
+    if view.usage_failure is not None:
+        raise view.usage_failure
+
+
+@response_rule(Profile.CONTRACT)
+@needs("usage")
+def buckets_ascending(view: ExchangeView) -> Verdict:
+    """Buckets are in strictly ascending order of their start instants."""
+    buckets = view.usage.buckets
+    for before, after in itertools.pairwise(buckets):
+        if after.ts.instant <= before.ts.instant:
+            raise WrongValue(
+                f"bucket {after.text} does not come after {before.text}",
+                exchanges=(view.exchange,),
+            )
+
+
+def _sent_limit(view: ExchangeView) -> int | None:
+    """The limit the request sent (or the default), when it is one plain integer."""
+    sent = view.exchange.values("limit")
+    if len(sent) > 1 or (sent and not (sent[0].isascii() and sent[0].isdigit())):
+        return None
+    return int(sent[0]) if sent else DEFAULT_LIMIT
+
+
+@response_rule(Profile.CONTRACT)
+@needs("usage")
+@when(lambda view: _sent_limit(view) is not None)
+def bucket_count_within_limit(view: ExchangeView) -> Verdict:
+    """An answer holds at most `limit` buckets (500 when not given)."""
+    limit = _sent_limit(view)
+    count = len(view.usage.buckets)
+    if count > limit:
+        raise WrongValue(f"{count} buckets for limit={limit}", exchanges=(view.exchange,))
+
+
+def _zone(view: ExchangeView) -> str | None:
+    """The one known zone the request names (UTC when it names none)."""
+    zones = view.exchange.values("tz")
+    zone = zones[0] if len(zones) == 1 else DEFAULT_TZ if not zones else None
+    return zone if zone in available_zones() else None
+
+
+@response_rule(Profile.CONTRACT)
+@needs("usage")
+@when(lambda view: _zone(view) is not None)
+def ts_in_requested_zone(view: ExchangeView) -> Verdict:
+    """Each bucket's ts is written in the requested zone's UTC offset at that instant.
+
+    Accepts: a zero offset as ``Z`` or ``+00:00``; a local-mean-time offset
+    with seconds written exactly or to the minute (either way of rounding).
+    """
+    zone = _zone(view)
+    timeline = get_timeline(zone)
+    for bucket in view.usage.buckets:
+        expected = timeline.offset_at(bucket.ts.instant // US)
+        if bucket.ts.offset not in written_offset(expected):
+            raise WrongValue(
+                f"ts {bucket.text} is not written in {zone}'s offset there "
+                f"({offset_label(expected)})",
+                exchanges=(view.exchange,),
+            )
+
+
+@response_rule(Profile.CONTRACT)
+@needs("usage", "raw")
+def dimension_keys_match_group_by(view: ExchangeView) -> Verdict:
+    """Grouped values carry exactly the requested dimensions; ungrouped ones none.
+
+    Accepts, under the contract profile, an ungrouped value whose
+    ``dimensions`` is absent, ``null`` or ``{}``, and a bucket without values.
+    The reference profile wants exactly one value with ``dimensions: {}``.
+    """
+    wanted = set(view.raw.group_by or ())
+    for bucket in view.usage.buckets:
+        if view.reference and not wanted and (bucket.values is None or len(bucket.values) != 1):
+            count = "no values" if bucket.values is None else f"{len(bucket.values)} values"
+            raise WrongValue(
+                f"ungrouped bucket {bucket.text} has {count}, expected exactly one",
+                exchanges=(view.exchange,),
+            )
+        for value in bucket.values or ():
+            if value.dimensions is None and (wanted or view.reference):
+                raise WrongValue(
+                    f"a value of bucket {bucket.text} has no dimensions",
+                    exchanges=(view.exchange,),
+                )
+            keys = set(value.dimensions or {})
+            if keys != wanted:
+                raise WrongValue(
+                    f"a value of bucket {bucket.text} has dimensions {sorted(keys)}, "
+                    f"expected {sorted(wanted)}",
+                    exchanges=(view.exchange,),
+                )
+
+
+@response_rule(Profile.CONTRACT)
+@needs("usage")
+def distinct_groups(view: ExchangeView) -> Verdict:
+    """No combination of dimension values appears twice in one bucket."""
+    for bucket in view.usage.buckets:
+        seen = [tuple(sorted((v.dimensions or {}).items())) for v in bucket.values or ()]
+        if len(seen) != len(set(seen)):
+            raise WrongValue(
+                f"bucket {bucket.text} repeats a combination of dimensions",
+                exchanges=(view.exchange,),
+            )

@@ -1,0 +1,183 @@
+"""One exchange as every response rule reads it: each reading made once, on first use.
+
+A response rule never parses anything itself. It names what it needs --
+``@needs("usage", "query")`` -- and reads it from the :class:`ExchangeView`,
+which parses the body, asks the oracle who may read the account and how the
+reference semantics read the request, and builds the expected grid and answer.
+Each reading is made at most once per exchange, and only when a rule asks for
+it: a 200 is parsed once however many rules judge it.
+
+Readings, and when each is there (``None`` otherwise):
+
+=============  ==============================================================
+``endpoint``   the request is a GET of the usage endpoint (True/False)
+``ok``         ... and was answered 200 (True/False)
+``usage``      the 200's body in the contract's shape
+``error``      an error's (status >= 400) body in the contract's shape
+``access``     who may read the account: an :class:`Access` (always there)
+``account``    the real id of a readable account (``me`` resolved)
+``raw``        the parameters, unless their reading is open (``null``, repeats)
+``resolved``   the query the reference reads, or its ``QueryError``
+``query``      the valid query of a readable account
+``invalid``    the ``QueryError`` of a request with invalid parameters
+``grid``       the exact bucket starts of ``query``
+``answer``     with ``--data``, the exact body for ``query``
+=============  ==============================================================
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from usagekit.mock.core.errors import QueryError
+from usagekit.mock.core.query import RawQuery, UsageQuery
+
+from .body import ErrorBody, UsageBody, read_error, read_usage
+from .config import KitConfig
+from .exchange import Exchange, is_usage_path
+from .failures import MalformedBody
+from .oracle import Access, Oracle
+from .profiles import Profile
+from .stamps import Stamp
+
+__all__ = ["ExchangeView"]
+
+
+class ExchangeView:
+    """An exchange and everything the rules read from it, each computed once."""
+
+    def __init__(self, exchange: Exchange, oracle: Oracle) -> None:
+        self.exchange = exchange
+        self.oracle = oracle
+
+    def __repr__(self) -> str:
+        return f"ExchangeView({self.exchange.method} {self.exchange.url} -> {self.exchange.status})"
+
+    @property
+    def config(self) -> KitConfig:
+        return self.oracle.config
+
+    @property
+    def profile(self) -> Profile:
+        return self.oracle.config.profile
+
+    @property
+    def reference(self) -> bool:
+        """Whether the run holds the server to the reference semantics."""
+        return self.profile is Profile.REFERENCE
+
+    @property
+    def validation_statuses(self) -> frozenset[int]:
+        """How an invalid parameter may be answered under this run's profile."""
+        return frozenset({422}) if self.reference else frozenset({400, 422})
+
+    # -- what came back ------------------------------------------------------------------
+
+    @cached_property
+    def endpoint(self) -> bool:
+        return self.exchange.method == "GET" and is_usage_path(self.exchange.path)
+
+    @cached_property
+    def ok(self) -> bool:
+        return self.endpoint and self.exchange.status == 200
+
+    @cached_property
+    def _usage(self) -> UsageBody | MalformedBody | None:
+        if not self.ok:
+            return None
+        try:
+            return read_usage(self.exchange)
+        except MalformedBody as failure:
+            return failure
+
+    @property
+    def usage(self) -> UsageBody | None:
+        """The 200's body, or ``None`` (also when malformed: see :attr:`usage_failure`)."""
+        return self._usage if isinstance(self._usage, UsageBody) else None
+
+    @property
+    def usage_failure(self) -> MalformedBody | None:
+        """Why a 200 of the endpoint breaks the contract's shape, if it does."""
+        return self._usage if isinstance(self._usage, MalformedBody) else None
+
+    @cached_property
+    def _error(self) -> ErrorBody | MalformedBody | None:
+        if self.exchange.status < 400:
+            return None
+        try:
+            return read_error(self.exchange)
+        except MalformedBody as failure:
+            return failure
+
+    @property
+    def error(self) -> ErrorBody | None:
+        """An error's body, or ``None`` (also when malformed: see :attr:`error_failure`)."""
+        return self._error if isinstance(self._error, ErrorBody) else None
+
+    @property
+    def error_failure(self) -> MalformedBody | None:
+        return self._error if isinstance(self._error, MalformedBody) else None
+
+    # -- what the contract expects -------------------------------------------------------
+
+    @cached_property
+    def _access(self) -> tuple[Access, str | None]:
+        return self.oracle.access(self.exchange)
+
+    @property
+    def access(self) -> Access:
+        return self._access[0]
+
+    @property
+    def account(self) -> str | None:
+        """The real id of the account the request may read (``me`` resolved)."""
+        return self._access[1]
+
+    @cached_property
+    def raw(self) -> RawQuery | None:
+        return self.oracle.raw_query(self.exchange) if self.endpoint else None
+
+    @cached_property
+    def now(self) -> int:
+        """The server's "now" for this request.
+
+        Pinned by ``--server-now``; else, for a 200 to a request without
+        ``end``, the ``meta.end`` it echoes (``meta_echoes_query`` holds that to
+        the default); else the wall clock.
+        """
+        if self.config.server_now is None and self.raw is not None and self.raw.end is None:
+            usage = self.usage
+            if usage is not None:
+                return usage.meta.end.instant
+        return self.config.now()
+
+    @cached_property
+    def resolved(self) -> UsageQuery | QueryError | None:
+        """The query the reference semantics read, its ``QueryError``, or ``None`` if open."""
+        if self.raw is None:
+            return None
+        return self.oracle.resolve(self.raw, self.account or "unknown", self.now)
+
+    @property
+    def query(self) -> UsageQuery | None:
+        """The valid query of a request on a readable account."""
+        if self.access is not Access.READABLE or self.account is None:
+            return None
+        resolved = self.resolved
+        return resolved if isinstance(resolved, UsageQuery) else None
+
+    @property
+    def invalid(self) -> QueryError | None:
+        resolved = self.resolved
+        return resolved if isinstance(resolved, QueryError) else None
+
+    @cached_property
+    def grid(self) -> tuple[Stamp, ...] | None:
+        query = self.query
+        return self.oracle.grid(query) if query is not None else None
+
+    @cached_property
+    def answer(self) -> dict[str, Any] | None:
+        query = self.query
+        return self.oracle.answer(query) if query is not None else None
