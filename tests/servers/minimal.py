@@ -30,8 +30,7 @@ from usagekit.mock.core.instants import US, format_instant, parse_datetime
 from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
 from usagekit.mock.core.response import UsageMeta
 from usagekit.mock.core.zones import get_timeline
-
-PATH = "/v1/accounts/{account_id}/analytics/usage"
+from usagekit.mock.spec import OPERATION_PATH
 
 
 class Fault(enum.Enum):
@@ -79,7 +78,7 @@ class MinimalServer:
     def app(self) -> Starlette:
         methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
         return Starlette(
-            routes=[Route(PATH, self.usage, methods=methods)],
+            routes=[Route(OPERATION_PATH, self.usage, methods=methods)],
             exception_handlers={404: self.not_found, 405: self.not_allowed},
         )
 
