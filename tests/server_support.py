@@ -54,6 +54,16 @@ def dataset() -> Dataset:
 
 DATASET = dataset()
 
+#: The file :func:`counted_dataset` appends the loading process's id to.
+LOADS_ENV = "USAGEKIT_TEST_LOADS"
+
+
+def counted_dataset() -> Dataset:
+    """:func:`dataset`, noting each load (by process id) in the file ``$USAGEKIT_TEST_LOADS``."""
+    with open(os.environ[LOADS_ENV], "a", encoding="utf-8") as loads:
+        loads.write(f"{os.getpid()}\n")
+    return dataset()
+
 
 class Served:
     """An app in process, on one event loop: ``served.get(url, key=...)``."""
@@ -132,8 +142,10 @@ _SERVE = (
 
 
 @contextlib.contextmanager
-def uvicorn_server(**config: Any) -> Iterator[str]:
-    """``serve(ServerConfig(...))`` in a subprocess over :func:`dataset`; yields its base URL."""
+def uvicorn_server(env: dict[str, str] | None = None, **config: Any) -> Iterator[str]:
+    """``serve(ServerConfig(...))`` in a subprocess over :func:`dataset`; yields its base URL.
+
+    ``env`` adds to the subprocess' environment."""
     port = free_port()
     settings = ServerConfig(
         **{
@@ -146,7 +158,8 @@ def uvicorn_server(**config: Any) -> Iterator[str]:
     )
     path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, settings.to_env()], env={**os.environ, "PYTHONPATH": path}
+        [sys.executable, "-c", _SERVE, settings.to_env()],
+        env={**os.environ, **(env or {}), "PYTHONPATH": path},
     )
     base = f"http://127.0.0.1:{port}"
     try:

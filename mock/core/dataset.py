@@ -245,17 +245,17 @@ class Dataset:
             members.extend(self.subaccounts(account.id))
         codes = np.array([self._by_id[m.id] for m in members], dtype=np.int32)
         rows = self.conversations
-        keep = (rows.status == COMPLETED) & np.isin(rows.account, codes)
-        picked = rows.take(np.flatnonzero(keep))
+        keep = np.flatnonzero((rows.status == COMPLETED) & np.isin(rows.account, codes))
+        # Only the columns usage reads: ids and directions would double the scope's size.
         agent_values, agent = _recode(
-            picked.agent, lambda code: UNASSIGNED if code == NO_AGENT else self.agent_ids[code]
+            rows.agent[keep], lambda code: UNASSIGNED if code == NO_AGENT else self.agent_ids[code]
         )
-        owner_values, owner = _recode(picked.account, lambda code: self.accounts[code].id)
-        type_values, type_ = _recode(picked.type, lambda code: CONVERSATION_TYPES[code])
+        owner_values, owner = _recode(rows.account[keep], lambda code: self.accounts[code].id)
+        type_values, type_ = _recode(rows.type[keep], lambda code: CONVERSATION_TYPES[code])
         return Scope(
             account_id=account_id,
-            start=picked.start,
-            duration=picked.duration,
+            start=rows.start[keep],
+            duration=rows.duration[keep],
             agent=agent,
             owner=owner,
             type=type_,

@@ -1,9 +1,11 @@
 """Serving the app with uvicorn, in one process or several.
 
 One worker serves the app built in this process (so a bad dataset fails
-before the socket opens). uvicorn's ``workers=N`` starts each worker from an
-import string instead, so there the app is built by :func:`app_from_env`, an
-app factory that reads the
+before the socket opens). Several workers share one app: it is built here,
+once, and the workers are forked from this process (:mod:`.prefork`), so the
+dataset is in memory once whatever their number. With ``--watch`` each worker
+reloads its own data, so there uvicorn's ``workers=N`` starts each worker from
+an import string and :func:`app_from_env`, an app factory, builds it from the
 :class:`ServerConfig` the parent wrote into :data:`CONFIG_ENV`. The parent
 fixes everything that must be equal in every worker before it starts them --
 in particular the anchor instant of the synthetic dataset (the pinned
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp
 
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
 from .logs import log_config
+from .prefork import Prefork
 from .protocol import ContractProtocol
 from .sources import load_dataset
 from .workbench import create_workbench
@@ -62,12 +65,21 @@ def prepare(config: ServerConfig) -> ServerConfig:
     return config
 
 
-def build_app(config: ServerConfig) -> ASGIApp:
-    """The app of one worker for ``config``; raises a ``UsagekitError`` for a bad dataset."""
-    app = create_workbench(load_dataset(config), config)
+def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
+    """The app of one worker for ``config``; raises a ``UsagekitError`` for a bad dataset.
+
+    ``shared``: the app is built to be forked into several workers, so every
+    account's scope is built now, once, instead of in each worker on first use.
+    """
+    dataset = load_dataset(config)
+    if shared:
+        for account in dataset.accounts:
+            dataset.scope(account.id)
+    app = create_workbench(dataset, config)
     # Everything built so far (the spec, connexion's tables, the dataset) lives as long
     # as the worker: out of the cyclic collector's sight, a full collection no longer
-    # walks it, which keeps those pauses out of the answers' p99.
+    # walks it, which keeps those pauses out of the answers' p99 -- and, in forked
+    # workers, keeps the collector from writing to (and so copying) the shared pages.
     gc.collect()
     gc.freeze()
     return app
@@ -126,6 +138,20 @@ def serve(config: ServerConfig) -> None:
         server = GracefulServer(uvicorn.Config(build_app(config), **options))
         server.run()
         return
+    if not config.watch:
+        # One dataset for every worker: built here, then forked (see prefork.py).
+        app = build_app(config, shared=True)
+        server_config = uvicorn.Config(app, **options)
+        try:
+            Prefork(
+                server_config, server_config.bind_socket(), config.workers, GracefulServer
+            ).run()
+        finally:
+            if config.control_dir is not None:
+                shutil.rmtree(config.control_dir, ignore_errors=True)
+        return
+    # --watch reloads the data in a thread of each worker, which a fork would not
+    # carry over: there every worker is a new interpreter that loads its own copy.
     if config.data_dir is not None:
         # Load once here: a worker that fails at start-up is restarted by uvicorn's
         # supervisor again and again, so a bad directory must fail before any starts.
