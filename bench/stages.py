@@ -1,0 +1,104 @@
+"""Where a never-seen query's time goes, measured in process (CPU time, no socket).
+
+Stages of the unique mix, each over the same seeded queries: ``resolve``
+(:func:`resolve_query` on the parameters as written), ``aggregate`` (the
+reference :class:`Aggregator`), ``encode`` (:meth:`UsageResult.to_json`).
+``app`` is the whole ASGI app driven in process -- middlewares, connexion's
+routing, security and validation, the handler -- over other queries of the
+same mix (so that no answer is a memo hit); ``HTTP stack`` is ``app`` minus
+the three stages. CPU time, not wall time: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from load import DEMO_API_KEY, NOW, SEED, unique_query
+
+from usagekit.mock.core.aggregate import Aggregator
+from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.core.query import RawQuery, resolve_query
+from usagekit.mock.datasets.synthetic import DEMO_ACCOUNT_ID
+from usagekit.mock.server.app import create_app
+from usagekit.mock.server.config import ServerConfig, parse_instant
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    resolve_ms: float
+    aggregate_ms: float
+    encode_ms: float
+    app_ms: float
+    body_kb: float
+
+    @property
+    def stack_ms(self) -> float:
+        return max(0.0, self.app_ms - self.resolve_ms - self.aggregate_ms - self.encode_ms)
+
+
+def _raw(path: str) -> RawQuery:
+    params = {k: v[-1] for k, v in parse_qs(urlsplit(path).query).items()}
+    group_by = params.pop("group_by", None)
+    return RawQuery(**params, group_by=None if group_by is None else [group_by])
+
+
+def _cpu(run, items) -> tuple[float, list]:
+    started = time.process_time()
+    out = [run(item) for item in items]
+    return (time.process_time() - started) / len(items) * 1000, out
+
+
+def measure(dataset: Dataset, count: int = 400) -> Split:
+    now = parse_instant(NOW)
+    rng = random.Random(SEED)
+    warm = [unique_query(rng) for _ in range(50)]
+    paths = [unique_query(rng) for _ in range(count)]
+    others = [unique_query(rng) for _ in range(count)]
+    aggregator = Aggregator(dataset)
+
+    def resolve(path: str):
+        return resolve_query(_raw(path), account_id=DEMO_ACCOUNT_ID, now=now)
+
+    for path in warm:  # zone pages, rollups and scopes built before timing
+        aggregator(resolve(path)).to_json()
+    resolve_ms, queries = _cpu(resolve, paths)
+    aggregate_ms, results = _cpu(aggregator, queries)
+    encode_ms, bodies = _cpu(lambda result: result.to_json(), results)
+
+    app = create_app(dataset, ServerConfig(now=now, access_log=False))
+
+    async def call(path: str) -> None:
+        target, _, query = path.partition("?")
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "GET", "scheme": "http", "path": target, "raw_path": target.encode(),
+            "query_string": query.encode(), "root_path": "", "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 1),
+            "headers": [(b"host", b"bench"), (b"x-api-key", DEMO_API_KEY.encode())],
+        }  # fmt: skip
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        if sent[0]["status"] != 200:
+            raise RuntimeError(f"{path}: {sent[0]['status']} {sent[-1].get('body', b'')[:200]}")
+
+    async def drive(batch: list[str]) -> float:
+        started = time.process_time()
+        for path in batch:
+            await call(path)
+        return (time.process_time() - started) / len(batch) * 1000
+
+    asyncio.run(drive(warm))
+    app_ms = asyncio.run(drive(others))
+    body_kb = sum(map(len, bodies)) / len(bodies) / 1000
+    return Split(resolve_ms, aggregate_ms, encode_ms, app_ms, body_kb)
