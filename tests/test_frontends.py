@@ -1,4 +1,4 @@
-"""The contract in the tools frontends use: Prism 5's validation proxy, openapi-typescript.
+"""The contract in the tools frontends use: Prism 5's proxy, openapi-typescript, Schemathesis.
 
 Prism runs as ``prism proxy openapi.yaml <mock>`` in front of ``usagekit mock``
 and reports what it finds wrong in the ``sl-violations`` header of each answer
@@ -13,6 +13,10 @@ contract, but ``format: date-time`` (RFC 3339) wants an offset, so Prism flags
 it. A literal ``null`` is the contract's spelling of "absent"; OpenAPI has no
 null in a query string, so Prism reads it as text and flags it wherever text
 ``null`` breaks the schema (see ``test_literal_null_is_flagged_only_where_prism_reads_text``).
+
+openapi-typescript's ``group_by`` must type-check as a list of dimensions, and
+Schemathesis, on the contract as written, must send only ``group_by`` values
+the mock accepts (a ``nullable`` array made it send the empty ``group_by=``).
 """
 
 from __future__ import annotations
@@ -23,11 +27,16 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+import schemathesis
+from factories import PARENT_KEY
 from frontends import process, tools, usagekit
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.generation import GenerationMode
+from server_support import ME, served
 
 from usagekit.conformance.generation import ZONES
 from usagekit.mock.core.instants import parse_datetime
@@ -231,3 +240,41 @@ def test_openapi_typescript_types_group_by_as_a_list_of_dimensions(tmp_path: Pat
         [str(bin_dir / "tsc"), *options, "check.ts"], cwd=tmp_path, capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# -- Schemathesis ----------------------------------------------------------------------
+
+
+def test_schemathesis_sends_group_by_as_the_contract_means_it() -> None:
+    operation = schemathesis.openapi.from_dict(load_spec())[OPERATION_PATH]["GET"]
+    sent: list[list[tuple[str, str]]] = []
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(
+        max_examples=150,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def collect(case: Any) -> None:
+        params = case.as_transport_kwargs(base_url="http://x").get("params") or ""
+        # a query string where an array is delimited, else a dict of what it sends
+        query = (
+            parse_qsl(params, keep_blank_values=True)
+            if isinstance(params, str)
+            else list(params.items())
+        )
+        group_by = [(name, value) for name, value in query if name == "group_by"]
+        if group_by:
+            assert all(isinstance(value, str) for _, value in group_by), group_by
+            sent.append(group_by)
+
+    collect()
+    assert len(sent) >= 20
+    with served() as mock:
+        for pairs in sent:
+            response = mock.get(f"{ME}?{urlencode(pairs, safe=',')}", key=PARENT_KEY)
+            assert response.status_code == 200, (pairs, response.text)
+            items = [item for _, value in pairs for item in value.split(",")]
+            assert response.json()["meta"]["group_by"] == list(dict.fromkeys(items))
