@@ -12,7 +12,7 @@ from usagekit.mock.core.errors import UsagekitError
 from usagekit.mock.datasets import synthetic
 from usagekit.mock.server.banner import banner
 from usagekit.mock.server.config import (
-    DEFAULT_MEMO_BYTES,
+    DEFAULT_CACHE_BYTES,
     ConfigError,
     ServerConfig,
     parse_latency,
@@ -91,11 +91,13 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     help="Allow this CORS origin (repeatable); default: every origin.",
 )
 @click.option(
+    "--cache-mb",
     "--memo-mb",
-    default=DEFAULT_MEMO_BYTES // 2**20,
+    "cache_mb",
+    default=DEFAULT_CACHE_BYTES // 2**20,
     show_default=True,
     type=click.IntRange(min=0),
-    help="Encoded answers kept per worker (MiB).",
+    help="Cache budget per worker (MiB): encoded answers and resolved requests together.",
 )
 @click.option(
     "--watch",
@@ -160,7 +162,7 @@ def mock(
     chaos_seed: int | None,
     rate_limit: float | None,
     cors_origins: tuple[str, ...],
-    memo_mb: int,
+    cache_mb: int,
     watch: bool,
     admin_token: str | None,
     read_timeout: float,
@@ -190,7 +192,7 @@ def mock(
             chaos_seed=chaos_seed,
             rate_limit=rate_limit,
             cors_origins=cors_origins,
-            memo_bytes=memo_mb * 2**20,
+            cache_bytes=cache_mb * 2**20,
             watch=watch,
             admin_token=admin_token,
             read_timeout=read_timeout,

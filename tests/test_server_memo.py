@@ -8,7 +8,13 @@ from server_support import DATASET, ME, NOW, PATH, Served
 from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.server.app import create_app
 from usagekit.mock.server.config import Clock, ServerConfig
-from usagekit.mock.server.memo import FrontCache, FrontEntry, ResponseMemo
+from usagekit.mock.server.memo import (
+    FRONT_ENTRY_BYTES,
+    FrontCache,
+    FrontEntry,
+    ResponseMemo,
+    request_key,
+)
 
 
 def test_memo_is_bounded_by_bytes_least_recently_used_first_out() -> None:
@@ -29,17 +35,38 @@ def test_memo_is_bounded_by_bytes_least_recently_used_first_out() -> None:
 
 
 def test_front_cache_expires_wall_clock_entries_with_their_second() -> None:
-    front = FrontCache(max_entries=2)
-    front.put("pinned", FrontEntry("q1", None))
-    front.put("clock", FrontEntry("q2", 100))
-    assert front.get("clock", 100) == FrontEntry("q2", 100)
-    assert front.get("clock", 101) is None
-    assert front.get("clock", 100) is None  # dropped
-    assert front.get("pinned", 10**9) == FrontEntry("q1", None)
-    front.put("x", FrontEntry("q3", None))
-    front.put("y", FrontEntry("q4", None))
-    assert len(front) == 2
-    assert front.get("pinned", 0) is None
+    front = FrontCache(ResponseMemo(max_bytes=10_000))
+    pinned = request_key(b"k", "/p", b"tz=UTC")
+    clock = request_key(b"k", "/p", b"tz=Asia/Tokyo")
+    front.put(pinned, FrontEntry("q1", None))
+    front.put(clock, FrontEntry("q2", 100))
+    assert front.get(clock, 100) == FrontEntry("q2", 100)
+    assert front.get(clock, 101) is None
+    assert front.get(clock, 100) is None  # dropped
+    assert front.get(pinned, 10**9) == FrontEntry("q1", None)
+
+
+def test_front_entries_and_bodies_share_one_byte_budget() -> None:
+    memo = ResponseMemo(max_bytes=10 * FRONT_ENTRY_BYTES)
+    front = FrontCache(memo)
+    memo.put("body", b"x" * FRONT_ENTRY_BYTES)
+    for i in range(100):
+        front.put(request_key(b"k", "/p", f"start={i}".encode()), FrontEntry(i, None))
+    assert memo.size <= memo.max_bytes
+    assert memo.get("body") is None  # least recently used: pushed out by the requests
+    assert len(memo) < 10
+
+
+def test_request_key_ignores_unknown_parameters_and_their_order() -> None:
+    def key(query: str) -> object:
+        return request_key(b"k", "/p", query.encode())
+
+    same = key("tz=UTC&group_by=agent&limit=5")
+    assert key("limit=5&pad=xyz&tz=UTC&group_by=agent") == same
+    assert key("limit=9&limit=5&group_by=agent&tz=UTC&x=1") == same  # last scalar wins
+    assert key("tz=UTC%2F&group_by=agent&limit=5") != same
+    assert key("group_by=type&group_by=agent&tz=UTC&limit=5") != same  # group_by keeps order
+    assert key("tz=UTC&group_by=agent,type") != key("tz=UTC&group_by=agent&group_by=type")
 
 
 class CountingAggregator:

@@ -102,7 +102,7 @@ def contract_app(
     """
     spec = load_spec()
     keys = KeyIndex(dataset)
-    memo = ResponseMemo(config.memo_bytes)
+    memo = ResponseMemo(config.cache_bytes)
     endpoint = UsageEndpoint(aggregator or Aggregator(dataset), memo)
     clock = clock or Clock(config.now)
     operations = {OPERATION_ID: endpoint.get_usage_analytics}
@@ -134,7 +134,7 @@ def contract_app(
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
     install_error_handlers(app)
 
-    outer: ASGIApp = FastPathMiddleware(app, front=FrontCache(), memo=memo, clock=clock)
+    outer: ASGIApp = FastPathMiddleware(app, front=FrontCache(memo), memo=memo, clock=clock)
     if config.rate_limit is not None:
         rate = config.rate_limit / config.workers
         outer = RateLimitMiddleware(

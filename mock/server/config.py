@@ -24,7 +24,7 @@ from usagekit.mock.core.instants import US
 
 __all__ = [
     "CONFIG_ENV",
-    "DEFAULT_MEMO_BYTES",
+    "DEFAULT_CACHE_BYTES",
     "Clock",
     "ConfigError",
     "ServerConfig",
@@ -36,8 +36,8 @@ __all__ = [
 
 #: The environment variable that carries the serialised config to workers.
 CONFIG_ENV = "USAGEKIT_MOCK_CONFIG"
-#: The response memo's bound: encoded bodies kept per worker.
-DEFAULT_MEMO_BYTES = 64 * 1024 * 1024
+#: Each worker's cache budget (``--cache-mb``): encoded bodies and front entries.
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 
 
 class ConfigError(UsagekitError, ValueError):
@@ -74,7 +74,8 @@ class ServerConfig:
     rate_limit: float | None = None
     #: Allowed CORS origins; empty allows every origin (``*``).
     cors_origins: tuple[str, ...] = ()
-    memo_bytes: int = DEFAULT_MEMO_BYTES
+    #: Bytes a worker may keep of answers and resolved requests (``--cache-mb``).
+    cache_bytes: int = DEFAULT_CACHE_BYTES
     #: Seconds a connection has to send a whole request (``--read-timeout``).
     read_timeout: float = 5.0
     #: Seconds an idle keep-alive connection stays open (``--keep-alive``).
@@ -107,8 +108,8 @@ class ServerConfig:
                 raise ConfigError(
                     f"latency must be MS or LOW-HIGH with LOW <= HIGH, not {low}-{high}"
                 )
-        if self.memo_bytes < 0:
-            raise ConfigError("memo size must not be negative")
+        if self.cache_bytes < 0:
+            raise ConfigError("cache size must not be negative")
         for name in ("read_timeout", "keep_alive"):
             seconds = getattr(self, name)
             if not (math.isfinite(seconds) and seconds > 0):

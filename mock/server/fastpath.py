@@ -3,8 +3,9 @@
 Most of a request's time in connexion goes to routing, security, parameter
 parsing and validation, all of which give the same result for the same
 request line and key. :class:`FastPathMiddleware` remembers, for each
-``(key digest, path, query string)`` answered 200, the :class:`UsageQuery` it
-resolved to, and answers a repeat straight from the :class:`ResponseMemo`.
+request answered 200 (key digest, path, and the parameters the contract names:
+see :func:`request_key`), the :class:`UsageQuery` it resolved to, and answers a
+repeat straight from the :class:`ResponseMemo`, in whose byte budget both live.
 
 What it keeps of every behaviour:
 
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .access import digest
 from .config import Clock
-from .memo import FrontCache, FrontEntry, ResponseMemo
+from .memo import FrontCache, FrontEntry, ResponseMemo, request_key
 from .problems import method_not_allowed, send_bytes, send_problem
 from .routes import API_KEY_HEADER, header, is_operation
 from .validation import RESOLVED, Resolved
@@ -60,7 +61,7 @@ class FastPathMiddleware:
             await self.app(scope, receive, send)
             return
 
-        request = (digest(key), scope["path"], scope["query_string"])
+        request = request_key(digest(key), scope["path"], scope["query_string"])
         entry = self.front.get(request, self.clock.second())
         if entry is not None:
             body = self.memo.get(entry.query)

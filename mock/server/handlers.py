@@ -23,7 +23,7 @@ from starlette.responses import Response
 from usagekit.mock.core.query import UsageQuery
 from usagekit.mock.core.response import UsageResult
 
-from .memo import ResponseMemo
+from .memo import BODY_ENTRY_BYTES, ResponseMemo
 from .problems import JSON
 
 __all__ = ["UsageEndpoint", "healthz"]
@@ -43,7 +43,7 @@ class UsageEndpoint:
         body = self.memo.get(query)
         if body is None:
             body = self.aggregator(query).to_json()
-            self.memo.put(query, body)
+            self.memo.put(query, body, len(body) + BODY_ENTRY_BYTES)
         return body
 
     async def get_usage_analytics(self, account_id: str, usage_query: UsageQuery) -> Response:

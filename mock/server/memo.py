@@ -1,12 +1,19 @@
-"""Bounded memory of encoded answers.
+"""One byte budget per worker for everything a request can make the server remember.
 
-:class:`ResponseMemo` keeps the encoded body of each distinct resolved query
-(:class:`UsageQuery` is frozen and hashable, and "now" is already inside it,
-so a body never goes stale for a given dataset), least recently used first
-out, within a byte budget. :class:`FrontCache` maps a request as written
-(key digest, path, query string) to the query it resolved to, so a repeated
-request can skip parsing and validation; it holds no bodies of its own, so the
-byte budget is the memo's alone.
+:class:`ResponseMemo` is an LRU within ``max_bytes`` (``--cache-mb``) holding
+two kinds of entries:
+
+* the encoded body of each distinct resolved query (:class:`UsageQuery` is
+  frozen and hashable, and "now" is already inside it, so a body never goes
+  stale for a given dataset), charged its length plus a fixed overhead;
+* through :class:`FrontCache`, what a request resolved to: keyed on the
+  request *as the contract reads it* -- key digest, path, and only the
+  parameters the contract names (the last of a repeated scalar, every
+  ``group_by`` item in order) -- so ignored parameters and parameter order
+  share one entry; charged its text plus a fixed overhead.
+
+Least recently used first out, whichever kind; no other per-request state
+grows with the number of distinct requests.
 """
 
 from __future__ import annotations
@@ -15,50 +22,79 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
 
-__all__ = ["FrontCache", "FrontEntry", "ResponseMemo"]
+__all__ = [
+    "BODY_ENTRY_BYTES",
+    "FRONT_ENTRY_BYTES",
+    "FrontCache",
+    "FrontEntry",
+    "ResponseMemo",
+    "request_key",
+]
+
+#: What a body entry costs beyond its bytes: its query (the key), the bytes
+#: object's header and the LRU's node (tracemalloc: about 300 bytes).
+BODY_ENTRY_BYTES = 320
+#: What a front entry costs beyond its text: the key tuple, the strings' headers,
+#: the entry and the LRU's node (measured with tracemalloc: about 600 bytes).
+FRONT_ENTRY_BYTES = 640
+
+#: The query parameters the contract names; every other one is ignored.
+_SCALARS = ("start", "end", "granularity", "tz", "limit")
+_ARRAY = "group_by"
 
 
 class ResponseMemo:
-    """An LRU of ``query -> body`` holding at most ``max_bytes`` of bodies.
+    """An LRU of ``key -> value`` holding at most ``max_bytes``, by each entry's charge.
 
-    A body larger than the whole budget is not kept. A lock makes it safe to
+    A value larger than the whole budget is not kept. A lock makes it safe to
     share with threads, though the server uses it from its event loop only.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._bodies: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._bodies)
+        return len(self._entries)
 
     @property
     def size(self) -> int:
-        """Bytes of bodies held now."""
+        """Bytes charged for the entries held now."""
         return self._bytes
 
-    def get(self, query: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> Any | None:
         with self._lock:
-            body = self._bodies.get(query)
-            if body is not None:
-                self._bodies.move_to_end(query)
-            return body
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
 
-    def put(self, query: Hashable, body: bytes) -> None:
-        if len(body) > self.max_bytes:
+    def put(self, key: Hashable, value: Any, charge: int | None = None) -> None:
+        """Keep ``value``, charged ``charge`` bytes (default: its length)."""
+        cost = len(value) if charge is None else charge
+        if cost > self.max_bytes:
             return
         with self._lock:
-            old = self._bodies.pop(query, None)
+            old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old)
-            self._bodies[query] = body
-            self._bytes += len(body)
+                self._bytes -= old[1]
+            self._entries[key] = (value, cost)
+            self._bytes += cost
             while self._bytes > self.max_bytes:
-                _, evicted = self._bodies.popitem(last=False)
-                self._bytes -= len(evicted)
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self._bytes -= evicted
+
+    def discard(self, key: Hashable) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,33 +106,43 @@ class FrontEntry:
     second: int | None
 
 
+def request_key(key_digest: bytes, path: str, query_string: bytes) -> tuple[Any, ...]:
+    """A request as the contract reads it: unknown parameters and their order left out.
+
+    Decoded as starlette decodes it for connexion, so two query strings with
+    the same key give the same parameters to the validator.
+    """
+    scalars: dict[str, str] = {}
+    group_by: list[str] = []
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name == _ARRAY:
+            group_by.append(value)
+        elif name in _SCALARS:
+            scalars[name] = value  # the last one wins, as connexion reads it
+    known = tuple(scalars.get(name) for name in _SCALARS)
+    return (key_digest, path, known, tuple(group_by))
+
+
+def _charge(request: tuple[Any, ...]) -> int:
+    _, path, known, group_by = request
+    text = len(path) + sum(len(v) for v in known if v is not None) + sum(map(len, group_by))
+    return FRONT_ENTRY_BYTES + 32 + text
+
+
 class FrontCache:
-    """An LRU of ``(key digest, path, query string) -> FrontEntry``, bounded by count."""
+    """``request_key -> FrontEntry``, kept in a :class:`ResponseMemo`'s budget."""
 
-    def __init__(self, max_entries: int = 65_536) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, FrontEntry] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, store: ResponseMemo) -> None:
+        self.store = store
 
-    def __len__(self) -> int:
-        return len(self._entries)
+    def get(self, request: tuple[Any, ...], second: int) -> FrontEntry | None:
+        entry = self.store.get(("front", request))
+        if entry is None:
+            return None
+        if entry.second is not None and entry.second != second:
+            self.store.discard(("front", request))
+            return None
+        return entry
 
-    def get(self, request: Hashable, second: int) -> FrontEntry | None:
-        with self._lock:
-            entry = self._entries.get(request)
-            if entry is None:
-                return None
-            if entry.second is not None and entry.second != second:
-                del self._entries[request]
-                return None
-            self._entries.move_to_end(request)
-            return entry
-
-    def put(self, request: Hashable, entry: FrontEntry) -> None:
-        if self.max_entries <= 0:
-            return
-        with self._lock:
-            self._entries[request] = entry
-            self._entries.move_to_end(request)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+    def put(self, request: tuple[Any, ...], entry: FrontEntry) -> None:
+        self.store.put(("front", request), entry, _charge(request))
