@@ -227,7 +227,8 @@ def test_extra_account_keys_are_ignored(tmp_path: Path) -> None:
 BAD_LINES = [
     pytest.param('{"conversation_id": "x",', None, "invalid JSON", id="not JSON"),
     pytest.param("[1, 2]", None, "expected a JSON object", id="not an object"),
-    pytest.param("[" * 100_000, None, "nested too deeply", id="deep"),
+    pytest.param("[" * 4_000, None, "nested too deeply", id="deep"),
+    pytest.param("[" * 100_000, None, "longer than 4,096 bytes", id="long"),
     pytest.param("", None, "blank line", id="blank"),
     pytest.param(record(conversation_id=""), "conversation_id", "non-empty", id="empty id"),
     pytest.param(

@@ -22,10 +22,14 @@ from typing import Any
 from usagekit.mock.core.dataset import UNASSIGNED, Account, Agent
 from usagekit.mock.core.errors import DatasetError
 
-__all__ = ["accounts_json", "read_accounts"]
+from ._fileio import open_regular, os_reason
+
+__all__ = ["MAX_ACCOUNTS_BYTES", "accounts_json", "read_accounts"]
 
 ACCOUNT_KEYS = ("id", "parent_id", "name", "api_keys", "agents")
 AGENT_KEYS = ("id", "name")
+#: The largest ``accounts.json`` read (a thousand accounts take well under 1 MB).
+MAX_ACCOUNTS_BYTES = 64 * 2**20
 #: ``me`` in the request path stands for the key's own account.
 RESERVED_ACCOUNT_ID = "me"
 
@@ -33,9 +37,10 @@ RESERVED_ACCOUNT_ID = "me"
 def read_accounts(path: Path) -> tuple[Account, ...]:
     """The accounts of ``path``; :class:`DatasetError` names the first problem."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise DatasetError(path=str(path), line=None, field=None, message="no such file") from None
+        with open_regular(path, MAX_ACCOUNTS_BYTES) as stream:
+            text = stream.read().decode("utf-8")
+    except OSError as exc:  # a read error after a good open (EIO)
+        raise DatasetError(path=str(path), line=None, field=None, message=os_reason(exc)) from None
     except UnicodeDecodeError as exc:
         raise DatasetError(
             path=str(path), line=None, field=None, message=f"not UTF-8 text (byte {exc.start + 1})"

@@ -31,7 +31,7 @@ from usagekit.mock.core.dataset import NO_AGENT
 from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, US
 
 from ._ids import id_hashes
-from ._lines import FIELDS, Codes, Columns
+from ._lines import FIELDS, MAX_ID_BYTES, Codes, Columns
 
 __all__ = ["canonical", "decoded"]
 
@@ -174,7 +174,7 @@ def _checked(
     status: np.ndarray,
 ) -> Columns | None:
     """The columns, if the checks that span fields hold; else ``None``."""
-    if not all(ids):
+    if not all(ids) or max(map(len, ids)) > MAX_ID_BYTES:
         return None
     # numpy has rejected impossible dates (30 February, hour 24) with
     # ValueError; year 0 parses, so the range check rejects it here.

@@ -41,14 +41,17 @@ from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.core.instants import US, format_instants
 
 from ._columns import canonical, decoded
+from ._fileio import open_regular, os_reason
 from ._ids import SeenIds
 from ._lines import Codes, LineChecker
 
-__all__ = ["read_conversations", "write_conversations"]
+__all__ = ["MAX_LINE_BYTES", "read_conversations", "write_conversations"]
 
 #: Bytes per block (~7,000 lines): big enough to amortise the numpy calls,
 #: small enough that a block's decoded JSON stays a few MB.
 BLOCK_BYTES = 2**21
+#: The longest line read; a canonical line is about 250 bytes.
+MAX_LINE_BYTES = 4096
 _WRITE_ROWS = 16_384
 _COLUMNS = ("ids", "start", "duration", "account", "agent", "type", "direction", "status")
 
@@ -60,8 +63,9 @@ def read_conversations(path: Path, accounts: tuple[Account, ...]) -> Conversatio
     seen = SeenIds()
     pieces: dict[str, list[np.ndarray]] = {name: [] for name in _COLUMNS}
     first_line = 1
-    with _open(path) as stream:
-        for block in _blocks(stream):
+    with open_regular(path) as stream:
+        for block in _blocks(stream, path):
+            _check_line_lengths(block, first_line, path)
             count = block.count(b"\n") + (not block.endswith(b"\n"))
             part = canonical(block, count, codes)
             if part is None:
@@ -76,16 +80,31 @@ def read_conversations(path: Path, accounts: tuple[Account, ...]) -> Conversatio
     return _sorted(pieces)
 
 
-def _open(path: Path) -> BinaryIO:
+def _blocks(stream: BinaryIO, path: Path) -> Iterator[bytes]:
+    """Blocks of whole lines; a line past :data:`MAX_LINE_BYTES` is cut, and then refused."""
     try:
-        return path.open("rb")
-    except FileNotFoundError:
-        raise DatasetError(path=str(path), line=None, field=None, message="no such file") from None
+        while block := stream.read(BLOCK_BYTES):
+            yield block + stream.readline(MAX_LINE_BYTES + 1)
+    except OSError as exc:  # a read error after a good open (EIO)
+        raise DatasetError(path=str(path), line=None, field=None, message=os_reason(exc)) from None
 
 
-def _blocks(stream: BinaryIO) -> Iterator[bytes]:
-    while block := stream.read(BLOCK_BYTES):
-        yield block + stream.readline()
+def _check_line_lengths(block: bytes, first_line: int, path: Path) -> None:
+    """Refuse a line longer than :data:`MAX_LINE_BYTES` before any field of it is read.
+
+    This bounds every field (an id, the digits of a number) before it is
+    decoded or given a column: no 93 GiB id column, no 4,300-digit int().
+    """
+    if len(block) <= MAX_LINE_BYTES:
+        return
+    for offset, line in enumerate(block.split(b"\n")):
+        if len(line) > MAX_LINE_BYTES:
+            raise DatasetError(
+                path=str(path),
+                line=first_line + offset,
+                field=None,
+                message=f"longer than {MAX_LINE_BYTES:,} bytes; a conversation takes about 250",
+            )
 
 
 def _lines(block: bytes) -> list[bytes]:
@@ -120,8 +139,8 @@ def write_conversations(
     type_ = [_string(t) for t in CONVERSATION_TYPES]
     direction = [_string(d) for d in DIRECTIONS]
     status = [_string(s) for s in STATUSES]
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as out:
+    # The caller writes into a staging directory and swaps it in (see files.save_dataset).
+    with path.open("wb") as out:
         for lo in range(0, len(conversations), _WRITE_ROWS):
             rows = conversations.take(np.arange(lo, min(lo + _WRITE_ROWS, len(conversations))))
             lines = [
@@ -141,7 +160,8 @@ def write_conversations(
                 )
             ]
             out.write("".join(lines).encode("utf-8"))
-    os.replace(partial, path)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _string(text: str) -> str:

@@ -22,7 +22,7 @@ from usagekit.mock.core.zones import get_timeline
 
 from ._ids import SeenIds, id_hashes
 
-__all__ = ["FIELDS", "Codes", "Columns", "LineChecker"]
+__all__ = ["FIELDS", "MAX_ID_BYTES", "Codes", "Columns", "LineChecker"]
 
 FIELDS = (
     "conversation_id",
@@ -35,6 +35,9 @@ FIELDS = (
     "duration_seconds",
 )
 _MAX_DURATION = 2**31
+#: The longest ``conversation_id`` (UTF-8 bytes): the id column is as wide as its
+#: longest id, so this bounds its memory per conversation.
+MAX_ID_BYTES = 128
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -140,6 +143,8 @@ class LineChecker:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise self.error(line, None, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        except ValueError:  # an integer past Python's digit limit
+            raise self.error(line, None, "invalid JSON: a number too long to read") from None
         except RecursionError:
             raise self.error(line, None, "invalid JSON: nested too deeply") from None
         if not isinstance(record, dict):
@@ -157,6 +162,8 @@ class LineChecker:
         conversation_id = _text(record, "conversation_id")
         if not conversation_id or "\0" in conversation_id:
             raise _FieldError("conversation_id", "must be a non-empty string without NUL")
+        if len(conversation_id.encode("utf-8")) > MAX_ID_BYTES:
+            raise _FieldError("conversation_id", f"longer than {MAX_ID_BYTES} bytes")
         account_id = _text(record, "account_id")
         account = self.codes.account.get(account_id)
         if account is None:

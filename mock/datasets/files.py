@@ -33,6 +33,8 @@ gives the same bytes.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from usagekit.mock.core.dataset import Dataset, agent_table
@@ -60,11 +62,37 @@ def load_dataset(directory: str | os.PathLike[str]) -> Dataset:
 
 
 def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
-    """Write ``dataset`` into ``directory`` (created if missing) in the canonical form."""
+    """Write ``dataset`` into ``directory`` (created if missing) in the canonical form.
+
+    Both files are written into a temporary directory first -- beside
+    ``directory`` when it does not exist yet, inside it when it does, so on the
+    same file system either way -- and swapped in only once both are complete
+    and synced: a failure (a full disk, a signal) leaves the previous dataset
+    as it was and no temporary file behind. A new directory appears whole with
+    one rename; an existing one gets its two files replaced by two renames
+    (other files in it are left alone).
+    """
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    accounts = folder / ACCOUNTS_FILE
-    partial = accounts.with_name(accounts.name + ".partial")
-    partial.write_bytes(accounts_json(dataset.accounts).encode("utf-8"))
-    os.replace(partial, accounts)
-    write_conversations(folder / CONVERSATIONS_FILE, dataset.accounts, dataset.conversations)
+    fresh = not folder.exists()
+    staging_parent = folder.parent if fresh else folder
+    staging_parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".usagekit-export-", dir=staging_parent))
+    try:
+        _write_synced(staging / ACCOUNTS_FILE, accounts_json(dataset.accounts).encode("utf-8"))
+        write_conversations(staging / CONVERSATIONS_FILE, dataset.accounts, dataset.conversations)
+        if fresh:
+            staging.rename(folder)
+        else:
+            os.replace(staging / CONVERSATIONS_FILE, folder / CONVERSATIONS_FILE)
+            os.replace(staging / ACCOUNTS_FILE, folder / ACCOUNTS_FILE)
+            staging.rmdir()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
