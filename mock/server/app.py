@@ -50,7 +50,7 @@ from usagekit.mock.spec import load_spec
 from .access import ApiKeySecurity, KeyIndex
 from .config import Clock, ServerConfig
 from .fastpath import FastPathMiddleware
-from .handlers import UsageEndpoint, healthz
+from .handlers import HEALTHZ_METHODS, UsageEndpoint, healthz
 from .limits import ConcurrencyLimitMiddleware, RequestLimitsMiddleware
 from .memo import FrontCache, ResponseMemo
 from .problems import (
@@ -131,7 +131,7 @@ def contract_app(
         swagger_ui_options=SwaggerUIOptions(spec_path="/openapi.json", swagger_ui_path="/ui"),
     )
     app.add_api(spec)
-    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    app.add_url_rule("/healthz", "healthz", healthz, methods=HEALTHZ_METHODS)
     install_error_handlers(app)
 
     outer: ASGIApp = FastPathMiddleware(app, front=FrontCache(memo), memo=memo, clock=clock)

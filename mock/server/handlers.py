@@ -24,9 +24,9 @@ from usagekit.mock.core.query import UsageQuery
 from usagekit.mock.core.response import UsageResult
 
 from .memo import BODY_ENTRY_BYTES, ResponseMemo
-from .problems import JSON
+from .problems import JSON, method_not_allowed
 
-__all__ = ["UsageEndpoint", "healthz"]
+__all__ = ["HEALTHZ_METHODS", "UsageEndpoint", "healthz"]
 
 _HEALTHY = b'{"status":"ok"}'
 
@@ -51,5 +51,14 @@ class UsageEndpoint:
         return Response(self.body(usage_query), media_type=JSON)
 
 
-async def healthz(_request: Request) -> Response:
+#: Every method /healthz is routed for: GET answers, the others are 405 (not 404).
+HEALTHZ_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+async def healthz(request: Request) -> Response:
+    if request.method not in ("GET", "HEAD"):
+        problem = method_not_allowed(request.method)
+        return Response(
+            problem.body(), status_code=405, headers=dict(problem.headers), media_type=JSON
+        )
     return Response(_HEALTHY, media_type=JSON)

@@ -2,7 +2,8 @@
 
 A query string longer than :data:`MAX_QUERY_BYTES`, or a path longer than
 :data:`MAX_PATH_BYTES`, is answered ``400 bad_request`` straight away: no
-parsing, no key lookup, nothing remembered. Everything the contract names as a
+parsing, no key lookup, nothing remembered; a path with a control character
+(``%0A``) names no endpoint, ``404``. Everything the contract names as a
 parameter stays the validator's (one 422 naming every invalid field), with its
 own caps in :mod:`usagekit.mock.core.query`; these two bound how much text any
 request can make the server read, parse, log or remember at all -- whatever
@@ -17,9 +18,12 @@ limit.
 
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .problems import bad_request, send_problem, service_unavailable
+from .logs import escape
+from .problems import bad_request, not_found, send_problem, service_unavailable
 
 __all__ = [
     "MAX_PATH_BYTES",
@@ -27,6 +31,8 @@ __all__ = [
     "ConcurrencyLimitMiddleware",
     "RequestLimitsMiddleware",
 ]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 #: The longest query string served (bytes, as sent); a real query is about 200.
 MAX_QUERY_BYTES = 4096
@@ -52,6 +58,11 @@ class RequestLimitsMiddleware:
                         f"{query} bytes; at most {MAX_QUERY_BYTES} are read.",
                     ),
                 )
+                return
+            if _CONTROL.search(scope["path"]):
+                # A decoded control character names no endpoint -- and starlette's
+                # route patterns end in `$`, which would match before a final "\n".
+                await send_problem(send, not_found(escape(scope["path"])))
                 return
             if path > MAX_PATH_BYTES:
                 await send_problem(

@@ -1,0 +1,195 @@
+"""Soak the running mock with mixed traffic and watch its memory.
+
+    .venv/bin/python bench/soak.py [--duration 60] [--connections 64] [--workers 2]
+                                   [--size 100000] [--cache-mb 64]
+
+Starts ``usagekit mock`` (pinned ``--now``, synthetic dataset) and drives
+``--connections`` keep-alive connections for ``--duration`` seconds with a mix
+of, per 16 requests:
+
+* 8 repeated dashboard queries (``bench/server.py``'s QUERIES: memo hits),
+* 4 unique queries (a ``start`` no one asked before: a new aggregate each),
+* 3 padded repeats (an ignored ``pad=`` of up to 3 KiB, unique every time:
+  the probe that once grew one worker to 4 GB),
+* 1 oversize query (a 5 KiB ``pad=``: answered 400 ``bad_request``).
+
+Every answer is checked: 200 for the first three kinds, 400 with the
+contract's JSON for the last; anything else, or a broken connection, is an
+error. The RSS of the server and its workers is sampled every 5 s. Prints
+req/s, p50/p99 latency, errors, and RSS after warm-up (the first sample at or
+past a quarter of the run) and at the end, with the growth between them.
+Targets: 0 errors, RSS growth under 10 % after warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from server import NOW, QUERIES, free_port, stop, wait_healthy
+
+from usagekit.mock.datasets.synthetic import DEMO_API_KEY
+
+USAGE = "/v1/accounts/me/analytics/usage"
+SAMPLE_SECONDS = 5.0
+
+
+def start_mock(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-c", "import sys\nfrom usagekit.cli.mock import mock\nmock(sys.argv[1:])",
+        "--port", str(port), "--workers", str(args.workers), "--size", str(args.size),
+        "--now", NOW, "--cache-mb", str(args.cache_mb), "--no-access-log",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+def request(kind: int, rng: random.Random) -> tuple[bytes, int]:
+    """The bytes of one request of the mix, and the status it must get."""
+    slot = kind % 16
+    key, path = QUERIES[rng.randrange(len(QUERIES))]
+    if slot < 8:
+        pass
+    elif slot < 12:
+        micros = rng.randrange(10**6)
+        start = f"2025-{rng.randrange(1, 13):02d}-01T00:00:00.{micros:06d}Z"
+        key, path = DEMO_API_KEY, f"{USAGE}?start={start}&tz=Europe/Vienna"
+    elif slot < 15:
+        pad = f"{rng.getrandbits(64):x}" * rng.randrange(1, 180)
+        path = f"{path}{'&' if '?' in path else '?'}pad={pad}"
+    else:
+        path = f"{USAGE}?pad={'x' * 5000}"
+        return _get(path, key), 400
+    return _get(path, key), 200
+
+
+def _get(path: str, key: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: soak\r\nX-API-Key: {key}\r\n\r\n".encode()
+
+
+async def connection(
+    port: int, deadline: float, seed: int, latencies: list[float], errors: list[str]
+) -> None:
+    rng = random.Random(seed)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    kind = seed
+    try:
+        while time.perf_counter() < deadline:
+            kind += 1
+            data, expected = request(kind, rng)
+            started = time.perf_counter()
+            writer.write(data)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length, json_body, close = 0, False, False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"content-type":
+                    json_body = value.strip() == b"application/json"
+                elif name == b"connection":
+                    close = value.strip().lower() == b"close"
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            status = int(head.split(b" ", 2)[1])
+            if status != expected or not json_body:
+                errors.append(f"{status} for a request expecting {expected}")
+            if close:  # reconnect, as a client would
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except (OSError, asyncio.IncompleteReadError) as exc:
+        errors.append(type(exc).__name__)
+    finally:
+        writer.close()
+
+
+async def drive(port: int, args: argparse.Namespace, pid: int) -> None:
+    latencies: list[float] = []
+    errors: list[str] = []
+    samples: list[tuple[float, int]] = []
+    started = time.perf_counter()
+    deadline = started + args.duration
+
+    async def sample() -> None:
+        while time.perf_counter() < deadline:
+            samples.append((time.perf_counter() - started, tree_rss(pid)))
+            await asyncio.sleep(SAMPLE_SECONDS)
+        samples.append((time.perf_counter() - started, tree_rss(pid)))
+
+    await asyncio.gather(
+        sample(),
+        *(connection(port, deadline, c, latencies, errors) for c in range(args.connections)),
+    )
+    elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    warm = next(rss for at, rss in samples if at >= args.duration / 4)
+    end = samples[-1][1]
+    mib = 2**20
+    print(
+        f"requests     {len(latencies):,} in {elapsed:.1f} s: {len(latencies) / elapsed:,.0f} req/s"
+    )
+    print(f"latency      p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms")
+    print(f"errors       {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    print("rss (MiB)    " + " ".join(f"{at:.0f}s:{rss / mib:.0f}" for at, rss in samples))
+    print(
+        f"rss growth   {(end - warm) / warm:+.1%} after warm-up "
+        f"({warm / mib:.0f} -> {end / mib:.0f} MiB; target < 10 %)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--cache-mb", type=int, default=64)
+    args = parser.parse_args()
+    port = free_port()
+    process = start_mock(port, args)
+    try:
+        wait_healthy(port, timeout=120)
+        print(
+            f"usagekit mock --workers {args.workers} --size {args.size:,} "
+            f"--cache-mb {args.cache_mb}; {args.connections} connections, {args.duration:.0f} s"
+        )
+        asyncio.run(drive(port, args, process.pid))
+    finally:
+        stop(process)
+
+
+if __name__ == "__main__":
+    main()
