@@ -72,6 +72,7 @@ class Client:
             headers={k.lower(): v for k, v in response.headers.items()},
             content=response.content,
             elapsed=elapsed,
+            sent_url=str(response.request.url),
         )
 
     def _key(self, role: KeyRole) -> str | None:

@@ -2,9 +2,13 @@
 
 Responses come from two places -- the kit's own targeted requests (httpx) and
 the cases schemathesis generates (requests) -- and every response rule reads
-them through this one record. ``curl()`` reproduces the request; keys appear as
-``$USAGEKIT_API_KEY`` / ``$USAGEKIT_SUBACCOUNT_KEY`` so that reports can be
-pasted into CI logs without leaking them, and still run as written.
+them through this one record. ``curl()`` reproduces the request exactly as it
+was sent (the URL byte for byte, the method, the key): the configured keys
+appear as ``"$USAGEKIT_API_KEY"`` / ``"$USAGEKIT_SUBACCOUNT_KEY"`` (in double
+quotes, so that the shell expands them) so that reports can be pasted into CI
+logs without leaking them and still run as written; any other key -- the
+deliberately wrong ones -- is written literally, and everything else is
+single-quoted, whatever characters it holds.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from usagekit.mock.spec import OPERATION_PATH
 
@@ -64,12 +68,16 @@ class Exchange:
     key_text: str | None  # the literal key, only for KeyRole.INVALID
     status: int
     headers: dict[str, str]  # lower-case names
-    content: bytes
+    content: bytes  # empty when there was no answer
     elapsed: float  # seconds
+    #: The URL exactly as it went out; ``None``: rebuilt from ``params``.
+    sent_url: str | None = None
     _json: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def url(self) -> str:
+        if self.sent_url is not None:
+            return self.sent_url
         query = urlencode(self.params, safe=",:/")
         return f"{self.base_url}{self.path}" + (f"?{query}" if query else "")
 
@@ -88,12 +96,26 @@ class Exchange:
         return [value for key, value in self.params if key == name]
 
     def curl(self) -> str:
+        """A shell command that sends this request again."""
         parts = ["curl", "-sS"]
-        if self.method != "GET":
-            parts += ["-X", self.method]
-        if self.key is KeyRole.INVALID:
-            parts += ["-H", shlex.quote(f"X-API-Key: {self.key_text}")]
+        if self.method == "HEAD":
+            parts.append("-I")  # `-X HEAD` would wait for a body that never comes
+        elif self.method != "GET":
+            parts += ["-X", shlex.quote(self.method)]
+        if self.key is KeyRole.INVALID and self.key_text is not None:
+            # `X-API-Key:` with nothing after it would tell curl to drop the header.
+            header = f"X-API-Key: {self.key_text}" if self.key_text else "X-API-Key;"
+            parts += ["-H", shlex.quote(header)]
         elif self.key.variable:
             parts += ["-H", f'"X-API-Key: ${self.key.variable}"']
-        parts.append(shlex.quote(self.url))
+        url = self.url
+        if _GLOB.search(url):
+            parts.append("-g")  # brackets and braces are curl's URL globbing otherwise
+        if _DOT_SEGMENT.search(urlsplit(url).path):
+            parts.append("--path-as-is")  # curl would squash /./ and /../ otherwise
+        parts.append(shlex.quote(url))
         return " ".join(parts)
+
+
+_GLOB = re.compile(r"[\[\]{}]")
+_DOT_SEGMENT = re.compile(r"(^|/)\.\.?(/|$)")

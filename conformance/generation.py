@@ -29,6 +29,7 @@ its events, which :func:`run_generated` turns into the kit's outcomes.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -48,7 +49,7 @@ from usagekit.mock.spec import load_spec
 from .config import KitConfig
 from .events import Event, StageFinished, StageStarted
 from .exchange import Exchange, KeyRole
-from .outcomes import Finding, Outcomes
+from .outcomes import Finding, Outcomes, judged_of
 from .profiles import Profile
 
 __all__ = ["BUILT_IN", "JUDGE_CHECK", "run_generated", "tuned_contract"]
@@ -185,7 +186,18 @@ def _skipped(text: str, zone: str) -> bool:
 
 def exchange_of(response: Any, case: Any, kit: KitConfig) -> Exchange:
     """A schemathesis response as the kit's :class:`Exchange`."""
-    request = response.request
+    exchange = request_of(response.request, case, kit)
+    return dataclasses.replace(
+        exchange,
+        status=response.status_code,
+        headers={k.lower(): ", ".join(v) for k, v in response.headers.items()},
+        content=response.content,
+        elapsed=response.elapsed,
+    )
+
+
+def request_of(request: Any, case: Any, kit: KitConfig) -> Exchange:
+    """A request schemathesis sent (a prepared ``requests`` request), not yet answered."""
     url = urlsplit(request.url)
     key = request.headers.get("X-API-Key")
     role = (
@@ -197,18 +209,20 @@ def exchange_of(response: Any, case: Any, kit: KitConfig) -> Exchange:
         if key == kit.subaccount_key
         else KeyRole.INVALID
     )
+    path_parameters = (case.path_parameters if case is not None else None) or {}
     return Exchange(
         method=request.method,
         base_url=kit.base_url,
         path=url.path,
-        account=str((case.path_parameters or {}).get("account_id", kit.account_id)),
+        account=str(path_parameters.get("account_id", kit.account_id)),
         params=tuple(parse_qsl(url.query, keep_blank_values=True)),
         key=role,
         key_text=key if role is KeyRole.INVALID else None,
-        status=response.status_code,
-        headers={k.lower(): ", ".join(v) for k, v in response.headers.items()},
-        content=response.content,
-        elapsed=response.elapsed,
+        status=0,
+        headers={},
+        content=b"",
+        elapsed=0.0,
+        sent_url=request.url,
     )
 
 
@@ -239,7 +253,7 @@ def run_generated(
             if name in started:
                 yield StageFinished(name=name, elapsed=time.perf_counter() - started.pop(name))
         elif isinstance(event, st_events.ScenarioFinished):
-            _record_built_in(event, outcomes)
+            _record_built_in(event, outcomes, kit)
         elif isinstance(event, st_events.NonFatalError | st_events.FatalError):
             outcomes.declare(
                 "schemathesis_errors",
@@ -256,13 +270,13 @@ def run_generated(
                     title="Schemathesis error",
                     reason=text.splitlines()[0] if text else "schemathesis failed",
                     detail=text,
-                    curl=(),
                 ),
             )
 
 
-def _record_built_in(event: st_events.ScenarioFinished, outcomes: Outcomes) -> None:
-    for nodes in event.recorder.checks.values():
+def _record_built_in(event: st_events.ScenarioFinished, outcomes: Outcomes, kit: KitConfig) -> None:
+    recorder = event.recorder
+    for case_id, nodes in recorder.checks.items():
         for node in nodes:
             if node.name not in BUILT_IN:
                 continue
@@ -270,17 +284,33 @@ def _record_built_in(event: st_events.ScenarioFinished, outcomes: Outcomes) -> N
                 outcomes.passed(node.name)
                 continue
             failure = node.failure_info.failure
-            curl = node.failure_info.code_sample.replace(
-                "X-API-Key: [Filtered]", 'X-API-Key: "$USAGEKIT_API_KEY"'
-            )
-            message = (failure.message or failure.title).strip()
+            # A check may fail on a request of its own (ignored_auth's probes without a
+            # key or with a wrong one): reproduce that request, as it was sent.
+            failing = failure.case_id or case_id
+            interaction = recorder.interactions.get(failing)
+            node_case = recorder.cases.get(failing)
+            shown: tuple[Exchange, ...] = ()
+            if interaction is not None and interaction.response is not None:
+                case = node_case.value if node_case is not None else None
+                shown = (exchange_of(interaction.response, case, kit),)
+            message = (failure.message or "").strip()
             outcomes.failed(
                 node.name,
                 Finding(
                     rule=node.name,
                     title=failure.title,
-                    reason=failure.title + (f": {message.splitlines()[0]}" if message else ""),
+                    reason=_reason(failure.title, message),
                     detail=message,
-                    curl=(curl,),
+                    judged=judged_of(shown),
                 ),
             )
+
+
+def _reason(title: str, message: str) -> str:
+    """One line: the title, and the message's first line unless it only repeats the title."""
+    first = message.splitlines()[0].strip() if message else ""
+    if not first or first.rstrip(".").lower() == title.rstrip(".").lower():
+        return title
+    if first.lower().startswith(title.lower()):
+        return first
+    return f"{title}: {first}"

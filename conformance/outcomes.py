@@ -4,18 +4,66 @@
 from worker threads); :class:`Summary` is the frozen, plain result that the
 terminal, JUnit, Markdown and HTML writers read. A finding is one distinct
 failure of one rule -- the same rule failing for the same reason again only
-adds to its count -- with the ``curl`` commands that reproduce it.
+adds to its ``count`` -- with the requests that show it the first time: how to
+send each again (``curl``) and the answer that was judged.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import threading
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_FINDINGS", "Finding", "Outcomes", "RuleResult", "Summary"]
+from .exchange import Exchange
+
+__all__ = [
+    "EXCERPT",
+    "MAX_FINDINGS",
+    "Finding",
+    "Judged",
+    "Outcomes",
+    "RuleResult",
+    "Summary",
+    "judged_of",
+]
 
 #: Distinct findings kept per rule; a broken rule usually shows in many ways.
 MAX_FINDINGS = 5
+#: Bytes of a judged body a finding shows.
+EXCERPT = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Judged:
+    """One request of a finding: how to send it again, and what it got."""
+
+    curl: str
+    status: int | None  # None: no answer came
+    body: str  # the first EXCERPT bytes of the body, decoded leniently
+    size: int  # bytes in the whole body
+    digest: str  # SHA-256 of the whole body, so that a replay can be compared exactly
+
+    @classmethod
+    def of(cls, exchange: Exchange) -> Judged:
+        answered = exchange.status > 0
+        return cls(
+            curl=exchange.curl(),
+            status=exchange.status if answered else None,
+            body=exchange.content[:EXCERPT].decode("utf-8", "replace"),
+            size=len(exchange.content),
+            digest=hashlib.sha256(exchange.content).hexdigest(),
+        )
+
+    @property
+    def answer(self) -> str:
+        """The answer in one line: status, size, and where the body was cut."""
+        if self.status is None:
+            return "no answer"
+        if not self.size:
+            return f"{self.status}, empty body"
+        cut = f", first {EXCERPT} shown" if self.size > EXCERPT else ""
+        return f"{self.status}, {self.size} bytes{cut}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,7 +72,21 @@ class Finding:
     title: str
     reason: str
     detail: str
-    curl: tuple[str, ...]
+    judged: tuple[Judged, ...] = ()
+    count: int = 1  # how often the rule failed for this reason
+
+    @property
+    def curl(self) -> tuple[str, ...]:
+        return tuple(j.curl for j in self.judged)
+
+
+def judged_of(exchanges: tuple[Exchange, ...]) -> tuple[Judged, ...]:
+    """The requests a finding shows, each distinct request once, in order."""
+    seen: dict[str, Judged] = {}
+    for exchange in exchanges:
+        judged = Judged.of(exchange)
+        seen.setdefault(judged.curl, judged)
+    return tuple(seen.values())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +162,8 @@ class Outcomes:
             tally = self._rules[name]
             tally.failed += 1
             if finding.reason in tally.findings:
+                first = tally.findings[finding.reason]
+                tally.findings[finding.reason] = dataclasses.replace(first, count=first.count + 1)
                 return
             if len(tally.findings) < MAX_FINDINGS:
                 tally.findings[finding.reason] = finding

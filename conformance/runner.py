@@ -35,7 +35,7 @@ from .failures import ConformanceFailure
 from .generation import run_generated
 from .judging import judge
 from .oracle import Oracle
-from .outcomes import Finding, Outcomes, Summary
+from .outcomes import Finding, Outcomes, Summary, judged_of
 from .registry import Rule, RuleKind
 from .rules import RULES
 from .view import ExchangeView
@@ -169,7 +169,7 @@ class _Run:
                 title=failure.kind_title,
                 reason=failure.reason,
                 detail=failure.detail,
-                curl=tuple(e.curl() for e in exchanges),
+                judged=judged_of(exchanges),
             ),
         )
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import xml.etree.ElementTree as ET
 
 from usagekit.conformance.events import RunFinished, RunStarted, StageStarted
 from usagekit.conformance.exchange import Exchange, KeyRole
-from usagekit.conformance.outcomes import MAX_FINDINGS, Finding, Outcomes, Summary
+from usagekit.conformance.outcomes import MAX_FINDINGS, Finding, Judged, Outcomes, Summary
 from usagekit.conformance.reporting.junit import render_junit
 from usagekit.conformance.reporting.markdown import render_html, render_markdown
 from usagekit.conformance.reporting.terminal import TerminalHandler, render_summary
@@ -27,7 +28,15 @@ def summary() -> Summary:
             title="Unexpected status",
             reason="limit=0 got 200, expected 422 <&>",
             detail="diff",
-            curl=("curl -sS 'http://x/?limit=0'",),
+            judged=(
+                Judged(
+                    curl="curl -sS 'http://x/?limit=0'",
+                    status=200,
+                    body='{"data": []}',
+                    size=12,
+                    digest="0" * 64,
+                ),
+            ),
         ),
     )
     outcomes.skipped("skipped", "needs --data")
@@ -50,6 +59,12 @@ def test_markdown_and_html_carry_the_same_content() -> None:
     markdown, html = render_markdown(summary()), render_html(summary())
     assert "| `bad` | usagekit | 0 | 1 | ❌ failed |" in markdown
     assert "curl -sS 'http://x/?limit=0'" in markdown
+    assert "Answer judged: 200, 12 bytes" in markdown
+    assert '{"data": []}' in markdown
+    # What is wrong comes first, the table of every rule after it.
+    assert markdown.index("## Failures") < markdown.index("## Rules")
+    assert html.index("<h2>Failures</h2>") < html.index("<h2>Rules</h2>")
+    assert "{&quot;data&quot;: []}" in html
     assert "Does not conform" in markdown
     assert "limit=0 got 200, expected 422 &lt;&amp;&gt;" in html
     assert "<td><code>skipped</code></td>" in html
@@ -66,6 +81,7 @@ def test_terminal_prints_progress_then_the_summary() -> None:
     assert text.index("▶ scenarios") < text.index("FAILURES (1)")
     assert "DOES NOT CONFORM (1 rules fail)" in text
     assert "reproduce: curl -sS 'http://x/?limit=0'" in render_summary(summary())
+    assert '  answer: 200, 12 bytes: {"data": []}' in render_summary(summary())
 
 
 def test_a_rule_keeps_a_bounded_number_of_distinct_findings() -> None:
@@ -73,14 +89,16 @@ def test_a_rule_keeps_a_bounded_number_of_distinct_findings() -> None:
     outcomes.declare("r", source="usagekit", kind="response", profile="contract", summary="r")
     for i in range(MAX_FINDINGS + 3):
         for _ in range(2):
-            outcomes.failed(
-                "r", Finding(rule="r", title="t", reason=f"reason {i}", detail="", curl=())
-            )
+            outcomes.failed("r", Finding(rule="r", title="t", reason=f"reason {i}", detail=""))
     (result,) = outcomes.summary(base_url="x", profile="contract", elapsed=0).results
     assert (result.failed, len(result.findings), result.more) == (
         2 * (MAX_FINDINGS + 3),
         MAX_FINDINGS,
         3,
+    )
+    assert [f.count for f in result.findings] == [2] * MAX_FINDINGS
+    assert "reason 0 (2 times)" in render_summary(
+        outcomes.summary(base_url="x", profile="contract", elapsed=0)
     )
 
 
@@ -100,3 +118,51 @@ def test_curl_reproductions_never_hold_a_configured_key() -> None:
     invalid = Exchange(key=KeyRole.INVALID, key_text="sk-made-up", **base)
     assert account.curl() == """curl -sS -H "X-API-Key: $USAGEKIT_API_KEY" 'http://x/p?tz=UTC'"""
     assert "sk-made-up" in invalid.curl()
+
+
+def test_a_curl_survives_the_shell_whatever_the_url_and_key_hold() -> None:
+    # `curl` is replaced by a function that prints the arguments the shell gave it.
+    url = 'http://x/p?q=it\'s $HOME `id` "a b"&g=[1]{2}&t=a%20b'
+    base = {
+        "method": "GET",
+        "base_url": "http://x",
+        "path": "/p",
+        "account": "a",
+        "params": (),
+        "status": 200,
+        "headers": {},
+        "content": b"",
+        "elapsed": 0.0,
+        "sent_url": url,
+    }
+    wrong = "sk-'$USAGEKIT_API_KEY\"`x`"
+    cases = [
+        (Exchange(key=KeyRole.ACCOUNT, key_text=None, **base), "X-API-Key: real-key"),
+        (Exchange(key=KeyRole.SUBACCOUNT, key_text=None, **base), "X-API-Key: sub key"),
+        (Exchange(key=KeyRole.INVALID, key_text=wrong, **base), f"X-API-Key: {wrong}"),
+        (Exchange(key=KeyRole.INVALID, key_text="", **base), "X-API-Key;"),
+    ]
+    env = {"USAGEKIT_API_KEY": "real-key", "USAGEKIT_SUBACCOUNT_KEY": "sub key", "PATH": "/bin"}
+    for exchange, header in cases:
+        script = 'curl() { printf "%s\\n" "$@"; }; ' + exchange.curl()
+        done = subprocess.run(
+            ["sh", "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        assert done.stdout.splitlines() == ["-sS", "-H", header, "-g", url]
+
+
+def test_methods_and_dot_segments_are_sent_as_they_were() -> None:
+    base = {
+        "base_url": "http://x",
+        "path": "/a/../p",
+        "account": "a",
+        "params": (),
+        "key": KeyRole.NONE,
+        "key_text": None,
+        "status": 405,
+        "headers": {},
+        "content": b"",
+        "elapsed": 0.0,
+    }
+    assert Exchange(method="POST", **base).curl() == "curl -sS -X POST --path-as-is http://x/a/../p"
+    assert Exchange(method="HEAD", **base).curl() == "curl -sS -I --path-as-is http://x/a/../p"

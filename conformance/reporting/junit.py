@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from usagekit.conformance.outcomes import RuleResult, Summary
+from usagekit.conformance.reporting.plain import finding_lines, headline
 
 __all__ = ["render_junit"]
 
@@ -51,9 +52,5 @@ def render_junit(summary: Summary) -> str:
 def _failure_text(result: RuleResult) -> str:
     parts = []
     for finding in result.findings:
-        parts.append(finding.reason)
-        if finding.detail and finding.detail != finding.reason:
-            parts.append(finding.detail)
-        parts.extend(f"reproduce: {curl}" for curl in finding.curl)
-        parts.append("")
+        parts += [headline(finding), *finding_lines(finding), ""]
     return "\n".join(parts)

@@ -1,10 +1,16 @@
-"""The report as Markdown (and the same content as HTML), for humans and CI summaries."""
+"""The report as Markdown (and the same content as HTML), for humans and CI summaries.
+
+It opens with what is wrong -- the failures, grouped by rule, each with the
+requests that show it and the answers that were judged -- and only then the
+table of every rule.
+"""
 
 from __future__ import annotations
 
 import html
 
-from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.outcomes import Judged, RuleResult, Summary
+from usagekit.conformance.reporting.plain import headline
 
 __all__ = ["render_html", "render_markdown"]
 
@@ -18,33 +24,56 @@ def _verdict(summary: Summary) -> str:
     return f"**Does not conform**: {len(failed)} rule(s) of the {summary.profile} profile fail."
 
 
-def render_markdown(summary: Summary) -> str:
-    lines = [
-        "# usagekit conformance report",
-        "",
+def _heading(summary: Summary) -> str:
+    return (
         f"Server: `{summary.base_url}` — profile `{summary.profile}` — "
-        f"{summary.requests} requests in {summary.elapsed:.1f} s",
-        "",
-        _verdict(summary),
+        f"{summary.requests} requests in {summary.elapsed:.1f} s"
+    )
+
+
+def _status(result: RuleResult) -> str:
+    return result.status if result.skipped is None else f"skipped: {result.skipped}"
+
+
+def _failed(summary: Summary) -> list[RuleResult]:
+    return [r for r in summary.results if r.failed]
+
+
+def render_markdown(summary: Summary) -> str:
+    lines = ["# usagekit conformance report", "", _heading(summary), "", _verdict(summary), ""]
+    failed = _failed(summary)
+    if failed:
+        lines += ["## Failures", ""]
+    for result in failed:
+        summary_line = f"{result.summary} — failed {result.failed} times"
+        lines += [f"### `{result.name}`", "", summary_line, ""]
+        for finding in result.findings:
+            lines += [f"#### {headline(finding)}", ""]
+            if finding.detail and finding.detail != finding.reason:
+                lines += ["```", finding.detail, "```", ""]
+            for judged in finding.judged:
+                lines += _judged_markdown(judged)
+        if result.more:
+            lines += [f"… and {result.more} more distinct failures of this rule.", ""]
+    lines += [
+        "## Rules",
         "",
         "| rule | source | passed | failed | status |",
         "|---|---|---:|---:|---|",
     ]
     for r in summary.results:
-        status = r.status if r.skipped is None else f"skipped: {r.skipped}"
         lines.append(
-            f"| `{r.name}` | {r.source} | {r.passed} | {r.failed} | {_MARK[r.status]} {status} |"
+            f"| `{r.name}` | {r.source} | {r.passed} | {r.failed} | "
+            f"{_MARK[r.status]} {_status(r)} |"
         )
-    findings = summary.findings
-    if findings:
-        lines += ["", "## Failures", ""]
-        for finding in findings:
-            lines += [f"### `{finding.rule}` — {finding.reason}", ""]
-            if finding.detail and finding.detail != finding.reason:
-                lines += ["```", finding.detail, "```", ""]
-            if finding.curl:
-                lines += ["Reproduce:", "", "```sh", *finding.curl, "```", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _judged_markdown(judged: Judged) -> list[str]:
+    lines = ["```sh", judged.curl, "```", "", f"Answer judged: {judged.answer}", ""]
+    if judged.status is not None and judged.size:
+        lines += ["```", judged.body, "```", ""]
+    return lines
 
 
 def render_html(summary: Summary) -> str:
@@ -52,16 +81,10 @@ def render_html(summary: Summary) -> str:
     rows = "\n".join(
         f"<tr class='{e(r.status.replace(' ', '-'))}'><td><code>{e(r.name)}</code></td>"
         f"<td>{e(r.source)}</td><td>{r.passed}</td><td>{r.failed}</td>"
-        f"<td>{e(r.status if r.skipped is None else 'skipped: ' + r.skipped)}</td></tr>"
+        f"<td>{e(_status(r))}</td></tr>"
         for r in summary.results
     )
-    failures = "\n".join(
-        f"<section><h3><code>{e(f.rule)}</code> — {e(f.reason)}</h3>"
-        + (f"<pre>{e(f.detail)}</pre>" if f.detail and f.detail != f.reason else "")
-        + "".join(f"<pre class='curl'>{e(c)}</pre>" for c in f.curl)
-        + "</section>"
-        for f in summary.findings
-    )
+    failures = "\n".join(_result_html(r) for r in _failed(summary))
     verdict = _verdict(summary).replace("**", "")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>usagekit conformance report</title>
@@ -73,13 +96,34 @@ tr.failed {{ background: #fde8e8; }} tr.skipped {{ color: #888; }}
 pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 </style></head><body>
 <h1>usagekit conformance report</h1>
-<p>Server: <code>{e(summary.base_url)}</code> — profile <code>{e(summary.profile)}</code> —
-{summary.requests} requests in {summary.elapsed:.1f} s</p>
+<p>{e(_heading(summary).replace("`", ""))}</p>
 <p><strong>{e(verdict)}</strong></p>
+{"<h2>Failures</h2>" + failures if failures else ""}
+<h2>Rules</h2>
 <table><thead><tr><th>rule</th><th>source</th><th>passed</th><th>failed</th><th>status</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>
-{"<h2>Failures</h2>" + failures if failures else ""}
 </body></html>
 """
+
+
+def _result_html(result: RuleResult) -> str:
+    e = html.escape
+    parts = [
+        f"<section id='{e(result.name)}'><h3><code>{e(result.name)}</code></h3>",
+        f"<p>{e(result.summary)} — failed {result.failed} times</p>",
+    ]
+    for finding in result.findings:
+        parts.append(f"<h4>{e(headline(finding))}</h4>")
+        if finding.detail and finding.detail != finding.reason:
+            parts.append(f"<pre>{e(finding.detail)}</pre>")
+        for judged in finding.judged:
+            parts.append(f"<pre class='curl'>{e(judged.curl)}</pre>")
+            parts.append(f"<p>Answer judged: {e(judged.answer)}</p>")
+            if judged.status is not None and judged.size:
+                parts.append(f"<pre class='body'>{e(judged.body)}</pre>")
+    if result.more:
+        parts.append(f"<p>… and {result.more} more distinct failures of this rule.</p>")
+    parts.append("</section>")
+    return "\n".join(parts)

@@ -13,6 +13,7 @@ from usagekit.conformance.events import (
     StageStarted,
 )
 from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.reporting.plain import finding_lines, headline
 
 __all__ = ["TerminalHandler", "render_summary"]
 
@@ -32,10 +33,8 @@ def render_summary(summary: Summary) -> str:
     if findings:
         lines += ["", f"FAILURES ({len(findings)})", ""]
         for finding in findings:
-            lines.append(f"✗ {finding.rule}: {finding.reason}")
-            if finding.detail and finding.detail != finding.reason:
-                lines += [f"    {line}" for line in finding.detail.splitlines()[:8]]
-            lines += [f"    reproduce: {curl}" for curl in finding.curl[:3]]
+            lines.append(f"✗ {finding.rule}: {headline(finding)}")
+            lines += [f"    {line}" for line in finding_lines(finding, detail_lines=8)]
             lines.append("")
         for result in summary.results:
             if result.more:

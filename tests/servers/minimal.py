@@ -10,6 +10,7 @@ check that the kit names the right rule for each.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import json
@@ -31,6 +32,8 @@ from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
 from usagekit.mock.core.response import UsageMeta
 from usagekit.mock.core.zones import get_timeline
 from usagekit.mock.spec import OPERATION_PATH
+
+_MILLENNIUM = 1000 * 365 * 86_400 * US
 
 
 class Fault(enum.Enum):
@@ -70,6 +73,9 @@ class MinimalServer:
     dataset: Dataset
     faults: frozenset[Fault] = frozenset()
     now: int | None = None  # µs; None = wall clock
+    #: Seconds to stall on a range of more than a thousand years, as a server that
+    #: walks the whole range before cutting at limit does (0: never).
+    slow: float = 0.0
     _aggregate: Aggregator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +116,8 @@ class MinimalServer:
             return self.error(500, "internal_error", "An internal error occurred")
         if not self.may_read(owner, account_id):
             return self.error(403, "forbidden", "This API key may not read this account")
+        if self.slow and query.end - query.start > _MILLENNIUM:
+            await asyncio.sleep(self.slow)
         body = self.answer(query)
         if Fault.ME_ECHOED in self.faults and requested == "me":
             body["meta"]["account_id"] = "me"

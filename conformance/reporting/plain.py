@@ -1,0 +1,31 @@
+"""A finding as plain text lines, the same on the terminal and in JUnit XML."""
+
+from __future__ import annotations
+
+from usagekit.conformance.outcomes import Finding, Judged
+
+__all__ = ["answer_line", "finding_lines", "headline"]
+
+
+def headline(finding: Finding) -> str:
+    """The reason, and how often the rule failed for it."""
+    times = f" ({finding.count} times)" if finding.count > 1 else ""
+    return f"{finding.reason}{times}"
+
+
+def answer_line(judged: Judged) -> str:
+    """The status and the beginning of the body that was judged, on one line."""
+    if judged.status is None or not judged.size:
+        return judged.answer
+    body = judged.body.replace("\r", "\\r").replace("\n", "\\n")
+    return f"{judged.answer}: {body}"
+
+
+def finding_lines(finding: Finding, *, detail_lines: int | None = None) -> list[str]:
+    """The detail (a diff, say), then each request: how to send it again, what it got."""
+    lines: list[str] = []
+    if finding.detail and finding.detail != finding.reason:
+        lines += finding.detail.splitlines()[:detail_lines]
+    for judged in finding.judged:
+        lines += [f"reproduce: {judged.curl}", f"  answer: {answer_line(judged)}"]
+    return lines

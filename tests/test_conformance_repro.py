@@ -1,0 +1,110 @@
+"""Every curl the kit prints reproduces the answer it judged.
+
+For each faulty server of ``tests/servers/`` -- a real server process -- the
+kit runs, and every request of every finding is sent again the way a user
+would: the printed command, pasted into ``sh -c`` with the two key variables
+set. The answer must be the one the finding judged: the same status and,
+byte for byte, the same body (compared by SHA-256, since a finding keeps only
+the first bytes). The servers pin their clock, so that an answer without an
+explicit ``end`` is the same a second later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from factories import CHILD, CHILD_KEY, OTHER, PARENT, PARENT_KEY, busy_dataset
+from servers.minimal import Fault
+from servers.process import served
+
+from usagekit.conformance.config import KitConfig
+from usagekit.conformance.outcomes import Judged, Summary
+from usagekit.conformance.runner import run
+from usagekit.mock.core.instants import US
+from usagekit.mock.datasets.files import save_dataset
+
+HOUR = 3600 * US
+NOW = int(time.time()) * US // HOUR * HOUR
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("dataset")
+    save_dataset(busy_dataset(NOW), directory)
+    return directory
+
+
+def kit(base_url: str, **overrides: object) -> KitConfig:
+    settings: dict[str, object] = {
+        "base_url": base_url,
+        "api_key": PARENT_KEY,
+        "account_id": PARENT,
+        "subaccount_id": CHILD,
+        "subaccount_key": CHILD_KEY,
+        "foreign_account_id": OTHER,
+        "server_now": NOW,
+        "max_examples": 2,
+        **overrides,
+    }
+    return KitConfig(**settings)  # type: ignore[arg-type]
+
+
+def replay(judged: Judged, workdir: Path, timeout: float) -> tuple[int, int | None, str]:
+    """Run the printed command in a shell: (curl's exit status, HTTP status, body digest)."""
+    body = workdir / "body"
+    body.unlink(missing_ok=True)
+    command = f"{judged.curl} -o body -w '%{{http_code}}' --max-time {timeout}"
+    env = {
+        "PATH": os.environ["PATH"],
+        "USAGEKIT_API_KEY": PARENT_KEY,
+        "USAGEKIT_SUBACCOUNT_KEY": CHILD_KEY,
+    }
+    done = subprocess.run(
+        ["sh", "-c", command], cwd=workdir, env=env, capture_output=True, text=True, check=False
+    )
+    status = int(done.stdout) if done.stdout.strip().isdigit() else None
+    content = body.read_bytes() if body.exists() else b""
+    return done.returncode, status, hashlib.sha256(content).hexdigest()
+
+
+def assert_every_curl_reproduces(summary: Summary, workdir: Path, timeout: float) -> int:
+    replayed = 0
+    for finding in summary.findings:
+        assert finding.judged or finding.rule == "schemathesis_errors", (
+            f"{finding.rule}: {finding.reason} has nothing to reproduce"
+        )
+        for judged in finding.judged:
+            code, status, digest = replay(judged, workdir, timeout)
+            where = f"{finding.rule}: {finding.reason}\n  {judged.curl}"
+            if judged.status is None:  # the kit got no answer in time; neither does curl
+                assert code == 28, f"{where}\n  answered {status} (curl exit {code})"
+                continue
+            assert code == 0, f"{where}\n  curl exit {code}"
+            assert status == judged.status, f"{where}\n  got {status}, judged {judged.status}"
+            if " -I " not in judged.curl:  # HEAD: curl shows the headers, there is no body
+                assert digest == judged.digest, f"{where}\n  another body than the one judged"
+            replayed += 1
+    return replayed
+
+
+#: Every fault, switched on in three servers (a third each), so that three runs
+#: cover them all; each run includes schemathesis' phases.
+GROUPS = [frozenset(list(Fault)[i::3]) for i in range(3)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("faults", GROUPS, ids=["faults-1", "faults-2", "faults-3"])
+def test_every_printed_curl_reproduces_the_answer_judged(
+    data_dir: Path, tmp_path: Path, faults: frozenset[Fault]
+) -> None:
+    with served(data_dir, faults, now=NOW) as base_url:
+        summary = run(kit(base_url, data=data_dir))
+        assert not summary.ok
+        replayed = assert_every_curl_reproduces(summary, tmp_path, timeout=10)
+    assert replayed >= len(summary.findings)
+    print(f"{replayed} curls replayed")
