@@ -49,6 +49,7 @@ from usagekit.mock.spec import load_spec
 
 from .access import ApiKeySecurity, KeyIndex
 from .config import Clock, ServerConfig
+from .direct import DirectResolver
 from .fastpath import FastPathMiddleware
 from .handlers import HEALTHZ_METHODS, UsageEndpoint, healthz
 from .limits import ConcurrencyLimitMiddleware, RequestLimitsMiddleware
@@ -78,15 +79,18 @@ def create_app(
     *,
     aggregator: Callable[[UsageQuery], UsageResult] | None = None,
     clock: Clock | None = None,
+    direct: bool = True,
 ) -> ASGIApp:
     """The mock server over ``dataset``, configured by ``config``.
 
     Test seams: ``aggregator`` replaces the reference :class:`Aggregator` over
     ``dataset`` (to count or break computations); ``clock`` replaces the one
-    ``config.now`` implies (to move the wall clock).
+    ``config.now`` implies (to move the wall clock); ``direct=False`` sends every
+    request the front cache has not seen through connexion (see :mod:`.direct`).
     """
     config = config or ServerConfig()
-    return with_edges(contract_app(dataset, config, aggregator=aggregator, clock=clock), config)
+    app = contract_app(dataset, config, aggregator=aggregator, clock=clock, direct=direct)
+    return with_edges(app, config)
 
 
 def contract_app(
@@ -95,6 +99,7 @@ def contract_app(
     *,
     aggregator: Callable[[UsageQuery], UsageResult] | None = None,
     clock: Clock | None = None,
+    direct: bool = True,
 ) -> ASGIApp:
     """The contract's app over ``dataset``, from Scenarios inwards (no CORS, no Guard).
 
@@ -134,7 +139,14 @@ def contract_app(
     app.add_url_rule("/healthz", "healthz", healthz, methods=HEALTHZ_METHODS)
     install_error_handlers(app)
 
-    outer: ASGIApp = FastPathMiddleware(app, front=FrontCache(memo), memo=memo, clock=clock)
+    outer: ASGIApp = FastPathMiddleware(
+        app,
+        front=FrontCache(memo),
+        memo=memo,
+        clock=clock,
+        direct=DirectResolver(spec, keys, clock) if direct else None,
+        answer=endpoint.body,
+    )
     if config.rate_limit is not None:
         rate = config.rate_limit / config.workers
         outer = RateLimitMiddleware(

@@ -16,16 +16,24 @@ What it keeps of every behaviour:
   *outside* this one, so they see hits and misses alike;
 * time: an answer whose ``end`` defaulted to the wall clock is remembered for
   that second only (see :class:`Resolved`);
+* a request not seen before but valid and authorised is resolved by
+  :class:`DirectResolver` (one validation pass, by the core) and answered here;
+  every other goes through connexion, which names its errors;
 * HEAD on the operation's path is 405 like every method but GET (starlette
   would otherwise serve it as a GET).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from usagekit.mock.core.query import UsageQuery
 
 from .access import digest
 from .config import Clock
+from .direct import DirectResolver
 from .memo import FrontCache, FrontEntry, ResponseMemo, request_key
 from .problems import method_not_allowed, send_bytes, send_problem
 from .routes import API_KEY_HEADER, header, is_operation
@@ -38,12 +46,21 @@ class FastPathMiddleware:
     """ASGI middleware in front of connexion; see the module docstring."""
 
     def __init__(
-        self, app: ASGIApp, *, front: FrontCache, memo: ResponseMemo, clock: Clock
+        self,
+        app: ASGIApp,
+        *,
+        front: FrontCache,
+        memo: ResponseMemo,
+        clock: Clock,
+        direct: DirectResolver | None = None,
+        answer: Callable[[UsageQuery], bytes] | None = None,
     ) -> None:
         self.app = app
         self.front = front
         self.memo = memo
         self.clock = clock
+        self.direct = direct
+        self.answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not is_operation(scope):
@@ -69,7 +86,14 @@ class FastPathMiddleware:
                 await send_bytes(send, 200, body)
                 return
 
-        # A miss: connexion answers, and validation leaves what it resolved in the scope.
+        # A miss. A valid request is resolved once, by the core, and answered here.
+        resolved = None if self.direct is None else self.direct.resolve(scope, key)
+        if resolved is not None and self.answer is not None:
+            await send_bytes(send, 200, self.answer(resolved.query))
+            self.front.put(request, FrontEntry(resolved.query, resolved.second))
+            return
+
+        # Anything else: connexion answers, and validation leaves what it resolved in the scope.
         extensions = scope.setdefault("extensions", {})
         status = 0
 
