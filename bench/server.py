@@ -152,11 +152,13 @@ class Bench:
             cpu = cpu_seconds(process.pid)
             time.sleep(1.0)
             pss, rss = memory_mb(process.pid)
-            self.drive(name, port, "cached", 32, warm=True)  # every worker memoises the mix
+            # Every worker memoises the cached mix and builds the rollups the unique mix reads.
+            self.drive(name, port, "cached", 32, warm=True)
+            self.drive(name, port, "unique", 32, warm=True)
             after_pss, after_rss = memory_mb(process.pid)
             self.notes.append(
                 f"{name}: healthy after {ready:.2f} s ({cpu:.2f} s CPU); memory after start "
-                f"PSS {pss:.0f} MiB (RSS {rss:.0f}), after the cached mix PSS {after_pss:.0f} MiB "
+                f"PSS {pss:.0f} MiB (RSS {rss:.0f}), after the warm-up PSS {after_pss:.0f} MiB "
                 f"(RSS {after_rss:.0f})"
             )
             print(self.notes[-1], flush=True)
@@ -282,7 +284,7 @@ def report(bench: Bench) -> None:
         start, after = (memory[2][i] / memory[1][i] for i in (0, 1))
         verdict = "meets" if max(start, after) <= 1.3 else "MISSES"
         lines.append(f"PSS 2 workers / 1 worker: {start:.2f} after start, {after:.2f} after the "
-                     f"cached mix ({verdict} <= 1.3)")  # fmt: skip
+                     f"warm-up ({verdict} <= 1.3)")  # fmt: skip
     print("\n".join(lines))
 
 
