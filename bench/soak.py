@@ -7,17 +7,19 @@ Starts ``usagekit mock`` (pinned ``--now``, synthetic dataset) and drives
 ``--connections`` keep-alive connections for ``--duration`` seconds with a mix
 of, per 16 requests:
 
-* 8 repeated dashboard queries (``bench/server.py``'s QUERIES: memo hits),
-* 4 unique queries (a ``start`` no one asked before: a new aggregate each),
+* 8 repeated dashboard queries (``bench/load.py``'s QUERIES: memo hits),
+* 4 unique queries (``bench/load.py``'s unique mix: a new aggregate each),
 * 3 padded repeats (an ignored ``pad=`` of up to 3 KiB, unique every time:
   the probe that once grew one worker to 4 GB),
 * 1 oversize query (a 5 KiB ``pad=``: answered 400 ``bad_request``).
 
 Every answer is checked: 200 for the first three kinds, 400 with the
 contract's JSON for the last; anything else, or a broken connection, is an
-error. The RSS of the server and its workers is sampled every 5 s. Prints
-req/s, p50/p99 latency, errors, and RSS after warm-up (the first sample at or
-past a quarter of the run) and at the end, with the growth between them.
+error. The memory of the server and its workers is sampled every 5 s, as RSS
+and PSS summed over the process tree (the forked workers share the dataset's
+pages, which RSS counts once per worker and PSS splits). Prints req/s,
+p50/p99 latency, errors, and memory after warm-up (the first sample at or past
+a quarter of the run) and at the end, with the growth between them.
 Targets: 0 errors, RSS growth under 10 % after warm-up.
 """
 
@@ -25,17 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from server import NOW, QUERIES, free_port, stop, wait_healthy
+from load import NOW, QUERIES, unique_query
+from server import free_port, memory_mb, stop, wait_healthy
 
 from usagekit.mock.datasets.synthetic import DEMO_API_KEY
 
@@ -53,29 +52,6 @@ def start_mock(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
-
-
 def request(kind: int, rng: random.Random) -> tuple[bytes, int]:
     """The bytes of one request of the mix, and the status it must get."""
     slot = kind % 16
@@ -83,9 +59,7 @@ def request(kind: int, rng: random.Random) -> tuple[bytes, int]:
     if slot < 8:
         pass
     elif slot < 12:
-        micros = rng.randrange(10**6)
-        start = f"2025-{rng.randrange(1, 13):02d}-01T00:00:00.{micros:06d}Z"
-        key, path = DEMO_API_KEY, f"{USAGE}?start={start}&tz=Europe/Vienna"
+        key, path = DEMO_API_KEY, unique_query(rng)
     elif slot < 15:
         pad = f"{rng.getrandbits(64):x}" * rng.randrange(1, 180)
         path = f"{path}{'&' if '?' in path else '?'}pad={pad}"
@@ -139,15 +113,15 @@ async def connection(
 async def drive(port: int, args: argparse.Namespace, pid: int) -> None:
     latencies: list[float] = []
     errors: list[str] = []
-    samples: list[tuple[float, int]] = []
+    samples: list[tuple[float, float, float]] = []
     started = time.perf_counter()
     deadline = started + args.duration
 
     async def sample() -> None:
         while time.perf_counter() < deadline:
-            samples.append((time.perf_counter() - started, tree_rss(pid)))
+            samples.append((time.perf_counter() - started, *memory_mb(pid)))
             await asyncio.sleep(SAMPLE_SECONDS)
-        samples.append((time.perf_counter() - started, tree_rss(pid)))
+        samples.append((time.perf_counter() - started, *memory_mb(pid)))
 
     await asyncio.gather(
         sample(),
@@ -155,19 +129,20 @@ async def drive(port: int, args: argparse.Namespace, pid: int) -> None:
     )
     elapsed = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=100)
-    warm = next(rss for at, rss in samples if at >= args.duration / 4)
-    end = samples[-1][1]
-    mib = 2**20
-    print(
-        f"requests     {len(latencies):,} in {elapsed:.1f} s: {len(latencies) / elapsed:,.0f} req/s"
-    )
+    warm = next(sample for sample in samples if sample[0] >= args.duration / 4)
+    end = samples[-1]
+    rate = len(latencies) / elapsed
+    print(f"requests     {len(latencies):,} in {elapsed:.1f} s: {rate:,.0f} req/s")
     print(f"latency      p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms")
     print(f"errors       {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
-    print("rss (MiB)    " + " ".join(f"{at:.0f}s:{rss / mib:.0f}" for at, rss in samples))
-    print(
-        f"rss growth   {(end - warm) / warm:+.1%} after warm-up "
-        f"({warm / mib:.0f} -> {end / mib:.0f} MiB; target < 10 %)"
-    )
+    print("pss/rss MiB  " + " ".join(f"{at:.0f}s:{pss:.0f}/{rss:.0f}" for at, pss, rss in samples))
+    for name, index in (("pss", 1), ("rss", 2)):
+        growth = (end[index] - warm[index]) / warm[index]
+        print(
+            f"{name} growth   {growth:+.1%} after warm-up "
+            f"({warm[index]:.0f} -> {end[index]:.0f} MiB at {warm[0]:.0f}-{end[0]:.0f} s;"
+            " target < 10 %)"
+        )
 
 
 def main() -> None:
@@ -181,7 +156,7 @@ def main() -> None:
     port = free_port()
     process = start_mock(port, args)
     try:
-        wait_healthy(port, timeout=120)
+        wait_healthy(port, "/healthz")
         print(
             f"usagekit mock --workers {args.workers} --size {args.size:,} "
             f"--cache-mb {args.cache_mb}; {args.connections} connections, {args.duration:.0f} s"

@@ -115,3 +115,9 @@ def test_the_tz_pattern_admits_every_iana_name_and_no_digits_only_name() -> None
     assert all(pattern.search(name) for name in available_zones())
     assert not pattern.search("00")
     assert max(map(len, available_zones())) <= MAX_TZ_LENGTH
+
+
+def test_a_long_limit_is_neither_converted_nor_echoed(mock) -> None:
+    response = mock.get(ME, key=PARENT_KEY, params={"limit": "9" * 4_000})
+    assert fields_of(response) == ["query.limit"]
+    assert len(response.content) < 400
