@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import factories
 import numpy as np
+import pytest
 import strategies
 from factories import PARENT, at, conversation
 from hypothesis import event, given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from usagekit.mock.core.buckets import Granularity, bucket_grid
 from usagekit.mock.core.instants import US, parse_datetime
-from usagekit.mock.core.rollup import SLOT, Rollup, RollupCache, tally_rollup
+from usagekit.mock.core.rollup import INDEX_CELLS, SLOT, Rollup, RollupCache, tally_rollup
 from usagekit.mock.core.tally import Tally, tally_records
 from usagekit.mock.core.zones import get_timeline
 
@@ -23,7 +24,8 @@ def same(a: Tally, b: Tally) -> bool:
     )
 
 
-def test_rollup_totals_are_sums_over_slots_per_group():
+@pytest.mark.parametrize("index_cells", [INDEX_CELLS, 0], ids=["slot index", "binary search"])
+def test_rollup_totals_are_sums_over_slots_per_group(index_cells):
     records = [
         conversation("2024-05-01T10:00:00Z", 1, agent="agent-a"),
         conversation("2024-05-01T10:14:59Z", 2, agent="agent-a"),
@@ -32,7 +34,8 @@ def test_rollup_totals_are_sums_over_slots_per_group():
         conversation("2024-05-01T11:59:59Z", 16, agent="agent-b"),
     ]
     scope = factories.dataset(records).scope(PARENT)
-    rollup = Rollup.build(scope, ("agent",))
+    rollup = Rollup.build(scope, ("agent",), index_cells=index_cells)
+    assert (rollup.index is None) == (index_cells == 0)
     assert rollup.groups.tolist() == [[0], [1]]  # agent-a, agent-b
     slot = at("2024-05-01T10:00:00Z") // SLOT
     # Intervals of slots: [10:00, 10:15), [10:15, 11:00), [11:00, 12:00), and beyond.
@@ -111,6 +114,7 @@ def test_rollup_path_equals_raw_path(window, dimensions, seed):
     scope = factories.dataset(records).scope(PARENT)
     dimensions = tuple(dimensions)
     fast = tally_rollup(scope, RollupCache(), dimensions, edges, window.start)
+    searched = tally_rollup(scope, RollupCache(index_cells=0), dimensions, edges, window.start)
     slow = tally_records(scope, dimensions, edges, window.start, len(grid))
     event("declined" if fast is None else "rollup")
     if fast is None:
@@ -119,3 +123,5 @@ def test_rollup_path_equals_raw_path(window, dimensions, seed):
         assert off_grid or -(-window.start // SLOT) >= stop // SLOT
     else:
         assert same(fast, slow)
+        assert searched is not None
+        assert same(searched, slow)

@@ -4,11 +4,13 @@ Every UTC offset and transition in use since the 1970s lies on a 15-minute
 grid, so every bucket edge of a modern query is a slot edge. A :class:`Rollup`
 stores, for each group of a dimension set, the slots that hold conversations
 and running totals over them; the usage of a group between two slot edges is
-then a difference of two running totals, found by binary search. A query
-costs about ``groups x buckets`` binary searches over the cells -- whatever
-the number of conversations, since the cells of a group never outnumber the
-slots of the dataset's time span. The raw records are read only for the
-partial slots at the two ends of the query's range.
+then a difference of two running totals. Where it fits in
+:data:`INDEX_CELLS`, a rollup keeps for every (group, slot) the first cell at
+or after it, so a query costs ``groups x buckets`` lookups; otherwise as many
+binary searches over the cells -- whatever the number of conversations, since
+the cells of a group never outnumber the slots of the dataset's time span.
+The raw records are read only for the partial slots at the two ends of the
+query's range.
 
 A query whose inner edges are not on the grid (local mean time before 1900,
 in zones that kept odd offsets) is answered from the raw records instead.
@@ -31,6 +33,10 @@ __all__ = ["SLOT", "Rollup", "RollupCache", "tally_rollup"]
 SLOT = 15 * 60 * 1_000_000
 #: The dimension order rollups are keyed in; any requested order maps onto it.
 CANONICAL = ("agent", "subaccount", "type")
+#: Largest slot index a rollup keeps (groups x slots, 4 bytes each: 4 MiB, about a
+#: year of slots for 27 groups); past it a query binary-searches the cells instead,
+#: which costs more time and no memory.
+INDEX_CELLS = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -50,11 +56,16 @@ class Rollup:
     sizes: tuple[int, ...]
     key: np.ndarray  # int64, ascending
     before: np.ndarray  # int64, shape (len(key) + 1, 2): seconds, conversations
+    #: ``index[g, s]``: the first cell of group ``g`` at or after relative slot ``s``
+    #: (a binary search done once for every slot), or ``None`` when too large.
+    index: np.ndarray | None  # int32, shape (groups, span + 1)
     first: int
     span: int
 
     @classmethod
-    def build(cls, scope: Scope, dimensions: tuple[str, ...]) -> Rollup:
+    def build(
+        cls, scope: Scope, dimensions: tuple[str, ...], *, index_cells: int = INDEX_CELLS
+    ) -> Rollup:
         sizes = [len(scope.values(d)) for d in dimensions]
         group_code = np.zeros(len(scope), dtype=np.int64)
         for dimension, size in zip(dimensions, sizes, strict=True):
@@ -73,12 +84,18 @@ class Rollup:
         rest = codes.copy()
         for j in range(len(sizes) - 1, -1, -1):
             rest, groups[:, j] = np.divmod(rest, sizes[j])
+        cells = ordered[firsts]
+        index = None
+        if len(codes) * (span + 1) <= index_cells and len(cells) < 2**31:
+            every = np.arange(len(codes), dtype=np.int64)[:, None] * span + np.arange(span + 1)
+            index = cells.searchsorted(every).astype(np.int32)
         return cls(
             dimensions=dimensions,
             groups=groups,
             codes=codes.astype(np.int64),
             sizes=tuple(sizes),
-            key=ordered[firsts],
+            key=cells,
+            index=index,
             before=np.concatenate(
                 [[[0, 0]], np.cumsum(np.stack([seconds, counts], axis=1), axis=0)]
             )
@@ -99,9 +116,11 @@ class Rollup:
         """Usage per (group, interval between slot edges): shape (groups, intervals, 2),
         seconds then conversations."""
         relative = np.minimum(np.maximum(slot_edges - self.first, 0), self.span)
-        groups = np.arange(len(self.groups), dtype=np.int64)[:, None]
-        index = self.key.searchsorted(groups * self.span + relative, side="left")
-        found = self.before[index]
+        if self.index is not None:
+            found = self.before[self.index[:, relative]]
+        else:
+            groups = np.arange(len(self.groups), dtype=np.int64)[:, None]
+            found = self.before[self.key.searchsorted(groups * self.span + relative)]
         return found[:, 1:] - found[:, :-1]
 
 
@@ -109,6 +128,8 @@ class Rollup:
 class RollupCache:
     """Rollups built on first use, one per (scope, dimension set)."""
 
+    #: Passed to :meth:`Rollup.build` (tests set 0 to take the binary-search path).
+    index_cells: int = INDEX_CELLS
     _built: dict[tuple[str, tuple[str, ...]], Rollup] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,7 +140,7 @@ class RollupCache:
             with self._lock:
                 found = self._built.get(key)
                 if found is None:
-                    found = Rollup.build(scope, dimensions)
+                    found = Rollup.build(scope, dimensions, index_cells=self.index_cells)
                     self._built[key] = found
         return found
 
