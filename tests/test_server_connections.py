@@ -241,3 +241,31 @@ def test_control_characters_never_reach_the_log_raw() -> None:
     assert "\r" not in text
     assert "%0AERROR" in text  # uvicorn's access log quotes the path
     assert PARENT_KEY not in text
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_timeout(server) -> None:
+    host, port = server.removeprefix("http://").split(":")
+    request = (
+        f"GET {ME}?granularity=hour&limit=500&group_by=agent,type HTTP/1.1\r\n"
+        f"Host: x\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
+    ).encode()
+    one = len(
+        httpx.get(
+            f"{server}{ME}?granularity=hour&limit=500&group_by=agent,type",
+            headers={"X-API-Key": PARENT_KEY},
+        ).content
+    )
+    count = 64 * 2**20 // one  # far more than any socket buffers hold
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((host, int(port)))
+        sock.settimeout(10)
+        with contextlib.suppress(OSError):
+            sock.sendall(request * min(count, 2_000))
+        time.sleep(3)  # read nothing: the server's buffers fill, then its timer runs
+        received = 0
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+    assert received < min(count, 2_000) * one
+    assert httpx.get(f"{server}/healthz").status_code == 200

@@ -9,6 +9,9 @@ is its httptools protocol with:
 * a **request deadline**: a connection must send a whole request (head and any
   body) within ``request_timeout`` seconds of its first byte -- or of opening,
   for the first request -- else it is closed; half-sent requests cannot pile up;
+* a **stall deadline**: a client that stops reading its answer, once the
+  buffers are full, gets ``request_timeout`` seconds to take more, then the
+  connection is dropped (the answer's task ends, its in-flight slot frees);
 * a **head cap**: a request line plus headers over :data:`MAX_HEAD_BYTES` is
   answered ``400 bad_request`` and closed, before more of it is kept;
 * a **connection cap**: past ``max_connections`` open connections (per worker),
@@ -76,6 +79,7 @@ class ContractProtocol(HttpToolsProtocol):
         self.request_timeout = request_timeout
         self.max_connections = max_connections
         self._deadline: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None
         self._in_head = True
         self._head_bytes = 0
 
@@ -95,7 +99,29 @@ class ContractProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        # A client that stops reading would hold its answer -- and a --max-requests
+        # slot -- for ever; one that takes nothing for request_timeout is closed.
+        super().pause_writing()
+        if self._stall is None:
+            self._stall = self.loop.call_later(self.request_timeout, self._stalled)
+
+    def resume_writing(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        super().resume_writing()
+
+    def _stalled(self) -> None:
+        self._stall = None
+        if not self.transport.is_closing():
+            logger.debug("closed a connection that took no answer in time")
+            self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         if self._in_head and self._deadline is None:
