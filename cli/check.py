@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import click
 
 from usagekit.conformance.config import KitConfig
-from usagekit.conformance.errors import KitError
+from usagekit.conformance.errors import BadOptions, KitError, RejectedCredentials, Unreachable
 from usagekit.conformance.events import Handler
+from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.profiles import Profile
-from usagekit.conformance.reporting.files import junit_report, report_for
+from usagekit.conformance.reporting.files import FileReport, junit_report, report_for
 from usagekit.conformance.reporting.terminal import TerminalHandler
 from usagekit.conformance.rules import RULES
 from usagekit.conformance.runner import run
@@ -32,7 +34,57 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     ctx.exit(0)
 
 
-@click.command()
+#: What the reports call each reason a run cannot start.
+_KINDS: dict[type[KitError], str] = {
+    Unreachable: "unreachable",
+    RejectedCredentials: "credentials refused",
+    BadOptions: "bad usage",
+}
+
+
+def _file_reports(junit_xml: Path | None, reports: Iterable[Path]) -> list[FileReport]:
+    files = [junit_report(junit_xml)] if junit_xml is not None else []
+    return files + [report_for(path) for path in reports]
+
+
+def _write_aborted(
+    files: Sequence[FileReport], base_url: str, kind: str, error: str, profile: str = "-"
+) -> None:
+    """A run that cannot start still writes every report it was asked for, saying why."""
+    summary = Summary.aborted(base_url=base_url, profile=profile, kind=kind, error=error)
+    for report in files:
+        try:
+            report.write(summary)
+        except OSError as exc:
+            click.echo(f"usagekit check: cannot write {report.path}: {exc}", err=True)
+
+
+def _values(args: Sequence[str], option: str) -> list[str]:
+    """Every value ``option`` has in raw arguments (``--opt v`` or ``--opt=v``)."""
+    values = []
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name == option and (eq or i + 1 < len(args)):
+            values.append(value if eq else args[i + 1])
+    return values
+
+
+class _CheckCommand(click.Command):
+    """``check``, writing its reports also when the command line itself is wrong."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raw = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            junit = [Path(v) for v in _values(raw, "--junit-xml")][-1:]
+            files = _file_reports(junit[0] if junit else None, map(Path, _values(raw, "--report")))
+            base_url = next(iter(_values(raw, "--base-url")), "-")
+            _write_aborted(files, base_url, "bad usage", exc.format_message())
+            raise
+
+
+@click.command(cls=_CheckCommand)
 @click.option("--base-url", required=True, help="The server under test, e.g. http://127.0.0.1:8000")
 @click.option(
     "--api-key",
@@ -79,7 +131,14 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     type=click.FloatRange(min=0.1),
     default=10.0,
     show_default=True,
-    help="Seconds per request.",
+    help="Seconds per request; a request that gets no answer in time fails its rule (TooSlow).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Times a 429 or 503 is sent again (after its Retry-After, at most 10 s) before it counts.",
 )
 @click.option(
     "--server-now",
@@ -93,8 +152,10 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
 )
 @click.option(
     "--report",
+    "reports",
+    multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a Markdown report (HTML for .html).",
+    help="Write a report: Markdown, HTML for .html, JUnit XML for .xml (repeatable).",
 )
 @click.option(
     "--list-checks",
@@ -116,17 +177,20 @@ def check(
     max_examples: int,
     seed: int,
     timeout: float,
+    retries: int,
     server_now: int | None,
     only: tuple[str, ...],
     skip: tuple[str, ...],
     junit_xml: Path | None,
-    report: Path | None,
+    reports: tuple[Path, ...],
 ) -> None:
     """Check a server against the usage analytics contract.
 
-    Exit status: 0 when every rule holds, 1 when any fails, 2 for bad usage or
-    a server that cannot be reached.
+    Exit status: 0 when every rule holds, 1 when any fails, 2 when the run
+    cannot judge the server (bad usage, unreachable, credentials refused); the
+    reports are written in every case.
     """
+    files = _file_reports(junit_xml, reports)
     try:
         config = KitConfig(
             base_url=base_url,
@@ -140,20 +204,20 @@ def check(
             max_examples=max_examples,
             seed=seed,
             timeout=timeout,
+            retries=retries,
             server_now=server_now,
             only=frozenset(only),
             skip=frozenset(skip),
         )
     except ValueError as exc:
+        _write_aborted(files, base_url, "bad usage", str(exc), profile)
         raise click.UsageError(str(exc)) from None
-    handlers: list[Handler] = [TerminalHandler(sys.stdout)]
-    if junit_xml is not None:
-        handlers.append(junit_report(junit_xml))
-    if report is not None:
-        handlers.append(report_for(report))
+    handlers: list[Handler] = [TerminalHandler(sys.stdout), *files]
     try:
         summary = run(config, handlers)
     except KitError as exc:
+        kind = _KINDS.get(type(exc), "error")
+        _write_aborted(files, config.base_url, kind, str(exc), config.profile.value)
         click.echo(f"usagekit check: {exc}", err=True)
         sys.exit(2)
     sys.exit(0 if summary.ok else 1)

@@ -54,6 +54,7 @@ class KitConfig:
     max_examples: int = 100
     seed: int = 0
     timeout: float = 10.0
+    retries: int = 2  # times a 429 or 503 is sent again before it counts
     server_now: int | None = None
     only: frozenset[str] = frozenset()
     skip: frozenset[str] = frozenset()

@@ -9,7 +9,8 @@ schemathesis phase reports through schemathesis' own machinery)::
     ├── WrongValue            a field differs from what the query implies
     ├── BrokenRelation        two or more answers contradict each other
     ├── ReferenceMismatch     the answer differs from the reference aggregator's
-    └── TooSlow               the answer took longer than the rule allows
+    ├── TooSlow               the answer took longer than the rule allows, or never came
+    └── NoAnswer              the connection failed before an answer came
 
 ``reason`` is one line; ``detail`` may hold a diff. ``key`` drops duplicates:
 the same rule failing for the same reason is one finding.
@@ -27,6 +28,7 @@ __all__ = [
     "BrokenRelation",
     "ConformanceFailure",
     "MalformedBody",
+    "NoAnswer",
     "ReferenceMismatch",
     "TooSlow",
     "WrongStatus",
@@ -103,3 +105,8 @@ class ReferenceMismatch(ConformanceFailure):
 class TooSlow(ConformanceFailure):
     code = "UK906"
     kind_title = "Answer too slow"
+
+
+class NoAnswer(ConformanceFailure):
+    code = "UK907"
+    kind_title = "No answer"

@@ -29,13 +29,11 @@ its events, which :func:`run_generated` turns into the kit's outcomes.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import schemathesis
 from schemathesis.checks import CHECKS
@@ -48,27 +46,16 @@ from usagekit.mock.spec import load_spec
 
 from .config import KitConfig
 from .events import Event, StageFinished, StageStarted
-from .exchange import Exchange, KeyRole
-from .outcomes import Finding, Outcomes, judged_of
+from .exchange import Exchange
+from .outcomes import Outcomes
 from .profiles import Profile
+from .recording import BUILT_IN, exchange_of, record_built_in, record_error
 
 __all__ = ["BUILT_IN", "JUDGE_CHECK", "run_generated", "tuned_contract"]
 
 #: The name under which the kit's response rules run inside schemathesis.
 JUDGE_CHECK = "usagekit_response_rules"
 
-#: Schemathesis' own checks the kit runs, with what each says.
-BUILT_IN = {
-    "not_a_server_error": "No 5xx, whatever schemathesis sends.",
-    "status_code_conformance": "Every status is one the contract documents.",
-    "content_type_conformance": "Every content type is one the contract documents.",
-    "response_headers_conformance": "Documented response headers are present and valid.",
-    "response_schema_conformance": "Every body matches the contract's schema for its status.",
-    "negative_data_rejection": "Requests that break the contract's schema are refused.",
-    "positive_data_acceptance": "Requests the contract allows are answered with 200.",
-    "ignored_auth": "A request without a valid key is refused.",
-    "unsupported_method": "Methods other than GET are 405.",
-}
 
 #: Zones positive cases use: one of each kind of trouble a calendar can give. Zones
 #: whose rules changed lately or are only predicted (Casablanca's Ramadan DST,
@@ -128,6 +115,8 @@ def _config(kit: KitConfig) -> schemathesis.Config:
             "seed": kit.seed,
             "continue-on-failure": True,
             "request-timeout": kit.timeout,
+            # A 429 is waited out (its Retry-After) and sent again, as the kit's client does.
+            "rate-limit": "auto",
             "workers": 1,
             "generation": {
                 "mode": "all",
@@ -184,48 +173,6 @@ def _skipped(text: str, zone: str) -> bool:
     return back != parsed.local
 
 
-def exchange_of(response: Any, case: Any, kit: KitConfig) -> Exchange:
-    """A schemathesis response as the kit's :class:`Exchange`."""
-    exchange = request_of(response.request, case, kit)
-    return dataclasses.replace(
-        exchange,
-        status=response.status_code,
-        headers={k.lower(): ", ".join(v) for k, v in response.headers.items()},
-        content=response.content,
-        elapsed=response.elapsed,
-    )
-
-
-def request_of(request: Any, case: Any, kit: KitConfig) -> Exchange:
-    """A request schemathesis sent (a prepared ``requests`` request), not yet answered."""
-    url = urlsplit(request.url)
-    key = request.headers.get("X-API-Key")
-    role = (
-        KeyRole.NONE
-        if key is None
-        else KeyRole.ACCOUNT
-        if key == kit.api_key
-        else KeyRole.SUBACCOUNT
-        if key == kit.subaccount_key
-        else KeyRole.INVALID
-    )
-    path_parameters = (case.path_parameters if case is not None else None) or {}
-    return Exchange(
-        method=request.method,
-        base_url=kit.base_url,
-        path=url.path,
-        account=str(path_parameters.get("account_id", kit.account_id)),
-        params=tuple(parse_qsl(url.query, keep_blank_values=True)),
-        key=role,
-        key_text=key if role is KeyRole.INVALID else None,
-        status=0,
-        headers={},
-        content=b"",
-        elapsed=0.0,
-        sent_url=request.url,
-    )
-
-
 def run_generated(
     kit: KitConfig, judge: Callable[[Exchange], object], outcomes: Outcomes
 ) -> Iterator[Event]:
@@ -253,64 +200,6 @@ def run_generated(
             if name in started:
                 yield StageFinished(name=name, elapsed=time.perf_counter() - started.pop(name))
         elif isinstance(event, st_events.ScenarioFinished):
-            _record_built_in(event, outcomes, kit)
+            record_built_in(event, outcomes, kit)
         elif isinstance(event, st_events.NonFatalError | st_events.FatalError):
-            outcomes.declare(
-                "schemathesis_errors",
-                source="schemathesis",
-                kind="generated",
-                profile="contract",
-                summary="Schemathesis ran without errors.",
-            )
-            text = str(getattr(event, "value", None) or getattr(event, "exception", ""))
-            outcomes.failed(
-                "schemathesis_errors",
-                Finding(
-                    rule="schemathesis_errors",
-                    title="Schemathesis error",
-                    reason=text.splitlines()[0] if text else "schemathesis failed",
-                    detail=text,
-                ),
-            )
-
-
-def _record_built_in(event: st_events.ScenarioFinished, outcomes: Outcomes, kit: KitConfig) -> None:
-    recorder = event.recorder
-    for case_id, nodes in recorder.checks.items():
-        for node in nodes:
-            if node.name not in BUILT_IN:
-                continue
-            if node.failure_info is None:
-                outcomes.passed(node.name)
-                continue
-            failure = node.failure_info.failure
-            # A check may fail on a request of its own (ignored_auth's probes without a
-            # key or with a wrong one): reproduce that request, as it was sent.
-            failing = failure.case_id or case_id
-            interaction = recorder.interactions.get(failing)
-            node_case = recorder.cases.get(failing)
-            shown: tuple[Exchange, ...] = ()
-            if interaction is not None and interaction.response is not None:
-                case = node_case.value if node_case is not None else None
-                shown = (exchange_of(interaction.response, case, kit),)
-            message = (failure.message or "").strip()
-            outcomes.failed(
-                node.name,
-                Finding(
-                    rule=node.name,
-                    title=failure.title,
-                    reason=_reason(failure.title, message),
-                    detail=message,
-                    judged=judged_of(shown),
-                ),
-            )
-
-
-def _reason(title: str, message: str) -> str:
-    """One line: the title, and the message's first line unless it only repeats the title."""
-    first = message.splitlines()[0].strip() if message else ""
-    if not first or first.rstrip(".").lower() == title.rstrip(".").lower():
-        return title
-    if first.lower().startswith(title.lower()):
-        return first
-    return f"{title}: {first}"
+            record_error(event, outcomes, kit)

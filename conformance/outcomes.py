@@ -118,10 +118,27 @@ class Summary:
     results: tuple[RuleResult, ...]
     elapsed: float
     requests: int
+    #: Why the run could not judge the server at all (it exits 2), if it could not.
+    error: str | None = None
+    #: What kind of trouble that was: "unreachable", "credentials refused", "bad usage".
+    error_kind: str | None = None
+
+    @classmethod
+    def aborted(cls, *, base_url: str, profile: str, kind: str, error: str) -> Summary:
+        """The summary of a run that could not start: no rule ran, one error says why."""
+        return cls(
+            base_url=base_url,
+            profile=profile,
+            results=(),
+            elapsed=0.0,
+            requests=0,
+            error=error,
+            error_kind=kind,
+        )
 
     @property
     def ok(self) -> bool:
-        return not any(result.failed for result in self.results)
+        return self.error is None and not any(result.failed for result in self.results)
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -13,14 +13,10 @@ from collections.abc import Iterable, Sequence
 
 import httpx
 
-from usagekit.mock.core.dataset import Dataset
-from usagekit.mock.core.errors import DatasetError
-from usagekit.mock.datasets.files import load_dataset
-
 from .client import Client
 from .config import KitConfig
-from .context import KitContext, query
-from .errors import BadOptions, RejectedCredentials, Unreachable
+from .context import KitContext
+from .errors import BadOptions, Unreachable
 from .events import (
     Event,
     Handler,
@@ -30,12 +26,13 @@ from .events import (
     StageFinished,
     StageStarted,
 )
-from .exchange import Exchange, KeyRole
+from .exchange import Exchange
 from .failures import ConformanceFailure
 from .generation import run_generated
 from .judging import judge
 from .oracle import Oracle
 from .outcomes import Finding, Outcomes, Summary, judged_of
+from .preflight import check_options, load_data, preflight
 from .registry import Rule, RuleKind
 from .rules import RULES
 from .view import ExchangeView
@@ -53,39 +50,14 @@ def run(
 ) -> Summary:
     """Judge the server ``config`` names; raises :class:`KitError` if it cannot."""
     started = time.perf_counter()
-    dataset = _dataset(config)
+    check_options(config)
+    dataset = load_data(config)
     client = Client(config, transport)
     try:
-        _preflight(client, config)
+        preflight(client, config)
         return _Run(config, client, Oracle(config, dataset), handlers).go(started)
     finally:
         client.close()
-
-
-def _dataset(config: KitConfig) -> Dataset | None:
-    if config.data is None:
-        return None
-    try:
-        return load_dataset(config.data)
-    except (DatasetError, OSError) as exc:
-        raise BadOptions(f"--data {config.data}: {exc}") from exc
-
-
-def _preflight(client: Client, config: KitConfig) -> None:
-    """Make sure the server answers and takes the credentials, before judging anything."""
-    probe = query(limit=1)
-    answer = client.send(account=config.account_id, params=probe)
-    if answer.status == 401:
-        raise RejectedCredentials(f"the server refuses --api-key (401 on {answer.url})")
-    if answer.status == 403:
-        raise RejectedCredentials(f"--api-key may not read --account-id {config.account_id} (403)")
-    if config.subaccount_id is not None:
-        sub = client.send(account=config.subaccount_id, params=probe, key=KeyRole.SUBACCOUNT)
-        if sub.status in (401, 403):
-            raise RejectedCredentials(
-                f"--subaccount-key may not read --subaccount-id {config.subaccount_id} "
-                f"({sub.status})"
-            )
 
 
 class _Run:

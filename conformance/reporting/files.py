@@ -25,7 +25,12 @@ class FileReport:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunFinished):
-            self.path.write_text(self.render(event.summary), encoding="utf-8")
+            self.write(event.summary)
+
+    def write(self, summary: Summary) -> None:
+        """Write the report of ``summary`` -- also of a run that could not start."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(self.render(summary), encoding="utf-8")
 
     def shutdown(self) -> None:
         pass
@@ -36,6 +41,10 @@ def junit_report(path: Path) -> FileReport:
 
 
 def report_for(path: Path) -> FileReport:
-    """A Markdown report, or HTML when the path ends in .html/.htm."""
-    html = path.suffix.lower() in (".html", ".htm")
-    return FileReport(path, render_html if html else render_markdown)
+    """The report the path's suffix names: .html/.htm HTML, .xml JUnit, else Markdown."""
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        return FileReport(path, render_html)
+    if suffix == ".xml":
+        return FileReport(path, render_junit)
+    return FileReport(path, render_markdown)

@@ -12,6 +12,8 @@ __all__ = ["render_junit"]
 
 def render_junit(summary: Summary) -> str:
     """The summary as a JUnit XML document (pure: plain data in, text out)."""
+    if summary.error is not None:
+        return _render_error(summary)
     failures = sum(1 for r in summary.results if r.failed)
     skipped = sum(1 for r in summary.results if r.status == "skipped")
     suites = ET.Element("testsuites", name="usagekit conformance")
@@ -45,6 +47,28 @@ def render_junit(summary: Summary) -> str:
         ET.SubElement(
             case, "system-out"
         ).text = f"{result.summary}\npassed {result.passed}, failed {result.failed}"
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _render_error(summary: Summary) -> str:
+    """A run that could not start: one errored test case that says why."""
+    suites = ET.Element("testsuites", name="usagekit conformance")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"usagekit conformance ({summary.profile}) {summary.base_url}",
+        tests="1",
+        failures="0",
+        errors="1",
+        skipped="0",
+        time=f"{summary.elapsed:.3f}",
+    )
+    case = ET.SubElement(suite, "testcase", classname="usagekit.run", name="usagekit check")
+    error = ET.SubElement(
+        case, "error", message=summary.error or "", type=summary.error_kind or "error"
+    )
+    error.text = f"could not judge the server ({summary.error_kind}): {summary.error}"
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -18,6 +18,8 @@ _MARK = {"passed": "✅", "failed": "❌", "skipped": "⏭", "not exercised": "�
 
 
 def _verdict(summary: Summary) -> str:
+    if summary.error is not None:
+        return f"**Could not judge the server** ({summary.error_kind}): {summary.error}"
     failed = [r for r in summary.results if r.failed]
     if not failed:
         return f"**Conforms** to the {summary.profile} profile."
@@ -55,6 +57,8 @@ def render_markdown(summary: Summary) -> str:
                 lines += _judged_markdown(judged)
         if result.more:
             lines += [f"… and {result.more} more distinct failures of this rule.", ""]
+    if summary.error is not None:
+        return "\n".join(lines).rstrip() + "\n"
     lines += [
         "## Rules",
         "",
@@ -99,13 +103,17 @@ pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 <p>{e(_heading(summary).replace("`", ""))}</p>
 <p><strong>{e(verdict)}</strong></p>
 {"<h2>Failures</h2>" + failures if failures else ""}
-<h2>Rules</h2>
+{"" if summary.error is not None else _table_html(rows)}
+</body></html>
+"""
+
+
+def _table_html(rows: str) -> str:
+    return f"""<h2>Rules</h2>
 <table><thead><tr><th>rule</th><th>source</th><th>passed</th><th>failed</th><th>status</th></tr></thead>
 <tbody>
 {rows}
-</tbody></table>
-</body></html>
-"""
+</tbody></table>"""
 
 
 def _result_html(result: RuleResult) -> str:
