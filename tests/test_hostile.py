@@ -16,12 +16,14 @@ import json
 from typing import Any
 from urllib.parse import quote, unquote
 
+import httpx
 import pytest
 from factories import PARENT, PARENT_KEY
 from server_support import DATASET, NOW
 
 from usagekit.mock.server.app import create_app
 from usagekit.mock.server.config import ServerConfig
+from usagekit.mock.server.workbench import create_workbench
 from usagekit.mock.spec import error_codes
 
 APP = create_app(DATASET, ServerConfig(now=NOW))
@@ -382,3 +384,30 @@ def test_a_control_character_ending_a_path_names_no_endpoint(path: str, suffix: 
     status, headers, body = call(f"{path}{suffix}".encode())
     assert status == 404
     contract_shaped(status, headers, body)
+
+
+# -- the workbench's admin routes -----------------------------------------------------------
+
+BODIES = [
+    b'{"code": ' + b"9" * 5000 + b"}",
+    b'{"latency_ms": [1, ' + b"9" * 5000 + b"]}",
+    b"[" * 50_000,
+    b"x" * 100_000,
+    b'{"error_rate": 1e999}',
+    b"\xff\xfe",
+    b'{"code": 429, "key": "' + b"k" * 60_000 + b'"}',
+]
+
+
+@pytest.mark.parametrize("body", BODIES, ids=range(len(BODIES)))
+def test_hostile_scenario_bodies_are_422(body: bytes) -> None:
+    app = create_workbench(DATASET, ServerConfig(now=NOW))
+
+    async def put() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock.test") as client:
+            return await client.put("/_usagekit/scenario", content=body)
+
+    response = asyncio.run(put())
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"

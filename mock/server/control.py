@@ -31,6 +31,9 @@ from .scenarios import RETRY_AFTER, Chaos, parse_prefer
 
 __all__ = ["RuntimeScenarioMiddleware", "scenario_routes"]
 
+#: The largest scenario body read (a real one is well under 1 KiB).
+MAX_BODY_BYTES = 64 * 1024
+
 
 class _Draws:
     """The chaos and rate limiter of one scenario, rebuilt when the store changes."""
@@ -146,10 +149,19 @@ def scenario_routes(store: ScenarioStore, keys: Callable[[], KeyIndex]) -> list[
         return json_response(shown(store.current()))
 
     async def put_scenario(request: Request) -> Response:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:  # read no further: a scenario is a few bytes
+                return _invalid([("body", f"is longer than {MAX_BODY_BYTES} bytes")])
         try:
-            scenario, key = parse_scenario(json.loads(await request.body() or b"null"))
+            document = json.loads(bytes(body) or b"null")
         except json.JSONDecodeError as exc:
             return _invalid([("body", f"is not JSON: {exc.msg}")])
+        except (ValueError, RecursionError):  # 4,300+ digits, or nested past the stack
+            return _invalid([("body", "is not JSON this server reads (too deep or too long)")])
+        try:
+            scenario, key = parse_scenario(document)
         except ScenarioError as exc:
             return _invalid([(e.field, e.message) for e in exc.errors])
         if key is not None and keys().grant(key.encode()) is None:
