@@ -70,7 +70,9 @@ def test_parse_prefer_reads_rfc_7240_lists() -> None:
     assert parse_prefer(['Code="503"; x=y', "latency=99999999"]) == Preferences(
         code=503, latency_ms=60_000
     )
-    assert parse_prefer(["code=418", "return=minimal"]) == Preferences()
+    nothing = parse_prefer(["code=418", "return=minimal"])
+    assert (nothing.code, nothing.latency_ms, nothing.applied) == (None, None, None)
+    assert len(nothing.refused) == 2
     assert Preferences(code=401, latency_ms=3).applied == "code=401, latency=3"
 
 

@@ -63,7 +63,7 @@ from .problems import (
     server_error_handler,
 )
 from .ratelimit import RateLimiter, RateLimitMiddleware
-from .scenarios import Chaos, ScenarioMiddleware, example_bodies
+from .scenarios import Chaos, ScenarioMiddleware, example_bodies, named_examples
 from .validation import ContractParameterValidator, ContractURIParser, SchemaChecks
 
 __all__ = ["contract_app", "create_app", "with_edges"]
@@ -155,7 +155,9 @@ def contract_app(
     chaos = Chaos(
         latency_ms=config.latency_ms, error_rate=config.error_rate, seed=config.chaos_seed
     )
-    return ScenarioMiddleware(outer, bodies=example_bodies(spec), chaos=chaos)
+    return ScenarioMiddleware(
+        outer, bodies=example_bodies(spec), chaos=chaos, examples=named_examples(spec)
+    )
 
 
 def with_edges(app: ASGIApp, config: ServerConfig) -> ASGIApp:
@@ -169,7 +171,7 @@ def with_edges(app: ASGIApp, config: ServerConfig) -> ASGIApp:
         allow_origins=list(config.cors_origins) or ["*"],
         allow_methods=["GET"],
         allow_headers=["X-API-Key", "Prefer"],
-        expose_headers=["Retry-After", "Preference-Applied"],
+        expose_headers=["Retry-After", "Preference-Applied", "Warning"],
         max_age=600,
     )
 

@@ -6,7 +6,7 @@ do: a forced ``code`` (the spec's example body, ``Retry-After`` for 429 and
 503), ``latency_ms``, ``error_rate`` (500 or 503) and ``rate_limit`` (429 per
 key, each of W workers enforcing rate / W). A ``Prefer`` header still wins
 for its own request: ``Prefer: code=`` skips the scenario's failures,
-``Prefer: latency=`` its delay.
+``Prefer: latency=`` its delay, ``Prefer: example=`` both.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -57,6 +57,7 @@ class RuntimeScenarioMiddleware:
         store: ScenarioStore,
         keys: Callable[[], KeyIndex],
         bodies: Mapping[int, bytes],
+        examples: Collection[str] = (),
         workers: int = 1,
         seed: int | None = None,
     ) -> None:
@@ -64,6 +65,7 @@ class RuntimeScenarioMiddleware:
         self.store = store
         self.keys = keys
         self.bodies = bodies
+        self.examples = examples
         self.workers = workers
         self.seed = seed
         self._generation = -1
@@ -98,11 +100,12 @@ class RuntimeScenarioMiddleware:
         if draws is None:
             await self.app(scope, receive, send)
             return
-        prefs = parse_prefer(v.decode("latin-1") for v in header_values(scope, b"prefer"))
+        prefer = header_values(scope, b"prefer")
+        prefs = parse_prefer((v.decode("latin-1") for v in prefer), self.examples)
         delay, failure = draws.chaos.draw() if draws.chaos.active else (0.0, None)
         if delay > 0 and prefs.latency_ms is None:
             await asyncio.sleep(delay)
-        if prefs.code is None:
+        if prefs.code is None and prefs.example is None:
             status = draws.scenario.code or failure
             if status is not None:
                 extra = []

@@ -40,7 +40,7 @@ from .demo import Workspace, names_of
 from .journal import Journal, JournalMiddleware, journal_routes
 from .pages import Served, page_routes, served_spec
 from .scenario_store import ScenarioStore
-from .scenarios import example_bodies
+from .scenarios import example_bodies, named_examples
 from .watch import Watcher
 
 __all__ = ["Workbench", "create_workbench"]
@@ -137,6 +137,7 @@ def create_workbench(dataset: Dataset, config: ServerConfig | None = None) -> AS
         store=bench.store,
         keys=bench.keys,
         bodies=example_bodies(bench.spec),
+        examples=tuple(named_examples(bench.spec)),
         workers=config.workers,
         seed=config.chaos_seed,
     )
