@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.usagekit-installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 ARGS   ?=
+# The browser tests drive Debian's chromium with Playwright; nothing downloads a browser.
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: mock test lint bench install clean
 
@@ -28,8 +30,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
-	$(BIN)/pytest $(ARGS)
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+test: lint $(CHROMIUM)
+	USAGEKIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/aggregate.py

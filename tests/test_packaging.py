@@ -68,3 +68,16 @@ def test_install_beside_the_pypi_mock_package(wheel: Path, tmp_path: Path) -> No
         [python, "-c", probe], cwd=tmp_path, check=True, capture_output=True, text=True
     )
     assert result.stdout.strip() == "ok"
+
+
+def test_wheel_carries_the_workbench_pages(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    server = ROOT / "mock" / "server"
+    assets = [
+        path.relative_to(server).as_posix()
+        for folder in ("templates", "static")
+        for path in (server / folder).rglob("*")
+        if path.is_file()
+    ]
+    assert "static/vendor/chart.umd.min.js" in assets
+    assert {f"usagekit/mock/server/{asset}" for asset in assets} <= names

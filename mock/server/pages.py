@@ -20,16 +20,19 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from usagekit.mock.spec import OPERATION_PATH
 
 from .admin import ADMIN_PREFIX, json_response
 from .dashboard import dashboard_config
 from .demo import Workspace
+from .problems import CODES, JSON, error_body
 
 __all__ = ["Served", "page_routes", "served_spec"]
 
@@ -162,8 +165,19 @@ def page_routes(current: Callable[[], Served]) -> list[BaseRoute]:
         Route("/demo", demo_page, methods=["GET"]),
         Route("/demo/", demo_page, methods=["GET"]),
         Route("/demo/config.json", demo_config, methods=["GET"]),
-        Mount("/demo/assets", StaticFiles(packages=[("usagekit.mock.server", "static")])),
+        Mount("/demo/assets", Assets(packages=[("usagekit.mock.server", "static")])),
     ]
+
+
+class Assets(StaticFiles):
+    """The package's static files; a missing one is a 404 in the contract's error shape."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            body = error_body(CODES.get(exc.status_code, "not_found"), "Not found.", detail=path)
+            return Response(body, status_code=exc.status_code, media_type=JSON)
 
 
 def _root(request: Request) -> str:

@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.datasets import synthetic
 from usagekit.mock.spec import load_spec
 
 from .access import KeyIndex
@@ -165,5 +166,5 @@ def _source(config: ServerConfig) -> str:
         return f"directory {config.data_dir}" + (" (watched)" if config.watch else "")
     if config.dataset_factory is not None:
         return f"factory {config.dataset_factory}"
-    seed = "default" if config.seed is None else config.seed
+    seed = synthetic.DEFAULT_SEED if config.seed is None else config.seed
     return f"synthetic (seed {seed})"
