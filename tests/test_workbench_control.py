@@ -84,6 +84,16 @@ def test_a_bad_scenario_is_a_422_naming_each_field(body, fields):
     assert sorted(e["field"] for e in answer.json()["errors"]) == sorted(fields)
 
 
+def test_an_oversize_scenario_is_refused_unread():
+    with workbench() as mock:
+        answer = mock._runner.run(
+            mock._client.put(SCENARIO, content=b'{"code": 503' + b" " * 70_000 + b"}")
+        )
+        assert answer.status_code == 422
+        assert [e["field"] for e in answer.json()["errors"]] == ["body"]
+        assert mock.get(SCENARIO).json()["global"] is None
+
+
 def test_journal_records_requests_without_keys_and_is_bounded():
     with workbench() as mock:
         mock.get(ME, key=PARENT_KEY, params={"granularity": "hour"})
