@@ -174,9 +174,12 @@ def mock(
 ) -> None:
     """Serve GET /v1/accounts/{account_id}/analytics/usage from the reference aggregator.
 
-    Swagger UI at /ui/, the spec at /openapi.json, health at /healthz. Send
-    `Prefer: code=429` (or 401, 403, 422, 500, 503) to force an error and
-    `Prefer: latency=MS` to delay one answer.
+    A landing page at /, a usage dashboard at /demo, Swagger UI at /ui/, the
+    spec at /openapi.json, health at /healthz. Send `Prefer: code=429` (or
+    401, 403, 422, 500, 503) to force an error, `Prefer: latency=MS` to delay
+    one answer, `Prefer: example=NAME` for a named example. While it runs,
+    /_usagekit/scenario, /_usagekit/requests and /_usagekit/status control and
+    show it (loopback clients only, unless --admin-token).
     """
     try:
         config = ServerConfig(
