@@ -5,11 +5,16 @@
 the published contract makes optional (``values``, ``dimensions``, ``meta.tz``,
 ``meta.group_by``) are kept as ``None`` when absent, so that the reference
 profile can require them and the contract profile need not.
+
+Two bodies are equal when they say the same thing in the contract's terms:
+the same instants in the same offsets, the same values and meta. The text of a
+timestamp and members the contract does not define (a request id, a
+generation time) are not compared, so rules that compare answers accept them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .exchange import Exchange
@@ -29,7 +34,7 @@ class Value:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Bucket:
     ts: Stamp
-    text: str
+    text: str = field(compare=False)
     values: tuple[Value, ...] | None
 
 
@@ -41,14 +46,14 @@ class UsageMetaView:
     granularity: str
     group_by: tuple[str, ...] | None
     tz: str | None
-    raw: dict[str, Any]
+    raw: dict[str, Any] = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UsageBody:
     meta: UsageMetaView
     buckets: tuple[Bucket, ...]
-    raw: dict[str, Any]
+    raw: dict[str, Any] = field(compare=False)
 
     def totals(self) -> dict[int, tuple[int, int]]:
         """(seconds, conversations) per bucket start instant, summed over values."""

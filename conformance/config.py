@@ -16,7 +16,11 @@ from usagekit.mock.core.instants import US
 
 from .profiles import Profile
 
-__all__ = ["KitConfig", "Requirement", "wall_clock"]
+__all__ = ["CLOCK_SKEW", "KitConfig", "Requirement", "wall_clock"]
+
+#: How far the server's clock may be from this machine's (µs): a reading that
+#: "now" decides within this margin is the server's, not the kit's, to make.
+CLOCK_SKEW = 300 * US
 
 
 class Requirement(StrEnum):

@@ -34,7 +34,7 @@ from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.query import RawQuery, UsageQuery
 
 from .body import ErrorBody, UsageBody, read_error, read_usage
-from .config import KitConfig
+from .config import CLOCK_SKEW, KitConfig
 from .exchange import Exchange, is_usage_path
 from .failures import MalformedBody
 from .oracle import Access, Oracle
@@ -154,10 +154,24 @@ class ExchangeView:
 
     @cached_property
     def resolved(self) -> UsageQuery | QueryError | None:
-        """The query the reference semantics read, its ``QueryError``, or ``None`` if open."""
+        """The query the reference semantics read, its ``QueryError``, or ``None`` if open.
+
+        Open are readings the contract leaves to the server (see
+        :meth:`Oracle.raw_query`) and those its clock decides: a request that
+        leaves ``end`` to the server's "now", when the kit cannot read that
+        clock, is valid or not depending on where within
+        :data:`~usagekit.conformance.config.CLOCK_SKEW` of the wall clock it is.
+        """
         if self.raw is None:
             return None
-        return self.oracle.resolve(self.raw, self.account or "unknown", self.now)
+        account = self.account or "unknown"
+        resolved = self.oracle.resolve(self.raw, account, self.now)
+        if self.raw.end is None and self.config.server_now is None and self.usage is None:
+            early = self.oracle.resolve(self.raw, account, self.now - CLOCK_SKEW)
+            late = self.oracle.resolve(self.raw, account, self.now + CLOCK_SKEW)
+            if isinstance(early, QueryError) is not isinstance(late, QueryError):
+                return None
+        return resolved
 
     @property
     def query(self) -> UsageQuery | None:

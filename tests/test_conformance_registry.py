@@ -140,3 +140,14 @@ def test_config_strips_the_base_url_and_pairs_subaccount_options() -> None:
     assert config().base_url == "http://x"
     with pytest.raises(ValueError, match="go together"):
         config(subaccount_id="s")
+
+
+def test_every_rule_says_which_answers_it_accepts() -> None:
+    """No false alarms, written down: each rule names its alternatives, or says there are none."""
+    silent = [
+        rule.name
+        for rule in RULES
+        if "Accepts" not in (rule.func.__doc__ or "")
+        and "One correct answer" not in (rule.func.__doc__ or "")
+    ]
+    assert not silent, f"rules whose docstring names no accepted alternative: {silent}"

@@ -4,7 +4,9 @@ The correct server here is ``servers.minimal`` -- a plain Starlette
 implementation written apart from the connexion mock, so that the kit is not
 fitted to one implementation's habits. Each broken server switches on one
 ``Fault``; the kit must fail and name a rule that says what the fault breaks.
-(``test_conformance_mock.py`` runs the kit against the mock itself.)
+Each ``Variant`` is another correct answer where the contract admits more
+than one: the kit must pass it under both profiles -- a false alarm is worse
+than a miss. (``test_conformance_mock.py`` runs the kit against the mock.)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from factories import CHILD, CHILD_KEY, OTHER, PARENT, PARENT_KEY, busy_dataset
 from servers.minimal import Fault, MinimalServer
 from servers.running import serving
+from servers.variants import Variant
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.outcomes import Summary
@@ -56,10 +59,20 @@ CAUGHT_BY: dict[Fault, set[str]] = {
     Fault.MERGED_FALL_BACK: {"buckets_follow_calendar"},
     Fault.TZ_CHANGES_TOTALS: {"totals_do_not_depend_on_tz"},
     Fault.UNGROUPED_EMPTY_VALUES: {"dimension_keys_match_group_by"},
+    Fault.META_WITHOUT_OPTIONALS: {"meta_echoes_query"},
+    Fault.UNGROUPED_NULL_DIMENSIONS: {"dimension_keys_match_group_by"},
+    Fault.ABSENT_ACCOUNT_404: {"absent_account_forbidden"},
 }
 
 # Faults the published contract allows: the contract profile must pass them.
-CONTRACT_ALLOWS = {Fault.VALIDATION_400, Fault.SPARSE_BUCKETS}
+CONTRACT_ALLOWS = {
+    Fault.VALIDATION_400,
+    Fault.SPARSE_BUCKETS,
+    Fault.UNGROUPED_EMPTY_VALUES,
+    Fault.META_WITHOUT_OPTIONALS,
+    Fault.UNGROUPED_NULL_DIMENSIONS,
+    Fault.ABSENT_ACCOUNT_404,
+}
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +91,12 @@ def check(
     dataset: Dataset,
     faults: frozenset[Fault] = frozenset(),
     *,
+    variants: frozenset[Variant] = frozenset(),
     profile: Profile = Profile.REFERENCE,
     data: Path | None = None,
     max_examples: int = 5,
 ) -> Summary:
-    app = MinimalServer(dataset=dataset, faults=faults).app()
+    app = MinimalServer(dataset=dataset, faults=faults, variants=variants).app()
     with serving(app) as base_url:
         return run(
             KitConfig(
@@ -144,3 +158,15 @@ def test_the_contract_profile_allows_what_the_contract_allows(
 ) -> None:
     summary = check(dataset, frozenset({fault}), profile=Profile.CONTRACT)
     assert summary.ok, explain(summary)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", list(Profile))
+@pytest.mark.parametrize("variant", list(Variant), ids=[v.name for v in Variant])
+def test_every_correct_alternative_conforms(
+    dataset: Dataset, data_dir: Path, variant: Variant, profile: Profile
+) -> None:
+    summary = check(
+        dataset, variants=frozenset({variant}), profile=profile, data=data_dir, max_examples=5
+    )
+    assert summary.ok, f"{variant.name} ({variant.value}) raised a false alarm\n{explain(summary)}"

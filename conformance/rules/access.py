@@ -35,29 +35,48 @@ __all__ = [
 
 @scenario_rule(Profile.CONTRACT)
 def missing_key_unauthorized(ctx: KitContext) -> None:
-    """A request without X-API-Key is 401, on any account, including me."""
+    """A request without X-API-Key is 401, on any account, including me.
+
+    Accepts: for invalid parameters without a key, 401 or the validation error -- which a server
+    checks first is its choice.
+    """
     for account in (ctx.config.account_id, "me"):
         expect_status(ctx.send(account=account, key=KeyRole.NONE), {401}, "no key")
+    invalid = ctx.send(query(limit=0), key=KeyRole.NONE)
+    expect_status(invalid, {401} | ctx.validation_statuses, "no key and limit=0")
 
 
 @scenario_rule(Profile.CONTRACT)
 def unknown_key_unauthorized(ctx: KitContext) -> None:
-    """A key the server never issued is 401."""
+    """A key the server never issued is 401.
+
+    One correct answer: 401, whatever the account.
+    """
     for account in (ctx.config.account_id, "me"):
         expect_status(ctx.send(account=account, key=KeyRole.INVALID), {401}, "an unknown key")
 
 
 @scenario_rule(Profile.CONTRACT, requires=Requirement.FOREIGN_ACCOUNT)
 def foreign_account_forbidden(ctx: KitContext) -> None:
-    """A valid key on another tenant's account is 403."""
+    """A valid key on another tenant's account is 403.
+
+    Accepts: for invalid parameters on that account, 403 or the validation error -- which a
+    server checks first is its choice.
+    """
     account = ctx.config.foreign_account_id
     assert account is not None  # guaranteed by the requirement
     expect_status(ctx.send(account=account), {403}, "another tenant's account")
+    invalid = ctx.send(query(limit=0), account=account)
+    expect_status(invalid, {403} | ctx.validation_statuses, "another tenant's account, limit=0")
 
 
 @scenario_rule(Profile.CONTRACT)
 def absent_account_forbidden(ctx: KitContext) -> None:
-    """A valid key on an account that does not exist is 403, like any account it may not read."""
+    """A valid key on an account that does not exist is 403, like any account it may not read.
+
+    Accepts: 404 under the contract profile, which does not say; the reference profile wants 403
+    so that no answer tells whether an account exists.
+    """
     absent = str(uuid.UUID(int=ctx.config.seed + 0x5A17_0000_0000_4000_8000_0000_0000_0000))
     ctx.oracle.absent_accounts.add(absent)
     allowed = {403} if ctx.profile is Profile.REFERENCE else {403, 404}
@@ -66,7 +85,11 @@ def absent_account_forbidden(ctx: KitContext) -> None:
 
 @scenario_rule(Profile.CONTRACT)
 def me_is_the_keys_account(ctx: KitContext) -> None:
-    """me reads the key's own account, and meta names its real id."""
+    """me reads the key's own account, and meta names its real id.
+
+    Accepts: answers compared in the contract's terms, so members of the server's own may
+    differ.
+    """
     window = active_window(ctx)
     span = query(start=written(window.start), end=written(window.end), granularity="day")
     me = ctx.usage(span, account="me")
@@ -75,13 +98,16 @@ def me_is_the_keys_account(ctx: KitContext) -> None:
         raise WrongValue(
             f"me answered for {me.meta.account_id!r}, expected {ctx.config.account_id!r}"
         )
-    if me.raw["data"] != explicit.raw["data"]:
+    if me.buckets != explicit.buckets:
         raise BrokenRelation("me and the account's own id answer differently")
 
 
 @scenario_rule(Profile.CONTRACT, requires=Requirement.SUBACCOUNT)
 def parent_reads_subaccount(ctx: KitContext) -> None:
-    """A top-level account's key reads its subaccounts."""
+    """A top-level account's key reads its subaccounts.
+
+    One correct answer: 200 naming the subaccount's id.
+    """
     body = ctx.usage(account=ctx.config.subaccount_id)
     if body.meta.account_id != ctx.config.subaccount_id:
         raise WrongValue(f"the subaccount's usage names {body.meta.account_id!r}")
@@ -89,7 +115,10 @@ def parent_reads_subaccount(ctx: KitContext) -> None:
 
 @scenario_rule(Profile.CONTRACT, requires=Requirement.SUBACCOUNT)
 def subaccount_reads_itself(ctx: KitContext) -> None:
-    """A subaccount's key reads the subaccount, by id and as me."""
+    """A subaccount's key reads the subaccount, by id and as me.
+
+    One correct answer: 200 naming the subaccount's id.
+    """
     for account in (ctx.config.subaccount_id, "me"):
         body = ctx.usage(account=account, key=KeyRole.SUBACCOUNT)
         if body.meta.account_id != ctx.config.subaccount_id:
@@ -100,14 +129,20 @@ def subaccount_reads_itself(ctx: KitContext) -> None:
 
 @scenario_rule(Profile.CONTRACT, requires=Requirement.SUBACCOUNT)
 def subaccount_cannot_read_parent(ctx: KitContext) -> None:
-    """A subaccount's key may not read its parent: 403."""
+    """A subaccount's key may not read its parent: 403.
+
+    One correct answer: 403.
+    """
     exchange = ctx.send(account=ctx.config.account_id, key=KeyRole.SUBACCOUNT)
     expect_status(exchange, {403}, "a subaccount's key on its parent")
 
 
 @scenario_rule(Profile.REFERENCE, requires=Requirement.SUBACCOUNT)
 def scope_includes_subaccounts(ctx: KitContext) -> None:
-    """A parent's usage includes its subaccounts': grouped by subaccount, each equals its own."""
+    """A parent's usage includes its subaccounts': grouped by subaccount, each equals its own.
+
+    Accepts: a bucket without values, or missing, as zero usage.
+    """
     window = active_window(ctx)
     span = query(start=written(window.start), end=written(window.end), granularity="day")
     parent = ctx.usage([*span, ("group_by", "subaccount")])
@@ -144,14 +179,21 @@ def scope_includes_subaccounts(ctx: KitContext) -> None:
 
 @scenario_rule(Profile.REFERENCE)
 def unknown_path_not_found(ctx: KitContext) -> None:
-    """A path that is not the endpoint is 404 in the contract's error shape."""
+    """A path that is not the endpoint is 404 in the contract's error shape.
+
+    One correct answer: 404, in the contract's error shape (judged by the response rules).
+    """
     path = usage_path(ctx.config.account_id) + "s"
     expect_status(ctx.send(path=path), {404}, "an unknown path")
 
 
 @scenario_rule(Profile.CONTRACT)
 def other_methods_not_allowed(ctx: KitContext) -> None:
-    """POST, PUT, PATCH and DELETE are 405 with Allow: GET."""
+    """POST, PUT, PATCH and DELETE are 405 with Allow: GET.
+
+    Accepts: Allow naming more methods (HEAD, OPTIONS), in any order and letter case; no Allow
+    header under the contract profile.
+    """
     for method in ("POST", "PUT", "PATCH", "DELETE"):
         exchange = ctx.send(method=method)
         expect_status(exchange, {405}, method)
@@ -168,7 +210,10 @@ _TENANCY_SAMPLE = 24
 
 @scenario_rule(Profile.CONTRACT, requires=Requirement.DATA)
 def tenancy_follows_the_dataset(ctx: KitContext) -> None:
-    """Each key reads exactly its own account and, if top-level, its subaccounts: else 403."""
+    """Each key reads exactly its own account and, if top-level, its subaccounts: else 403.
+
+    One correct answer per account: 200 if the key may read it, else 403.
+    """
     dataset = ctx.oracle.dataset
     assert dataset is not None  # guaranteed by the requirement
     keys = [(KeyRole.ACCOUNT, ctx.config.account_id)]

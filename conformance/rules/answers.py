@@ -62,6 +62,11 @@ def meta_echoes_query(view: ExchangeView) -> Verdict:
 
     start and end after defaults, written in tz; granularity; group_by without
     duplicates in first-occurrence order; tz.
+
+    Accepts: start and end in any spelling of the same instant in tz's offset (exact or to the
+    minute), members the contract does not define; with end left to the server, its now as
+    meta.end. (meta.group_by and meta.tz may be absent under the contract profile, which does
+    not run this rule.)
     """
     meta, query = view.usage.meta, view.query
     expected_group_by = tuple(d.value for d in query.group_by)
@@ -94,7 +99,11 @@ def _grouped(view: ExchangeView) -> bool:
 @needs("usage", "query")
 @when(_grouped)
 def values_sorted_by_dimensions(view: ExchangeView) -> Verdict:
-    """Grouped values are sorted by their dimension values, in group_by order."""
+    """Grouped values are sorted by their dimension values, in group_by order.
+
+    One correct answer: ascending by code point of the dimension values, compared in group_by
+    order; dimension keys in any order.
+    """
     names = [d.value for d in view.query.group_by]
     for bucket in view.usage.buckets:
         keys = [tuple((v.dimensions or {}).get(n, "") for n in names) for v in bucket.values or ()]
@@ -109,7 +118,10 @@ def values_sorted_by_dimensions(view: ExchangeView) -> Verdict:
 @needs("usage", "query")
 @when(_grouped)
 def grouped_values_not_empty(view: ExchangeView) -> Verdict:
-    """A grouped bucket lists only combinations with at least one counted conversation."""
+    """A grouped bucket lists only combinations with at least one counted conversation.
+
+    Accepts: a bucket without values; a value with conversations that lasted 0 seconds.
+    """
     for bucket in view.usage.buckets:
         for value in bucket.values or ():
             if value.conversations == 0:
@@ -122,7 +134,11 @@ def grouped_values_not_empty(view: ExchangeView) -> Verdict:
 @response_rule(Profile.REFERENCE, requires=(Requirement.DATA,))
 @needs("usage", "answer")
 def matches_reference(view: ExchangeView) -> Verdict:
-    """The answer equals the reference aggregator's over the dataset, field by field."""
+    """The answer equals the reference aggregator's over the dataset, field by field.
+
+    Accepts: timestamps in any spelling of the same instant and offset, keys in any order,
+    members the contract does not define (except in dimensions).
+    """
     differences = describe_differences(view.answer, view.usage.raw)
     if differences:
         raise ReferenceMismatch(

@@ -70,7 +70,10 @@ def error_body_shape(view: ExchangeView) -> Verdict:
 @needs("error")
 @when(lambda view: view.exchange.status in ERROR_CODES)
 def error_code_matches_status(view: ExchangeView) -> Verdict:
-    """An error's code names its status: 401 unauthorized, 422 validation_error, ..."""
+    """An error's code names its status: 401 unauthorized, 422 validation_error, ...
+
+    Accepts: any message, detail and errors; a status the contract gives no code is not judged.
+    """
     expected = ERROR_CODES[view.exchange.status]
     if view.error.code != expected:
         raise WrongValue(
@@ -99,7 +102,10 @@ def usage_body_shape(view: ExchangeView) -> Verdict:
 @response_rule(Profile.CONTRACT)
 @needs("usage")
 def buckets_ascending(view: ExchangeView) -> Verdict:
-    """Buckets are in strictly ascending order of their start instants."""
+    """Buckets are in strictly ascending order of their start instants.
+
+    Accepts: instants compared whatever offset each ts is written in.
+    """
     buckets = view.usage.buckets
     for before, after in itertools.pairwise(buckets):
         if after.ts.instant <= before.ts.instant:
@@ -121,7 +127,11 @@ def _sent_limit(view: ExchangeView) -> int | None:
 @needs("usage")
 @when(lambda view: _sent_limit(view) is not None)
 def bucket_count_within_limit(view: ExchangeView) -> Verdict:
-    """An answer holds at most `limit` buckets (500 when not given)."""
+    """An answer holds at most `limit` buckets (500 when not given).
+
+    Accepts: fewer buckets than limit (a range may hold fewer); a limit sent twice or not as
+    plain digits is not judged.
+    """
     limit = _sent_limit(view)
     count = len(view.usage.buckets)
     if count > limit:
@@ -191,7 +201,10 @@ def dimension_keys_match_group_by(view: ExchangeView) -> Verdict:
 @response_rule(Profile.CONTRACT)
 @needs("usage")
 def distinct_groups(view: ExchangeView) -> Verdict:
-    """No combination of dimension values appears twice in one bucket."""
+    """No combination of dimension values appears twice in one bucket.
+
+    Accepts: values in any order, dimension keys in any order.
+    """
     for bucket in view.usage.buckets:
         seen = [tuple(sorted((v.dimensions or {}).items())) for v in bucket.values or ()]
         if len(seen) != len(set(seen)):

@@ -35,7 +35,10 @@ CASES = (
 
 @scenario_rule(Profile.CONTRACT)
 def calendar_edge_cases(ctx: KitContext) -> None:
-    """DST changes, skipped dates and odd offsets are answered (their buckets judged exactly)."""
+    """DST changes, skipped dates and odd offsets are answered (their buckets judged exactly).
+
+    Accepts: whatever the response rules accept for each answer.
+    """
     for zone, granularity, start, end in CASES:
         ctx.usage(query(start=start, end=end, granularity=granularity, tz=zone))
         ctx.usage(query(start=start, end=end, granularity=granularity, tz=zone, group_by=["type"]))

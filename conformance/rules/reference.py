@@ -24,7 +24,10 @@ GROUPINGS = (None, ["agent"], ["subaccount"], ["type"], ["type", "agent", "subac
 
 @scenario_rule(Profile.REFERENCE, requires=Requirement.DATA)
 def reference_answers(ctx: KitContext) -> None:
-    """Answers over the dataset equal the reference's for every granularity and grouping."""
+    """Answers over the dataset equal the reference's for every granularity and grouping.
+
+    Accepts: what matches_reference accepts.
+    """
     window = active_window(ctx)
     span = {"start": written(window.start), "end": written(window.end)}
     accounts = [("me", KeyRole.ACCOUNT)]

@@ -3,18 +3,42 @@
 Judged on every exchange of the endpoint, whoever sent it: the oracle knows,
 without asking the server, who may read the account and whether the
 parameters are valid, so every generated case is held to the right status.
+
+No false alarms: where the contract admits more than one correct answer, the
+rule accepts each of them --
+
+* the order of checks: a request with invalid parameters and no valid key may
+  get 401 or 422, one on an account the key may not read 403 or 422;
+* the relation ``start >= end`` is not a field error: it must be named only
+  when every field is individually valid. When a field is invalid, a server
+  that validates fields first and relations after (as pydantic does) names
+  only the fields, one that checks everything at once names the relation
+  too -- both conform, and so does naming it whenever it can be decided
+  from what the server read (an offset in the date-time, say, whatever tz is);
+* the relation may be named on ``query.start``, ``query.end`` or both;
+* the fields may be named in any order, and a field more than once;
+* a request that leaves ``end`` to the server's clock and starts within
+  :data:`~usagekit.conformance.config.CLOCK_SKEW` of now is not judged:
+  whether it is empty depends on a clock the kit cannot read;
+* a 429 is the server's to give at any time (it is retried, not judged here).
 """
 
 from __future__ import annotations
 
+from usagekit.conformance.config import CLOCK_SKEW
 from usagekit.conformance.failures import WrongStatus, WrongValue
 from usagekit.conformance.oracle import Access
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import NOT_APPLICABLE, Verdict, needs, response_rule
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.errors import QueryError
+from usagekit.mock.core.instants import parse_datetime
+from usagekit.mock.core.query import DEFAULT_TZ
+from usagekit.mock.core.zones import Timeline, available_zones, get_timeline
 
 __all__ = ["status_matches_reference"]
+
+RANGE_FIELDS = frozenset({"query.start", "query.end"})
 
 
 @response_rule(Profile.REFERENCE)
@@ -23,32 +47,33 @@ def status_matches_reference(view: ExchangeView) -> Verdict:
     """The status is the reference's, and a 422 names every invalid field.
 
     401 without a valid key, 422 for invalid parameters, 403 for an account the
-    key may not read, 200 otherwise.
+    key may not read, 200 otherwise. Accepts 401 or 422 for invalid parameters
+    without a valid key and 403 or 422 on an account the key may not read;
+    a relation error (``start >= end``) named or not when a field is invalid,
+    on start, end or both (see the module's docstring).
     """
     exchange = view.exchange
     if exchange.status == 429 or view.access is Access.UNKNOWN:
         return NOT_APPLICABLE
     invalid = view.invalid
     if view.access is Access.UNAUTHENTICATED:
-        # Whether a bad key or bad parameters come first is the server's choice.
-        expected, what = ({401}, "a request without a valid key") if not invalid else (None, "")
+        expected, what = {401}, "a request without a valid key"
     elif view.access is Access.FORBIDDEN:
-        expected, what = (
-            ({403}, "a key on an account it may not read") if not invalid else (None, "")
-        )
-    elif invalid:
-        expected, what = {422}, "invalid parameters"
+        expected, what = {403}, "a key on an account it may not read"
     else:
         expected, what = {200}, "a valid request"
-    if expected is None:
-        return NOT_APPLICABLE
+    if invalid is not None:
+        # Whether the key or the parameters are checked first is the server's choice.
+        expected = {422} if view.access is Access.READABLE else expected | {422}
+        what = "invalid parameters" if view.access is Access.READABLE else what
     if exchange.status not in expected:
+        shown = " or ".join(str(s) for s in sorted(expected))
         raise WrongStatus(
-            f"{what} got {exchange.status}, expected {min(expected)}",
+            f"{what} got {exchange.status}, expected {shown}",
             detail=_invalid_detail(invalid) if invalid else "",
             exchanges=(exchange,),
         )
-    if invalid is not None:
+    if invalid is not None and exchange.status == 422:
         _fields_named(view, invalid)
     return None
 
@@ -59,10 +84,16 @@ def _invalid_detail(query: QueryError) -> str:
 
 def _fields_named(view: ExchangeView, query: QueryError) -> None:
     if view.error is None:
-        return
+        return  # error_body_shape says why
     named = set(view.error.fields or ())
-    missing = [e.field for e in query.errors if not named & {e.field, *e.related}]
-    allowed = {name for e in query.errors for name in (e.field, *e.related)}
+    fields = [e for e in query.errors if not e.related]
+    relations = [e for e in query.errors if e.related]
+    # A relation between fields is required only when every field is valid.
+    required = fields or relations
+    missing = [e.field for e in required if not named & {e.field, *e.related}]
+    allowed = {e.field for e in fields}
+    if relations or _relation_may_hold(view):
+        allowed |= RANGE_FIELDS
     extra = sorted(named - allowed)
     if missing or extra:
         parts = []
@@ -75,3 +106,35 @@ def _fields_named(view: ExchangeView, query: QueryError) -> None:
             detail=_invalid_detail(query),
             exchanges=(view.exchange,),
         )
+
+
+def _relation_may_hold(view: ExchangeView) -> bool:
+    """Whether some reading of the request finds ``start >= end``.
+
+    The reference decides the relation only when every field it needs is
+    valid; a server may decide it from less (a date-time with an offset needs
+    no tz). Unknown instants count as possibly empty ranges.
+    """
+    raw = view.raw
+    if raw is None or raw.start is None:
+        return False  # the default start is always before end
+    zone = raw.tz if raw.tz is not None else DEFAULT_TZ
+    timeline = get_timeline(zone) if zone in available_zones() else None
+    try:
+        start = _instant(raw.start, timeline)
+        end = _instant(raw.end, timeline) if raw.end is not None else None
+    except ValueError:
+        return False  # a malformed start or end: there is no relation to name
+    if start is None:
+        return True
+    if raw.end is None:
+        return start >= view.now - CLOCK_SKEW
+    return end is None or start >= end
+
+
+def _instant(text: str, timeline: Timeline | None) -> int | None:
+    """``text``'s instant, ``None`` when it depends on an unknown zone; ``ValueError`` if none."""
+    parsed = parse_datetime(text)
+    if parsed.offset is None and timeline is None:
+        return None
+    return parsed.instant(timeline if timeline is not None else get_timeline(DEFAULT_TZ))

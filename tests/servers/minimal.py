@@ -5,7 +5,9 @@ mock, and catch servers that break the contract in ways nobody on the team
 wrote down. This is a deliberately plain Starlette app: hand-written parameter
 parsing, auth and errors, the core only for the arithmetic. Each ``Fault``
 reproduces a mistake real implementations make; ``tests/test_conformance_*``
-check that the kit names the right rule for each.
+check that the kit names the right rule for each. Each ``Variant``
+(``servers.variants``) is another correct answer where the contract admits
+more than one; the kit must pass each.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from servers import variants as alt
+from servers.variants import Variant
 from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.errors import QueryError
@@ -66,12 +70,17 @@ class Fault(enum.Enum):
     MERGED_FALL_BACK = "merges the two hours of a fall-back night into one"
     TZ_CHANGES_TOTALS = "filters the range in local clock time instead of by instant"
     UNGROUPED_EMPTY_VALUES = "gives empty buckets no value instead of a zero value"
+    # The published contract allows these (its profile passes them); openapi.yaml does not.
+    META_WITHOUT_OPTIONALS = "leaves the optional meta.group_by and meta.tz out"
+    UNGROUPED_NULL_DIMENSIONS = "writes dimensions: null on ungrouped values"
+    ABSENT_ACCOUNT_404 = "answers an account that does not exist with 404"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MinimalServer:
     dataset: Dataset
     faults: frozenset[Fault] = frozenset()
+    variants: frozenset[Variant] = frozenset()
     now: int | None = None  # µs; None = wall clock
     #: Seconds to stall on a range of more than a thousand years, as a server that
     #: walks the whole range before cutting at limit does (0: never).
@@ -92,30 +101,30 @@ class MinimalServer:
         return self.error(404, "not_found", f"No endpoint at {request.url.path}")
 
     async def not_allowed(self, request: Request, exc: Exception) -> Response:
-        headers = {} if Fault.NO_ALLOW_HEADER in self.faults else {"Allow": "GET"}
+        return self.not_allowed_answer(request)
+
+    def not_allowed_answer(self, request: Request) -> Response:
+        headers = alt.json_headers(self.variants, allow=Fault.NO_ALLOW_HEADER not in self.faults)
         return self.error(405, "method_not_allowed", f"{request.method} is not allowed", headers)
 
     # -- the endpoint ------------------------------------------------------
 
     async def usage(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
-            headers = {} if Fault.NO_ALLOW_HEADER in self.faults else {"Allow": "GET"}
-            return self.error(
-                405, "method_not_allowed", f"{request.method} is not allowed", headers
-            )
+            return self.not_allowed_answer(request)
         owner = self.authenticate(request.headers.get("x-api-key"))
-        if owner is None and Fault.NO_AUTH not in self.faults:
-            return self.error(401, "unauthorized", "A valid API key is required")
         requested = request.path_params["account_id"]
         account_id = (owner.id if owner else requested) if requested == "me" else requested
-        try:
-            query = resolve_query(self.raw_query(request), account_id=account_id, now=self.clock())
-        except QueryError as exc:
-            return self.invalid(exc)
-        except Exception:  # the ZONE_500 fault lets the unknown zone escape as a 500
-            return self.error(500, "internal_error", "An internal error occurred")
-        if not self.may_read(owner, account_id):
-            return self.error(403, "forbidden", "This API key may not read this account")
+        checks = [self.check_key, self.check_query, self.check_access]
+        if Variant.VALIDATES_BEFORE_AUTHENTICATING in self.variants:
+            checks = [self.check_query, self.check_key, self.check_access]
+        if Variant.AUTHORISES_BEFORE_VALIDATING in self.variants:
+            checks = [self.check_key, self.check_access, self.check_query]
+        for check in checks:
+            refused = check(request, owner, account_id)
+            if refused is not None:
+                return refused
+        query = resolve_query(self.raw_query(request), account_id=account_id, now=self.clock())
         if self.slow and query.end - query.start > _MILLENNIUM:
             await asyncio.sleep(self.slow)
         body = self.answer(query)
@@ -127,7 +136,33 @@ class MinimalServer:
                 for value in request.query_params.getlist("group_by")
                 for item in value.split(",")
             ]
-        return Response(json.dumps(body), media_type="application/json")
+        body = alt.usage_body(body, self.variants)
+        return Response(
+            json.dumps(body), headers=alt.json_headers(self.variants), media_type="application/json"
+        )
+
+    def check_key(self, request: Request, owner: Any, account_id: str) -> Response | None:
+        if owner is None and Fault.NO_AUTH not in self.faults:
+            return self.error(401, "unauthorized", "A valid API key is required")
+        return None
+
+    def check_query(self, request: Request, owner: Any, account_id: str) -> Response | None:
+        try:
+            resolve_query(self.raw_query(request), account_id=account_id, now=self.clock())
+        except QueryError as exc:
+            return self.invalid(exc)
+        except Exception:  # the ZONE_500 fault lets the unknown zone escape as a 500
+            return self.error(500, "internal_error", "An internal error occurred")
+        return None
+
+    def check_access(self, request: Request, owner: Any, account_id: str) -> Response | None:
+        if owner is None and Fault.NO_AUTH not in self.faults:
+            return None  # check_key answers, whichever comes first
+        if Fault.ABSENT_ACCOUNT_404 in self.faults and self.dataset.account(account_id) is None:
+            return self.error(404, "not_found", "No such account")
+        if not self.may_read(owner, account_id):
+            return self.error(403, "forbidden", "This API key may not read this account")
+        return None
 
     def clock(self) -> int:
         return self.now if self.now is not None else int(time.time()) * US
@@ -210,7 +245,7 @@ class MinimalServer:
         return body
 
     def invalid(self, exc: QueryError) -> Response:
-        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        errors = alt.field_errors(exc, self.variants)
         if Fault.FIRST_ERROR_ONLY in self.faults:
             errors = errors[:1]
         if Fault.VALIDATION_400 in self.faults:
@@ -230,8 +265,10 @@ class MinimalServer:
         body: dict[str, Any] = {"code": code, "message": message}
         if errors:
             body["errors"] = errors
+        body = alt.error_body(body, self.variants)
         if Fault.ERROR_SHAPE in self.faults:
             body = {"detail": message}
+        headers = {**alt.json_headers(self.variants), **(headers or {})}
         return Response(json.dumps(body), status, headers, media_type="application/json")
 
 
@@ -380,6 +417,23 @@ def _ungrouped_empty(
     return body
 
 
+def _meta_without_optionals(
+    server: MinimalServer, query: UsageQuery, body: dict[str, Any]
+) -> dict[str, Any]:
+    del body["meta"]["group_by"], body["meta"]["tz"]
+    return body
+
+
+def _ungrouped_null_dimensions(
+    server: MinimalServer, query: UsageQuery, body: dict[str, Any]
+) -> dict[str, Any]:
+    if not query.group_by:
+        for bucket in body["data"]:
+            for value in bucket["values"]:
+                value["dimensions"] = None
+    return body
+
+
 REWRITES: dict[Fault, Rewrite] = {
     Fault.FIXED_OFFSET: _fixed_offset,
     Fault.UTC_LABELS: _utc_labels,
@@ -393,4 +447,6 @@ REWRITES: dict[Fault, Rewrite] = {
     Fault.FIRST_BUCKET_AT_START: _first_bucket_at_start,
     Fault.MERGED_FALL_BACK: _merged_fall_back,
     Fault.UNGROUPED_EMPTY_VALUES: _ungrouped_empty,
+    Fault.META_WITHOUT_OPTIONALS: _meta_without_optionals,
+    Fault.UNGROUPED_NULL_DIMENSIONS: _ungrouped_null_dimensions,
 }
