@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .exchange import Exchange
@@ -26,6 +27,7 @@ __all__ = [
     "RuleResult",
     "Summary",
     "judged_of",
+    "tainted_text",
 ]
 
 #: Distinct findings kept per rule; a broken rule usually shows in many ways.
@@ -101,14 +103,37 @@ class RuleResult:
     skipped: str | None  # why the rule did not run
     findings: tuple[Finding, ...]
     more: int = 0  # distinct findings beyond MAX_FINDINGS, not kept
+    #: A scenario's exchanges that failed other rules, of how many it sent,
+    #: and those rules with how many of its exchanges each failed.
+    tainted: int = 0
+    sent: int = 0
+    others: tuple[tuple[str, int], ...] = ()
 
     @property
     def status(self) -> str:
+        """passed, failed, skipped, not exercised -- or "tainted": a scenario that held,
+        but some of whose answers broke other rules (its row must not look green)."""
         if self.failed:
             return "failed"
         if self.skipped is not None:
             return "skipped"
+        if self.tainted:
+            return "tainted"
         return "passed" if self.passed else "not exercised"
+
+    @property
+    def status_text(self) -> str:
+        """The status in words, as the reports' tables show it."""
+        if self.status == "skipped":
+            return f"skipped: {self.skipped}"
+        if self.status == "tainted":
+            return tainted_text(self.tainted, self.sent, [name for name, _ in self.others])
+        return self.status
+
+
+def tainted_text(tainted: int, sent: int, rules: Iterable[str]) -> str:
+    """What a scenario that held but sent answers that broke other rules says about it."""
+    return f"passed, but {tainted} of its {sent} exchanges failed {', '.join(rules)}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,6 +181,9 @@ class _Tally:
     skipped: str | None = None
     findings: dict[str, Finding] = field(default_factory=dict)
     more: set[str] = field(default_factory=set)
+    tainted: int = 0
+    sent: int = 0
+    others: dict[str, int] = field(default_factory=dict)
 
 
 class Outcomes:
@@ -191,6 +219,12 @@ class Outcomes:
         with self._lock:
             self._rules[name].skipped = reason
 
+    def tainted(self, name: str, *, tainted: int, sent: int, others: dict[str, int]) -> None:
+        """Scenario ``name`` sent ``sent`` exchanges; ``tainted`` of them failed ``others``."""
+        with self._lock:
+            tally = self._rules[name]
+            tally.tainted, tally.sent, tally.others = tainted, sent, dict(others)
+
     def count_request(self) -> None:
         with self._lock:
             self.requests += 1
@@ -209,6 +243,9 @@ class Outcomes:
                     skipped=t.skipped,
                     findings=tuple(t.findings.values()),
                     more=len(t.more),
+                    tainted=t.tainted,
+                    sent=t.sent,
+                    others=tuple(sorted(t.others.items())),
                 )
                 for name, t in self._rules.items()
             )

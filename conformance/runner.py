@@ -9,6 +9,7 @@ nothing reaches back.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import httpx
@@ -31,7 +32,7 @@ from .failures import ConformanceFailure
 from .generation import run_generated
 from .judging import judge
 from .oracle import Oracle
-from .outcomes import Finding, Outcomes, Summary, judged_of
+from .outcomes import Finding, Outcomes, Summary, judged_of, tainted_text
 from .preflight import check_options, load_data, preflight
 from .registry import Rule, RuleKind
 from .rules import RULES
@@ -81,6 +82,8 @@ class _Run:
         self.skipped = skipped
         self.responses = [r for r in self.selected if r.kind is RuleKind.RESPONSE]
         self.recent: list[Exchange] = []
+        # What the current scenario sent, and how many of its exchanges failed which rules.
+        self.sent, self.tainted, self.others = 0, 0, Counter[str]()
         self.oracle = oracle
         self.ctx = KitContext(config=config, oracle=oracle, client=client, judge=self.judge)
 
@@ -123,12 +126,18 @@ class _Run:
         """Every response rule on one exchange; its view, for the scenario that sent it."""
         self.outcomes.count_request()
         self.recent = [*self.recent[-2:], exchange]
+        self.sent += 1
         view = ExchangeView(exchange, self.oracle)
+        failed = []
         for judged in judge(view, self.responses):
             if judged.failure is None:
                 self.outcomes.passed(judged.rule.name)
             else:
                 self.fail(judged.rule, judged.failure, (exchange,))
+                failed.append(judged.rule.name)
+        if failed:
+            self.tainted += 1
+            self.others.update(failed)
         return view
 
     def fail(self, rule: Rule, failure: ConformanceFailure, shown: tuple[Exchange, ...]) -> None:
@@ -145,16 +154,26 @@ class _Run:
             ),
         )
 
+    def record_taint(self, rule: Rule) -> str | None:
+        """Note which other rules this scenario's exchanges failed; the words for it, if any."""
+        if not self.tainted:
+            return None
+        self.outcomes.tainted(
+            rule.name, tainted=self.tainted, sent=self.sent, others=dict(self.others)
+        )
+        return tainted_text(self.tainted, self.sent, sorted(self.others))
+
     def scenarios(self) -> None:
         rules = [r for r in self.selected if r.kind is RuleKind.SCENARIO]
         self.emit(StageStarted(name=SCENARIOS, total=len(rules)))
         began = time.perf_counter()
         for rule in rules:
-            self.recent = []
+            self.recent, self.sent, self.tainted, self.others = [], 0, 0, Counter()
             try:
                 rule.run_scenario(self.ctx)
             except ConformanceFailure as failure:
                 self.fail(rule, failure, tuple(self.recent))
+                self.record_taint(rule)
                 self.emit(
                     RuleChecked(stage=SCENARIOS, name=rule.name, ok=False, reason=failure.reason)
                 )
@@ -164,12 +183,16 @@ class _Run:
             except Exception as exc:  # the server's answer broke the scenario's reading
                 failure = ConformanceFailure(f"could not complete: {exc!r}")
                 self.fail(rule, failure, tuple(self.recent))
+                self.record_taint(rule)
                 self.emit(
                     RuleChecked(stage=SCENARIOS, name=rule.name, ok=False, reason=failure.reason)
                 )
                 continue
             self.outcomes.passed(rule.name)
-            self.emit(RuleChecked(stage=SCENARIOS, name=rule.name, ok=True, reason=None))
+            # A scenario whose own checks held is still not green when its answers broke
+            # other rules: its row says so, and links to them.
+            reason = self.record_taint(rule)
+            self.emit(RuleChecked(stage=SCENARIOS, name=rule.name, ok=not reason, reason=reason))
         self.emit(StageFinished(name=SCENARIOS, elapsed=time.perf_counter() - began))
 
 

@@ -21,13 +21,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from factories import CHILD, CHILD_KEY, PARENT, PARENT_KEY, busy_dataset
-from servers.minimal import MinimalServer
+from servers.minimal import Fault, MinimalServer
 from servers.process import served
 from servers.running import serving
 
 from usagekit.cli.check import check
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.recording import _reason
+from usagekit.conformance.reporting.markdown import render_html, render_markdown
 from usagekit.conformance.runner import run
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.instants import US
@@ -234,3 +235,31 @@ def test_preflight_catches_the_users_mistakes(
         result = CliRunner().invoke(check, [*args, "--max-examples", "0"])
     assert result.exit_code == 2, result.output
     assert re.search(hint.format(url=re.escape(url)), result.output.strip(), re.M), result.output
+
+
+# -- rows that tell the truth ---------------------------------------------------------
+
+
+def test_a_scenario_whose_answers_fail_other_rules_is_not_green(dataset: Dataset) -> None:
+    # The fall-back night's two hours merged: calendar_edge_cases' own checks hold,
+    # but its answers fail buckets_follow_calendar -- its row must say so.
+    app = MinimalServer(dataset=dataset, faults=frozenset({Fault.MERGED_FALL_BACK})).app()
+    with serving(app) as url:
+        summary = run(
+            KitConfig(
+                base_url=url,
+                api_key=PARENT_KEY,
+                account_id=PARENT,
+                max_examples=0,
+                only=frozenset({"calendar_edge_cases", "buckets_follow_calendar"}),
+            )
+        )
+    row = next(r for r in summary.results if r.name == "calendar_edge_cases")
+    assert row.status == "tainted"
+    assert dict(row.others).keys() == {"buckets_follow_calendar"}
+    assert 0 < row.tainted <= row.sent
+    assert row.status_text.startswith(f"passed, but {row.tainted} of its {row.sent} ")
+    markdown = render_markdown(summary)
+    assert "❌ passed, but" in markdown
+    assert "[`buckets_follow_calendar`](#buckets_follow_calendar)" in markdown
+    assert "<a href='#buckets_follow_calendar'>" in render_html(summary)

@@ -14,7 +14,7 @@ def render_junit(summary: Summary) -> str:
     """The summary as a JUnit XML document (pure: plain data in, text out)."""
     if summary.error is not None:
         return _render_error(summary)
-    failures = sum(1 for r in summary.results if r.failed)
+    failures = sum(1 for r in summary.results if r.status in ("failed", "tainted"))
     skipped = sum(1 for r in summary.results if r.status == "skipped")
     suites = ET.Element("testsuites", name="usagekit conformance")
     suite = ET.SubElement(
@@ -42,6 +42,11 @@ def render_junit(summary: Summary) -> str:
                 type=result.findings[0].title if result.findings else "failure",
             )
             failure.text = _failure_text(result)
+        elif result.status == "tainted":
+            # Its own checks held, but not every answer it got: not a green test case.
+            ET.SubElement(
+                case, "failure", message=result.status_text, type="Failed through other rules"
+            ).text = result.status_text
         elif result.status == "skipped":
             ET.SubElement(case, "skipped", message=result.skipped or "")
         ET.SubElement(

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import html
 
-from usagekit.conformance.outcomes import Judged, RuleResult, Summary
+from usagekit.conformance.outcomes import Judged, RuleResult, Summary, tainted_text
 from usagekit.conformance.reporting.plain import headline
 
 __all__ = ["render_html", "render_markdown"]
 
-_MARK = {"passed": "✅", "failed": "❌", "skipped": "⏭", "not exercised": "·"}
+_MARK = {"passed": "✅", "failed": "❌", "tainted": "❌", "skipped": "⏭", "not exercised": "·"}
 
 
 def _verdict(summary: Summary) -> str:
@@ -34,7 +34,20 @@ def _heading(summary: Summary) -> str:
 
 
 def _status(result: RuleResult) -> str:
-    return result.status if result.skipped is None else f"skipped: {result.skipped}"
+    """The status in words; a tainted scenario's links to the rules its answers failed."""
+    if result.status != "tainted":
+        return result.status_text
+    return tainted_text(
+        result.tainted, result.sent, (f"[`{name}`](#{name})" for name, _ in result.others)
+    )
+
+
+def _status_html(result: RuleResult) -> str:
+    e = html.escape
+    if result.status != "tainted":
+        return e(result.status_text)
+    links = (f"<a href='#{e(name)}'><code>{e(name)}</code></a>" for name, _ in result.others)
+    return tainted_text(result.tainted, result.sent, links)
 
 
 def _failed(summary: Summary) -> list[RuleResult]:
@@ -85,7 +98,7 @@ def render_html(summary: Summary) -> str:
     rows = "\n".join(
         f"<tr class='{e(r.status.replace(' ', '-'))}'><td><code>{e(r.name)}</code></td>"
         f"<td>{e(r.source)}</td><td>{r.passed}</td><td>{r.failed}</td>"
-        f"<td>{e(_status(r))}</td></tr>"
+        f"<td>{_status_html(r)}</td></tr>"
         for r in summary.results
     )
     failures = "\n".join(_result_html(r) for r in _failed(summary))
@@ -96,7 +109,7 @@ def render_html(summary: Summary) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 2rem; }}
 table {{ border-collapse: collapse; }}
 td, th {{ padding: .25rem .75rem; border-bottom: 1px solid #ddd; }}
-tr.failed {{ background: #fde8e8; }} tr.skipped {{ color: #888; }}
+tr.failed, tr.tainted {{ background: #fde8e8; }} tr.skipped {{ color: #888; }}
 pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 </style></head><body>
 <h1>usagekit conformance report</h1>

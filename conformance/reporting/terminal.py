@@ -26,9 +26,10 @@ def render_summary(summary: Summary) -> str:
         f"{'rule':<{width}}  {'source':<12} {'passed':>7} {'failed':>7}  status",
         f"{'-' * width}  {'-' * 12} {'-' * 7} {'-' * 7}  {'-' * 20}",
     ]
-    for r in summary.results:
-        status = r.status if r.skipped is None else f"skipped ({r.skipped})"
-        lines.append(f"{r.name:<{width}}  {r.source:<12} {r.passed:>7} {r.failed:>7}  {status}")
+    lines += [
+        f"{r.name:<{width}}  {r.source:<12} {r.passed:>7} {r.failed:>7}  {r.status_text}"
+        for r in summary.results
+    ]
     findings = summary.findings
     if findings:
         lines += ["", f"FAILURES ({len(findings)})", ""]
