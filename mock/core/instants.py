@@ -19,6 +19,7 @@ the clock still shows the bucket's local date and hour.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,6 +135,7 @@ def _written_offset(offset: int) -> int:
     return -(-offset // 60) * 60
 
 
+@functools.cache
 def _offset_text(offset: int) -> str:
     if offset == 0:
         return "Z"
