@@ -133,7 +133,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-_SERVE = (
+SERVE = (
     "import sys\n"
     "from usagekit.mock.server.config import ServerConfig\n"
     "from usagekit.mock.server.run import serve\n"
@@ -158,7 +158,7 @@ def uvicorn_server(env: dict[str, str] | None = None, **config: Any) -> Iterator
     )
     path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, settings.to_env()],
+        [sys.executable, "-c", SERVE, settings.to_env()],
         env={**os.environ, **(env or {}), "PYTHONPATH": path},
     )
     base = f"http://127.0.0.1:{port}"

@@ -181,25 +181,8 @@ except OSError as exc:
 """
 
 
-def test_a_failed_export_leaves_the_previous_dataset_whole_and_nothing_behind(
-    tmp_path: Path,
-) -> None:
-    folder = dataset_dir(tmp_path)
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    result = subprocess.run(
-        [sys.executable, "-c", _EXPORT_UNDER_A_FILE_SIZE_LIMIT, str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 3, result.stderr
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
-    assert len(load_dataset(folder).conversations) == 1
-
-
-def test_a_failed_export_into_a_new_directory_leaves_nothing(tmp_path: Path) -> None:
-    target = tmp_path / "new" / "data"
+def export_failing(target: Path) -> None:
+    """Export into ``target`` in a process whose writes fail past 200 kB (EFBIG)."""
     result = subprocess.run(
         [sys.executable, "-c", _EXPORT_UNDER_A_FILE_SIZE_LIMIT, str(target)],
         capture_output=True,
@@ -207,6 +190,22 @@ def test_a_failed_export_into_a_new_directory_leaves_nothing(tmp_path: Path) -> 
         check=False,
     )
     assert result.returncode == 3, result.stderr
+
+
+def test_a_failed_export_leaves_the_previous_dataset_whole_and_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    folder = dataset_dir(tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    export_failing(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    assert len(load_dataset(folder).conversations) == 1
+
+
+def test_a_failed_export_into_a_new_directory_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "data"
+    export_failing(target)
     assert not target.exists()
     assert list((tmp_path / "new").iterdir()) == []
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from factories import PARENT_KEY
-from server_support import ME, TESTS, free_port, uvicorn_server, wait_healthy
+from server_support import ME, SERVE, TESTS, free_port, uvicorn_server, wait_healthy
 
 from usagekit.mock.server.config import ServerConfig
 from usagekit.mock.server.protocol import MAX_HEAD_BYTES
@@ -182,21 +182,13 @@ def test_past_max_connections_a_503_and_close() -> None:
     assert (status, body["code"], headers["retry-after"]) == (503, "service_unavailable", "1")
 
 
-_SERVE = (
-    "import sys\n"
-    "from usagekit.mock.server.config import ServerConfig\n"
-    "from usagekit.mock.server.run import serve\n"
-    "serve(ServerConfig.from_env(sys.argv[1]))\n"
-)
-
-
 @contextlib.contextmanager
 def logged_server(**config: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     settings = ServerConfig(port=port, dataset_factory="server_support:dataset", **config)
     path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, settings.to_env()],
+        [sys.executable, "-c", SERVE, settings.to_env()],
         env={**os.environ, "PYTHONPATH": path},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
