@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from server_support import DATASET, ME, uvicorn_server
 from workbench_support import workbench
 
 from usagekit.mock.datasets import files
+from usagekit.mock.server.journal import CAPACITY, FLUSH_SECONDS, Journal
 from usagekit.mock.server.watch import POLL_SECONDS
 
 SCENARIO = "/_usagekit/scenario"
@@ -138,12 +140,17 @@ def test_scenario_reaches_every_worker_of_a_running_server():
             assert status["scenario"]["code"] == 429
         assert statuses == {429}
         assert seen == pids
-        journal = _fresh(f"{base}/_usagekit/requests?limit=1000", method="GET").json()
-        assert sum(e["status"] == 429 for e in journal["requests"]) == 20
+        # Each worker writes its entries within FLUSH_SECONDS; any worker reads them all.
+        _wait_for(lambda: forced_in_journal(base) == 20, timeout=5 * FLUSH_SECONDS + 5)
         _fresh(f"{base}{SCENARIO}", method="DELETE")
         for _ in range(6):
             answer = _fresh(f"{base}{ME}", method="GET", headers={"X-API-Key": PARENT_KEY})
             assert answer.status_code == 200
+
+
+def forced_in_journal(base: str) -> int:
+    journal = _fresh(f"{base}/_usagekit/requests?limit=1000", method="GET").json()
+    return sum(e["status"] == 429 for e in journal["requests"])
 
 
 def _wait_for(predicate, timeout: float = 10.0) -> None:
@@ -186,3 +193,21 @@ def test_watch_swaps_in_an_edit_and_refuses_a_bad_one(tmp_path: Path):
         error = httpx.get(f"{base}/_usagekit/status").json()["watch"]["error"]
         assert f"conversations.jsonl:{len(kept) + 1}" in error
         assert seconds() == before - 60  # the old data still serves
+
+
+def test_shared_journal_files_are_bounded_and_read_newest_first(tmp_path: Path):
+    async def fill() -> Journal:
+        journal = Journal(str(tmp_path))
+        for n in range(2 * CAPACITY + 10):
+            journal.add((float(n), "GET", "/p", f"n={n}", 200, 1.0, None))
+            if n % 100 == 0:
+                journal.flush()
+        return journal
+
+    journal = asyncio.run(fill())
+    newest = journal.last(3)
+    assert [e[3] for e in newest] == [f"n={2 * CAPACITY + 9 - i}" for i in range(3)]
+    lines = sum(len(p.read_text().splitlines()) for p in tmp_path.glob("journal-*"))
+    assert lines <= 2 * CAPACITY
+    assert len(journal.last(CAPACITY)) == CAPACITY
+    journal.close()

@@ -2,15 +2,20 @@
 
 Each entry: time, method, path, query, status, latency (ms), and which
 account the key belongs to (with its demo role) -- never the key itself.
-Each worker keeps its last :data:`CAPACITY` entries in memory; with a shared
-directory (``--workers N``) it also appends them to its own JSON-lines file
-there, which starts afresh (the previous one kept as ``.old``) every
-:data:`CAPACITY` lines, so the journal's files are bounded by 2 x CAPACITY
-lines a worker and any worker can answer with everyone's requests.
+
+Recording is cheap, because it happens on every request: a tuple with the
+key's SHA-256 digest goes into a bounded deque, and everything people read
+(the ISO time, the account, its role) is worked out when the journal is
+read. With a shared directory (``--workers N``) each worker also writes its
+entries to its own JSON-lines file there, in batches at most
+:data:`FLUSH_SECONDS` old; a file starts afresh (the previous one kept as
+``.old``) every :data:`CAPACITY` lines, so the journal's files hold at most
+2 x CAPACITY lines a worker, and any worker answers with everyone's requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -25,36 +30,59 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .access import KeyIndex
+from .access import Grant, digest
 from .admin import json_response
 from .routes import API_KEY_HEADER, header
 
-__all__ = ["CAPACITY", "Journal", "JournalMiddleware", "journal_routes"]
+__all__ = ["CAPACITY", "FLUSH_SECONDS", "Journal", "JournalMiddleware", "journal_routes"]
 
 #: Entries kept per worker (and lines per journal file).
 CAPACITY = 1000
 DEFAULT_LIMIT = 50
+#: The oldest an entry gets in a worker's buffer before it reaches the shared file.
+FLUSH_SECONDS = 0.2
+
+#: (time (s), method, path, query, status, latency (ms), key digest hex or None)
+Entry = tuple[float, str, str, str, int, float, str | None]
 
 
 class Journal:
     """A bounded record of answered requests, optionally shared through files."""
 
     def __init__(self, directory: str | None = None) -> None:
-        self.entries: deque[dict[str, Any]] = deque(maxlen=CAPACITY)
+        self.entries: deque[Entry] = deque(maxlen=CAPACITY)
         self.directory = Path(directory) if directory else None
         self._file: IO[str] | None = None
         self._lines = 0
+        self._pending: list[Entry] = []
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: Entry) -> None:
         self.entries.append(entry)
         if self.directory is None:
             return
-        if self._file is None or self._lines >= CAPACITY:
-            self._rotate()
-        assert self._file is not None
-        self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        self._file.flush()
-        self._lines += 1
+        if not self._pending:
+            # The first entry of a batch schedules the batch's write.
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+        self._pending.append(entry)
+
+    def flush(self) -> None:
+        """Write the buffered entries to this worker's file."""
+        pending, self._pending = self._pending, []
+        for entry in pending:
+            if self._file is None or self._lines >= CAPACITY:
+                self._rotate()
+            assert self._file is not None
+            self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            self._lines += 1
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        """Write what is buffered and close this worker's file."""
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def _rotate(self) -> None:
         assert self.directory is not None
@@ -65,34 +93,26 @@ class Journal:
         self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 -- lives with the worker
         self._lines = 0
 
-    def last(self, limit: int) -> list[dict[str, Any]]:
+    def last(self, limit: int) -> list[Entry]:
         """The newest ``limit`` entries, newest first."""
         if self.directory is None:
             entries = list(self.entries)
         else:
+            self.flush()
             entries = []
             for path in sorted(self.directory.glob("journal-*")):
                 with open(path, encoding="utf-8") as lines:
-                    entries.extend(json.loads(line) for line in lines if line.endswith("\n"))
-            entries.sort(key=lambda e: e["time"])
+                    entries.extend(tuple(json.loads(line)) for line in lines if line.endswith("\n"))
+            entries.sort(key=lambda e: e[0])
         return entries[::-1][:limit]
 
 
 class JournalMiddleware:
     """Records every request that reaches the contract's app, with its status and latency."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        journal: Journal,
-        keys: Callable[[], KeyIndex],
-        role: Callable[[str], str | None],
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, journal: Journal) -> None:
         self.app = app
         self.journal = journal
-        self.keys = keys
-        self.role = role
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,23 +131,41 @@ class JournalMiddleware:
             await self.app(scope, receive, watched)
         finally:
             key = header(scope, API_KEY_HEADER)
-            grant = self.keys().grant(key) if key else None
-            account = grant.account_id if grant else None
             self.journal.add(
-                {
-                    "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": scope["query_string"].decode("latin-1"),
-                    "status": status,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "account_id": account,
-                    "account": self.role(account) if account else None,
-                }
+                (
+                    time.time(),
+                    scope["method"],
+                    scope["path"],
+                    scope["query_string"].decode("latin-1"),
+                    status,
+                    round((time.perf_counter() - started) * 1000, 2),
+                    digest(key).hex() if key else None,
+                )
             )
 
 
-def journal_routes(journal: Journal) -> list[Route]:
+def journal_routes(
+    journal: Journal,
+    grant: Callable[[bytes], Grant | None],
+    role: Callable[[str], str | None],
+) -> list[Route]:
+    """``GET /requests``; ``grant`` finds a key's grant by digest, ``role`` an account's."""
+
+    def shown(entry: Entry) -> dict[str, Any]:
+        at, method, path, query, status, latency, key_digest = entry
+        found = grant(bytes.fromhex(key_digest)) if key_digest else None
+        account = found.account_id if found else None
+        return {
+            "time": datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds"),
+            "method": method,
+            "path": path,
+            "query": query,
+            "status": status,
+            "latency_ms": latency,
+            "account_id": account,
+            "account": role(account) if account else None,
+        }
+
     async def requests(request: Request) -> Response:
         text = request.query_params.get("limit", str(DEFAULT_LIMIT))
         if not (
@@ -139,6 +177,6 @@ def journal_routes(journal: Journal) -> list[Route]:
                 "errors": [{"field": "limit", "message": f"must be an integer in [1, {CAPACITY}]"}],
             }
             return json_response(body, status=422)
-        return json_response({"requests": journal.last(int(text))})
+        return json_response({"requests": [shown(e) for e in journal.last(int(text))]})
 
     return [Route("/requests", requests, methods=["GET"])]

@@ -4,6 +4,7 @@
 so that, from the socket inwards::
 
     CORS, Guard                     as for the contract's app alone
+    Dispatch                        a workbench path -> Router, else straight to the Journal
     Router
       /, /ui/, /openapi.json|yaml   pages (landing, Swagger UI, the served spec)
       /demo, /demo/...              the dashboard and its assets
@@ -103,7 +104,11 @@ class Workbench:
             Route("/names", self._names, methods=["GET"]),
             Route("/status", self._status, methods=["GET"]),
             *scenario_routes(self.store, self.keys),
-            *journal_routes(self.journal),
+            *journal_routes(
+                self.journal,
+                lambda key_digest: self.keys().grant_by_digest(key_digest),
+                lambda account_id: self.served().workspace.role_of(account_id),
+            ),
         ]
 
     async def _names(self, _request: Request) -> Response:
@@ -142,23 +147,37 @@ def create_workbench(dataset: Dataset, config: ServerConfig | None = None) -> AS
         workers=config.workers,
         seed=config.chaos_seed,
     )
-    api = JournalMiddleware(
-        api,
-        journal=bench.journal,
-        keys=bench.keys,
-        role=lambda account_id: bench.served().workspace.role_of(account_id),
-    )
-    router = Router(
-        [
-            *page_routes(bench.served),
-            Mount(ADMIN_PREFIX, admin_app(bench.admin_routes(), token=config.admin_token)),
-        ],
-        default=api,
-        redirect_slashes=False,
-    )
+    api = JournalMiddleware(api, journal=bench.journal)
+    routes = [
+        *page_routes(bench.served),
+        Mount(ADMIN_PREFIX, admin_app(bench.admin_routes(), token=config.admin_token)),
+    ]
+    router = Router(routes, default=api, redirect_slashes=False)
     if bench.watcher is not None:
         bench.watcher.start()
-    return with_edges(router, config)
+    return with_edges(Dispatch(routes, router=router, api=api), config)
+
+
+class Dispatch:
+    """The workbench's routes to the router, everything else straight to the API.
+
+    A starlette Router tries each route's pattern in turn; the contract's
+    requests, the hot path, skip that with one set lookup and one prefix test.
+    """
+
+    def __init__(self, routes: list[BaseRoute], *, router: ASGIApp, api: ASGIApp) -> None:
+        self.router = router
+        self.api = api
+        self.paths = frozenset(r.path for r in routes if isinstance(r, Route))
+        mounts = [r.path for r in routes if isinstance(r, Mount)]
+        self.prefixes = tuple(mounts) + tuple(f"{m}/" for m in mounts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if path in self.paths or path.startswith(self.prefixes):
+            await self.router(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
 
 
 def _source(config: ServerConfig) -> str:
