@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 from factories import PARENT_KEY
-from server_support import LOADS_ENV, ME, uvicorn_server
+from server_support import LOADS_ENV, ME, NOW, uvicorn_server
 
 
 def children(pid: int) -> list[int]:
@@ -29,7 +29,8 @@ def answers(base: str, count: int) -> set[bytes]:
 def test_two_workers_load_the_dataset_once_and_a_dead_worker_is_replaced(tmp_path) -> None:
     loads = tmp_path / "loads"
     env = {LOADS_ENV: str(loads)}
-    with uvicorn_server(env, dataset_factory="server_support:counted_dataset", workers=2) as base:
+    factory = "server_support:counted_dataset"
+    with uvicorn_server(env, dataset_factory=factory, workers=2, now=NOW) as base:
         (parent,) = [int(line) for line in loads.read_text().split()]
         workers = children(parent)
         assert len(workers) == 2

@@ -16,6 +16,8 @@ worker generates the same data and gives byte-identical answers.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import gc
 import os
@@ -82,7 +84,25 @@ def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
     # workers, keeps the collector from writing to (and so copying) the shared pages.
     gc.collect()
     gc.freeze()
+    _release_free_memory()
     return app
+
+
+def _release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    Loading a dataset leaves much of the heap free; a worker forked from this
+    process would otherwise write its own allocations into those shared pages
+    and copy each one, so every worker paid again for the loader's garbage.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim = getattr(libc, "malloc_trim", None)
+    except OSError:
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def app_from_env() -> ASGIApp:
