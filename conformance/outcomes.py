@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .exchange import Exchange
+from .provenance import Provenance, provenance
 
 __all__ = [
     "EXCERPT",
@@ -147,6 +148,8 @@ class Summary:
     error: str | None = None
     #: What kind of trouble that was: "unreachable", "credentials refused", "bad usage".
     error_kind: str | None = None
+    #: What judged the run; reports print it. It is this process's kit, always.
+    provenance: Provenance = field(default_factory=provenance)
 
     @classmethod
     def aborted(cls, *, base_url: str, profile: str, kind: str, error: str) -> Summary:

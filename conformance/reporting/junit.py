@@ -27,6 +27,7 @@ def render_junit(summary: Summary) -> str:
         skipped=str(skipped),
         time=f"{summary.elapsed:.3f}",
     )
+    _properties(suite, summary)
     for result in summary.results:
         case = ET.SubElement(
             suite,
@@ -56,6 +57,13 @@ def render_junit(summary: Summary) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def _properties(suite: ET.Element, summary: Summary) -> None:
+    """What judged the run (usagekit, the contract and its SHA-256, tzdata, schemathesis)."""
+    properties = ET.SubElement(suite, "properties")
+    for name, value in summary.provenance.items():
+        ET.SubElement(properties, "property", name=f"usagekit.{name}", value=value)
+
+
 def _render_error(summary: Summary) -> str:
     """A run that could not start: one errored test case that says why."""
     suites = ET.Element("testsuites", name="usagekit conformance")
@@ -69,6 +77,7 @@ def _render_error(summary: Summary) -> str:
         skipped="0",
         time=f"{summary.elapsed:.3f}",
     )
+    _properties(suite, summary)
     case = ET.SubElement(suite, "testcase", classname="usagekit.run", name="usagekit check")
     error = ET.SubElement(
         case, "error", message=summary.error or "", type=summary.error_kind or "error"

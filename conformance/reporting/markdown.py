@@ -33,6 +33,10 @@ def _heading(summary: Summary) -> str:
     )
 
 
+def _judged_by(summary: Summary) -> str:
+    return "Judged by " + ", ".join(f"{k} `{v}`" for k, v in summary.provenance.items())
+
+
 def _status(result: RuleResult) -> str:
     """The status in words; a tainted scenario's links to the rules its answers failed."""
     if result.status != "tainted":
@@ -55,7 +59,8 @@ def _failed(summary: Summary) -> list[RuleResult]:
 
 
 def render_markdown(summary: Summary) -> str:
-    lines = ["# usagekit conformance report", "", _heading(summary), "", _verdict(summary), ""]
+    lines = ["# usagekit conformance report", "", _heading(summary), "", _judged_by(summary)]
+    lines += ["", _verdict(summary), ""]
     failed = _failed(summary)
     if failed:
         lines += ["## Failures", ""]
@@ -114,6 +119,7 @@ pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 </style></head><body>
 <h1>usagekit conformance report</h1>
 <p>{e(_heading(summary).replace("`", ""))}</p>
+<p>{e(_judged_by(summary).replace("`", ""))}</p>
 <p><strong>{e(verdict)}</strong></p>
 {"<h2>Failures</h2>" + failures if failures else ""}
 {"" if summary.error is not None else _table_html(rows)}
