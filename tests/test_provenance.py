@@ -49,6 +49,13 @@ def test_the_version_is_the_one_in_pyproject() -> None:
     assert provenance().usagekit == declared
 
 
+def test_the_changelog_has_an_unreleased_section_and_one_for_the_version() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    headings = [line for line in changelog.splitlines() if line.startswith("## [")]
+    assert headings[0] == "## [Unreleased]"
+    assert any(h.startswith(f"## [{provenance().usagekit}] - ") for h in headings), headings
+
+
 def test_junit_carries_the_provenance_as_suite_properties() -> None:
     suite = ET.fromstring(render_junit(summary())).find("testsuite")
     assert suite is not None
