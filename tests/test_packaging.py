@@ -227,8 +227,8 @@ def test_install_beside_the_pypi_mock_package(dists: Dists, tmp_path: Path) -> N
     assert result.stdout.strip() == "ok"
 
 
-def test_wheel_carries_the_workbench_pages(wheel: Path) -> None:
-    names = set(zipfile.ZipFile(wheel).namelist())
+def test_wheel_carries_the_workbench_pages(dists: Dists) -> None:
+    names = set(zipfile.ZipFile(dists.wheel).namelist())
     server = ROOT / "mock" / "server"
     assets = [
         path.relative_to(server).as_posix()
