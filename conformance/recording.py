@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 from schemathesis.engine import events as st_events
 
+from .client import RETRIED
 from .config import KitConfig
 from .exchange import Exchange, KeyRole
 from .failures import TooSlow
@@ -26,6 +27,8 @@ __all__ = ["BUILT_IN", "TIMEOUTS", "exchange_of", "record_built_in", "record_err
 #: The outcome under which requests of schemathesis' phases that got no answer in time fail.
 TIMEOUTS = "generated_requests_answered_in_time"
 ERRORS = "schemathesis_errors"
+#: Checks that judge a status no configuration can widen to take a transient 503.
+_STATUS_ONLY = frozenset({"unsupported_method"})
 
 #: Schemathesis' own checks the kit runs, with what each says.
 BUILT_IN = {
@@ -102,6 +105,8 @@ def record_built_in(event: st_events.ScenarioFinished, outcomes: Outcomes, kit: 
             if interaction is not None and interaction.response is not None:
                 case = node_case.value if node_case is not None else None
                 shown = (exchange_of(interaction.response, case, kit),)
+                if node.name in _STATUS_ONLY and interaction.response.status_code in RETRIED:
+                    continue  # "try again later" says nothing about the method
             message = (failure.message or "").strip()
             outcomes.failed(
                 node.name,
@@ -109,7 +114,8 @@ def record_built_in(event: st_events.ScenarioFinished, outcomes: Outcomes, kit: 
                     rule=node.name,
                     title=failure.title,
                     reason=_reason(failure.title, message),
-                    detail=message,
+                    # The first line is in the reason already.
+                    detail="\n".join(message.splitlines()[1:]).strip(),
                     judged=judged_of(shown),
                 ),
             )
