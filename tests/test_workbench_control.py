@@ -32,6 +32,11 @@ def test_a_global_scenario_forces_its_code_until_deleted():
         assert forced.json()["code"] == "service_unavailable"
         # A Prefer header still wins for its own request.
         assert mock.get(ME, key=PARENT_KEY, headers={"prefer": "code=429"}).status_code == 429
+        # One it cannot apply leaves the scenario's answer, and says why.
+        refused = mock.get(ME, key=PARENT_KEY, headers={"prefer": "code=418"})
+        assert refused.status_code == 503
+        assert "code=418 cannot be forced" in refused.headers["warning"]
+        assert "preference-applied" not in refused.headers
         assert mock.get("/healthz").status_code == 200
         assert mock.request("DELETE", SCENARIO).json()["global"] is None
         assert mock.get(ME, key=PARENT_KEY).status_code == 200

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 from collections.abc import Callable, Collection, Mapping
 
@@ -27,9 +28,11 @@ from .problems import error_body, send_bytes
 from .ratelimit import RateLimiter
 from .routes import API_KEY_HEADER, header, header_values, is_operation
 from .scenario_store import Scenario, ScenarioError, Scenarios, ScenarioStore, parse_scenario
-from .scenarios import RETRY_AFTER, Chaos, parse_prefer
+from .scenarios import RETRY_AFTER, Chaos, Preferences, parse_prefer
 
 __all__ = ["RuntimeScenarioMiddleware", "scenario_routes"]
+
+logger = logging.getLogger("usagekit.mock.server")
 
 #: The largest scenario body read (a real one is well under 1 KiB).
 MAX_BODY_BYTES = 64 * 1024
@@ -108,7 +111,7 @@ class RuntimeScenarioMiddleware:
         if prefs.code is None and prefs.example is None:
             status = draws.scenario.code or failure
             if status is not None:
-                extra = []
+                extra = _warned(prefs)
                 if status in RETRY_AFTER:
                     extra.append((b"retry-after", str(RETRY_AFTER[status]).encode()))
                 await send_bytes(send, status, self.bodies[status], extra)
@@ -116,12 +119,23 @@ class RuntimeScenarioMiddleware:
             if draws.limiter is not None and grant is not None:
                 wait = draws.limiter.take(grant.digest)
                 if wait > 0:
-                    await _too_many(send, wait, draws.scenario.rate_limit or 0)
+                    await _too_many(send, wait, draws.scenario.rate_limit or 0, _warned(prefs))
                     return
         await self.app(scope, receive, send)
 
 
-async def _too_many(send: Send, wait: float, rate: float) -> None:
+def _warned(prefs: Preferences) -> list[tuple[bytes, bytes]]:
+    """The ``Warning`` of a ``Prefer`` not applied, when the scenario answers instead.
+
+    The contract's app, which would have said so, is not reached: say it here.
+    """
+    if not prefs.refused:
+        return []
+    logger.warning("Prefer not applied: %s", "; ".join(prefs.refused))
+    return [(b"warning", (prefs.warning or "").encode())]
+
+
+async def _too_many(send: Send, wait: float, rate: float, extra: list[tuple[bytes, bytes]]) -> None:
     seconds = max(1, math.ceil(wait))
     unit = "second" if seconds == 1 else "seconds"
     body = error_body(
@@ -129,7 +143,7 @@ async def _too_many(send: Send, wait: float, rate: float) -> None:
         f"Rate limit of {rate:g} requests per second exceeded.",
         detail=f"Retry after {seconds} {unit}.",
     )
-    await send_bytes(send, 429, body, [(b"retry-after", str(seconds).encode())])
+    await send_bytes(send, 429, body, [*extra, (b"retry-after", str(seconds).encode())])
 
 
 def scenario_routes(store: ScenarioStore, keys: Callable[[], KeyIndex]) -> list[Route]:
