@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 from collections.abc import Callable, Collection, Mapping
 
 from starlette.requests import Request
@@ -24,8 +23,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .access import KeyIndex, digest
 from .admin import json_response
-from .problems import error_body, send_bytes
-from .ratelimit import RateLimiter
+from .problems import send_bytes
+from .ratelimit import RateLimiter, send_too_many
 from .routes import API_KEY_HEADER, header, header_values, is_operation
 from .scenario_store import Scenario, ScenarioError, Scenarios, ScenarioStore, parse_scenario
 from .scenarios import RETRY_AFTER, Chaos, Preferences, parse_prefer
@@ -119,7 +118,8 @@ class RuntimeScenarioMiddleware:
             if draws.limiter is not None and grant is not None:
                 wait = draws.limiter.take(grant.digest)
                 if wait > 0:
-                    await _too_many(send, wait, draws.scenario.rate_limit or 0, _warned(prefs))
+                    shown = f"{draws.scenario.rate_limit or 0:g}"
+                    await send_too_many(send, shown, wait, _warned(prefs))
                     return
         await self.app(scope, receive, send)
 
@@ -133,17 +133,6 @@ def _warned(prefs: Preferences) -> list[tuple[bytes, bytes]]:
         return []
     logger.warning("Prefer not applied: %s", "; ".join(prefs.refused))
     return [(b"warning", (prefs.warning or "").encode())]
-
-
-async def _too_many(send: Send, wait: float, rate: float, extra: list[tuple[bytes, bytes]]) -> None:
-    seconds = max(1, math.ceil(wait))
-    unit = "second" if seconds == 1 else "seconds"
-    body = error_body(
-        "rate_limit_exceeded",
-        f"Rate limit of {rate:g} requests per second exceeded.",
-        detail=f"Retry after {seconds} {unit}.",
-    )
-    await send_bytes(send, 429, body, [*extra, (b"retry-after", str(seconds).encode())])
 
 
 def scenario_routes(store: ScenarioStore, keys: Callable[[], KeyIndex]) -> list[Route]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,7 +29,7 @@ from .access import KeyIndex
 from .problems import error_body, send_bytes
 from .routes import API_KEY_HEADER, header, is_operation
 
-__all__ = ["RateLimitMiddleware", "RateLimiter", "TokenBucket"]
+__all__ = ["RateLimitMiddleware", "RateLimiter", "TokenBucket", "send_too_many"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -99,11 +99,18 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
     async def _reject(self, send: Send, wait: float) -> None:
-        seconds = max(1, math.ceil(wait))
-        unit = "second" if seconds == 1 else "seconds"
-        body = error_body(
-            "rate_limit_exceeded",
-            f"Rate limit of {self.shown} requests per second exceeded.",
-            detail=f"Retry after {seconds} {unit}.",
-        )
-        await send_bytes(send, 429, body, [(b"retry-after", str(seconds).encode())])
+        await send_too_many(send, self.shown, wait)
+
+
+async def send_too_many(
+    send: Send, shown_rate: str, wait: float, extra: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """The 429 of a key over ``shown_rate`` requests/s, ``Retry-After`` in whole seconds."""
+    seconds = max(1, math.ceil(wait))
+    unit = "second" if seconds == 1 else "seconds"
+    body = error_body(
+        "rate_limit_exceeded",
+        f"Rate limit of {shown_rate} requests per second exceeded.",
+        detail=f"Retry after {seconds} {unit}.",
+    )
+    await send_bytes(send, 429, body, [*extra, (b"retry-after", str(seconds).encode())])
