@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
 import re
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -27,7 +30,7 @@ from servers.running import serving
 
 from usagekit.cli.check import check
 from usagekit.conformance.config import KitConfig
-from usagekit.conformance.recording import _reason
+from usagekit.conformance.recording import TIMEOUTS, _reason
 from usagekit.conformance.reporting.markdown import render_html, render_markdown
 from usagekit.conformance.runner import run
 from usagekit.mock.core.dataset import Dataset
@@ -79,6 +82,13 @@ def test_a_request_that_times_out_fails_its_rule_and_the_run_goes_on(
             [*arguments(base_url, "--timeout", "1", "--max-examples", "0"), *written]
             + [arg for name in only for arg in ("--check", name)],
         )
+        # The printed curl gets no answer in time either (curl's exit 28).
+        (curl,) = re.findall(r"reproduce: (curl .*)", result.output)
+        env = {"PATH": os.environ["PATH"], "USAGEKIT_API_KEY": PARENT_KEY}
+        replay = subprocess.run(
+            ["sh", "-c", f"{curl} -o /dev/null --max-time 1"], env=env, check=False
+        )
+        assert replay.returncode == 28, curl
     assert result.exit_code == 1, result.output
     assert "✗ huge_ranges_bounded_by_limit — no answer within --timeout 1 s" in result.output
     assert "✓ limit_bounds" in result.output  # the run went on after the timeout
@@ -262,3 +272,24 @@ def test_a_scenario_whose_answers_fail_other_rules_is_not_green(dataset: Dataset
     assert "❌ passed, but" in markdown
     assert "[`buckets_follow_calendar`](#buckets_follow_calendar)" in markdown
     assert "<a href='#buckets_follow_calendar'>" in render_html(summary)
+
+
+class Stalls:
+    """Stalls ``seconds`` on every request whose query names ``word``."""
+
+    def __init__(self, app: Any, word: bytes, seconds: float) -> None:
+        self.app, self.word, self.seconds = app, word, seconds
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.word in scope["query_string"]:
+            await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
+
+
+def test_a_generated_request_that_times_out_is_a_finding_with_its_curl(dataset: Dataset) -> None:
+    app = Stalls(MinimalServer(dataset=dataset).app(), b"Chatham", seconds=3)
+    summary = kit_against(app, timeout=1, max_examples=3, only=frozenset({"limit_bounds"}))
+    (finding,) = [f for f in summary.findings if f.rule == TIMEOUTS]
+    assert finding.title == "Answer too slow"
+    assert all(j.status is None and "Chatham" in j.curl for j in finding.judged)
+    assert finding.judged
