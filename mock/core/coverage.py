@@ -1,0 +1,238 @@
+"""The coverage ledger: which states of the endpoint a stream of traffic exercised.
+
+One exchange -- its status, its error code, the parameters as written and the
+query they resolve to -- exercises a set of *cells*, named ``family:value``:
+
+* ``status:422``, ``error:validation_error`` -- what came back;
+* ``param:tz:present`` / ``param:tz:default`` -- each parameter sent or left out;
+* ``granularity:hour``; ``group_by:agent+type`` (the combination, whatever the
+  order) and ``group_by_order:type,agent`` (the order, for two or more);
+* ``limit:1``, ``limit:500`` (the edges) and ``limit:truncated`` (the range held
+  more buckets than ``limit`` let through);
+* ``range:<=1h``, ``range:<=1d``, ``range:<=31d``, ``range:<=366d``,
+  ``range:>366d`` -- the length of ``[start, end)``;
+* ``tz:utc``, ``tz:fixed`` (no offset change in the range's years),
+  ``tz:dst-north`` / ``tz:dst-south`` (the zone moves its clocks forward in the
+  first or the second half of the range's first year), ``tz:fractional`` (an
+  offset that is not whole hours), ``tz:offset-change`` (the range itself
+  crosses a change of offset), ``tz:skipped-midnight`` (the range crosses a
+  change that skips a local midnight, or a whole local date).
+
+Zone classes describe the zone around the range (its calendar years), so that a
+January range of Europe/Vienna still counts as a northern DST zone; the last two
+describe the range itself. The same ledger serves the kit (``check``, ``proxy``,
+``--replay``) and the mock server, so it lives in the core: pure classification
+plus a thread-safe counter, stdlib only.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import itertools
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .buckets import bucket_grid
+from .instants import US
+from .query import MAX_LIMIT, MIN_LIMIT, Dimension, Granularity, RawQuery, UsageQuery
+from .zones import Timeline
+
+__all__ = ["CATALOGUE", "PARAMETERS", "Ledger", "exchange_cells", "unmatched"]
+
+PARAMETERS = ("start", "end", "granularity", "group_by", "tz", "limit")
+_ORDER = tuple(Dimension)
+_RANGES = (("<=1h", 3600), ("<=1d", 86_400), ("<=31d", 31 * 86_400), ("<=366d", 366 * 86_400))
+_ZONES = ("utc", "fixed", "dst-north", "dst-south", "fractional", "offset-change")
+
+
+def _combinations() -> list[tuple[Dimension, ...]]:
+    return [c for n in range(len(_ORDER) + 1) for c in itertools.combinations(_ORDER, n)]
+
+
+def _combination(dimensions: Iterable[Dimension]) -> str:
+    chosen = set(dimensions)
+    return "+".join(d.value for d in _ORDER if d in chosen) or "none"
+
+
+#: Every cell the core can name; statuses and error codes come from the contract.
+CATALOGUE: tuple[str, ...] = (
+    *(f"param:{p}:{how}" for p in PARAMETERS for how in ("present", "default")),
+    *(f"granularity:{g.value}" for g in Granularity),
+    *(f"group_by:{_combination(c)}" for c in _combinations()),
+    *(
+        f"group_by_order:{','.join(d.value for d in order)}"
+        for n in range(2, len(_ORDER) + 1)
+        for order in itertools.permutations(_ORDER, n)
+    ),
+    f"limit:{MIN_LIMIT}",
+    f"limit:{MAX_LIMIT}",
+    "limit:truncated",
+    *(f"range:{name}" for name, _ in _RANGES),
+    "range:>366d",
+    *(f"tz:{name}" for name in _ZONES),
+    "tz:skipped-midnight",
+)
+
+
+def exchange_cells(
+    status: int,
+    *,
+    error_code: str | None = None,
+    raw: RawQuery | None = None,
+    query: UsageQuery | None = None,
+) -> tuple[str, ...]:
+    """The cells one exchange exercised.
+
+    ``raw`` is the request's parameters (``None`` when their reading is open,
+    e.g. a repeated ``tz``); ``query`` the valid query they resolve to, if any.
+    """
+    found = [f"status:{status}"]
+    if error_code:
+        found.append(f"error:{error_code}")
+    if raw is not None:
+        found += [
+            f"param:{name}:{'default' if getattr(raw, name) is None else 'present'}"
+            for name in PARAMETERS
+        ]
+    if query is not None:
+        found += _query_cells(query)
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _query_cells(query: UsageQuery) -> tuple[str, ...]:
+    found = [f"granularity:{query.granularity.value}", f"group_by:{_combination(query.group_by)}"]
+    if len(query.group_by) > 1:
+        found.append(f"group_by_order:{','.join(d.value for d in query.group_by)}")
+    if query.limit in (MIN_LIMIT, MAX_LIMIT):
+        found.append(f"limit:{query.limit}")
+    grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
+    if int(grid.edges[-1]) < query.end:
+        found.append("limit:truncated")
+    span = (query.end - query.start) // US
+    found.append("range:" + next((name for name, most in _RANGES if span <= most), ">366d"))
+    found += _zone_cells(query.timeline, query.start // US, query.end // US)
+    return tuple(found)
+
+
+def _zone_cells(timeline: Timeline, start: int, end: int) -> list[str]:
+    found = list(_zone_classes(timeline, _year_start(start), _year_start(end, after=True)))
+    instants, offsets = timeline.transitions(start, end - 1)
+    if len(instants):
+        found.append("tz:offset-change")
+        before = timeline.offset_at(start)
+        for instant, after in zip(instants.tolist(), offsets.tolist(), strict=True):
+            # The local times [instant + before, instant + after) never happen.
+            first_midnight = -(-(instant + before) // 86_400) * 86_400
+            if first_midnight < instant + after:
+                found.append("tz:skipped-midnight")
+                break
+            before = after
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone_classes(timeline: Timeline, lo: int, hi: int) -> tuple[str, ...]:
+    """The zone's classes over the whole years ``[lo, hi)`` (s)."""
+    first = timeline.offset_at(lo)
+    instants, offsets = timeline.transitions(lo, hi - 1)
+    seen = {first, *offsets.tolist()}
+    found = []
+    if not len(instants):
+        found.append("tz:utc" if first == 0 else "tz:fixed")
+    forward = [
+        t
+        for t, before, after in zip(
+            instants.tolist(), [first, *offsets.tolist()], offsets.tolist(), strict=False
+        )
+        if after > before
+    ]
+    if forward:
+        # A clock that springs forward in January-June is a northern summer.
+        north = (forward[0] - lo) % (366 * 86_400) < 182 * 86_400
+        found.append("tz:dst-north" if north else "tz:dst-south")
+    if any(offset % 3600 for offset in seen):
+        found.append("tz:fractional")
+    return tuple(found)
+
+
+def _year_start(second: int, *, after: bool = False) -> int:
+    """The first second of ``second``'s UTC year (of the next year when ``after``)."""
+    days = second // 86_400
+    year = _civil_year(days) + (1 if after else 0)
+    return _days_from_civil(year) * 86_400
+
+
+def _civil_year(days: int) -> int:
+    # Proleptic Gregorian year of a day count since 1970-01-01 (Hinnant's algorithm).
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    month = (5 * doy + 2) // 153
+    return yoe + era * 400 + (1 if month >= 10 else 0)
+
+
+def _days_from_civil(year: int) -> int:
+    # Days from 1970-01-01 to the 1st of January of ``year``.
+    y = year - 1
+    era = y // 400
+    yoe = y - era * 400
+    doe = 365 * yoe + yoe // 4 - yoe // 100 + 306
+    return era * 146_097 + doe - 719_468
+
+
+def unmatched(
+    patterns: Iterable[str], counts: Mapping[str, int], known: Iterable[str]
+) -> list[str]:
+    """The cells named by ``patterns`` (shell-style, ``tz:*``) that were never exercised.
+
+    A pattern that names no cell at all is itself reported, so that a typo in
+    ``--min-coverage`` fails the run instead of passing it.
+    """
+    universe = sorted({*known, *counts})
+    missing = []
+    for pattern in patterns:
+        named = [cell for cell in universe if fnmatch.fnmatchcase(cell, pattern)]
+        if not named:
+            missing.append(pattern)
+        missing += [cell for cell in named if not counts.get(cell)]
+    return list(dict.fromkeys(missing))
+
+
+class Ledger:
+    """Counts of exercised cells; safe to share between threads."""
+
+    def __init__(self, known: Iterable[str] = CATALOGUE) -> None:
+        self.known = tuple(dict.fromkeys(known))
+        self.exchanges = 0
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def record(self, cells: Iterable[str]) -> None:
+        with self._lock:
+            self.exchanges += 1
+            for cell in cells:
+                self._counts[cell] = self._counts.get(cell, 0) + 1
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def missing(self, patterns: Iterable[str]) -> list[str]:
+        return unmatched(patterns, self.counts(), self.known)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"exchanges": n, "cells": {cell: count}, "not_exercised": [...]}``, JSON-ready."""
+        counts = self.counts()
+        ordered = {cell: counts.get(cell, 0) for cell in self.known}
+        ordered.update(sorted((c, n) for c, n in counts.items() if c not in ordered))
+        return {
+            "exchanges": self.exchanges,
+            "exercised": sum(1 for n in ordered.values() if n),
+            "cells": ordered,
+            "not_exercised": [cell for cell, n in ordered.items() if not n],
+        }
