@@ -1,0 +1,230 @@
+"""HTTP Archive (HAR 1.2) files: written one exchange at a time, read from anywhere.
+
+:class:`HarWriter` keeps the file a complete HAR document after every entry:
+it writes the entry and the closing ``]}}`` behind it, and the next entry
+starts where that tail began. A process killed at any moment leaves every
+finished exchange readable; only the one being written can be lost. Secrets
+never reach the disk: ``X-API-Key`` and the other credential headers are
+written as ``[redacted]``.
+
+:func:`read_har` reads HARs this writer made and the ones browsers' developer
+tools export (pretty-printed, HTTP/2 pseudo-headers, base64 bodies, entries of
+pages' other resources, bodies left out); a file cut off mid-entry gives the
+entries before the cut.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import BadOptions
+
+__all__ = ["REDACTED", "HarWriter", "Recorded", "read_har"]
+
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recorded:
+    """One exchange as a HAR entry holds it (request headers as sent, secrets redacted)."""
+
+    started: float  # seconds since the epoch
+    method: str
+    url: str
+    request_headers: Headers
+    status: int
+    reason: str
+    response_headers: Headers
+    content: bytes  # decoded body
+    elapsed: float  # seconds
+    http_version: str = "HTTP/1.1"
+
+    @property
+    def params(self) -> tuple[tuple[str, str], ...]:
+        return tuple(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
+
+    def header(self, name: str) -> str | None:
+        """The first request header called ``name`` (any case)."""
+        name = name.lower()
+        return next((v for k, v in self.request_headers if k.lower() == name), None)
+
+
+class HarWriter:
+    """Appends entries to a HAR file that stays valid after each one."""
+
+    _TAIL = b"\n]}}\n"
+
+    def __init__(self, path: Path, creator: str, version: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._count = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: BinaryIO = path.open("wb")
+        head = {"version": "1.2", "creator": {"name": creator, "version": version}, "pages": []}
+        opening = json.dumps({"log": head})[:-2] + ', "entries": ['
+        self._file.write(opening.encode())
+        self._end = self._file.tell()
+        self._file.write(self._TAIL)
+        self._file.flush()
+
+    def add(self, recorded: Recorded) -> None:
+        line = json.dumps(_entry(recorded), ensure_ascii=False).encode()
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.seek(self._end)
+            self._file.write((b",\n" if self._count else b"\n") + line)
+            self._end = self._file.tell()
+            self._file.write(self._TAIL)
+            self._file.flush()
+            self._count += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def _entry(r: Recorded) -> dict[str, Any]:
+    split = urlsplit(r.url)
+    text, encoding = _text(r.content)
+    mime = next((v for k, v in r.response_headers if k.lower() == "content-type"), "")
+    content: dict[str, Any] = {"size": len(r.content), "mimeType": mime, "text": text}
+    if encoding:
+        content["encoding"] = encoding
+    millis = round(r.elapsed * 1000, 3)
+    return {
+        "startedDateTime": datetime.fromtimestamp(r.started, UTC).isoformat(
+            timespec="milliseconds"
+        ),
+        "time": millis,
+        "request": {
+            "method": r.method,
+            "url": r.url,
+            "httpVersion": r.http_version,
+            "cookies": [],
+            "headers": _pairs(_redact(r.request_headers)),
+            "queryString": _pairs(parse_qsl(split.query, keep_blank_values=True)),
+            "headersSize": -1,
+            "bodySize": 0,
+        },
+        "response": {
+            "status": r.status,
+            "statusText": r.reason,
+            "httpVersion": r.http_version,
+            "cookies": [],
+            "headers": _pairs(r.response_headers),
+            "content": content,
+            "redirectURL": next((v for k, v in r.response_headers if k.lower() == "location"), ""),
+            "headersSize": -1,
+            "bodySize": len(r.content),
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": millis, "receive": 0},
+    }
+
+
+def _redact(headers: Headers) -> Headers:
+    return tuple((k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers)
+
+
+def _pairs(items: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in items]
+
+
+def _text(content: bytes) -> tuple[str, str | None]:
+    try:
+        return content.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return base64.b64encode(content).decode("ascii"), "base64"
+
+
+# -- reading ---------------------------------------------------------------------------
+
+_ENTRIES = re.compile(rb'"entries"\s*:\s*\[')
+
+
+def read_har(path: Path) -> list[Recorded]:
+    """Every entry of the HAR at ``path``; raises :class:`BadOptions` if it is not one."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BadOptions(f"--replay {path}: {exc.strerror or exc}") from exc
+    try:
+        entries = json.loads(raw)["log"]["entries"]
+    except (ValueError, KeyError, TypeError):
+        entries = list(_salvage(raw))
+        if not entries and not _ENTRIES.search(raw):
+            raise BadOptions(f"--replay {path}: not a HAR file (no log.entries)") from None
+    if not isinstance(entries, list):
+        raise BadOptions(f"--replay {path}: log.entries is not a list")
+    found = []
+    for index, entry in enumerate(entries):
+        try:
+            found.append(_recorded(entry))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadOptions(f"--replay {path}: entry {index} is not a HAR entry ({exc})") from exc
+    return found
+
+
+def _salvage(raw: bytes) -> Iterator[Any]:
+    """The whole entries of a file cut off while an entry was being written."""
+    match = _ENTRIES.search(raw)
+    if match is None:
+        return
+    text = raw[match.end() :].decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    at = 0
+    while True:
+        while at < len(text) and text[at] in " \t\r\n,":
+            at += 1
+        try:
+            entry, at = decoder.raw_decode(text, at)
+        except ValueError:
+            return
+        yield entry
+
+
+def _recorded(entry: dict[str, Any]) -> Recorded:
+    request, response = entry["request"], entry["response"]
+    content = response.get("content") or {}
+    text = content.get("text") or ""
+    body = base64.b64decode(text) if content.get("encoding") == "base64" else text.encode()
+    return Recorded(
+        started=_started(entry.get("startedDateTime")),
+        method=str(request["method"]).upper(),
+        url=str(request["url"]),
+        request_headers=_headers(request.get("headers")),
+        status=int(response["status"]),
+        reason=str(response.get("statusText") or ""),
+        response_headers=_headers(response.get("headers")),
+        content=body,
+        elapsed=max(0.0, float(entry.get("time") or 0)) / 1000,
+        http_version=str(request.get("httpVersion") or "HTTP/1.1"),
+    )
+
+
+def _headers(items: Any) -> Headers:
+    # HTTP/2 captures list pseudo-headers (":authority"); they are not headers.
+    return tuple(
+        (str(h["name"]), str(h.get("value", "")))
+        for h in items or ()
+        if not str(h["name"]).startswith(":")
+    )
+
+
+def _started(text: Any) -> float:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0

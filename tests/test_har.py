@@ -1,0 +1,168 @@
+"""HAR files: valid HAR 1.2 after every entry, keys redacted, crash-safe, and read from browsers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from usagekit.conformance.errors import BadOptions
+from usagekit.conformance.har import REDACTED, HarWriter, Recorded, read_har
+
+DATA = Path(__file__).parent / "data"
+SCHEMA = json.loads((DATA / "har-1.2.schema.json").read_text(encoding="utf-8"))
+KEY = "sk-live-do-not-leak-0123456789"
+
+
+def har_errors(path: Path) -> list[str]:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    document = json.loads(path.read_bytes())
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def recorded(n: int = 0, content: bytes = b'{"meta": {}, "data": []}') -> Recorded:
+    return Recorded(
+        started=1_700_000_000.0 + n,
+        method="GET",
+        url=f"http://127.0.0.1:9/v1/accounts/acc_1/analytics/usage?limit={n + 1}&tz=UTC",
+        request_headers=(("X-API-Key", KEY), ("Accept", "application/json")),
+        status=200,
+        reason="OK",
+        response_headers=(("content-type", "application/json"),),
+        content=content,
+        elapsed=0.0123,
+    )
+
+
+def test_the_schema_is_a_valid_json_schema_that_rejects_a_broken_har() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    assert not validator.is_valid({"log": {"version": "1.2", "creator": {}, "entries": []}})
+    assert not validator.is_valid(
+        {"log": {"version": "1.1", "creator": {"name": "x", "version": "1"}, "entries": []}}
+    )
+
+
+def test_the_file_is_valid_har_after_every_entry(tmp_path: Path) -> None:
+    path = tmp_path / "traffic.har"
+    writer = HarWriter(path, "usagekit proxy", "0.1.0")
+    assert har_errors(path) == []
+    assert read_har(path) == []
+    for n in range(3):
+        writer.add(recorded(n))
+        assert har_errors(path) == []
+        assert len(read_har(path)) == n + 1
+    writer.close()
+    entries = json.loads(path.read_bytes())["log"]["entries"]
+    assert [e["request"]["queryString"][0] for e in entries] == [
+        {"name": "limit", "value": str(n + 1)} for n in range(3)
+    ]
+
+
+def test_keys_never_reach_the_disk(tmp_path: Path) -> None:
+    path = tmp_path / "traffic.har"
+    writer = HarWriter(path, "usagekit proxy", "0.1.0")
+    writer.add(recorded())
+    writer.close()
+    assert KEY not in path.read_text(encoding="utf-8")
+    (entry,) = read_har(path)
+    assert entry.header("x-api-key") == REDACTED
+
+
+def test_a_round_trip_keeps_what_the_rules_read(tmp_path: Path) -> None:
+    path = tmp_path / "traffic.har"
+    writer = HarWriter(path, "usagekit proxy", "0.1.0")
+    binary = bytes(range(256))
+    writer.add(recorded(0, content=binary))
+    writer.add(recorded(1, content='{"ü": 1}'.encode()))
+    writer.close()
+    first, second = read_har(path)
+    assert first.content == binary
+    assert second.content == '{"ü": 1}'.encode()
+    assert second.params == (("limit", "2"), ("tz", "UTC"))
+    assert second.status == 200
+    assert abs(second.elapsed - 0.0123) < 1e-6
+    assert second.started == pytest.approx(1_700_000_001.0)
+
+
+def test_a_file_cut_mid_entry_gives_the_entries_before_the_cut(tmp_path: Path) -> None:
+    path = tmp_path / "traffic.har"
+    writer = HarWriter(path, "usagekit proxy", "0.1.0")
+    for n in range(3):
+        writer.add(recorded(n))
+    writer.close()
+    whole = path.read_bytes()
+    cut = whole.rindex(b'{"startedDateTime"') + 40  # inside the third entry
+    path.write_bytes(whole[:cut])
+    assert [e.params[0] for e in read_har(path)] == [("limit", "1"), ("limit", "2")]
+
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+from usagekit.conformance.har import HarWriter, Recorded
+writer = HarWriter(Path(sys.argv[1]), "usagekit proxy", "0.1.0")
+n = 0
+while True:
+    writer.add(Recorded(started=time.time(), method="GET", url=f"http://h/x?n={n}",
+        request_headers=(), status=200, reason="OK", response_headers=(),
+        content=b"x" * 50_000, elapsed=0.001))
+    print(n, flush=True)
+    n += 1
+"""
+
+
+def test_a_killed_writer_loses_at_most_the_entry_in_flight(tmp_path: Path) -> None:
+    path = tmp_path / "killed.har"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    acknowledged = -1
+    deadline = time.monotonic() + 30
+    while acknowledged < 200 and time.monotonic() < deadline:
+        acknowledged = int(process.stdout.readline())
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+    entries = read_har(path)
+    # Every entry written before the last acknowledgement survives, in order.
+    assert len(entries) >= acknowledged + 1
+    assert [e.params[0][1] for e in entries] == [str(n) for n in range(len(entries))]
+
+
+def test_a_browser_export_reads(tmp_path: Path) -> None:
+    assert har_errors(DATA / "devtools-export.har") == []  # the schema takes a real export
+    entries = read_har(DATA / "devtools-export.har")
+    usage = [e for e in entries if "/analytics/usage" in e.url]
+    assert len(entries) == 4
+    assert len(usage) == 2
+    first, second = usage
+    assert first.header(":authority") is None  # HTTP/2 pseudo-headers are not headers
+    assert first.header("x-api-key") is not None
+    assert json.loads(first.content)["meta"]["granularity"] == "day"
+    assert json.loads(second.content)["code"] == "validation_error"  # base64 in the export
+    assert first.params == (("start", "2024-03-01T00:00:00Z"), ("end", "2024-03-03T00:00:00Z"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("not json at all", "not a HAR file"), ('{"log": {"entries": {}}}', "not a list")],
+)
+def test_a_file_that_is_not_a_har_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.har"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BadOptions, match=message):
+        read_har(path)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BadOptions, match="No such file"):
+        read_har(tmp_path / "absent.har")
