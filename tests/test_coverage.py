@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from usagekit.mock.core.coverage import CATALOGUE, Ledger, exchange_cells, unmatched
+from usagekit.mock.core.coverage import CATALOGUE, Ledger, catalogue, exchange_cells, unmatched
 from usagekit.mock.core.instants import parse_instant
 from usagekit.mock.core.query import RawQuery, resolve_query
+from usagekit.mock.spec import error_codes
 
 NOW = parse_instant("2024-04-02T00:00:00Z")
 
@@ -160,3 +161,14 @@ def test_min_coverage_patterns() -> None:
     assert unmatched(["tz:utc", "tz:dst-south"], counts, CATALOGUE) == ["tz:dst-south"]
     # A pattern that names nothing is reported, not silently passed.
     assert unmatched(["tz:mars"], counts, CATALOGUE) == ["tz:mars"]
+
+
+def test_the_contracts_statuses_and_codes_are_cells_too() -> None:
+    known = catalogue(error_codes())
+    assert {"status:200", "status:422", "error:validation_error", "error:unauthorized"} <= set(
+        known
+    )
+    assert set(CATALOGUE) <= set(known)
+    ledger = Ledger(known)
+    ledger.record(cells(401, "unauthorized"))
+    assert "status:403" in ledger.to_dict()["not_exercised"]

@@ -39,7 +39,7 @@ from .instants import US
 from .query import MAX_LIMIT, MIN_LIMIT, Dimension, Granularity, RawQuery, UsageQuery
 from .zones import Timeline
 
-__all__ = ["CATALOGUE", "PARAMETERS", "Ledger", "exchange_cells", "unmatched"]
+__all__ = ["CATALOGUE", "PARAMETERS", "Ledger", "catalogue", "exchange_cells", "unmatched"]
 
 PARAMETERS = ("start", "end", "granularity", "group_by", "tz", "limit")
 _ORDER = tuple(Dimension)
@@ -74,6 +74,16 @@ CATALOGUE: tuple[str, ...] = (
     *(f"tz:{name}" for name in _ZONES),
     "tz:skipped-midnight",
 )
+
+
+def catalogue(error_codes: Mapping[int, str]) -> tuple[str, ...]:
+    """:data:`CATALOGUE` with the statuses and error codes of a contract (status -> code)."""
+    statuses = sorted({200, *error_codes})
+    return (
+        *(f"status:{s}" for s in statuses),
+        *(f"error:{c}" for c in dict.fromkeys(error_codes[s] for s in sorted(error_codes))),
+        *CATALOGUE,
+    )
 
 
 def exchange_cells(
