@@ -10,6 +10,7 @@ so that, from the socket inwards::
       /demo, /demo/...              the dashboard and its assets
       /_usagekit/*                  admin routes behind the AdminGate
       anything else:
+        Coverage                    every answer's cells, for /_usagekit/coverage
         Journal                     every answer, for /_usagekit/requests
         RuntimeScenario             /_usagekit/scenario's code, latency, errors, rate limit
         the current contract app    swapped whole when --watch reloads the data
@@ -38,6 +39,7 @@ from .admin import ADMIN_PREFIX, admin_app, json_response
 from .app import contract_app, with_edges
 from .config import ServerConfig
 from .control import RuntimeScenarioMiddleware, scenario_routes
+from .coverage import CoverageMiddleware, coverage_ledger, coverage_routes
 from .demo import Workspace, names_of
 from .journal import Journal, JournalMiddleware, journal_routes
 from .pages import Served, page_routes, served_spec
@@ -69,6 +71,7 @@ class Workbench:
         self.loaded = self._load(dataset)
         self.store = ScenarioStore(config.control_dir)
         self.journal = Journal(config.control_dir)
+        self.coverage = coverage_ledger()
         self.watcher = (
             Watcher(config.data_dir, self.swap) if config.watch and config.data_dir else None
         )
@@ -109,6 +112,7 @@ class Workbench:
                 lambda key_digest: self.keys().grant_by_digest(key_digest),
                 lambda account_id: self.served().workspace.role_of(account_id),
             ),
+            *coverage_routes(self.coverage),
         ]
 
     async def _names(self, _request: Request) -> Response:
@@ -148,6 +152,7 @@ def create_workbench(dataset: Dataset, config: ServerConfig | None = None) -> AS
         seed=config.chaos_seed,
     )
     api = JournalMiddleware(api, journal=bench.journal)
+    api = CoverageMiddleware(api, ledger=bench.coverage)
     routes = [
         *page_routes(bench.served),
         Mount(ADMIN_PREFIX, admin_app(bench.admin_routes(), token=config.admin_token)),

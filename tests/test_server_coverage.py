@@ -1,0 +1,48 @@
+"""The mock's coverage ledger: GET /_usagekit/coverage counts the states its traffic exercised."""
+
+from __future__ import annotations
+
+from factories import PARENT_KEY
+from server_support import ME
+from workbench_support import workbench
+
+COVERAGE = "/_usagekit/coverage"
+
+
+def test_the_mock_counts_what_it_served():
+    with workbench() as mock:
+        assert mock.get(COVERAGE).json()["exchanges"] == 0
+        for _ in range(2):  # the second is answered by the front cache: still counted in full
+            answer = mock.get(ME, key=PARENT_KEY, params={"tz": "Europe/Vienna", "limit": "1"})
+            assert answer.status_code == 200
+        grouped = {"group_by": "type,agent", "granularity": "hour"}
+        assert mock.get(ME, key=PARENT_KEY, params=grouped).status_code == 200
+        assert mock.get(ME, key=PARENT_KEY, params={"limit": "0"}).status_code == 422
+        assert mock.get(ME).status_code == 401
+        forced = mock.get(ME, key=PARENT_KEY, headers={"prefer": "code=503"})
+        assert forced.status_code == 503
+        assert mock.request("POST", ME, key=PARENT_KEY).status_code == 405  # not the operation
+        assert mock.get("/healthz").status_code == 200
+
+        ledger = mock.get(COVERAGE).json()
+    cells = ledger["cells"]
+    assert ledger["exchanges"] == 6
+    assert cells["status:200"] == 3
+    assert cells["status:422"] == cells["error:validation_error"] == 1
+    assert cells["status:401"] == cells["error:unauthorized"] == 1
+    assert cells["status:503"] == cells["error:service_unavailable"] == 1
+    assert cells["tz:dst-north"] == 2
+    assert cells["limit:1"] == 2
+    assert cells["limit:truncated"] == 3  # one day of 30, and 500 hours of 720
+    assert cells["group_by:agent+type"] == cells["group_by_order:type,agent"] == 1
+    assert cells["granularity:hour"] == 1
+    assert cells["param:limit:present"] == 3
+    assert cells["param:tz:default"] == 4
+    assert "granularity:month" in ledger["not_exercised"]
+
+
+def test_the_coverage_route_is_an_admin_route():
+    with workbench(admin_token="s3cret") as mock:
+        assert mock.get(COVERAGE).status_code == 401
+        authorized = mock.get(COVERAGE, headers={"authorization": "Bearer s3cret"})
+        assert authorized.status_code == 200
