@@ -47,12 +47,16 @@ class KeyRole(StrEnum):
     SUBACCOUNT = "subaccount"  # --subaccount-key
     NONE = "none"  # no X-API-Key header
     INVALID = "invalid"  # a key no server issued
+    #: A key a client sent through the proxy, or a HAR recorded: whose, the kit does not know.
+    TRAFFIC = "traffic"
 
     @property
     def variable(self) -> str | None:
-        return {"account": "USAGEKIT_API_KEY", "subaccount": "USAGEKIT_SUBACCOUNT_KEY"}.get(
-            self.value
-        )
+        return {
+            "account": "USAGEKIT_API_KEY",
+            "subaccount": "USAGEKIT_SUBACCOUNT_KEY",
+            "traffic": "USAGEKIT_API_KEY",
+        }.get(self.value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

@@ -33,6 +33,8 @@ class Access(StrEnum):
     READABLE = "readable"
     FORBIDDEN = "forbidden"
     UNAUTHENTICATED = "unauthenticated"
+    #: A key the kit does not know (proxied or recorded traffic): valid or not, whose.
+    UNVERIFIED = "unverified"
     UNKNOWN = "unknown"
 
 
@@ -52,6 +54,8 @@ class Oracle:
         config = self.config
         if exchange.key in (KeyRole.NONE, KeyRole.INVALID):
             return Access.UNAUTHENTICATED, None
+        if exchange.key is KeyRole.TRAFFIC:
+            return self._traffic_access(exchange)
         own = config.account_id if exchange.key is KeyRole.ACCOUNT else config.subaccount_id
         account = own if exchange.account == "me" else exchange.account
         if account == own:
@@ -65,6 +69,24 @@ class Oracle:
         if self.dataset is not None:
             return self._dataset_access(exchange, account)
         return Access.UNKNOWN, None
+
+    @staticmethod
+    def _traffic_access(exchange: Exchange) -> tuple[Access, str | None]:
+        """A key the kit does not know: an upstream's 200 is its word that the key may read.
+
+        Whether it should have been a 401 or a 403 instead is beyond one exchange;
+        what a 200 must hold for that account is not. ``me`` is the account
+        ``meta.account_id`` names.
+        """
+        if exchange.status != 200:
+            return Access.UNVERIFIED, None
+        if exchange.account != "me":
+            return Access.READABLE, exchange.account
+        try:
+            account = exchange.json()["meta"]["account_id"]
+        except (ValueError, KeyError, TypeError):
+            return Access.UNKNOWN, None
+        return (Access.READABLE, account) if isinstance(account, str) else (Access.UNKNOWN, None)
 
     def _dataset_access(self, exchange: Exchange, account_id: str) -> tuple[Access, str | None]:
         assert self.dataset is not None

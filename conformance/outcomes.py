@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .exchange import Exchange
 from .provenance import Provenance, provenance
@@ -144,6 +145,8 @@ class Summary:
     results: tuple[RuleResult, ...]
     elapsed: float
     requests: int
+    #: The coverage ledger of the run (``Ledger.to_dict()``), when one was kept.
+    coverage: Mapping[str, Any] | None = None
     #: Why the run could not judge the server at all (it exits 2), if it could not.
     error: str | None = None
     #: What kind of trouble that was: "unreachable", "credentials refused", "bad usage".
@@ -232,7 +235,14 @@ class Outcomes:
         with self._lock:
             self.requests += 1
 
-    def summary(self, *, base_url: str, profile: str, elapsed: float) -> Summary:
+    def summary(
+        self,
+        *,
+        base_url: str,
+        profile: str,
+        elapsed: float,
+        coverage: Mapping[str, Any] | None = None,
+    ) -> Summary:
         with self._lock:
             results = tuple(
                 RuleResult(
@@ -258,4 +268,5 @@ class Outcomes:
             results=results,
             elapsed=elapsed,
             requests=self.requests,
+            coverage=coverage,
         )

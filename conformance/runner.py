@@ -17,6 +17,7 @@ import httpx
 from .client import Client
 from .config import KitConfig
 from .context import KitContext
+from .coverage import cells_of, contract_ledger
 from .errors import BadOptions, Unreachable
 from .events import (
     Event,
@@ -85,6 +86,7 @@ class _Run:
         # What the current scenario sent, and how many of its exchanges failed which rules.
         self.sent, self.tainted, self.others = 0, 0, Counter[str]()
         self.oracle = oracle
+        self.ledger = contract_ledger()
         self.ctx = KitContext(config=config, oracle=oracle, client=client, judge=self.judge)
 
     def go(self, started: float) -> Summary:
@@ -105,6 +107,7 @@ class _Run:
                 base_url=self.config.base_url,
                 profile=self.config.profile.value,
                 elapsed=time.perf_counter() - started,
+                coverage=self.ledger.to_dict(),
             )
             self.emit(RunFinished(summary=summary))
             return summary
@@ -138,6 +141,9 @@ class _Run:
         if failed:
             self.tainted += 1
             self.others.update(failed)
+        cells = cells_of(view)
+        if cells is not None:
+            self.ledger.record(cells)
         return view
 
     def fail(self, rule: Rule, failure: ConformanceFailure, shown: tuple[Exchange, ...]) -> None:

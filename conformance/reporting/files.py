@@ -1,7 +1,15 @@
-"""Adapters from runner events to report files: the writers stay pure."""
+"""Adapters from runner events to report files: the writers stay pure.
+
+A report is written whole to a temporary file beside it and then renamed over
+it, so that a reader -- or a CI job killed mid-write -- never sees half a
+report; a long-running proxy rewrites its reports this way while it runs.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +18,7 @@ from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.reporting.junit import render_junit
 from usagekit.conformance.reporting.markdown import render_html, render_markdown
 
-__all__ = ["FileReport", "junit_report", "report_for"]
+__all__ = ["FileReport", "coverage_report", "junit_report", "report_for", "write_atomically"]
 
 
 class FileReport:
@@ -30,10 +38,21 @@ class FileReport:
     def write(self, summary: Summary) -> None:
         """Write the report of ``summary`` -- also of a run that could not start."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(self.render(summary), encoding="utf-8")
+        write_atomically(self.path, self.render(summary))
 
     def shutdown(self) -> None:
         pass
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def coverage_report(path: Path) -> FileReport:
+    """The run's coverage ledger as JSON."""
+    return FileReport(path, lambda summary: json.dumps(summary.coverage, indent=2) + "\n")
 
 
 def junit_report(path: Path) -> FileReport:

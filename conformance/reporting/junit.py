@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from usagekit.conformance.outcomes import RuleResult, Summary
+from usagekit.conformance.reporting.coverage import coverage_lines
 from usagekit.conformance.reporting.plain import finding_lines, headline
 
 __all__ = ["render_junit"]
@@ -53,6 +54,8 @@ def render_junit(summary: Summary) -> str:
         ET.SubElement(
             case, "system-out"
         ).text = f"{result.summary}\npassed {result.passed}, failed {result.failed}"
+    if summary.coverage is not None:
+        ET.SubElement(suite, "system-out").text = "\n".join(coverage_lines(summary.coverage))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from usagekit.conformance.outcomes import Judged, RuleResult, Summary, tainted_text
+from usagekit.conformance.reporting.coverage import coverage_html, coverage_markdown
 from usagekit.conformance.reporting.plain import headline
 
 __all__ = ["render_html", "render_markdown"]
@@ -88,6 +89,7 @@ def render_markdown(summary: Summary) -> str:
             f"| `{r.name}` | {r.source} | {r.passed} | {r.failed} | "
             f"{_MARK[r.status]} {_status(r)} |"
         )
+    lines += coverage_markdown(summary.coverage)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -123,6 +125,7 @@ pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 <p><strong>{e(verdict)}</strong></p>
 {"<h2>Failures</h2>" + failures if failures else ""}
 {"" if summary.error is not None else _table_html(rows)}
+{coverage_html(summary.coverage)}
 </body></html>
 """
 

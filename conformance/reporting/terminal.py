@@ -13,6 +13,7 @@ from usagekit.conformance.events import (
     StageStarted,
 )
 from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.reporting.coverage import coverage_lines
 from usagekit.conformance.reporting.plain import finding_lines, headline
 
 __all__ = ["TerminalHandler", "render_summary"]
@@ -40,6 +41,7 @@ def render_summary(summary: Summary) -> str:
         for result in summary.results:
             if result.more:
                 lines.append(f"… and {result.more} more distinct failures of {result.name}")
+    lines += coverage_lines(summary.coverage)
     failed = sum(1 for r in summary.results if r.failed)
     verdict = "CONFORMS" if summary.ok else f"DOES NOT CONFORM ({failed} rules fail)"
     lines.append(

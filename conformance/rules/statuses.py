@@ -58,6 +58,10 @@ def status_matches_reference(view: ExchangeView) -> Verdict:
     invalid = view.invalid
     if view.access is Access.UNAUTHENTICATED:
         expected, what = {401}, "a request without a valid key"
+    elif view.access is Access.UNVERIFIED:
+        # A key the kit cannot check: refused (401, 403), or served as the parameters say.
+        expected = {401, 403} if invalid else {200, 401, 403}
+        what = "a request with a key the kit cannot check"
     elif view.access is Access.FORBIDDEN:
         expected, what = {403}, "a key on an account it may not read"
     else:

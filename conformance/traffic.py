@@ -1,0 +1,223 @@
+"""Judging traffic the kit did not send: a proxy's live exchanges and a HAR's recorded ones.
+
+:class:`Traffic` is the one judge behind ``usagekit proxy`` and ``usagekit
+check --replay``: each exchange becomes an :class:`Exchange`, is read once
+(:class:`ExchangeView`) and judged by every single-exchange rule the run's
+profile selects (:func:`judging.judge`); verdicts go to the same
+:class:`Outcomes` as a ``check`` run's, so the same report writers serve all
+three, and every exchange is classified in the coverage ledger.
+
+The kit knows nobody's key here: a request that carried one is judged as
+``KeyRole.TRAFFIC`` -- when the upstream answered 200, the key could read the
+account, and the answer is held to the reference for that account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.spec import OPERATION_PATH
+
+from .config import KitConfig
+from .coverage import cells_of, contract_ledger
+from .exchange import Exchange, KeyRole
+from .har import Recorded
+from .judging import judge
+from .oracle import Oracle
+from .outcomes import Finding, Outcomes, Summary
+from .registry import RuleKind
+from .rules import RULES
+from .view import ExchangeView
+
+__all__ = ["Traffic", "Violation", "exchange_of"]
+
+#: Verdicts remembered for answers seen again (a dashboard asks the same things over and over).
+VERDICTS_KEPT = 1024
+#: Distinct (rule, reason) pairs tallied one by one; later ones count under OTHER_REASONS.
+DISTINCT_KEPT = 1000
+OTHER_REASONS = "(other reasons, beyond the first 1000 distinct ones)"
+#: The endpoint's path at the end of a URL's path: a server may mount it under a prefix.
+_OPERATION = re.compile(re.escape(OPERATION_PATH).replace(r"\{account_id\}", "[^/]+") + "$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Violation:
+    """One rule one exchange broke, and why."""
+
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdicts:
+    """What the rules found in one exchange, and the coverage cells it exercised."""
+
+    findings: tuple[tuple[str, Finding | None], ...]  # (rule, None when it holds)
+    cells: tuple[str, ...] | None
+
+
+@dataclass(slots=True)
+class _Seen:
+    count: int
+    curl: str
+
+
+def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
+    """A recorded exchange as the kit's :class:`Exchange`; ``base_url`` defaults to its origin."""
+    split = urlsplit(recorded.url)
+    match = _OPERATION.search(split.path)
+    prefix = split.path[: match.start()] if match else ""
+    path = split.path[len(prefix) :]
+    origin = base_url.rstrip("/") if base_url else f"{split.scheme}://{split.netloc}{prefix}"
+    account = path.split("/")[3] if match else ""
+    key = recorded.header("x-api-key")
+    return Exchange(
+        method=recorded.method,
+        base_url=origin,
+        path=path,
+        account=account,
+        params=recorded.params,
+        key=KeyRole.NONE if key is None else KeyRole.TRAFFIC,
+        key_text=None,
+        status=recorded.status,
+        headers={k.lower(): v for k, v in recorded.response_headers},
+        content=recorded.content,
+        elapsed=recorded.elapsed,
+    )
+
+
+class Traffic:
+    """Judges exchanges one by one and keeps the tally, the outcomes and the coverage."""
+
+    def __init__(
+        self,
+        config: KitConfig,
+        dataset: Dataset | None = None,
+        *,
+        on_violation: Callable[[Finding, int], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.oracle = Oracle(config, dataset)
+        self.ledger = contract_ledger()
+        self.outcomes = Outcomes()
+        self.on_violation = on_violation
+        self.started = time.perf_counter()
+        selected, skipped = RULES.select(config)
+        self.rules = [r for r in selected if r.kind is RuleKind.RESPONSE]
+        for rule in RULES:
+            if rule.kind is RuleKind.RESPONSE:
+                self.outcomes.declare(
+                    rule.name,
+                    source="usagekit",
+                    kind=rule.kind.value,
+                    profile=rule.profile.value,
+                    summary=rule.summary,
+                )
+        responses = {r.name for r in RULES if r.kind is RuleKind.RESPONSE}
+        for name, why in skipped:
+            if name in responses:
+                self.outcomes.skipped(name, why)
+        self._seen: dict[tuple[str, str], _Seen] = {}
+        self._verdicts: OrderedDict[tuple[Any, ...], _Verdicts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def covers(method: str, path: str) -> bool:
+        """Whether a request is one of the endpoint's, which the rules judge."""
+        return method == "GET" and _OPERATION.search(path) is not None
+
+    def judge(self, recorded: Recorded, *, base_url: str | None = None) -> list[Violation]:
+        """Every selected single-exchange rule on one exchange; the rules it broke."""
+        exchange = exchange_of(recorded, base_url)
+        verdicts = self._cached(exchange)
+        self.outcomes.count_request()
+        violations = []
+        for name, finding in verdicts.findings:
+            if finding is None:
+                self.outcomes.passed(name)
+                continue
+            self.outcomes.failed(name, finding)
+            violations.append(Violation(rule=name, reason=finding.reason))
+            self._count(finding)
+        if verdicts.cells is not None:
+            self.ledger.record(verdicts.cells)
+        return violations
+
+    def _cached(self, exchange: Exchange) -> _Verdicts:
+        # The rules read the request, the status, the content type and the body, nothing
+        # else: an answer seen before is judged as it was then.
+        key = (
+            exchange.method,
+            exchange.url,
+            exchange.key,
+            exchange.status,
+            exchange.content_type,
+            hashlib.blake2b(exchange.content, digest_size=16).digest(),
+        )
+        with self._lock:
+            verdicts = self._verdicts.get(key)
+            if verdicts is not None:
+                self._verdicts.move_to_end(key)
+                return verdicts
+        verdicts = self._judged(exchange)
+        with self._lock:
+            self._verdicts[key] = verdicts
+            if len(self._verdicts) > VERDICTS_KEPT:
+                self._verdicts.popitem(last=False)
+        return verdicts
+
+    def _judged(self, exchange: Exchange) -> _Verdicts:
+        view = ExchangeView(exchange, self.oracle)
+        findings: list[tuple[str, Finding | None]] = []
+        for judged in judge(view, self.rules):
+            failure = judged.failure
+            finding = None
+            if failure is not None:
+                finding = Finding(
+                    rule=judged.rule.name,
+                    title=failure.kind_title,
+                    reason=failure.reason,
+                    detail=failure.detail,
+                    curl=tuple(e.curl() for e in failure.exchanges or (exchange,)),
+                )
+            findings.append((judged.rule.name, finding))
+        return _Verdicts(findings=tuple(findings), cells=cells_of(view))
+
+    def _count(self, finding: Finding) -> None:
+        key = (finding.rule, finding.reason)
+        with self._lock:
+            if key not in self._seen and len(self._seen) >= DISTINCT_KEPT:
+                key = (finding.rule, OTHER_REASONS)  # a long run must not grow without bound
+            seen = self._seen.get(key)
+            if seen is None:
+                seen = self._seen[key] = _Seen(0, finding.curl[0] if finding.curl else "")
+            seen.count += 1
+            count = seen.count
+        if self.on_violation is not None:
+            self.on_violation(finding, count)
+
+    def violations(self) -> dict[str, Any]:
+        """The running tally: ``{"exchanges": n, "violations": [{rule, reason, count, curl}]}``."""
+        with self._lock:
+            items = [
+                {"rule": rule, "reason": reason, "count": seen.count, "curl": seen.curl}
+                for (rule, reason), seen in self._seen.items()
+            ]
+        return {"exchanges": self.outcomes.requests, "violations": items}
+
+    def summary(self) -> Summary:
+        return self.outcomes.summary(
+            base_url=self.config.base_url,
+            profile=self.config.profile.value,
+            elapsed=time.perf_counter() - self.started,
+            coverage=self.ledger.to_dict(),
+        )
