@@ -14,6 +14,7 @@ from .aggregate import aggregate
 from .check import check
 from .dataset import dataset
 from .mock import mock
+from .proxy import proxy
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -42,3 +43,4 @@ main.add_command(mock)
 main.add_command(check)
 main.add_command(aggregate)
 main.add_command(dataset)
+main.add_command(proxy)

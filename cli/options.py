@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import click
 
+from usagekit.conformance.events import Handler
+from usagekit.conformance.reporting.files import coverage_report, junit_report, report_for
 from usagekit.mock.core.instants import parse_instant
 
-__all__ = ["INSTANT", "Instant"]
+__all__ = ["INSTANT", "Instant", "report_handlers"]
 
 
 class Instant(click.ParamType):
@@ -26,3 +31,15 @@ class Instant(click.ParamType):
 
 
 INSTANT = Instant()
+
+
+def report_handlers(
+    reports: Sequence[Path], junit_xml: Path | None, coverage_json: Path | None
+) -> list[Handler]:
+    """The report files a command's --report, --junit-xml and --coverage-json ask for."""
+    handlers: list[Handler] = [report_for(path) for path in reports]
+    if junit_xml is not None:
+        handlers.append(junit_report(junit_xml))
+    if coverage_json is not None:
+        handlers.append(coverage_report(coverage_json))
+    return handlers

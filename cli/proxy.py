@@ -1,0 +1,142 @@
+"""``usagekit proxy``: judge a real backend's live traffic between a client and the backend."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import click
+
+from usagekit.conformance.config import KitConfig
+from usagekit.conformance.coverage import not_exercised
+from usagekit.conformance.profiles import Profile
+from usagekit.conformance.proxying import ProxyConfig, serve_proxy
+from usagekit.mock.core.errors import DatasetError
+from usagekit.mock.datasets.files import load_dataset
+
+from .options import INSTANT, report_handlers
+
+__all__ = ["proxy"]
+
+
+@click.command()
+@click.option(
+    "--upstream", required=True, help="The backend to forward to, e.g. https://staging.example.com"
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Replace a violating answer by a 502 upstream_violation naming each rule.",
+)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record every exchange to this HAR 1.2 file (X-API-Key redacted).",
+)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The dataset the upstream serves: every answer is compared with the reference.",
+)
+@click.option("--now", type=INSTANT, help="The upstream's pinned clock (ISO, with offset).")
+@click.option(
+    "--profile",
+    type=click.Choice([p.value for p in Profile]),
+    default=Profile.REFERENCE.value,
+    show_default=True,
+    help="contract: what the published contract states; reference: every rule of openapi.yaml.",
+)
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a Markdown report (HTML for .html); repeatable. Refreshed while running.",
+)
+@click.option(
+    "--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report."
+)
+@click.option(
+    "--coverage-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the coverage ledger as JSON.",
+)
+@click.option(
+    "--min-coverage",
+    multiple=True,
+    metavar="CELL",
+    help="Exit 1 unless this cell (or every cell of a pattern: 'tz:*') was exercised.",
+)
+@click.option(
+    "--refresh",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between report refreshes.",
+)
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds to wait for the upstream.",
+)
+def proxy(
+    upstream: str,
+    host: str,
+    port: int,
+    strict: bool,
+    record: Path | None,
+    data: Path | None,
+    now: int | None,
+    profile: str,
+    reports: tuple[Path, ...],
+    junit_xml: Path | None,
+    coverage_json: Path | None,
+    min_coverage: tuple[str, ...],
+    refresh: float,
+    timeout: float,
+) -> None:
+    """Forward every request to --upstream and judge the endpoint's answers.
+
+    Each answer of the endpoint gets X-Usagekit-Violations (and X-Usagekit-Rules);
+    GET /_usagekit/violations and /_usagekit/coverage show the running tally.
+    Stop with Ctrl-C or SIGTERM: exit 0 when every answer held, 1 otherwise.
+    """
+    if not upstream.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--upstream")
+    kit = KitConfig(
+        base_url=upstream,
+        api_key="",
+        account_id="",
+        data=data,
+        profile=Profile(profile),
+        server_now=now,
+    )
+    try:
+        dataset = load_dataset(data) if data is not None else None
+    except (DatasetError, OSError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--data") from None
+    config = ProxyConfig(
+        kit=kit,
+        host=host,
+        port=port,
+        strict=strict,
+        record=record,
+        refresh=refresh,
+        timeout=timeout,
+    )
+    click.echo(
+        f"usagekit proxy: http://{host}:{port} -> {kit.base_url} "
+        f"(profile {profile}{', strict' if strict else ''})",
+        err=True,
+    )
+    handlers = report_handlers(reports, junit_xml, coverage_json)
+    summary = serve_proxy(config, dataset, handlers, version=version("usagekit")).summary()
+    missing = not_exercised(summary.coverage, min_coverage)
+    if missing:
+        click.echo(f"usagekit proxy: not exercised: {', '.join(missing)}", err=True)
+    sys.exit(0 if summary.ok and not missing else 1)

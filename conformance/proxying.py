@@ -1,0 +1,162 @@
+"""``usagekit proxy`` as a process: the proxy app on uvicorn, its log, and its reports.
+
+:func:`serve_proxy` builds the judge (:class:`Traffic`), the app
+(:class:`ValidationProxy`) and the optional HAR recorder, serves until SIGINT
+or SIGTERM (uvicorn's own handlers stop it gracefully), and writes every report
+then -- and every ``refresh`` seconds while it runs, so that a job killed
+without a signal still leaves reports no older than that.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+import uvicorn
+
+from usagekit.mock.core.dataset import Dataset
+
+from .config import KitConfig
+from .events import Handler, RunFinished, RunStarted
+from .har import HarWriter
+from .outcomes import Finding
+from .proxy import ValidationProxy
+from .traffic import Traffic
+
+__all__ = ["ProxyConfig", "ViolationLog", "serve_proxy"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProxyConfig:
+    """One proxy run: where it listens, what it forwards to, and what it writes."""
+
+    kit: KitConfig  # base_url is the upstream
+    host: str = "127.0.0.1"
+    port: int = 8080
+    strict: bool = False
+    record: Path | None = None
+    refresh: float = 5.0  # seconds between report refreshes
+    timeout: float = 30.0
+
+
+class ViolationLog:
+    """Logs each (rule, reason) once, with its curl, and again as its count grows tenfold."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, finding: Finding, count: int) -> None:
+        if count == 1:
+            lines = [f"✗ {finding.rule}: {finding.reason}"]
+            lines += [f"    reproduce: {curl}" for curl in finding.curl[:1]]
+        elif _power_of_ten(count):
+            lines = [f"✗ {finding.rule}: {finding.reason} (seen {count} times)"]
+        else:
+            return
+        with self._lock:
+            print("\n".join(lines), file=self.stream, flush=True)
+
+
+def _power_of_ten(n: int) -> bool:
+    while n % 10 == 0 and n > 1:
+        n //= 10
+    return n == 1
+
+
+def serve_proxy(
+    config: ProxyConfig,
+    dataset: Dataset | None,
+    handlers: Sequence[Handler] = (),
+    *,
+    version: str,
+    log: TextIO = sys.stderr,
+) -> Traffic:
+    """Serve until stopped; the reports are written periodically and once more at the end."""
+    traffic = Traffic(config.kit, dataset, on_violation=ViolationLog(log))
+    for handler in handlers:
+        handler.start(
+            RunStarted(
+                base_url=config.kit.base_url,
+                profile=config.kit.profile.value,
+                rules=len(traffic.rules),
+                skipped=(),
+            )
+        )
+
+    def write_reports() -> None:
+        summary = traffic.summary()
+        for handler in handlers:
+            handler.handle(RunFinished(summary=summary))
+
+    recorder = (
+        HarWriter(config.record, "usagekit proxy", version) if config.record is not None else None
+    )
+    app = ValidationProxy(
+        config.kit.base_url,
+        traffic,
+        strict=config.strict,
+        recorder=recorder,
+        timeout=config.timeout,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,  # URLs may carry what users would not want in CI logs
+        )
+    )
+    stop = threading.Event()
+    refresher = threading.Thread(
+        target=_refresh, args=(stop, config.refresh, write_reports), daemon=True
+    )
+    refresher.start()
+    try:
+        with _signals_end_the_run():
+            server.run()
+    finally:
+        stop.set()
+        refresher.join(timeout=config.refresh + 5)
+        if recorder is not None:
+            recorder.close()
+        write_reports()
+        for handler in handlers:
+            handler.shutdown()
+    return traffic
+
+
+@contextmanager
+def _signals_end_the_run() -> Iterator[None]:
+    """SIGINT and SIGTERM stop the proxy and still let it write its reports and exit 0/1.
+
+    uvicorn stops gracefully on either, then raises the signal again to the
+    handler it found; that handler is this one, which ignores it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _ignore(_sig: int, _frame: FrameType | None) -> None:
+    pass
+
+
+def _refresh(stop: threading.Event, every: float, write: Callable[[], None]) -> None:
+    while not stop.wait(every):
+        write()

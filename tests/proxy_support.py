@@ -1,0 +1,130 @@
+"""Shared by the proxy's tests: a request set that exercises every single-exchange rule.
+
+``through(app, faults…)`` runs :data:`REQUESTS` through a :class:`ValidationProxy`
+in front of a :class:`MinimalServer` (in process: the proxy's upstream
+transport is the server's ASGI app) and returns the proxy's answers and judge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from factories import CHILD, PARENT, PARENT_KEY, busy_dataset
+from servers.minimal import Fault, MinimalServer
+
+from usagekit.conformance.config import KitConfig
+from usagekit.conformance.har import HarWriter
+from usagekit.conformance.profiles import Profile
+from usagekit.conformance.proxy import ValidationProxy
+from usagekit.conformance.traffic import Traffic
+from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.core.instants import parse_instant
+
+NOW_TEXT = "2024-04-02T00:00:00Z"
+NOW = parse_instant(NOW_TEXT)
+UPSTREAM = "http://upstream.test"
+USAGE = "/v1/accounts/{}/analytics/usage"
+DATASET = busy_dataset(NOW)
+
+Params = list[tuple[str, str]]
+
+#: (account, key, params): what a dashboard would ask, odd corners included.
+REQUESTS: list[tuple[str, str | None, Params]] = [
+    (PARENT, PARENT_KEY, []),
+    ("me", PARENT_KEY, [("granularity", "hour"), ("limit", "3")]),
+    (PARENT, PARENT_KEY, [("granularity", "hour"), ("start", "2024-03-30T00:00:00"),
+                          ("end", "2024-04-01T00:00:00"), ("tz", "Europe/Vienna")]),
+    (PARENT, PARENT_KEY, [("granularity", "hour"), ("start", "2023-10-28T00:00:00"),
+                          ("end", "2023-10-30T00:00:00"), ("tz", "Europe/Vienna")]),
+    (PARENT, PARENT_KEY, [("group_by", "agent,type"), ("tz", "Asia/Kolkata"),
+                          ("start", "2024-03-01T00:00:00Z")]),
+    (PARENT, PARENT_KEY, [("group_by", "type"), ("group_by", "agent"), ("group_by", "type"),
+                          ("start", "2024-03-01T00:00:00Z")]),
+    (CHILD, PARENT_KEY, [("group_by", "subaccount"), ("granularity", "month"),
+                         ("start", "2023-12-01T00:00:00Z")]),
+    (PARENT, PARENT_KEY, [("start", "2024-03-01T00:00:00"), ("end", "2024-03-10T00:00:00"),
+                          ("tz", "Australia/Sydney")]),
+    (PARENT, PARENT_KEY, [("start", "2024-03-01T10:30:00Z"), ("end", "2024-03-05T00:00:00Z")]),
+    (PARENT, PARENT_KEY, [("limit", "0"), ("granularity", "week"), ("tz", "Mars/Base")]),
+    (PARENT, PARENT_KEY, [("tz", "Mars/Base")]),
+    (PARENT, None, [("granularity", "day")]),
+    (PARENT, "sk-nobody", []),
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+def kit_config(*, data: Path | None = None, profile: Profile = Profile.REFERENCE) -> KitConfig:
+    return KitConfig(
+        base_url=UPSTREAM, api_key="", account_id="", data=data, profile=profile, server_now=NOW
+    )
+
+
+def traffic(
+    data: Path | None = None, profile: Profile = Profile.REFERENCE, dataset: Dataset = DATASET
+) -> Traffic:
+    return Traffic(kit_config(data=data, profile=profile), dataset if data is not None else None)
+
+
+def direct(
+    faults: frozenset[Fault] = frozenset(),
+    requests: list[tuple[str, str | None, Params]] = REQUESTS,
+) -> list[Answer]:
+    """``requests`` straight to the minimal server, for comparison."""
+    upstream = MinimalServer(dataset=DATASET, faults=faults, now=NOW).app()
+
+    async def go() -> list[Answer]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=upstream), base_url=UPSTREAM
+        ) as client:
+            return [await _get(client, *request) for request in requests]
+
+    return asyncio.run(go())
+
+
+async def _get(client: httpx.AsyncClient, account: str, key: str | None, params: Params) -> Answer:
+    headers = {"X-API-Key": key} if key is not None else {}
+    response = await client.get(USAGE.format(account), params=params, headers=headers)
+    return Answer(response.status_code, response.headers, response.content)
+
+
+def through(
+    judge: Traffic,
+    faults: frozenset[Fault] = frozenset(),
+    *,
+    strict: bool = False,
+    record: Path | None = None,
+    requests: list[tuple[str, str | None, Params]] = REQUESTS,
+) -> list[Answer]:
+    """``requests`` through a proxy in front of a minimal server with ``faults``."""
+    upstream = MinimalServer(dataset=DATASET, faults=faults, now=NOW).app()
+    recorder = HarWriter(record, "usagekit proxy", "test") if record is not None else None
+    proxy = ValidationProxy(
+        UPSTREAM,
+        judge,
+        strict=strict,
+        recorder=recorder,
+        transport=httpx.ASGITransport(app=upstream),
+    )
+
+    async def go() -> list[Answer]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=proxy), base_url="http://proxy.test"
+        ) as client:
+            answers = [await _get(client, *request) for request in requests]
+        await proxy.aclose()
+        return answers
+
+    try:
+        return asyncio.run(go())
+    finally:
+        if recorder is not None:
+            recorder.close()

@@ -1,0 +1,175 @@
+"""``usagekit proxy`` as users run it: a real process between a client and a real upstream."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+from factories import PARENT_KEY
+from proxy_support import DATASET, NOW, NOW_TEXT, REQUESTS, USAGE
+from server_support import free_port
+from servers.minimal import Fault, MinimalServer
+from servers.running import serving
+
+USAGEKIT = Path(sys.executable).with_name("usagekit")
+SCHEMA = json.loads((Path(__file__).parent / "data" / "har-1.2.schema.json").read_text())
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def proxy_process(upstream: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    command = [str(USAGEKIT), "proxy", "--upstream", upstream, "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--now", NOW_TEXT, *args], stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{base}/_usagekit/violations", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the proxy did not start") from None
+                time.sleep(0.05)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def send_all(base: str) -> list[httpx.Response]:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        return [
+            client.get(
+                USAGE.format(account), params=params, headers={"X-API-Key": key} if key else {}
+            )
+            for account, key, params in REQUESTS
+        ]
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    assert process.stderr is not None
+    log = process.stderr.read()
+    return process.wait(timeout=20), log
+
+
+def test_a_faulty_upstream_through_the_proxy_process(tmp_path: Path) -> None:
+    upstream_app = MinimalServer(dataset=DATASET, faults=frozenset({Fault.IGNORES_LIMIT}), now=NOW)
+    files = {name: tmp_path / name for name in ("r.md", "r.html", "j.xml", "c.json", "t.har")}
+    with (
+        serving(upstream_app.app()) as upstream,
+        proxy_process(
+            upstream,
+            *("--report", str(files["r.md"]), "--report", str(files["r.html"])),
+            *("--junit-xml", str(files["j.xml"]), "--coverage-json", str(files["c.json"])),
+            *("--record", str(files["t.har"]), "--refresh", "0.2"),
+        ) as (base, process),
+    ):
+        answers = send_all(base)
+        flagged = [a for a in answers if a.headers["x-usagekit-violations"] != "0"]
+        assert flagged
+        assert all("bucket_count_within_limit" in a.headers["x-usagekit-rules"] for a in flagged)
+        tally = httpx.get(f"{base}/_usagekit/violations").json()
+        assert tally["exchanges"] == len(REQUESTS)
+        (limit,) = [v for v in tally["violations"] if v["rule"] == "bucket_count_within_limit"]
+        assert limit["count"] == len(flagged)
+        assert limit["curl"].startswith(f'curl -sS -H "X-API-Key: $USAGEKIT_API_KEY" \'{upstream}')
+        # Other paths go to the upstream untouched: its own 404, in its own words.
+        other = httpx.get(f"{base}/nowhere?x=1")
+        assert other.status_code == 404
+        assert other.json()["code"] == "not_found"
+        assert "x-usagekit-violations" not in other.headers
+        # Reports are refreshed while the proxy runs, so a killed job still leaves them.
+        deadline = time.monotonic() + 10
+        while "bucket_count_within_limit" not in _read(files["r.md"]):
+            assert time.monotonic() < deadline, "no report while running"
+            time.sleep(0.1)
+        rules = {v["rule"] for v in tally["violations"]}
+        code, log = stop(process)
+
+    assert code == 1
+    assert PARENT_KEY not in log
+    # Each (rule, reason) is logged once, with its curl.
+    first = [line for line in log.splitlines() if line.startswith("✗ ") and "(seen" not in line]
+    assert len(first) == len(tally["violations"])
+    assert log.count("    reproduce: curl ") == len(first)
+    markdown = files["r.md"].read_text()
+    assert "bucket_count_within_limit" in markdown
+    assert "## Coverage" in markdown
+    assert "Coverage" in files["r.html"].read_text()
+    suite = ET.parse(files["j.xml"]).getroot()
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert set(failed) == rules
+    coverage = json.loads(files["c.json"].read_text())
+    assert coverage["exchanges"] == len(REQUESTS)
+    assert coverage["cells"]["status:200"] > 0
+    har = json.loads(files["t.har"].read_text())
+    jsonschema.validate(har, SCHEMA)
+    assert len(har["log"]["entries"]) == len(REQUESTS) + 1  # and the 404 elsewhere
+    assert PARENT_KEY not in files["t.har"].read_text()
+
+    # Offline, the recording gives the same verdict as the live traffic.
+    offline = tmp_path / "offline.xml"
+    replayed = subprocess.run(
+        [str(USAGEKIT), "check", "--replay", str(files["t.har"]), "--now", NOW_TEXT,
+         "--junit-xml", str(offline), "--coverage-json", str(tmp_path / "offline.json")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+    suite = ET.parse(offline).getroot()
+    assert {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None} == rules
+    assert json.loads((tmp_path / "offline.json").read_text())["cells"] == coverage["cells"]
+
+
+def test_a_correct_upstream_exits_0_unless_coverage_falls_short(tmp_path: Path) -> None:
+    app = MinimalServer(dataset=DATASET, now=NOW).app()
+    with serving(app) as upstream:
+        with proxy_process(upstream, "--min-coverage", "granularity:*") as (base, process):
+            assert all(a.headers["x-usagekit-violations"] == "0" for a in send_all(base))
+            code, log = stop(process)
+        assert code == 0, log
+        with proxy_process(upstream, "--min-coverage", "tz:skipped-midnight") as (base, process):
+            send_all(base)
+            code, log = stop(process)
+        assert code == 1
+        assert "not exercised: tz:skipped-midnight" in log
+
+
+def test_strict_mode_through_the_process() -> None:
+    app = MinimalServer(dataset=DATASET, faults=frozenset({Fault.ERROR_SHAPE}), now=NOW).app()
+    with serving(app) as upstream, proxy_process(upstream, "--strict") as (base, process):
+        answer = httpx.get(f"{base}{USAGE.format('me')}")  # no key: a 401 in the wrong shape
+        assert answer.status_code == 502
+        assert answer.json()["code"] == "upstream_violation"
+        assert "error_body_shape" in {e["field"] for e in answer.json()["errors"]}
+        stop(process)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def test_the_usagekit_command_is_installed() -> None:
+    assert os.access(USAGEKIT, os.X_OK)

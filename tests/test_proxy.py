@@ -1,0 +1,140 @@
+"""The validation proxy: silent in front of a correct upstream, loud in front of a faulty one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from proxy_support import DATASET, REQUESTS, UPSTREAM, direct, through, traffic
+from servers.minimal import Fault
+
+from usagekit.conformance.profiles import Profile
+from usagekit.conformance.traffic import Traffic
+from usagekit.mock.datasets.files import save_dataset
+
+# What each fault breaks that one exchange shows: the proxy must flag one of these.
+CAUGHT_BY: dict[Fault, set[str]] = {
+    Fault.IGNORES_LIMIT: {"bucket_count_within_limit"},
+    Fault.LIMIT_OFF_BY_ONE: {"bucket_count_within_limit"},
+    Fault.FIXED_OFFSET: {"buckets_follow_calendar", "ts_in_requested_zone"},
+    Fault.UTC_LABELS: {"ts_in_requested_zone"},
+    Fault.SPARSE_BUCKETS: {"buckets_follow_calendar"},
+    Fault.GROUPS_DROP_SMALLEST: {"matches_reference"},
+    Fault.UNSORTED_VALUES: {"values_sorted_by_dimensions"},
+    Fault.EXTRA_DIMENSION_KEY: {"dimension_keys_match_group_by"},
+    Fault.ZONE_500: {"status_matches_reference"},
+    Fault.NO_AUTH: {"status_matches_reference"},
+    Fault.DEFAULT_SPAN_7_DAYS: {"meta_echoes_query", "buckets_follow_calendar"},
+    Fault.DEFAULT_GRANULARITY_HOUR: {"meta_echoes_query", "buckets_follow_calendar"},
+    Fault.FIRST_ERROR_ONLY: {"status_matches_reference"},
+    Fault.VALIDATION_400: {"status_matches_reference"},
+    Fault.COMMA_GROUP_BY_IGNORED: {"meta_echoes_query", "dimension_keys_match_group_by"},
+    Fault.NAIVE_AS_UTC: {"meta_echoes_query", "buckets_follow_calendar"},
+    Fault.INCLUSIVE_END: {"matches_reference"},
+    Fault.PARENT_WITHOUT_SUBACCOUNTS: {"matches_reference"},
+    Fault.META_START_UTC: {"meta_echoes_query"},
+    Fault.GROUP_BY_NOT_NORMALISED: {"meta_echoes_query"},
+    Fault.ERROR_SHAPE: {"error_body_shape"},
+    Fault.FIRST_BUCKET_AT_START: {"buckets_follow_calendar"},
+    Fault.MERGED_FALL_BACK: {"buckets_follow_calendar"},
+    Fault.TZ_CHANGES_TOTALS: {"matches_reference"},
+    Fault.UNGROUPED_EMPTY_VALUES: {"dimension_keys_match_group_by"},
+}
+# Faults only a comparison of several answers, or knowing whose key is whose, shows.
+NOT_IN_ONE_EXCHANGE = {
+    Fault.CROSS_TENANT,
+    Fault.SUBACCOUNT_READS_PARENT,
+    Fault.ME_ECHOED,
+    Fault.NO_ALLOW_HEADER,
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("dataset")
+    save_dataset(DATASET, directory)
+    return directory
+
+
+def flagged(judge: Traffic) -> set[str]:
+    return {v["rule"] for v in judge.violations()["violations"]}
+
+
+def test_every_fault_is_accounted_for() -> None:
+    assert set(CAUGHT_BY) | NOT_IN_ONE_EXCHANGE == set(Fault)
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_a_correct_upstream_gets_no_violation(data_dir: Path, profile: Profile) -> None:
+    judge = traffic(data_dir, profile)
+    answers = through(judge)
+    assert judge.violations()["violations"] == [], judge.violations()
+    assert [a.headers["x-usagekit-violations"] for a in answers] == ["0"] * len(REQUESTS)
+    assert all("x-usagekit-rules" not in a.headers for a in answers)
+    summary = judge.summary()
+    assert summary.ok
+    ran = {r.name for r in summary.results if r.passed}
+    assert {"bucket_count_within_limit", "ts_in_requested_zone", "error_body_shape"} <= ran
+    reference = {"buckets_follow_calendar", "meta_echoes_query", "matches_reference"}
+    assert (reference <= ran) is (profile is Profile.REFERENCE)
+
+
+def test_answers_come_back_unchanged() -> None:
+    proxied = through(traffic(), frozenset({Fault.ERROR_SHAPE}))
+    straight = direct(frozenset({Fault.ERROR_SHAPE}))
+    assert [(a.status, a.content) for a in proxied] == [(a.status, a.content) for a in straight]
+    for mine, theirs in zip(proxied, straight, strict=True):
+        added = {"x-usagekit-violations", "x-usagekit-rules"}
+        assert {k: v for k, v in mine.headers.items() if k not in added} == dict(theirs.headers)
+
+
+@pytest.mark.parametrize("fault", list(CAUGHT_BY), ids=[f.name for f in CAUGHT_BY])
+def test_a_faulty_upstream_is_flagged_by_the_right_rule(data_dir: Path, fault: Fault) -> None:
+    judge = traffic(data_dir)
+    answers = through(judge, frozenset({fault}))
+    found = flagged(judge)
+    assert found & CAUGHT_BY[fault], f"{fault.name}: flagged {sorted(found)}"
+    # Every violating answer says so in its headers, and the headers agree with the tally.
+    marked = {
+        rule.strip()
+        for a in answers
+        if a.headers["x-usagekit-violations"] != "0"
+        for rule in a.headers["x-usagekit-rules"].split(",")
+    }
+    assert marked == found
+    assert not judge.summary().ok
+
+
+def test_strict_mode_answers_502_naming_each_rule() -> None:
+    judge = traffic()
+    answers = through(judge, frozenset({Fault.IGNORES_LIMIT}), strict=True)
+    broken = [a for a in answers if a.headers["x-usagekit-violations"] != "0"]
+    assert broken
+    for answer in broken:
+        assert answer.status == 502
+        assert answer.headers["content-type"] == "application/json"
+        body = json.loads(answer.content)
+        assert body["code"] == "upstream_violation"
+        assert set(body) <= {"code", "message", "detail", "errors"}
+        rules = {e["field"] for e in body["errors"]}
+        assert "bucket_count_within_limit" in rules
+        assert rules == {r.strip() for r in answer.headers["x-usagekit-rules"].split(",")}
+    clean = [a for a in answers if a.headers["x-usagekit-violations"] == "0"]
+    assert clean
+    assert all(a.status != 502 for a in clean)
+
+
+def test_the_tally_counts_each_rule_and_reason_once_with_a_curl_against_the_upstream() -> None:
+    judge = traffic()
+    through(judge, frozenset({Fault.ERROR_SHAPE}))
+    through(judge, frozenset({Fault.ERROR_SHAPE}))
+    tally = judge.violations()
+    assert tally["exchanges"] == 2 * len(REQUESTS)
+    pairs = [(v["rule"], v["reason"]) for v in tally["violations"]]
+    assert len(pairs) == len(set(pairs))
+    shape = [v for v in tally["violations"] if v["rule"] == "error_body_shape"]
+    assert shape
+    assert all(v["count"] >= 2 for v in shape)
+    assert all(v["curl"].startswith("curl ") and UPSTREAM in v["curl"] for v in shape)
+    assert all("sk-" not in v["curl"] for v in tally["violations"])
