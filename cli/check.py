@@ -5,20 +5,30 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from usagekit.conformance.config import KitConfig
+from usagekit.conformance.coverage import not_exercised
 from usagekit.conformance.errors import BadOptions, KitError, RejectedCredentials, Unreachable
 from usagekit.conformance.events import Handler
 from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.profiles import Profile
-from usagekit.conformance.reporting.files import FileReport, junit_report, report_for
+from usagekit.conformance.replay import replay
+from usagekit.conformance.reporting.files import (
+    FileReport,
+    coverage_report,
+    junit_report,
+    report_for,
+)
 from usagekit.conformance.reporting.terminal import TerminalHandler
 from usagekit.conformance.rules import RULES
 from usagekit.conformance.runner import run
+from usagekit.mock.core.errors import DatasetError
+from usagekit.mock.datasets.files import load_dataset
 
-from .options import INSTANT
+from .options import COVERAGE_JSON, DATA, INSTANT, JUNIT_XML, MIN_COVERAGE, PROFILE
 
 __all__ = ["check"]
 
@@ -42,8 +52,11 @@ _KINDS: dict[type[KitError], str] = {
 }
 
 
-def _file_reports(junit_xml: Path | None, reports: Iterable[Path]) -> list[FileReport]:
+def _file_reports(
+    junit_xml: Path | None, reports: Iterable[Path], coverage_json: Path | None = None
+) -> list[FileReport]:
     files = [junit_report(junit_xml)] if junit_xml is not None else []
+    files += [coverage_report(coverage_json)] if coverage_json is not None else []
     return files + [report_for(path) for path in reports]
 
 
@@ -85,14 +98,18 @@ class _CheckCommand(click.Command):
 
 
 @click.command(cls=_CheckCommand)
-@click.option("--base-url", required=True, help="The server under test, e.g. http://127.0.0.1:8000")
+@click.option("--base-url", help="The server under test, e.g. http://127.0.0.1:8000")
 @click.option(
     "--api-key",
-    required=True,
     envvar="USAGEKIT_API_KEY",
     help="A key of --account-id [env: USAGEKIT_API_KEY].",
 )
-@click.option("--account-id", required=True, help="The account --api-key belongs to.")
+@click.option("--account-id", help="The account --api-key belongs to.")
+@click.option(
+    "--replay",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Judge the exchanges of this HAR file offline instead (no --base-url, no keys).",
+)
 @click.option("--subaccount-id", help="A subaccount of --account-id (enables the tenancy rules).")
 @click.option(
     "--subaccount-key",
@@ -100,18 +117,8 @@ class _CheckCommand(click.Command):
     help="That subaccount's key [env: USAGEKIT_SUBACCOUNT_KEY].",
 )
 @click.option("--foreign-account-id", help="An account --api-key may not read.")
-@click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The dataset the server serves: every answer is compared with the reference.",
-)
-@click.option(
-    "--profile",
-    type=click.Choice([p.value for p in Profile]),
-    default=Profile.REFERENCE.value,
-    show_default=True,
-    help="contract: what the published contract states; reference: every rule of openapi.yaml.",
-)
+@DATA
+@PROFILE
 @click.option(
     "--max-examples",
     type=click.IntRange(min=0),
@@ -142,14 +149,14 @@ class _CheckCommand(click.Command):
 )
 @click.option(
     "--server-now",
+    "--now",
+    "server_now",
     type=INSTANT,
     help="The server's pinned clock (ISO, with offset), if it pins one.",
 )
 @click.option("--check", "only", multiple=True, help="Run only this rule (repeatable).")
 @click.option("--skip-check", "skip", multiple=True, help="Do not run this rule (repeatable).")
-@click.option(
-    "--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report."
-)
+@JUNIT_XML
 @click.option(
     "--report",
     "reports",
@@ -157,6 +164,8 @@ class _CheckCommand(click.Command):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a report: Markdown, HTML for .html, JUnit XML for .xml (repeatable).",
 )
+@COVERAGE_JSON
+@MIN_COVERAGE
 @click.option(
     "--list-checks",
     is_flag=True,
@@ -166,9 +175,10 @@ class _CheckCommand(click.Command):
     help="List the rules and exit.",
 )
 def check(
-    base_url: str,
-    api_key: str,
-    account_id: str,
+    base_url: str | None,
+    api_key: str | None,
+    account_id: str | None,
+    replay: Path | None,
     subaccount_id: str | None,
     subaccount_key: str | None,
     foreign_account_id: str | None,
@@ -183,6 +193,8 @@ def check(
     skip: tuple[str, ...],
     junit_xml: Path | None,
     reports: tuple[Path, ...],
+    coverage_json: Path | None,
+    min_coverage: tuple[str, ...],
 ) -> None:
     """Check a server against the usage analytics contract.
 
@@ -190,7 +202,13 @@ def check(
     cannot judge the server (bad usage, unreachable, credentials refused); the
     reports are written in every case.
     """
-    files = _file_reports(junit_xml, reports)
+    files = _file_reports(junit_xml, reports, coverage_json)
+    if replay is not None:
+        _replay(replay, data, profile, server_now, only, skip, files, min_coverage)
+    if base_url is None or api_key is None or account_id is None:
+        error = "--base-url, --api-key and --account-id are required (or --replay FILE.har)"
+        _write_aborted(files, base_url or "-", "bad usage", error, profile)
+        raise click.UsageError(error)
     try:
         config = KitConfig(
             base_url=base_url,
@@ -220,4 +238,43 @@ def check(
         _write_aborted(files, config.base_url, kind, str(exc), config.profile.value)
         click.echo(f"usagekit check: {exc}", err=True)
         sys.exit(2)
-    sys.exit(0 if summary.ok else 1)
+    _exit(summary, min_coverage)
+
+
+def _replay(
+    har: Path,
+    data: Path | None,
+    profile: str,
+    server_now: int | None,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    files: Sequence[FileReport],
+    min_coverage: tuple[str, ...],
+) -> NoReturn:
+    """``--replay``: the HAR's exchanges of the endpoint, judged offline; exits 0, 1 or 2."""
+    config = KitConfig(
+        base_url=f"replay of {har}",
+        api_key="",
+        account_id="",
+        data=data,
+        profile=Profile(profile),
+        server_now=server_now,
+        only=frozenset(only),
+        skip=frozenset(skip),
+    )
+    try:
+        dataset = load_dataset(data) if data is not None else None
+        summary, _ = replay(config, har, dataset, [TerminalHandler(sys.stdout), *files])
+    except (KitError, DatasetError, OSError) as exc:
+        _write_aborted(files, config.base_url, "bad usage", str(exc), profile)
+        click.echo(f"usagekit check: {exc}", err=True)
+        sys.exit(2)
+    _exit(summary, min_coverage)
+
+
+def _exit(summary: Summary, min_coverage: tuple[str, ...]) -> NoReturn:
+    """0 when every rule held and every --min-coverage cell was exercised, else 1."""
+    missing = not_exercised(summary.coverage, min_coverage)
+    if missing:
+        click.echo(f"usagekit check: not exercised: {', '.join(missing)}", err=True)
+    sys.exit(0 if summary.ok and not missing else 1)

@@ -8,10 +8,20 @@ from pathlib import Path
 import click
 
 from usagekit.conformance.events import Handler
+from usagekit.conformance.profiles import Profile
 from usagekit.conformance.reporting.files import coverage_report, junit_report, report_for
 from usagekit.mock.core.instants import parse_instant
 
-__all__ = ["INSTANT", "Instant", "report_handlers"]
+__all__ = [
+    "COVERAGE_JSON",
+    "DATA",
+    "INSTANT",
+    "JUNIT_XML",
+    "MIN_COVERAGE",
+    "PROFILE",
+    "Instant",
+    "report_handlers",
+]
 
 
 class Instant(click.ParamType):
@@ -43,3 +53,32 @@ def report_handlers(
     if coverage_json is not None:
         handlers.append(coverage_report(coverage_json))
     return handlers
+
+
+#: Options ``check`` and ``proxy`` share, declared once.
+PROFILE = click.option(
+    "--profile",
+    type=click.Choice([p.value for p in Profile]),
+    default=Profile.REFERENCE.value,
+    show_default=True,
+    help="contract: what the published contract states; reference: every rule of openapi.yaml.",
+)
+DATA = click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The dataset the server serves: every answer is compared with the reference.",
+)
+JUNIT_XML = click.option(
+    "--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report."
+)
+COVERAGE_JSON = click.option(
+    "--coverage-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the coverage ledger as JSON.",
+)
+MIN_COVERAGE = click.option(
+    "--min-coverage",
+    multiple=True,
+    metavar="CELL",
+    help="Exit 1 unless this cell (or every cell of a pattern: 'tz:*') was exercised.",
+)

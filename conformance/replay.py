@@ -1,0 +1,71 @@
+"""``usagekit check --replay``: judge the exchanges of a HAR file offline.
+
+The HAR may come from ``usagekit proxy --record`` or from a browser's developer
+tools; every entry that is a request to the endpoint is judged by the same
+single-exchange rules as the proxy's live traffic (:class:`Traffic`), and the
+rest (the page's scripts, other APIs) is counted and left alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from usagekit.mock.core.dataset import Dataset
+
+from .config import KitConfig
+from .events import Handler, RunFinished, RunStarted, StageFinished, StageStarted
+from .har import read_har
+from .outcomes import Summary
+from .traffic import Traffic
+
+__all__ = ["REPLAY", "replay"]
+
+REPLAY = "replay"
+
+
+def replay(
+    config: KitConfig,
+    path: Path,
+    dataset: Dataset | None = None,
+    handlers: Sequence[Handler] = (),
+) -> tuple[Summary, Traffic]:
+    """Judge every exchange of the endpoint in the HAR at ``path``."""
+    entries = read_har(path)
+    traffic = Traffic(config, dataset)
+    for handler in handlers:
+        handler.start(
+            RunStarted(
+                base_url=config.base_url,
+                profile=config.profile.value,
+                rules=len(traffic.rules),
+                skipped=(),
+            )
+        )
+    try:
+        began = time.perf_counter()
+        judged = [e for e in entries if traffic.covers(e.method, urlsplit(e.url).path)]
+        _emit(handlers, StageStarted(name=REPLAY, total=len(judged)))
+        for entry in judged:
+            traffic.judge(entry)
+        _emit(
+            handlers,
+            StageFinished(
+                name=REPLAY,
+                elapsed=time.perf_counter() - began,
+                detail=f"{len(judged)} of {len(entries)} entries are requests to the endpoint",
+            ),
+        )
+        summary = traffic.summary()
+        _emit(handlers, RunFinished(summary=summary))
+        return summary, traffic
+    finally:
+        for handler in handlers:
+            handler.shutdown()
+
+
+def _emit(handlers: Sequence[Handler], event: StageStarted | StageFinished | RunFinished) -> None:
+    for handler in handlers:
+        handler.handle(event)
