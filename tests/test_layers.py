@@ -130,3 +130,21 @@ def test_no_import_cycles() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_proxy_is_a_judge_of_traffic_in_the_kit() -> None:
+    """ARCHITECTURE.md: the proxy, HAR replay and the kit's ledger live in the kit; the
+    ledger they share with the mock lives in the core, and the mock reaches it there."""
+    names = dict(MODULES)
+    kit = {"proxy", "proxying", "traffic", "har", "replay", "coverage"}
+    assert {f"usagekit.conformance.{m}" for m in kit} <= set(names)
+    assert "usagekit.mock.core.coverage" in names
+    for name in ("usagekit.conformance.proxy", "usagekit.conformance.traffic"):
+        targets = {target for target, _ in imports(name, names[name])}
+        assert not any(_within(t, "usagekit.mock.server") for t in targets), name
+    server = {target for target, _ in imports(*_named("usagekit.mock.server.coverage", names))}
+    assert "usagekit.mock.core.coverage" in server
+
+
+def _named(name: str, names: dict[str, Path]) -> tuple[str, Path]:
+    return name, names[name]
