@@ -15,7 +15,15 @@ from usagekit.conformance.proxying import ProxyConfig, serve_proxy
 from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
 
-from .options import INSTANT, report_handlers
+from .options import (
+    COVERAGE_JSON,
+    DATA,
+    INSTANT,
+    JUNIT_XML,
+    MIN_COVERAGE,
+    PROFILE,
+    report_handlers,
+)
 
 __all__ = ["proxy"]
 
@@ -36,19 +44,9 @@ __all__ = ["proxy"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Record every exchange to this HAR 1.2 file (X-API-Key redacted).",
 )
-@click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The dataset the upstream serves: every answer is compared with the reference.",
-)
+@DATA
 @click.option("--now", type=INSTANT, help="The upstream's pinned clock (ISO, with offset).")
-@click.option(
-    "--profile",
-    type=click.Choice([p.value for p in Profile]),
-    default=Profile.REFERENCE.value,
-    show_default=True,
-    help="contract: what the published contract states; reference: every rule of openapi.yaml.",
-)
+@PROFILE
 @click.option(
     "--report",
     "reports",
@@ -56,20 +54,9 @@ __all__ = ["proxy"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a Markdown report (HTML for .html); repeatable. Refreshed while running.",
 )
-@click.option(
-    "--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report."
-)
-@click.option(
-    "--coverage-json",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the coverage ledger as JSON.",
-)
-@click.option(
-    "--min-coverage",
-    multiple=True,
-    metavar="CELL",
-    help="Exit 1 unless this cell (or every cell of a pattern: 'tz:*') was exercised.",
-)
+@JUNIT_XML
+@COVERAGE_JSON
+@MIN_COVERAGE
 @click.option(
     "--refresh",
     default=5.0,

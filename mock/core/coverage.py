@@ -232,9 +232,6 @@ class Ledger:
         with self._lock:
             return dict(self._counts)
 
-    def missing(self, patterns: Iterable[str]) -> list[str]:
-        return unmatched(patterns, self.counts(), self.known)
-
     def to_dict(self) -> dict[str, Any]:
         """``{"exchanges": n, "cells": {cell: count}, "not_exercised": [...]}``, JSON-ready."""
         counts = self.counts()
