@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from .har import HarWriter, Recorded
 from .traffic import Traffic, Violation
+from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout
 
 __all__ = ["ValidationProxy"]
 
@@ -42,32 +43,29 @@ Send = Callable[[Message], Awaitable[None]]
 #: RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
     }
 )
+#: Codings the judge reads a compressed answer through (httpx's decoders).
+DECODABLE = frozenset({b"gzip", b"deflate", b"identity"})
 VIOLATIONS_PATH = "/_usagekit/violations"
 COVERAGE_PATH = "/_usagekit/coverage"
 OWN_PATHS = frozenset({VIOLATIONS_PATH, COVERAGE_PATH})
-VIOLATIONS = "x-usagekit-violations"
-RULES = "x-usagekit-rules"
+VIOLATIONS = b"x-usagekit-violations"
+RULES = b"x-usagekit-rules"
+JSON = b"application/json"
 #: A streamed answer is recorded up to this many bytes.
 MAX_RECORDED = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    reason: str
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
+#: A request body beyond this is refused with a 413 (the contract's operation has none).
+MAX_BODY = 1 << 20
 
 
 class ValidationProxy:
@@ -81,20 +79,12 @@ class ValidationProxy:
         strict: bool = False,
         recorder: HarWriter | None = None,
         timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.upstream = httpx.URL(upstream.rstrip("/"))
+        self.upstream = upstream.rstrip("/")
         self.traffic = traffic
         self.strict = strict
         self.recorder = recorder
-        self._client = httpx.AsyncClient(
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
-            # The proxy passes every header as the client sent it; httpx adds none.
-            headers={},
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        )
+        self._client = Upstream(self.upstream, timeout=timeout)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -129,168 +119,150 @@ class ValidationProxy:
     # -- forwarding --------------------------------------------------------------------
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.time()
-        clock = time.perf_counter()
-        headers = _forwarded(scope["headers"])
-        query = scope.get("query_string", b"")
-        path = scope.get("raw_path") or scope["path"].encode()
-        url = self.upstream.copy_with(raw_path=self.upstream.raw_path.rstrip(b"/") + path)
-        if query:
-            url = url.copy_with(query=query)
-        request = self._client.build_request(
-            scope["method"], url, headers=headers, content=_body(receive, headers)
-        )
-        try:
-            response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException:
-            await _reply(send, 504, _error("upstream_timeout", f"{url} did not answer in time"))
+        flight = _Flight(scope=scope, started=time.time(), clock=time.perf_counter())
+        judged = self.traffic.covers(scope["method"], scope["path"])
+        headers = _forwarded(scope["headers"], decodable=judged)
+        body = await _body(receive)
+        if body is None:
+            await _reply(send, 413, _error("payload_too_large", "The request body is too large"))
             return
-        except httpx.HTTPError as exc:
-            await _reply(send, 502, _error("upstream_unreachable", f"{url}: {exc}"))
+        target = scope.get("raw_path") or scope["path"].encode()
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        flight.url = self.upstream + target.decode("latin-1")
+        flight.sent = headers
+        try:
+            answer = await self._client.send(scope["method"], target, headers, body)
+        except UpstreamTimeout as exc:
+            await _reply(send, 504, _error("upstream_timeout", str(exc)))
+            return
+        except UpstreamError as exc:
+            await _reply(send, 502, _error("upstream_unreachable", str(exc)))
             return
         try:
-            if self.traffic.covers(scope["method"], scope["path"]):
-                await self._judged(scope, response, headers, started, clock, send)
+            if judged:
+                await self._judged(flight, answer, send)
             else:
-                await self._streamed(scope, response, headers, started, clock, send)
+                await self._streamed(flight, answer, send)
         finally:
-            await response.aclose()
+            answer.release()
 
-    async def _judged(
-        self,
-        scope: Scope,
-        response: httpx.Response,
-        sent: list[tuple[str, str]],
-        started: float,
-        clock: float,
-        send: Send,
-    ) -> None:
-        raw = b"".join([chunk async for chunk in response.aiter_raw()])
-        elapsed = time.perf_counter() - clock
-        recorded = _recorded(
-            scope, str(response.request.url), sent, response, raw, started, elapsed
-        )
-        violations = self.traffic.judge(recorded, base_url=str(self.upstream))
-        answer = _Answer(response.status_code, response.reason_phrase, _kept(response), raw)
+    async def _judged(self, flight: _Flight, answer: Answer, send: Send) -> None:
+        raw = await answer.read()
+        recorded = flight.recorded(answer, raw)
+        violations = self.traffic.judge(recorded, base_url=self.upstream)
+        status, headers, body = answer.status, _kept(answer.headers), raw
         if violations and self.strict:
-            answer = _Answer(502, "Bad Gateway", [], _strict_body(violations))
-        marks = [(VIOLATIONS.encode(), str(len(violations)).encode())]
+            status, headers, body = 502, [(b"content-type", JSON)], _strict_body(violations)
+        marks = [(VIOLATIONS, str(len(violations)).encode())]
         if violations:
-            names = ", ".join(dict.fromkeys(v.rule for v in violations))
-            marks.append((RULES.encode(), names.encode()))
-        length = [(b"content-length", str(len(answer.body)).encode())]
-        kept = [(k, v) for k, v in answer.headers if k != b"content-length"]
-        if answer.status == 502:
-            kept = [(b"content-type", b"application/json")]
-        await send(
-            {
-                "type": "http.response.start",
-                "status": answer.status,
-                "headers": kept + length + marks,
-            }
-        )
-        await send({"type": "http.response.body", "body": answer.body})
+            marks.append((RULES, ", ".join(dict.fromkeys(v.rule for v in violations)).encode()))
+        headers = [(k, v) for k, v in headers if k != b"content-length"]
+        headers += [(b"content-length", str(len(body)).encode()), *marks]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
         if self.recorder is not None:
             self.recorder.add(recorded)
 
-    async def _streamed(
-        self,
-        scope: Scope,
-        response: httpx.Response,
-        sent: list[tuple[str, str]],
-        started: float,
-        clock: float,
-        send: Send,
-    ) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status_code,
-                "headers": _kept(response),
-            }
-        )
+    async def _streamed(self, flight: _Flight, answer: Answer, send: Send) -> None:
+        headers = _kept(answer.headers)
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         kept: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_raw():
+        async for chunk in answer.chunks():
             if self.recorder is not None and size < MAX_RECORDED:
                 kept.append(chunk)
                 size += len(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
         if self.recorder is not None:
-            elapsed = time.perf_counter() - clock
-            raw = b"".join(kept)[:MAX_RECORDED]
-            url = str(response.request.url)
-            self.recorder.add(_recorded(scope, url, sent, response, raw, started, elapsed))
+            self.recorder.add(flight.recorded(answer, b"".join(kept)[:MAX_RECORDED]))
 
 
-def _forwarded(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
-    """The client's headers minus hop-by-hop ones (and those ``Connection`` names) and Host."""
-    headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
+@dataclass(slots=True, kw_only=True)
+class _Flight:
+    """One request on its way: what the HAR entry and the judge need of it."""
+
+    scope: Scope
+    started: float  # wall clock, for the HAR
+    clock: float  # perf_counter, for the elapsed time
+    url: str = ""
+    sent: Headers = field(default_factory=list)
+
+    def recorded(self, answer: Answer, raw: bytes) -> Recorded:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]
+        encoding = answer.header(b"content-encoding")
+        return Recorded(
+            started=self.started,
+            method=self.scope["method"],
+            url=self.url,
+            request_headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.sent),
+            status=answer.status,
+            reason=answer.reason,
+            response_headers=tuple(headers),
+            content=_decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw,
+            elapsed=time.perf_counter() - self.clock,
+            http_version=f"HTTP/{self.scope.get('http_version', '1.1')}",
+        )
+
+
+def _forwarded(raw: Headers, *, decodable: bool) -> Headers:
+    """The client's headers minus hop-by-hop ones (and those ``Connection`` names) and Host.
+
+    For the endpoint, ``Accept-Encoding`` keeps only the codings the judge can
+    read, so that a compressed answer is judged and never misread.
+    """
     named = {
-        token.strip().lower() for k, v in headers if k == "connection" for token in v.split(",")
+        token.strip().lower()
+        for k, v in raw
+        if k.lower() == b"connection"
+        for token in v.split(b",")
     }
-    drop = HOP_BY_HOP | named | {"host"}
-    return [(k, v) for k, v in headers if k not in drop]
+    drop = HOP_BY_HOP | named | {b"host", b"content-length"}
+    kept = [(k, v) for k, v in raw if k.lower() not in drop]
+    if decodable:
+        kept = [(k, _decodable(v)) if k.lower() == b"accept-encoding" else (k, v) for k, v in kept]
+    return kept
 
 
-def _kept(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+def _decodable(accepted: bytes) -> bytes:
+    codings = [c for c in accepted.split(b",") if c.split(b";")[0].strip().lower() in DECODABLE]
+    return b",".join(codings).strip() or b"identity"
+
+
+def _kept(headers: Headers) -> Headers:
     named = {
-        token.strip().lower().encode()
-        for token in response.headers.get_list("connection", split_commas=True)
+        token.strip().lower()
+        for k, v in headers
+        if k.lower() == b"connection"
+        for token in v.split(b",")
     }
-    drop = {h.encode() for h in HOP_BY_HOP} | named
-    return [(k.lower(), v) for k, v in response.headers.raw if k.lower() not in drop]
+    drop = HOP_BY_HOP | named
+    return [(k.lower(), v) for k, v in headers if k.lower() not in drop]
 
 
-def _body(receive: Receive, headers: list[tuple[str, str]]) -> AsyncIterator[bytes] | bytes:
-    names = {k for k, _ in headers}
-    if "content-length" not in names and "transfer-encoding" not in names:
-        return b""
+async def _body(receive: Receive) -> bytes | None:
+    """The request's body, whole; ``None`` past :data:`MAX_BODY`."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
 
-    async def chunks() -> AsyncIterator[bytes]:
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            yield message.get("body", b"")
-            if not message.get("more_body", False):
-                return
 
-    return chunks()
-
-
-def _recorded(
-    scope: Scope,
-    url: str,
-    sent: list[tuple[str, str]],
-    response: httpx.Response,
-    raw: bytes,
-    started: float,
-    elapsed: float,
-) -> Recorded:
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
-    encoded = response.headers.get("content-encoding")
-    content = raw
-    if encoded and raw:
-        try:
-            content = httpx.Response(
-                200, headers={"content-encoding": encoded}, content=raw
-            ).content
-        except httpx.DecodingError:
-            content = raw
-    return Recorded(
-        started=started,
-        method=scope["method"],
-        url=url,
-        request_headers=tuple(sent),
-        status=response.status_code,
-        reason=response.reason_phrase,
-        response_headers=tuple(headers),
-        content=content,
-        elapsed=elapsed,
-        http_version=f"HTTP/{scope.get('http_version', '1.1')}",
-    )
+def _decoded(raw: bytes, encoding: str) -> bytes:
+    try:
+        return httpx.Response(200, headers={"content-encoding": encoding}, content=raw).content
+    except httpx.DecodingError:
+        return raw
 
 
 def _error(code: str, message: str, errors: list[dict[str, str]] | None = None) -> bytes:

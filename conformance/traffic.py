@@ -137,8 +137,7 @@ class Traffic:
 
     def judge(self, recorded: Recorded, *, base_url: str | None = None) -> list[Violation]:
         """Every selected single-exchange rule on one exchange; the rules it broke."""
-        exchange = exchange_of(recorded, base_url)
-        verdicts = self._cached(exchange)
+        verdicts = self._cached(recorded, base_url)
         self.outcomes.count_request()
         violations = []
         for name, finding in verdicts.findings:
@@ -152,23 +151,27 @@ class Traffic:
             self.ledger.record(verdicts.cells)
         return violations
 
-    def _cached(self, exchange: Exchange) -> _Verdicts:
-        # The rules read the request, the status, the content type and the body, nothing
-        # else: an answer seen before is judged as it was then.
+    def _cached(self, recorded: Recorded, base_url: str | None) -> _Verdicts:
+        # The rules read the request, whether it carried a key, the status, the content
+        # type and the body, nothing else: an answer seen before is judged as it was then.
+        content_type = next(
+            (v for k, v in recorded.response_headers if k.lower() == "content-type"), None
+        )
         key = (
-            exchange.method,
-            exchange.url,
-            exchange.key,
-            exchange.status,
-            exchange.content_type,
-            hashlib.blake2b(exchange.content, digest_size=16).digest(),
+            recorded.method,
+            recorded.url,
+            base_url,
+            recorded.header("x-api-key") is None,
+            recorded.status,
+            content_type,
+            hashlib.blake2b(recorded.content, digest_size=16).digest(),
         )
         with self._lock:
             verdicts = self._verdicts.get(key)
             if verdicts is not None:
                 self._verdicts.move_to_end(key)
                 return verdicts
-        verdicts = self._judged(exchange)
+        verdicts = self._judged(exchange_of(recorded, base_url))
         with self._lock:
             self._verdicts[key] = verdicts
             if len(self._verdicts) > VERDICTS_KEPT:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 from factories import CHILD, PARENT, PARENT_KEY, busy_dataset
 from servers.minimal import Fault, MinimalServer
+from servers.running import serving
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.har import HarWriter
@@ -81,13 +82,12 @@ def direct(
     """``requests`` straight to the minimal server, for comparison."""
     upstream = MinimalServer(dataset=DATASET, faults=faults, now=NOW).app()
 
-    async def go() -> list[Answer]:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=upstream), base_url=UPSTREAM
-        ) as client:
+    async def go(base: str) -> list[Answer]:
+        async with httpx.AsyncClient(base_url=base) as client:
             return [await _get(client, *request) for request in requests]
 
-    return asyncio.run(go())
+    with serving(upstream) as base:
+        return asyncio.run(go(base))
 
 
 async def _get(client: httpx.AsyncClient, account: str, key: str | None, params: Params) -> Answer:
@@ -107,15 +107,9 @@ def through(
     """``requests`` through a proxy in front of a minimal server with ``faults``."""
     upstream = MinimalServer(dataset=DATASET, faults=faults, now=NOW).app()
     recorder = HarWriter(record, "usagekit proxy", "test") if record is not None else None
-    proxy = ValidationProxy(
-        UPSTREAM,
-        judge,
-        strict=strict,
-        recorder=recorder,
-        transport=httpx.ASGITransport(app=upstream),
-    )
 
-    async def go() -> list[Answer]:
+    async def go(base: str) -> list[Answer]:
+        proxy = ValidationProxy(base, judge, strict=strict, recorder=recorder)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=proxy), base_url="http://proxy.test"
         ) as client:
@@ -124,7 +118,8 @@ def through(
         return answers
 
     try:
-        return asyncio.run(go())
+        with serving(upstream) as base:
+            return asyncio.run(go(base))
     finally:
         if recorder is not None:
             recorder.close()

@@ -1,0 +1,99 @@
+"""The validation proxy's overhead: the mock direct vs through ``usagekit proxy``, in one run.
+
+    .venv/bin/python bench/proxy.py [--size 200000] [--duration 5]
+
+Starts ``usagekit mock`` (one worker, a synthetic dataset, pinned ``--now``)
+and ``usagekit proxy --upstream`` it with the same ``--now`` (so that the
+reference profile judges every answer exactly), then drives load.py's two
+mixes at concurrency 1 (latency) and 32 (throughput), straight at the mock
+and through the proxy, one after the other:
+
+* ``cached``: a dozen dashboard queries repeated -- the proxy has judged each
+  answer once and finds its verdict again by the answer's hash;
+* ``unique``: every request a new query, so every answer is judged in full.
+
+Prints p50/p99 and req/s of each cell, the added p50 latency (c=1) and the
+throughput ratio (c=32) per mix, and the proxy's violation tally (a correct
+upstream must give none). Targets: p50 added latency <= 2 ms; throughput >=
+70% of direct. Nothing is asserted; on a shared machine compare the ratios of
+one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+
+from load import NOW, Load, run_python
+from server import free_port, stop, wait_healthy
+
+MIXES = ("cached", "unique")
+
+
+def start(command: str, *args: str) -> subprocess.Popen[bytes]:
+    code = f"import sys\nfrom usagekit.cli.{command} import {command}\n{command}(sys.argv[1:])"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args, "--now", NOW],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def tally(port: int) -> dict[str, object]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_usagekit/violations") as answer:
+        return json.loads(answer.read())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=200_000, help="conversations")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per cell")
+    args = parser.parse_args()
+    print(f"dataset: {args.size:,} synthetic conversations; {args.duration:g} s per cell; "
+          f"cores: {os.cpu_count()}; load: python asyncio (raw keep-alive sockets)")  # fmt: skip
+
+    mock_port, proxy_port = free_port(), free_port()
+    mock = start("mock", "--port", str(mock_port), "--size", str(args.size), "--no-access-log")
+    upstream = f"http://127.0.0.1:{mock_port}"
+    proxy = start("proxy", "--upstream", upstream, "--port", str(proxy_port))
+    results: dict[tuple[str, str, int], Load] = {}
+    try:
+        wait_healthy(mock_port, "/healthz")
+        wait_healthy(proxy_port, "/healthz")  # through the proxy to the mock
+        for port in (mock_port, proxy_port):
+            run_python(port, 32, 2, "cached")  # warm-up: memo, front cache, verdicts
+        for mix in MIXES:
+            for label, port in (("direct", mock_port), ("proxied", proxy_port)):
+                for concurrency in (1, 32):
+                    load = run_python(port, concurrency, args.duration, mix)
+                    results[mix, label, concurrency] = load
+                    print(f"  {mix:<7} {label:<8} c={concurrency:<3} {load.rps:>8,.0f} req/s  "
+                          f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
+                          f"non-2xx/errors {load.errors}", flush=True)  # fmt: skip
+        found = tally(proxy_port)
+    finally:
+        stop(proxy)
+        stop(mock)
+
+    print("\n| mix | path | c | req/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|")
+    for (mix, label, concurrency), load in results.items():
+        print(f"| {mix} | {label} | {concurrency} | {load.rps:,.0f} | {load.p50_ms:.2f} | "
+              f"{load.p99_ms:.2f} |")  # fmt: skip
+    print()
+    for mix in MIXES:
+        added = results[mix, "proxied", 1].p50_ms - results[mix, "direct", 1].p50_ms
+        ratio = results[mix, "proxied", 32].rps / results[mix, "direct", 32].rps
+        print(f"{mix}: added p50 latency (c=1) {added:.2f} ms -> "
+              f"{'meets' if added <= 2 else 'MISSES'} <= 2 ms; throughput (c=32) {ratio:.0%} "
+              f"of direct -> {'meets' if ratio >= 0.7 else 'MISSES'} >= 70%")  # fmt: skip
+    violations = found["violations"]
+    assert isinstance(violations, list)
+    print(f"proxy: {found['exchanges']} exchanges judged, {len(violations)} distinct violations")
+
+
+if __name__ == "__main__":
+    main()

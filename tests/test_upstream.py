@@ -1,0 +1,199 @@
+"""The proxy's HTTP/1.1 client and its forwarding: framings, keep-alive, hop-by-hop, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from proxy_support import traffic
+from servers.running import serving
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from usagekit.conformance.proxy import ValidationProxy
+from usagekit.conformance.upstream import Upstream, UpstreamError, UpstreamTimeout
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def raw_server(
+    answers: list[bytes], *, hang_up: bool = False
+) -> tuple[asyncio.Server, int, list[bytes]]:
+    """A server that sends ``answers`` in turn, one per request, and records the requests.
+
+    ``hang_up``: close every connection after one answer, without saying so.
+    """
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while answers:
+            head = await reader.readuntil(b"\r\n\r\n")
+            seen.append(head)
+            answer = answers.pop(0)
+            writer.write(answer)
+            await writer.drain()
+            lower = answer.lower()
+            if hang_up or b"connection: close" in lower or b"content-length" not in lower:
+                break
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], seen
+
+
+@pytest.mark.parametrize(
+    ("answer", "body"),
+    [
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello", b"hello"),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+            b"3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nhello until the end",
+            b"hello until the end",
+        ),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", b""),
+    ],
+    ids=["length", "chunked", "until-close", "no-content"],
+)
+def test_every_framing_reads_whole(answer: bytes, body: bytes) -> None:
+    async def go() -> None:
+        server, port, _ = await raw_server([answer])
+        upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
+        got = await upstream.send("GET", b"/x", [], b"")
+        assert await got.read() == body
+        got.release()
+        await upstream.aclose()
+        server.close()
+
+    asyncio.run(go())
+
+
+def test_a_kept_alive_connection_is_reused_and_a_closed_one_replaced() -> None:
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+
+    async def go(hang_up: bool) -> int:
+        server, port, seen = await raw_server([ok, ok, ok], hang_up=hang_up)
+        upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
+        connects = 0
+        connect = upstream._connect
+
+        async def counted():  # type: ignore[no-untyped-def]
+            nonlocal connects
+            connects += 1
+            return await connect()
+
+        upstream._connect = counted  # type: ignore[method-assign]
+        for _ in range(3):
+            answer = await upstream.send("GET", b"/x", [(b"x-thing", b"1")], b"")
+            assert await answer.read() == b"ok"
+            answer.release()
+            await asyncio.sleep(0.05)  # let a hang-up arrive
+        assert len(seen) == 3
+        await upstream.aclose()
+        server.close()
+        await server.wait_closed()
+        return connects
+
+    assert asyncio.run(go(hang_up=False)) == 1  # one connection served all three
+    assert asyncio.run(go(hang_up=True)) == 3  # a connection the server dropped is replaced
+
+
+def test_an_upstream_that_is_down_or_slow_is_an_upstream_error() -> None:
+    async def go() -> None:
+        down = Upstream("http://127.0.0.1:9", timeout=2)
+        with pytest.raises(UpstreamError):
+            await down.send("GET", b"/", [], b"")
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await reader.read()  # until the client gives up
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        slow = Upstream(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=0.2)
+        with pytest.raises(UpstreamTimeout):
+            await slow.send("GET", b"/", [], b"")
+        await asyncio.sleep(0.05)
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(go())
+
+
+async def _echo(request: Request) -> Response:
+    body = await request.body()
+    return JSONResponse(
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "query": request.url.query,
+            "headers": dict(request.headers.items()),
+            "body": body.decode(),
+        },
+        headers={"connection": "keep-alive", "keep-alive": "timeout=5", "x-upstream": "yes"},
+    )
+
+
+ECHO = Starlette(routes=[Route("/{path:path}", _echo, methods=["GET", "POST", "PUT"])])
+
+
+def _through(base: str, method: str, url: str, **kwargs: object) -> httpx.Response:
+    proxy = ValidationProxy(base, traffic())
+
+    async def go() -> httpx.Response:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=proxy), base_url="http://proxy.test"
+        ) as client:
+            response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+        await proxy.aclose()
+        return response
+
+    return asyncio.run(go())
+
+
+def test_other_paths_are_forwarded_untouched_but_for_hop_by_hop_headers() -> None:
+    with serving(ECHO) as base:
+        answer = _through(
+            base,
+            "POST",
+            "/some/where%2Fencoded?b=2&a=1&a=",
+            content=b'{"x": 1}',
+            headers={
+                "X-API-Key": "sk-secret",
+                "Connection": "keep-alive, x-hop",
+                "X-Hop": "dropped",
+                "X-Kept": "kept",
+                "TE": "trailers",
+            },
+        )
+    assert answer.status_code == 200
+    seen = answer.json()
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/some/where/encoded"  # as starlette decodes what arrived
+    assert seen["query"] == "b=2&a=1&a="
+    assert seen["body"] == '{"x": 1}'
+    assert seen["headers"]["x-api-key"] == "sk-secret"  # keys pass through
+    assert seen["headers"]["x-kept"] == "kept"
+    assert "x-hop" not in seen["headers"]
+    assert "te" not in seen["headers"]
+    assert seen["headers"]["host"] == base.removeprefix("http://")
+    assert answer.headers["x-upstream"] == "yes"
+    assert "keep-alive" not in answer.headers
+    assert "x-usagekit-violations" not in answer.headers
+
+
+def test_an_unreachable_upstream_is_a_502_in_the_contracts_shape() -> None:
+    answer = _through("http://127.0.0.1:9", "GET", "/v1/accounts/me/analytics/usage")
+    assert answer.status_code == 502
+    body = json.loads(answer.content)
+    assert body["code"] == "upstream_unreachable"
+    assert set(body) <= {"code", "message", "detail", "errors"}
