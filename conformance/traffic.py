@@ -33,7 +33,7 @@ from .exchange import Exchange, KeyRole
 from .har import Recorded
 from .judging import judge
 from .oracle import Oracle
-from .outcomes import Finding, Outcomes, Summary
+from .outcomes import Finding, Outcomes, Summary, judged_of
 from .registry import RuleKind
 from .rules import RULES
 from .view import ExchangeView
@@ -190,7 +190,7 @@ class Traffic:
                     title=failure.kind_title,
                     reason=failure.reason,
                     detail=failure.detail,
-                    curl=tuple(e.curl() for e in failure.exchanges or (exchange,)),
+                    judged=judged_of(failure.exchanges or (exchange,)),
                 )
             findings.append((judged.rule.name, finding))
         return _Verdicts(findings=tuple(findings), cells=cells_of(view))

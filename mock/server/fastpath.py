@@ -80,25 +80,25 @@ class FastPathMiddleware:
 
         request = request_key(digest(key), scope["path"], scope["query_string"])
         entry = self.front.get(request, self.clock.second())
+        # What validation would have left for the middlewares outside (coverage) goes in
+        # the scope on every path that skips it.
+        extensions = scope.setdefault("extensions", {})
         if entry is not None:
             body = self.memo.get(entry.query)
             if body is not None:
-                # What validation would have left for the middlewares outside (coverage).
-                scope.setdefault("extensions", {})[RESOLVED] = Resolved(
-                    query=entry.query, second=entry.second
-                )
+                extensions[RESOLVED] = Resolved(query=entry.query, second=entry.second)
                 await send_bytes(send, 200, body)
                 return
 
         # A miss. A valid request is resolved once, by the core, and answered here.
         resolved = None if self.direct is None else self.direct.resolve(scope, key)
         if resolved is not None and self.answer is not None:
+            extensions[RESOLVED] = resolved
             await send_bytes(send, 200, self.answer(resolved.query))
             self.front.put(request, FrontEntry(resolved.query, resolved.second))
             return
 
         # Anything else: connexion answers, and validation leaves what it resolved in the scope.
-        extensions = scope.setdefault("extensions", {})
         status = 0
 
         async def watch(message: Message) -> None:
