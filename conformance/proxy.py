@@ -64,6 +64,9 @@ RULES = b"x-usagekit-rules"
 JSON = b"application/json"
 #: A streamed answer is recorded up to this many bytes.
 MAX_RECORDED = 1 << 20
+#: An answer of the endpoint is read whole to be judged, up to this size (the largest
+#: the contract allows is 500 buckets of every group: well under it).
+MAX_JUDGED = 32 << 20
 #: A request body beyond this is refused with a 413 (the contract's operation has none).
 MAX_BODY = 1 << 20
 
@@ -148,7 +151,11 @@ class ValidationProxy:
             answer.release()
 
     async def _judged(self, flight: _Flight, answer: Answer, send: Send) -> None:
-        raw = await answer.read()
+        try:
+            raw = await answer.read(MAX_JUDGED)
+        except UpstreamError as exc:
+            await _reply(send, 502, _error("upstream_unreadable", str(exc)))
+            return
         recorded = flight.recorded(answer, raw)
         violations = self.traffic.judge(recorded, base_url=self.upstream)
         status, headers, body = answer.status, _kept(answer.headers), raw

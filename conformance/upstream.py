@@ -122,8 +122,16 @@ class Answer:
                 return
             self._upstream._feed(self._parser, data)
 
-    async def read(self) -> bytes:
-        return b"".join([chunk async for chunk in self.chunks()])
+    async def read(self, limit: int) -> bytes:
+        """The whole body; :class:`UpstreamError` past ``limit`` bytes."""
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self.chunks():
+            size += len(chunk)
+            if size > limit:
+                raise UpstreamError(f"the upstream's answer is larger than {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
 
     def release(self) -> None:
         """Back to the pool after a whole answer that keeps the connection; closed otherwise."""

@@ -68,7 +68,7 @@ def test_every_framing_reads_whole(answer: bytes, body: bytes) -> None:
         server, port, _ = await raw_server([answer])
         upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
         got = await upstream.send("GET", b"/x", [], b"")
-        assert await got.read() == body
+        assert await got.read(1000) == body
         got.release()
         await upstream.aclose()
         server.close()
@@ -93,7 +93,7 @@ def test_a_kept_alive_connection_is_reused_and_a_closed_one_replaced() -> None:
         upstream._connect = counted  # type: ignore[method-assign]
         for _ in range(3):
             answer = await upstream.send("GET", b"/x", [(b"x-thing", b"1")], b"")
-            assert await answer.read() == b"ok"
+            assert await answer.read(1000) == b"ok"
             answer.release()
             await asyncio.sleep(0.05)  # let a hang-up arrive
         assert len(seen) == 3
@@ -197,3 +197,19 @@ def test_an_unreachable_upstream_is_a_502_in_the_contracts_shape() -> None:
     body = json.loads(answer.content)
     assert body["code"] == "upstream_unreachable"
     assert set(body) <= {"code", "message", "detail", "errors"}
+
+
+def test_an_answer_past_the_limit_is_refused_not_buffered() -> None:
+    async def go() -> None:
+        server, port, _ = await raw_server(
+            [b"HTTP/1.1 200 OK\r\ncontent-length: 40\r\n\r\n" + b"x" * 40]
+        )
+        upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
+        answer = await upstream.send("GET", b"/x", [], b"")
+        with pytest.raises(UpstreamError, match="larger than 10 bytes"):
+            await answer.read(10)
+        answer.release()
+        await upstream.aclose()
+        server.close()
+
+    asyncio.run(go())
