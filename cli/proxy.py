@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.coverage import not_exercised
+from usagekit.conformance.errors import KitError
+from usagekit.conformance.events import Handler
+from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.proxying import ProxyConfig, serve_proxy
+from usagekit.conformance.reporting.files import FileReport
 from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
 
@@ -103,10 +109,11 @@ def proxy(
         profile=Profile(profile),
         server_now=now,
     )
+    handlers = report_handlers(reports, junit_xml, coverage_json)
     try:
         dataset = load_dataset(data) if data is not None else None
     except (DatasetError, OSError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--data") from None
+        _cannot_start(handlers, kit, f"--data {data}: {exc}")
     config = ProxyConfig(
         kit=kit,
         host=host,
@@ -121,9 +128,24 @@ def proxy(
         f"(profile {profile}{', strict' if strict else ''})",
         err=True,
     )
-    handlers = report_handlers(reports, junit_xml, coverage_json)
-    summary = serve_proxy(config, dataset, handlers, version=version("usagekit")).summary()
+    try:
+        traffic = serve_proxy(config, dataset, handlers, version=version("usagekit"))
+    except KitError as exc:
+        _cannot_start(handlers, kit, str(exc))
+    summary = traffic.summary()
     missing = not_exercised(summary.coverage, min_coverage)
     if missing:
         click.echo(f"usagekit proxy: not exercised: {', '.join(missing)}", err=True)
     sys.exit(0 if summary.ok and not missing else 1)
+
+
+def _cannot_start(handlers: Sequence[Handler], kit: KitConfig, error: str) -> NoReturn:
+    """A proxy that cannot start still writes every report it was asked for; exit 2."""
+    summary = Summary.aborted(
+        base_url=kit.base_url, profile=kit.profile.value, kind="bad usage", error=error
+    )
+    for handler in handlers:
+        if isinstance(handler, FileReport):
+            handler.write(summary)
+    click.echo(f"usagekit proxy: {error}", err=True)
+    sys.exit(2)

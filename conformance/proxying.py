@@ -4,11 +4,13 @@
 (:class:`ValidationProxy`) and the optional HAR recorder, serves until SIGINT
 or SIGTERM (uvicorn's own handlers stop it gracefully), and writes every report
 then -- and every ``refresh`` seconds while it runs, so that a job killed
-without a signal still leaves reports no older than that.
+without a signal still leaves reports no older than that. A proxy that cannot
+listen raises :class:`BadOptions` (the command writes its reports saying so).
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -24,6 +26,7 @@ import uvicorn
 from usagekit.mock.core.dataset import Dataset
 
 from .config import KitConfig
+from .errors import BadOptions
 from .events import Handler, RunFinished, RunStarted
 from .har import HarWriter
 from .outcomes import Finding
@@ -122,16 +125,19 @@ def serve_proxy(
     )
     refresher.start()
     try:
-        with _signals_end_the_run():
-            server.run()
+        with _signals_end_the_run(), contextlib.suppress(SystemExit):
+            server.run()  # uvicorn exits (1) when it cannot listen
     finally:
         stop.set()
         refresher.join(timeout=config.refresh + 5)
         if recorder is not None:
             recorder.close()
-        write_reports()
+        if server.started:
+            write_reports()
         for handler in handlers:
             handler.shutdown()
+    if not server.started:
+        raise BadOptions(f"cannot listen on {config.host}:{config.port}")
     return traffic
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -173,3 +174,18 @@ def _read(path: Path) -> str:
 
 def test_the_usagekit_command_is_installed() -> None:
     assert os.access(USAGEKIT, os.X_OK)
+
+
+def test_a_proxy_that_cannot_listen_exits_2_and_still_writes_its_reports(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(USAGEKIT), "proxy", "--upstream", "http://127.0.0.1:9", "--port", str(port),
+             "--report", str(tmp_path / "r.md"), "--junit-xml", str(tmp_path / "j.xml")],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in (tmp_path / "r.md").read_text()
+    assert ET.parse(tmp_path / "j.xml").getroot().iter("testcase")
