@@ -15,6 +15,7 @@ import httpx
 from factories import CHILD, PARENT, PARENT_KEY, busy_dataset
 from servers.minimal import Fault, MinimalServer
 from servers.running import serving
+from servers.variants import Variant
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.har import HarWriter
@@ -53,6 +54,7 @@ REQUESTS: list[tuple[str, str | None, Params]] = [
     (PARENT, PARENT_KEY, [("tz", "Mars/Base")]),
     (PARENT, None, [("granularity", "day")]),
     (PARENT, "sk-nobody", []),
+    ("00000000-0000-4000-8000-000000000000", PARENT_KEY, []),  # no such account
 ]  # fmt: skip
 
 
@@ -100,12 +102,13 @@ def through(
     judge: Traffic,
     faults: frozenset[Fault] = frozenset(),
     *,
+    variants: frozenset[Variant] = frozenset(),
     strict: bool = False,
     record: Path | None = None,
     requests: list[tuple[str, str | None, Params]] = REQUESTS,
 ) -> list[Answer]:
     """``requests`` through a proxy in front of a minimal server with ``faults``."""
-    upstream = MinimalServer(dataset=DATASET, faults=faults, now=NOW).app()
+    upstream = MinimalServer(dataset=DATASET, faults=faults, variants=variants, now=NOW).app()
     recorder = HarWriter(record, "usagekit proxy", "test") if record is not None else None
 
     async def go(base: str) -> list[Answer]:
