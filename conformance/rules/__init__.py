@@ -10,6 +10,7 @@ from usagekit.conformance.rules import (
     calendar,
     parameters,
     reference,
+    refusals,
     relations,
     statuses,
 )
@@ -17,5 +18,5 @@ from usagekit.conformance.rules import (
 __all__ = ["RULES"]
 
 RULES = Registry.collect(
-    bodies, statuses, answers, parameters, access, calendar, relations, reference
+    bodies, statuses, answers, refusals, parameters, access, calendar, relations, reference
 )
