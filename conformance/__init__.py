@@ -14,7 +14,7 @@ The cases found so far:
   absent or ``null``; members the contract does not define, anywhere but in
   ``dimensions``, and differing between two answers (a request id);
 * optional fields of the published contract (``meta.group_by``, ``meta.tz``,
-  ``values``, ``dimensions``, ``Allow``), a 400 for validation errors, sparse
+  ``values``, ``dimensions``), a 400 for validation errors, sparse
   buckets and 404 for an absent account -- under the contract profile;
 * one instant written in different ways: ``Z``/``z``/``+00:00``, fractional
   zeros, ``t``/``T``, a local-mean-time offset exact or to the minute;
