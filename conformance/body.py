@@ -136,36 +136,49 @@ def read_usage(exchange: Exchange) -> UsageBody:
 
 
 def _bucket(exchange: Exchange, index: int, item: Any) -> Bucket:
-    where = f"data[{index}]"
+    # Called for every bucket of every answer: the place names of a failure
+    # (``data[3].values[1].seconds``) are written only when there is one.
     if not isinstance(item, dict):
-        raise _fail(exchange, where, "is not an object")
+        raise _fail(exchange, f"data[{index}]", "is not an object")
     values = item.get("values")
     if values is not None and not isinstance(values, list):
-        raise _fail(exchange, f"{where}.values", "is not a list")
+        raise _fail(exchange, f"data[{index}].values", "is not a list")
+    text = item.get("ts")
+    stamp = read_stamp(text)
+    if stamp is None:
+        raise _fail(exchange, f"data[{index}].ts", f"is {text!r}, not a date-time with an offset")
     return Bucket(
-        ts=_stamp(exchange, f"{where}.ts", item.get("ts")),
-        text=item.get("ts"),
+        ts=stamp,
+        text=text,
         values=(
-            tuple(_value(exchange, f"{where}.values[{j}]", v) for j, v in enumerate(values))
+            tuple(_value(exchange, index, j, v) for j, v in enumerate(values))
             if values is not None
             else None
         ),
     )
 
 
-def _value(exchange: Exchange, where: str, item: Any) -> Value:
+def _value(exchange: Exchange, index: int, j: int, item: Any) -> Value:
     if not isinstance(item, dict):
-        raise _fail(exchange, where, "is not an object")
+        raise _fail(exchange, f"data[{index}].values[{j}]", "is not an object")
     dimensions = item.get("dimensions")
     if dimensions is not None and not (
         isinstance(dimensions, dict) and all(isinstance(v, str) for v in dimensions.values())
     ):
-        raise _fail(exchange, f"{where}.dimensions", f"is {dimensions!r}, not a string map")
-    return Value(
-        seconds=_integer(exchange, f"{where}.seconds", item.get("seconds")),
-        conversations=_integer(exchange, f"{where}.conversations", item.get("conversations")),
-        dimensions=dimensions,
-    )
+        where = f"data[{index}].values[{j}].dimensions"
+        raise _fail(exchange, where, f"is {dimensions!r}, not a string map")
+    seconds = item.get("seconds")
+    conversations = item.get("conversations")
+    if not (_counts(seconds) and _counts(conversations)):
+        where = f"data[{index}].values[{j}]"
+        _integer(exchange, f"{where}.seconds", seconds)
+        _integer(exchange, f"{where}.conversations", conversations)
+    return Value(seconds=seconds, conversations=conversations, dimensions=dimensions)
+
+
+def _counts(value: Any) -> bool:
+    """Whether ``value`` is an integer >= 0 (``_integer`` says why not, when it is not)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def read_error(exchange: Exchange) -> ErrorBody:
