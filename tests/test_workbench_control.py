@@ -168,11 +168,14 @@ def _wait_for(predicate, timeout: float = 10.0) -> None:
 
 
 @pytest.mark.slow
-def test_watch_swaps_in_an_edit_and_refuses_a_bad_one(tmp_path: Path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_watch_swaps_in_an_edit_and_refuses_a_bad_one(tmp_path: Path, workers: int):
     files.save_dataset(DATASET, tmp_path)
-    with uvicorn_server(data_dir=str(tmp_path), watch=True, dataset_factory=None) as base:
+    config = {"data_dir": str(tmp_path), "watch": True, "dataset_factory": None}
+    with uvicorn_server(workers=workers, **config) as base:
 
         def seconds() -> int:
+            # A new connection each time: with 2 workers, either may answer.
             body = httpx.get(
                 f"{base}{ME}",
                 headers={"X-API-Key": PARENT_KEY},
@@ -184,20 +187,23 @@ def test_watch_swaps_in_an_edit_and_refuses_a_bad_one(tmp_path: Path):
             ).json()
             return sum(v["seconds"] for b in body["data"] for v in b["values"])
 
+        def watch() -> dict:
+            return httpx.get(f"{base}/_usagekit/status").json()["watch"]
+
+        def everywhere(predicate) -> bool:
+            return all(predicate() for _ in range(4 * workers))
+
         before = seconds()
         lines = (tmp_path / "conversations.jsonl").read_text().splitlines()
         kept = [line for line in lines if json.loads(line)["duration_seconds"] != 60]
         (tmp_path / "conversations.jsonl").write_text("\n".join(kept) + "\n")
-        _wait_for(lambda: seconds() == before - 60)
-        status = httpx.get(f"{base}/_usagekit/status").json()
-        assert status["watch"]["reloads"] == 1
-        assert status["watch"]["error"] is None
+        _wait_for(lambda: everywhere(lambda: seconds() == before - 60))
+        assert everywhere(lambda: watch()["reloads"] == 1 and watch()["error"] is None)
 
         (tmp_path / "conversations.jsonl").write_text("\n".join([*kept, "{not json"]) + "\n")
-        _wait_for(lambda: httpx.get(f"{base}/_usagekit/status").json()["watch"]["error"])
-        error = httpx.get(f"{base}/_usagekit/status").json()["watch"]["error"]
-        assert f"conversations.jsonl:{len(kept) + 1}" in error
-        assert seconds() == before - 60  # the old data still serves
+        _wait_for(lambda: everywhere(lambda: watch()["error"]))
+        assert f"conversations.jsonl:{len(kept) + 1}" in watch()["error"]
+        assert everywhere(lambda: seconds() == before - 60)  # the old data still serves
 
 
 def test_shared_journal_files_are_bounded_and_read_newest_first(tmp_path: Path):
