@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from usagekit.conformance.events import RunFinished, RunStarted, StageStarted
 from usagekit.conformance.exchange import Exchange, KeyRole
 from usagekit.conformance.outcomes import MAX_FINDINGS, Finding, Judged, Outcomes, Summary
+from usagekit.conformance.reporting.files import report_for
 from usagekit.conformance.reporting.junit import render_junit
 from usagekit.conformance.reporting.markdown import render_html, render_markdown
 from usagekit.conformance.reporting.terminal import TerminalHandler, render_summary
@@ -166,3 +168,10 @@ def test_methods_and_dot_segments_are_sent_as_they_were() -> None:
     }
     assert Exchange(method="POST", **base).curl() == "curl -sS -X POST --path-as-is http://x/a/../p"
     assert Exchange(method="HEAD", **base).curl() == "curl -sS -I --path-as-is http://x/a/../p"
+
+
+def test_a_report_is_written_in_the_format_its_suffix_names(tmp_path: Path) -> None:
+    for name, start in [("r.xml", "<?xml"), ("r.html", "<!doctype html>"), ("r.md", "# usagekit")]:
+        report = report_for(tmp_path / "deep" / name)
+        report.write(summary())
+        assert (tmp_path / "deep" / name).read_text().startswith(start)
