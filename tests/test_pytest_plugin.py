@@ -1,0 +1,140 @@
+"""The pytest plugin: inert by default; with --usagekit-base-url, one test item per rule.
+
+Each test runs pytest in a subprocess from an empty directory, as a partner's
+CI would, so the plugin is found through its ``pytest11`` entry point.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from servers.running import serving
+
+from usagekit.conformance.generation import BUILT_IN
+from usagekit.conformance.rules import RULES
+from usagekit.mock.core.instants import US
+from usagekit.mock.datasets.files import save_dataset
+from usagekit.mock.datasets.synthetic import (
+    DEMO_ACCOUNT_ID,
+    DEMO_API_KEY,
+    DEMO_SUBACCOUNT_ID,
+    DEMO_SUBACCOUNT_KEY,
+    FOREIGN_ACCOUNT_ID,
+    generate,
+)
+from usagekit.mock.server.app import create_app
+from usagekit.mock.server.config import ServerConfig
+
+NOW = int(time.time()) * US // (3600 * US) * (3600 * US)
+KEYS = {"USAGEKIT_API_KEY": DEMO_API_KEY, "USAGEKIT_SUBACCOUNT_KEY": DEMO_SUBACCOUNT_KEY}
+
+
+def pytest_in(
+    directory: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("USAGEKIT_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=directory,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with serving(create_app(generate(now=NOW, size=20_000), ServerConfig(access_log=False))) as url:
+        yield url
+
+
+def kit_args(base_url: str) -> list[str]:
+    return [
+        "--usagekit-base-url", base_url,
+        "--usagekit-account-id", DEMO_ACCOUNT_ID,
+        "--usagekit-max-examples", "3",
+    ]  # fmt: skip
+
+
+def cases(report: Path) -> dict[str, ET.Element]:
+    return {case.get("name", ""): case for case in ET.parse(report).getroot().iter("testcase")}
+
+
+def test_the_plugin_is_registered_and_inert_without_its_option(tmp_path: Path) -> None:
+    helped = pytest_in(tmp_path, "--help")
+    assert "--usagekit-base-url" in helped.stdout
+    done = pytest_in(tmp_path, "--collect-only", "-q")
+    assert done.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, done.stdout
+    assert "usagekit::" not in done.stdout
+
+
+def test_a_base_url_without_a_key_is_a_usage_error(tmp_path: Path) -> None:
+    done = pytest_in(tmp_path, *kit_args("http://127.0.0.1:9"), "--collect-only")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "USAGEKIT_API_KEY" in done.stderr
+
+
+@pytest.mark.slow
+def test_every_rule_is_a_passing_item_against_the_mock(tmp_path: Path, base_url: str) -> None:
+    done = pytest_in(
+        tmp_path,
+        *kit_args(base_url),
+        "--usagekit-subaccount-id", DEMO_SUBACCOUNT_ID,
+        "--usagekit-foreign-account-id", FOREIGN_ACCOUNT_ID,
+        "--junitxml", "rules.xml",
+        env=KEYS,
+    )  # fmt: skip
+    assert done.returncode == pytest.ExitCode.OK, done.stdout[-3000:]
+    found = cases(tmp_path / "rules.xml")
+    assert set(found) == {rule.name for rule in RULES} | set(BUILT_IN) | {"usagekit_run"}
+    assert not [name for name, case in found.items() if case.find("failure") is not None]
+    # Without --usagekit-data, only the rules that need it are skipped.
+    skipped = {name for name, case in found.items() if case.find("skipped") is not None}
+    needs_data = {rule.name for rule in RULES if rule.requires}
+    assert skipped <= needs_data | set(BUILT_IN)
+    for key in KEYS.values():
+        assert key not in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_a_failing_rule_fails_its_item_with_the_reason_and_the_curl(
+    tmp_path: Path, base_url: str
+) -> None:
+    # The kit is told of another dataset than the one the mock serves.
+    other = tmp_path / "other"
+    save_dataset(generate(seed=5, now=NOW, size=2_000), other)
+    done = pytest_in(
+        tmp_path,
+        *kit_args(base_url),
+        "--usagekit-data", str(other),
+        "-k", "matches_reference or ignored_auth",
+        "--junitxml", "rules.xml",
+        env=KEYS,
+    )  # fmt: skip
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
+    found = cases(tmp_path / "rules.xml")
+    assert (
+        {"matches_reference", "ignored_auth"}
+        <= set(found)
+        <= {
+            "matches_reference",
+            "ignored_auth",
+            "status_matches_reference",
+        }
+    )
+    assert found["ignored_auth"].find("failure") is None
+    failure = found["matches_reference"].find("failure")
+    assert failure is not None
+    text = failure.text or ""
+    assert "differ from the reference" in text
+    assert 'reproduce: curl -sS -H "X-API-Key: $USAGEKIT_API_KEY"' in text
+    assert "Traceback" not in text
+    assert DEMO_API_KEY not in done.stdout
