@@ -13,6 +13,7 @@ from usagekit.conformance.config import KitConfig
 from usagekit.conformance.coverage import not_exercised
 from usagekit.conformance.errors import BadOptions, KitError, RejectedCredentials, Unreachable
 from usagekit.conformance.events import Handler
+from usagekit.conformance.inprocess import IN_PROCESS_BASE_URL, load_app
 from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.replay import replay
@@ -98,7 +99,25 @@ class _CheckCommand(click.Command):
 
 
 @click.command(cls=_CheckCommand)
-@click.option("--base-url", help="The server under test, e.g. http://127.0.0.1:8000")
+@click.option(
+    "--base-url",
+    help="The server under test, e.g. http://127.0.0.1:8000. With --app: where the app would "
+    "be served, for the curls [default: http://127.0.0.1:8000].",
+)
+@click.option(
+    "--app",
+    "app_target",
+    metavar="MODULE:ATTR",
+    help="Judge this ASGI or WSGI application in process, without a network.",
+)
+@click.option("--factory", is_flag=True, help="--app names a factory: call it to get the app.")
+@click.option(
+    "--app-dir",
+    default=".",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Where --app's module is imported from.",
+)
 @click.option(
     "--api-key",
     envvar="USAGEKIT_API_KEY",
@@ -176,6 +195,9 @@ class _CheckCommand(click.Command):
 )
 def check(
     base_url: str | None,
+    app_target: str | None,
+    factory: bool,
+    app_dir: Path,
     api_key: str | None,
     account_id: str | None,
     replay: Path | None,
@@ -205,13 +227,25 @@ def check(
     files = _file_reports(junit_xml, reports, coverage_json)
     if replay is not None:
         _replay(replay, data, profile, server_now, only, skip, files, min_coverage)
+    app = None
+    if app_target is not None:
+        base_url = base_url or IN_PROCESS_BASE_URL
+        try:
+            app = load_app(app_target, factory=factory, app_dir=app_dir)
+        except KitError as exc:
+            _write_aborted(files, base_url, "bad usage", str(exc), profile)
+            raise click.UsageError(str(exc)) from None
     if base_url is None or api_key is None or account_id is None:
-        error = "--base-url, --api-key and --account-id are required (or --replay FILE.har)"
+        error = (
+            "--base-url (or --app MODULE:ATTR), --api-key and --account-id are required "
+            "(or --replay FILE.har)"
+        )
         _write_aborted(files, base_url or "-", "bad usage", error, profile)
         raise click.UsageError(error)
     try:
         config = KitConfig(
             base_url=base_url,
+            app=app,
             api_key=api_key,
             account_id=account_id,
             subaccount_id=subaccount_id,

@@ -44,7 +44,9 @@ class KitConfig:
     be one of its subaccounts and ``subaccount_key`` that subaccount's key;
     ``foreign_account_id`` an account ``api_key`` may not read. ``data`` is the
     dataset directory the server serves, for exact answers. ``server_now``
-    (µs) is the server's pinned clock, if it pins one.
+    (µs) is the server's pinned clock, if it pins one. ``app``, an ASGI or
+    WSGI application, is judged in process instead of over the network;
+    ``base_url`` then only names where it would be served, for the curls.
     """
 
     base_url: str
@@ -62,6 +64,7 @@ class KitConfig:
     server_now: int | None = None
     only: frozenset[str] = frozenset()
     skip: frozenset[str] = frozenset()
+    app: object | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

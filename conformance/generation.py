@@ -39,6 +39,7 @@ import schemathesis
 from schemathesis.checks import CHECKS
 from schemathesis.engine import events as st_events
 from schemathesis.engine import from_schema
+from schemathesis.transport import is_asgi_app
 
 from usagekit.mock.core.instants import US, parse_datetime
 from usagekit.mock.core.zones import available_zones, get_timeline, get_zone
@@ -91,6 +92,15 @@ def tuned_contract() -> dict[str, Any]:
     return spec
 
 
+def _unsendable(kit: KitConfig) -> dict[str, str]:
+    """Built-in checks schemathesis cannot run against this target, and why."""
+    if kit.app is None or is_asgi_app(kit.app):
+        return {}
+    # schemathesis 4.32 hands its auth probe's socket settings (max_redirects) to
+    # werkzeug, which refuses them; missing_key_unauthorized judges the same thing.
+    return {"ignored_auth": "schemathesis cannot send its auth probe to a WSGI app"}
+
+
 def _config(kit: KitConfig) -> schemathesis.Config:
     negative = (
         ["401", "422", "429"]
@@ -106,6 +116,7 @@ def _config(kit: KitConfig) -> schemathesis.Config:
     )
     enabled = {*BUILT_IN, JUDGE_CHECK}
     checks: dict[str, Any] = {name: {"enabled": name in enabled} for name in CHECKS.get_all_names()}
+    checks.update({name: {"enabled": False} for name in _unsendable(kit)})
     # A 503 (documented, with Retry-After) says "try again": schemathesis does not, so its
     # cases do not judge one; the kit's own requests resend it, and one that persists fails
     # the scenarios. (A 429 schemathesis waits out itself: "rate-limit": "auto".)
@@ -200,6 +211,10 @@ def run_generated(
             name, source="schemathesis", kind="generated", profile="contract", summary=summary
         )
     schema = schemathesis.openapi.from_dict(tuned_contract(), config=_config(kit))
+    if kit.app is not None:  # in process, through schemathesis' ASGI or WSGI transport
+        schema.app = kit.app
+    for name, why in _unsendable(kit).items():
+        outcomes.skipped(name, why)
     schema.hook("filter_case")(_keep(kit.now()))
     started: dict[str, float] = {}
     for event in from_schema(schema).execute():

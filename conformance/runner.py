@@ -8,6 +8,7 @@ nothing reaches back.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,7 @@ from .events import (
 from .exchange import Exchange
 from .failures import ConformanceFailure
 from .generation import run_generated
+from .inprocess import in_process
 from .judging import judge
 from .oracle import Oracle
 from .outcomes import Finding, Outcomes, Summary, judged_of, tainted_text
@@ -54,12 +56,13 @@ def run(
     started = time.perf_counter()
     check_options(config)
     dataset = load_data(config)
-    client = Client(config, transport)
-    try:
+    with contextlib.ExitStack() as stack:
+        if config.app is not None and transport is None:
+            transport = stack.enter_context(in_process(config.app))
+        client = Client(config, transport)
+        stack.callback(client.close)
         preflight(client, config)
         return _Run(config, client, Oracle(config, dataset), handlers).go(started)
-    finally:
-        client.close()
 
 
 class _Run:
