@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import factories as f
 import httpx
 from factories import CHILD, OTHER
+from processes import free_port, running, wait_answering
 
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.server.app import create_app
@@ -127,12 +126,6 @@ def fields_of(response: httpx.Response) -> list[str]:
 # -- over a real socket ----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 SERVE = (
     "import sys\n"
     "from usagekit.mock.server.config import ServerConfig\n"
@@ -156,33 +149,14 @@ def uvicorn_server(env: dict[str, str] | None = None, **config: Any) -> Iterator
             **config,
         }
     )
-    path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, settings.to_env()],
-        env={**os.environ, **(env or {}), "PYTHONPATH": path},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process)
+    command = [sys.executable, "-c", SERVE, settings.to_env()]
+    with running(command, port, path="/healthz", ready=_healthy, timeout=20.0, env=env) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+
+
+def _healthy(response: httpx.Response) -> bool:
+    return response.status_code == 200
 
 
 def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{base} did not become healthy in {timeout} s")
+    wait_answering(f"{base}/healthz", process, ready=_healthy, timeout=timeout)

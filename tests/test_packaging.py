@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import stop
 from server_support import free_port, wait_healthy
 
 from usagekit.mock.datasets.synthetic import (
@@ -144,12 +145,7 @@ class Venv:
             wait_healthy(base, process, timeout=60)
             yield base
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def use_as_a_user(venv: Venv, name: str) -> None:

@@ -8,22 +8,16 @@
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import uvicorn
+from processes import free_port, running
 
 from servers.minimal import Fault, MinimalServer
 from usagekit.mock.datasets.files import load_dataset
-
-TESTS = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
@@ -31,41 +25,16 @@ def served(
     data: Path, faults: Iterable[Fault] = (), *, now: int | None = None, slow: float = 0.0
 ) -> Iterator[str]:
     """The minimal server over ``data`` in a subprocess; yields its base URL."""
-    with socket.socket() as sock:  # a free port; the server binds it a moment later
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "servers.process", "--data", str(data), "--port", str(port)]
     command += [arg for fault in faults for arg in ("--fault", fault.name)]
     if now is not None:
         command += ["--now", str(now)]
     if slow:
         command += ["--slow", str(slow)]
-    path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
-    process = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": path})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(base, process)
+    # any answer (a 404 at the root) means it listens
+    with running(command, port, timeout=30.0) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait(base: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the test server exited with {process.returncode}")
-        try:
-            httpx.get(base, timeout=1)  # any answer (a 404) means it listens
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise TimeoutError(f"{base} did not answer in {timeout} s")
 
 
 def main(argv: list[str] | None = None) -> None:
