@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -11,7 +11,7 @@ import click
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.coverage import not_exercised
-from usagekit.conformance.errors import BadOptions, KitError, RejectedCredentials, Unreachable
+from usagekit.conformance.errors import KitError
 from usagekit.conformance.events import Handler
 from usagekit.conformance.inprocess import IN_PROCESS_BASE_URL, load_app
 from usagekit.conformance.outcomes import Summary
@@ -19,9 +19,6 @@ from usagekit.conformance.profiles import Profile
 from usagekit.conformance.replay import replay
 from usagekit.conformance.reporting.files import (
     FileReport,
-    coverage_report,
-    junit_report,
-    report_for,
 )
 from usagekit.conformance.reporting.terminal import TerminalHandler
 from usagekit.conformance.rules import RULES
@@ -29,7 +26,8 @@ from usagekit.conformance.runner import run
 from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
 
-from .options import COVERAGE_JSON, DATA, INSTANT, JUNIT_XML, MIN_COVERAGE, PROFILE
+from .aborted import KINDS, CheckCommand, file_reports, write_aborted
+from .options import COVERAGE_JSON, DATA, INSTANT, JUNIT_XML, MIN_COVERAGE, PROFILE, report_option
 
 __all__ = ["check"]
 
@@ -45,60 +43,7 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     ctx.exit(0)
 
 
-#: What the reports call each reason a run cannot start.
-_KINDS: dict[type[KitError], str] = {
-    Unreachable: "unreachable",
-    RejectedCredentials: "credentials refused",
-    BadOptions: "bad usage",
-}
-
-
-def _file_reports(
-    junit_xml: Path | None, reports: Iterable[Path], coverage_json: Path | None = None
-) -> list[FileReport]:
-    files = [junit_report(junit_xml)] if junit_xml is not None else []
-    files += [coverage_report(coverage_json)] if coverage_json is not None else []
-    return files + [report_for(path) for path in reports]
-
-
-def _write_aborted(
-    files: Sequence[FileReport], base_url: str, kind: str, error: str, profile: str = "-"
-) -> None:
-    """A run that cannot start still writes every report it was asked for, saying why."""
-    summary = Summary.aborted(base_url=base_url, profile=profile, kind=kind, error=error)
-    for report in files:
-        try:
-            report.write(summary)
-        except OSError as exc:
-            click.echo(f"usagekit check: cannot write {report.path}: {exc}", err=True)
-
-
-def _values(args: Sequence[str], option: str) -> list[str]:
-    """Every value ``option`` has in raw arguments (``--opt v`` or ``--opt=v``)."""
-    values = []
-    for i, arg in enumerate(args):
-        name, eq, value = arg.partition("=")
-        if name == option and (eq or i + 1 < len(args)):
-            values.append(value if eq else args[i + 1])
-    return values
-
-
-class _CheckCommand(click.Command):
-    """``check``, writing its reports also when the command line itself is wrong."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        raw = list(args)
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            junit = [Path(v) for v in _values(raw, "--junit-xml")][-1:]
-            files = _file_reports(junit[0] if junit else None, map(Path, _values(raw, "--report")))
-            base_url = next(iter(_values(raw, "--base-url")), "-")
-            _write_aborted(files, base_url, "bad usage", exc.format_message())
-            raise
-
-
-@click.command(cls=_CheckCommand)
+@click.command(cls=CheckCommand)
 @click.option(
     "--base-url",
     help="The server under test, e.g. http://127.0.0.1:8000. With --app: where the app would "
@@ -176,13 +121,7 @@ class _CheckCommand(click.Command):
 @click.option("--check", "only", multiple=True, help="Run only this rule (repeatable).")
 @click.option("--skip-check", "skip", multiple=True, help="Do not run this rule (repeatable).")
 @JUNIT_XML
-@click.option(
-    "--report",
-    "reports",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a report: Markdown, HTML for .html, JUnit XML for .xml (repeatable).",
-)
+@report_option("Write a report: Markdown, HTML for .html, JUnit XML for .xml (repeatable).")
 @COVERAGE_JSON
 @MIN_COVERAGE
 @click.option(
@@ -224,7 +163,7 @@ def check(
     cannot judge the server (bad usage, unreachable, credentials refused); the
     reports are written in every case.
     """
-    files = _file_reports(junit_xml, reports, coverage_json)
+    files = file_reports(junit_xml, reports, coverage_json)
     if replay is not None:
         _replay(replay, data, profile, server_now, only, skip, files, min_coverage)
     app = None
@@ -233,14 +172,14 @@ def check(
         try:
             app = load_app(app_target, factory=factory, app_dir=app_dir)
         except KitError as exc:
-            _write_aborted(files, base_url, "bad usage", str(exc), profile)
+            write_aborted(files, base_url, "bad usage", str(exc), profile)
             raise click.UsageError(str(exc)) from None
     if base_url is None or api_key is None or account_id is None:
         error = (
             "--base-url (or --app MODULE:ATTR), --api-key and --account-id are required "
             "(or --replay FILE.har)"
         )
-        _write_aborted(files, base_url or "-", "bad usage", error, profile)
+        write_aborted(files, base_url or "-", "bad usage", error, profile)
         raise click.UsageError(error)
     try:
         config = KitConfig(
@@ -262,14 +201,14 @@ def check(
             skip=frozenset(skip),
         )
     except ValueError as exc:
-        _write_aborted(files, base_url, "bad usage", str(exc), profile)
+        write_aborted(files, base_url, "bad usage", str(exc), profile)
         raise click.UsageError(str(exc)) from None
     handlers: list[Handler] = [TerminalHandler(sys.stdout), *files]
     try:
         summary = run(config, handlers)
     except KitError as exc:
-        kind = _KINDS.get(type(exc), "error")
-        _write_aborted(files, config.base_url, kind, str(exc), config.profile.value)
+        kind = KINDS.get(type(exc), "error")
+        write_aborted(files, config.base_url, kind, str(exc), config.profile.value)
         click.echo(f"usagekit check: {exc}", err=True)
         sys.exit(2)
     _exit(summary, min_coverage)
@@ -300,7 +239,7 @@ def _replay(
         dataset = load_dataset(data) if data is not None else None
         summary, _ = replay(config, har, dataset, [TerminalHandler(sys.stdout), *files])
     except (KitError, DatasetError, OSError) as exc:
-        _write_aborted(files, config.base_url, "bad usage", str(exc), profile)
+        write_aborted(files, config.base_url, "bad usage", str(exc), profile)
         click.echo(f"usagekit check: {exc}", err=True)
         sys.exit(2)
     _exit(summary, min_coverage)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
+from click.decorators import FC
 
 from usagekit.conformance.events import Handler
 from usagekit.conformance.profiles import Profile
@@ -21,6 +22,7 @@ __all__ = [
     "PROFILE",
     "Instant",
     "report_handlers",
+    "report_option",
 ]
 
 
@@ -82,3 +84,14 @@ MIN_COVERAGE = click.option(
     metavar="CELL",
     help="Exit 1 unless this cell (or every cell of a pattern: 'tz:*') was exercised.",
 )
+
+
+def report_option(help: str) -> Callable[[FC], FC]:
+    """``--report PATH`` (repeatable, into ``reports``); ``help`` says what each command writes."""
+    return click.option(
+        "--report",
+        "reports",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help,
+    )

@@ -29,6 +29,7 @@ from .options import (
     MIN_COVERAGE,
     PROFILE,
     report_handlers,
+    report_option,
 )
 
 __all__ = ["proxy"]
@@ -53,13 +54,7 @@ __all__ = ["proxy"]
 @DATA
 @click.option("--now", type=INSTANT, help="The upstream's pinned clock (ISO, with offset).")
 @PROFILE
-@click.option(
-    "--report",
-    "reports",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a Markdown report (HTML for .html); repeatable. Refreshed while running.",
-)
+@report_option("Write a Markdown report (HTML for .html); repeatable. Refreshed while running.")
 @JUNIT_XML
 @COVERAGE_JSON
 @MIN_COVERAGE

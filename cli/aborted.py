@@ -1,0 +1,76 @@
+"""``check``'s reports of a run that cannot start: bad usage, an unreachable server, refused keys.
+
+A run that cannot start still writes every report it was asked for, saying why;
+:class:`CheckCommand` does so also when the command line itself is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import click
+
+from usagekit.conformance.errors import BadOptions, KitError, RejectedCredentials, Unreachable
+from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.reporting.files import (
+    FileReport,
+    coverage_report,
+    junit_report,
+    report_for,
+)
+
+__all__ = ["KINDS", "CheckCommand", "file_reports", "write_aborted"]
+
+
+#: What the reports call each reason a run cannot start.
+KINDS: dict[type[KitError], str] = {
+    Unreachable: "unreachable",
+    RejectedCredentials: "credentials refused",
+    BadOptions: "bad usage",
+}
+
+
+def file_reports(
+    junit_xml: Path | None, reports: Iterable[Path], coverage_json: Path | None = None
+) -> list[FileReport]:
+    files = [junit_report(junit_xml)] if junit_xml is not None else []
+    files += [coverage_report(coverage_json)] if coverage_json is not None else []
+    return files + [report_for(path) for path in reports]
+
+
+def write_aborted(
+    files: Sequence[FileReport], base_url: str, kind: str, error: str, profile: str = "-"
+) -> None:
+    """A run that cannot start still writes every report it was asked for, saying why."""
+    summary = Summary.aborted(base_url=base_url, profile=profile, kind=kind, error=error)
+    for report in files:
+        try:
+            report.write(summary)
+        except OSError as exc:
+            click.echo(f"usagekit check: cannot write {report.path}: {exc}", err=True)
+
+
+def _values(args: Sequence[str], option: str) -> list[str]:
+    """Every value ``option`` has in raw arguments (``--opt v`` or ``--opt=v``)."""
+    values = []
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name == option and (eq or i + 1 < len(args)):
+            values.append(value if eq else args[i + 1])
+    return values
+
+
+class CheckCommand(click.Command):
+    """``check``, writing its reports also when the command line itself is wrong."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raw = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            junit = [Path(v) for v in _values(raw, "--junit-xml")][-1:]
+            files = file_reports(junit[0] if junit else None, map(Path, _values(raw, "--report")))
+            base_url = next(iter(_values(raw, "--base-url")), "-")
+            write_aborted(files, base_url, "bad usage", exc.format_message())
+            raise
