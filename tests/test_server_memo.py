@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from factories import OTHER_KEY, PARENT, PARENT_KEY
 from server_support import DATASET, ME, NOW, PATH, Served
 
@@ -79,10 +81,12 @@ class CountingAggregator:
         return self.inner(query)
 
 
-def counted(clock=None, **config):
+def counted(clock=None, monotonic=time.monotonic, **config):
     counter = CountingAggregator()
     config.setdefault("now", NOW)
-    app = create_app(DATASET, ServerConfig(**config), aggregator=counter, clock=clock)
+    app = create_app(
+        DATASET, ServerConfig(**config), aggregator=counter, clock=clock, monotonic=monotonic
+    )
     return counter, Served(app)
 
 
@@ -103,7 +107,8 @@ def test_each_distinct_query_is_computed_once() -> None:
 
 
 def test_repeats_keep_auth_scenarios_and_rate_limits() -> None:
-    _, mock = counted(rate_limit=2.0)
+    # A frozen monotonic clock: no token comes back however slow the machine is.
+    _, mock = counted(monotonic=lambda: 100.0, rate_limit=2.0)
     try:
         assert mock.get(ME, key=PARENT_KEY).status_code == 200
         # A cached answer is not served to another key, nor without one.

@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -79,17 +80,22 @@ def create_app(
     *,
     aggregator: Callable[[UsageQuery], UsageResult] | None = None,
     clock: Clock | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
     direct: bool = True,
 ) -> ASGIApp:
     """The mock server over ``dataset``, configured by ``config``.
 
     Test seams: ``aggregator`` replaces the reference :class:`Aggregator` over
     ``dataset`` (to count or break computations); ``clock`` replaces the one
-    ``config.now`` implies (to move the wall clock); ``direct=False`` sends every
+    ``config.now`` implies (to move the wall clock); ``monotonic`` replaces
+    :func:`time.monotonic`, which refills the rate limiter's tokens (to freeze
+    it); ``direct=False`` sends every
     request the front cache has not seen through connexion (see :mod:`.direct`).
     """
     config = config or ServerConfig()
-    app = contract_app(dataset, config, aggregator=aggregator, clock=clock, direct=direct)
+    app = contract_app(
+        dataset, config, aggregator=aggregator, clock=clock, monotonic=monotonic, direct=direct
+    )
     return with_edges(app, config)
 
 
@@ -99,6 +105,7 @@ def contract_app(
     *,
     aggregator: Callable[[UsageQuery], UsageResult] | None = None,
     clock: Clock | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
     direct: bool = True,
 ) -> ASGIApp:
     """The contract's app over ``dataset``, from Scenarios inwards (no CORS, no Guard).
@@ -150,7 +157,7 @@ def contract_app(
     if config.rate_limit is not None:
         rate = config.rate_limit / config.workers
         outer = RateLimitMiddleware(
-            outer, limiter=RateLimiter(rate), keys=keys, shown_rate=config.rate_limit
+            outer, limiter=RateLimiter(rate, monotonic), keys=keys, shown_rate=config.rate_limit
         )
     chaos = Chaos(
         latency_ms=config.latency_ms, error_rate=config.error_rate, seed=config.chaos_seed
