@@ -14,8 +14,10 @@ unless ``--data`` names one already exported). In one run:
    PSS, which counts a page the workers share once, and of RSS, which counts it
    in each), then the ``cached`` and ``unique`` mixes of ``load.py``;
 3. baselines answering the unique mix with a static example: Prism 5
-   (``npx --yes @stoplight/prism-cli@5 mock openapi.yaml``, default logging
-   and ``-v silent``) when node is installed, and connexion's ``--mock=all``.
+   (``prism mock openapi.yaml``, default logging and ``-v silent``) when node
+   and npm are installed -- the Prism 5.16.0 the tests run, pinned by
+   ``tests/node/package-lock.json`` and installed by ``tests/node_tools.py``
+   (``npm ci``, once) -- and connexion's ``--mock=all``.
 
 The load generator is wrk where installed, else an asyncio client over raw
 keep-alive sockets. Prints a table and the ratios the issue's targets name:
@@ -43,7 +45,8 @@ from load import NOW, Load, run_python, run_wrk, write_scripts
 from usagekit.mock.datasets import files
 from usagekit.mock.spec import spec_path
 
-PRISM = ["npx", "--yes", "@stoplight/prism-cli@5", "mock"]
+#: Installs the tests' pinned frontend tools (npm ci) and prints their bin directory.
+NODE_TOOLS = Path(__file__).resolve().parent.parent / "tests" / "node_tools.py"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,14 @@ def memory_mb(pid: int) -> tuple[float, float]:
             elif line.startswith("Rss:"):
                 rss += int(line.split()[1])
     return pss / 1024, rss / 1024
+
+
+def prism_command() -> list[str]:
+    """``prism mock`` of the Prism the tests pin, installed by their ``npm ci`` if need be."""
+    done = subprocess.run([sys.executable, str(NODE_TOOLS)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{NODE_TOOLS} failed:\n{done.stderr}")
+    return [str(Path(done.stdout.strip()) / "prism"), "mock"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -230,13 +241,14 @@ def main() -> None:
         print_split(split)
         for workers in (1, 2):
             bench.mock(workers, data)
-        if not args.no_prism and shutil.which("npx"):
+        if not args.no_prism and shutil.which("node") and shutil.which("npm"):
+            prism = prism_command()
             for name, extra in (
                 ("Prism 5 (default)", []),
                 ("Prism 5 (-v silent)", ["-v", "silent"]),
             ):
                 port = free_port()
-                command = [*PRISM, str(spec_path()), "-p", str(port), *extra]
+                command = [*prism, str(spec_path()), "-p", str(port), *extra]
                 bench.baseline(name, command, port, "/openapi.json")
         if not args.no_connexion:
             port = free_port()

@@ -1,16 +1,13 @@
 """The frontend tools of tests/test_frontends.py: installed from tests/node's lock file, run.
 
-``npm ci`` installs the pinned Prism, openapi-typescript and TypeScript into
-``tests/node/node_modules`` (ignored by git) once per lock file; a file lock
-keeps parallel test processes from installing twice. Without Node.js the
-tests are skipped, and say why.
+:mod:`node_tools` installs the pinned Prism, openapi-typescript and TypeScript
+with ``npm ci`` (once per lock file). Without Node.js the tests are skipped,
+and say why.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
@@ -23,32 +20,17 @@ from typing import IO
 
 import httpx
 import pytest
+from node_tools import install, missing
 from server_support import free_port
-
-NODE = Path(__file__).parent / "node"
-MODULES = NODE / "node_modules"
-STAMP = MODULES / ".usagekit-lock-sha256"
 
 
 def tools() -> Path:
     """The ``node_modules/.bin`` directory of the pinned tools, installed if need be."""
-    missing = [name for name in ("node", "npm") if shutil.which(name) is None]
-    if missing:
+    absent = missing()
+    if absent:
         reason = "not on PATH: Prism and openapi-typescript need Node.js"
-        pytest.skip(f"{' and '.join(missing)} {reason}")
-    digest = hashlib.sha256((NODE / "package-lock.json").read_bytes()).hexdigest()
-    with open(NODE / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (STAMP.is_file() and STAMP.read_text() == digest):
-            # --ignore-scripts: no install step of these packages is needed (one only
-            # reports telemetry); the lock file pins every package and its hash.
-            command = ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
-            done = subprocess.run(
-                [*command, "--prefer-offline"], cwd=NODE, capture_output=True, text=True
-            )
-            assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr}"
-            STAMP.write_text(digest)
-    return MODULES / ".bin"
+        pytest.skip(f"{' and '.join(absent)} {reason}")
+    return install()
 
 
 @contextlib.contextmanager
