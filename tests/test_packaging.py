@@ -88,6 +88,9 @@ def test_the_wheel_installs_only_the_usagekit_namespace(dists: Dists) -> None:
     # rules/ is the subpackage a hand-written package list once forgot.
     assert "usagekit/conformance/rules/__init__.py" in names
     assert "usagekit/mock/openapi.yaml" in names
+    # pyproject's license = "MIT" ships its text (PEP 639's License-File).
+    dist_info = dists.wheel.name.split("-py3")[0] + ".dist-info"
+    assert f"{dist_info}/licenses/LICENSE" in names
 
 
 def test_the_sdist_holds_the_source_tree_and_the_contract(dists: Dists) -> None:
@@ -95,7 +98,8 @@ def test_the_sdist_holds_the_source_tree_and_the_contract(dists: Dists) -> None:
         prefix = sdist.getnames()[0].split("/", 1)[0]
         names = {name.removeprefix(f"{prefix}/") for name in sdist.getnames()}
         expected = {name.removeprefix("usagekit/") for name in source_files()}
-        assert expected | {"openapi.yaml", "pyproject.toml", "setup.py", "README.md"} <= names
+        shipped = {"openapi.yaml", "pyproject.toml", "setup.py", "README.md", "LICENSE"}
+        assert expected | shipped <= names
         contract = sdist.extractfile(f"{prefix}/mock/openapi.yaml")
         assert contract is not None
         assert contract.read() == (ROOT / "openapi.yaml").read_bytes()
