@@ -15,7 +15,7 @@ from workbench_support import workbench
 
 from usagekit.mock.datasets import files
 from usagekit.mock.server.journal import CAPACITY, FLUSH_SECONDS, Journal
-from usagekit.mock.server.watch import POLL_SECONDS
+from usagekit.mock.server.watch import POLL_SECONDS, Watcher, signature
 
 SCENARIO = "/_usagekit/scenario"
 
@@ -190,9 +190,15 @@ def test_watch_swaps_in_an_edit_and_refuses_a_bad_one(tmp_path: Path, workers: i
         def watch() -> dict:
             return httpx.get(f"{base}/_usagekit/status").json()["watch"]
 
+        def pid() -> int:
+            return httpx.get(f"{base}/_usagekit/status").json()["pid"]
+
         def everywhere(predicate) -> bool:
             return all(predicate() for _ in range(4 * workers))
 
+        # Every worker up before the edit: a worker that read the files after it
+        # would serve the new data at once, and have nothing to reload.
+        _wait_for(lambda: len({pid() for _ in range(8 * workers)}) == workers, timeout=30)
         before = seconds()
         lines = (tmp_path / "conversations.jsonl").read_text().splitlines()
         kept = [line for line in lines if json.loads(line)["duration_seconds"] != 60]
@@ -211,6 +217,23 @@ def test_watch_swaps_in_an_edit_and_refuses_a_bad_one(tmp_path: Path, workers: i
         _wait_for(lambda: everywhere(lambda: watch()["error"]))
         assert f"conversations.jsonl:{len(kept) + 1}" in watch()["error"]
         assert everywhere(lambda: seconds() == before - 60)  # the old data still serves
+
+
+def test_an_edit_made_while_a_worker_starts_is_reloaded(tmp_path: Path):
+    """The baseline is the files as the served data was read, not as the watcher found them."""
+    files.save_dataset(DATASET, tmp_path)
+    seen = signature(tmp_path)  # the worker reads the data here ...
+    path = tmp_path / "conversations.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-1]) + "\n")  # ... the file changes while it starts ...
+    loaded = []
+    watcher = Watcher(str(tmp_path), loaded.append, seen=seen)  # ... then it starts watching
+    watcher.start()
+    try:
+        _wait_for(lambda: watcher.state.reloads == 1)
+    finally:
+        watcher.stop()
+    assert len(loaded[0].conversations) == len(lines) - 1
 
 
 def test_shared_journal_files_are_bounded_and_read_newest_first(tmp_path: Path):

@@ -25,6 +25,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -35,6 +36,7 @@ from .logs import log_config
 from .prefork import Prefork
 from .protocol import ContractProtocol
 from .sources import load_dataset
+from .watch import signature
 from .workbench import create_workbench
 
 __all__ = [
@@ -73,11 +75,14 @@ def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
     ``shared``: the app is built to be forked into several workers, so every
     account's scope is built now, once, instead of in each worker on first use.
     """
+    # The files as they were before the load: an edit made while this worker starts
+    # is then one --watch reloads, not one taken for the data already loaded.
+    watched = signature(Path(config.data_dir)) if config.watch and config.data_dir else None
     dataset = load_dataset(config)
     if shared:
         for account in dataset.accounts:
             dataset.scope(account.id)
-    app = create_workbench(dataset, config)
+    app = create_workbench(dataset, config, watched=watched)
     # Everything built so far (the spec, connexion's tables, the dataset) lives as long
     # as the worker: out of the cyclic collector's sight, a full collection no longer
     # walks it, which keeps those pauses out of the answers' p99 -- and, in forked

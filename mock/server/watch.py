@@ -23,7 +23,7 @@ from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.errors import UsagekitError
 from usagekit.mock.datasets import files
 
-__all__ = ["POLL_SECONDS", "WatchState", "Watcher"]
+__all__ = ["POLL_SECONDS", "Signature", "WatchState", "Watcher", "signature"]
 
 logger = logging.getLogger("usagekit.mock.server")
 
@@ -67,13 +67,20 @@ def signature(directory: Path) -> Signature:
 class Watcher:
     """Polls ``directory`` and calls ``on_load(dataset)`` after each good change."""
 
-    def __init__(self, directory: str, on_load: Callable[[Dataset], None]) -> None:
+    def __init__(
+        self,
+        directory: str,
+        on_load: Callable[[Dataset], None],
+        *,
+        seen: Signature | None = None,
+    ) -> None:
+        """``seen``: the files' signature when the served data was read (default: now)."""
         self.directory = Path(directory)
         self.on_load = on_load
         self.state = WatchState(directory=str(directory))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="usagekit-watch", daemon=True)
-        self._seen = signature(self.directory)
+        self._seen = signature(self.directory) if seen is None else seen
 
     def start(self) -> None:
         self._thread.start()

@@ -45,7 +45,7 @@ from .journal import Journal, JournalMiddleware, journal_routes
 from .pages import Served, page_routes, served_spec
 from .scenario_store import ScenarioStore
 from .scenarios import example_bodies, named_examples
-from .watch import Watcher
+from .watch import Signature, Watcher
 
 __all__ = ["Workbench", "create_workbench"]
 
@@ -64,7 +64,9 @@ class Loaded:
 class Workbench:
     """The state the workbench's routes share: the loaded data, scenarios, the journal."""
 
-    def __init__(self, dataset: Dataset, config: ServerConfig) -> None:
+    def __init__(
+        self, dataset: Dataset, config: ServerConfig, *, watched: Signature | None = None
+    ) -> None:
         self.config = config
         self.spec = load_spec()
         self.source = _source(config)
@@ -73,7 +75,9 @@ class Workbench:
         self.journal = Journal(config.control_dir)
         self.coverage = coverage_ledger()
         self.watcher = (
-            Watcher(config.data_dir, self.swap) if config.watch and config.data_dir else None
+            Watcher(config.data_dir, self.swap, seen=watched)
+            if config.watch and config.data_dir
+            else None
         )
 
     def _load(self, dataset: Dataset) -> Loaded:
@@ -138,10 +142,12 @@ class Workbench:
         )
 
 
-def create_workbench(dataset: Dataset, config: ServerConfig | None = None) -> ASGIApp:
+def create_workbench(
+    dataset: Dataset, config: ServerConfig | None = None, *, watched: Signature | None = None
+) -> ASGIApp:
     """The whole mock: the contract's app over ``dataset`` with the workbench around it."""
     config = config or ServerConfig()
-    bench = Workbench(dataset, config)
+    bench = Workbench(dataset, config, watched=watched)
     api: ASGIApp = RuntimeScenarioMiddleware(
         bench.contract,
         store=bench.store,
