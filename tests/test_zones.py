@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from usagekit.mock.core.errors import UnknownZoneError
-from usagekit.mock.core.zones import available_zones, get_timeline, get_zone
+from usagekit.mock.core.zones import available_zones, get_timeline, get_zone, same_zone
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -116,3 +116,37 @@ def test_zones_without_transitions_have_a_fixed_offset():
     points = np.array([second("0001-01-02"), second("2024-06-01"), second("9999-12-30")])
     assert timeline.offsets_at(points).tolist() == [14 * 3600] * 3
     assert timeline.transitions(points[0], points[-1])[0].size == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "other", "same"),
+    [
+        ("US/Eastern", "America/New_York", True),  # a backward link
+        ("UTC", "Etc/UTC", True),
+        ("Asia/Calcutta", "Asia/Kolkata", True),
+        ("Europe/Vienna", "Europe/Berlin", False),  # the same offsets today, not the same zone
+        ("Etc/GMT+5", "EST", False),
+        ("Mars/Olympus_Mons", "Mars/Olympus_Mons", True),  # unknown, but the same text
+        ("Mars/Olympus_Mons", "UTC", False),
+    ],
+)
+def test_same_zone_is_a_name_and_its_links(name: str, other: str, same: bool) -> None:
+    assert same_zone(name, other) is same
+    assert same_zone(other, name) is same
+
+
+def test_same_zone_joins_only_names_with_one_timeline() -> None:
+    probes = [
+        second(f"{year}-{month:02d}-15T12:00:00") for year in (1975, 2025, 2040) for month in (1, 7)
+    ]
+    groups: list[list[str]] = []
+    for name in sorted(available_zones()):
+        group = next((g for g in groups if same_zone(g[0], name)), None)
+        if group is None:
+            groups.append([name])
+        else:
+            group.append(name)
+    assert 0 < len(groups) < len(available_zones())  # the database has links
+    for group in groups:
+        offsets = {tuple(get_timeline(name).offset_at(p) for p in probes) for name in group}
+        assert len(offsets) == 1, group

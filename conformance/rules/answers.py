@@ -19,6 +19,7 @@ from usagekit.conformance.rules.diff import describe_differences
 from usagekit.conformance.stamps import Stamp, label, written_offset
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.instants import US
+from usagekit.mock.core.zones import same_zone
 
 __all__ = [
     "buckets_follow_calendar",
@@ -67,8 +68,10 @@ def meta_echoes_query(view: ExchangeView) -> Verdict:
 
     Accepts: start and end in any spelling of the same instant in tz's offset (exact or to the
     minute), members the contract does not define; with end left to the server, its now as
-    meta.end. (meta.group_by and meta.tz may be absent under the contract profile, which does
-    not run this rule.)
+    meta.end; tz as requested or as another name of the same zone (``US/Eastern`` echoed as
+    ``America/New_York``: the contract does not say which name the echo uses).
+    (meta.group_by and meta.tz may be absent under the contract profile, which does not run
+    this rule.)
     """
     meta, query = view.usage.meta, view.query
     expected_group_by = tuple(d.value for d in query.group_by)
@@ -87,7 +90,7 @@ def meta_echoes_query(view: ExchangeView) -> Verdict:
     if meta.group_by != expected_group_by:
         shown = None if meta.group_by is None else list(meta.group_by)
         problems.append(f"group_by is {shown!r}, expected {list(expected_group_by)!r}")
-    if meta.tz != query.tz:
+    if meta.tz is None or not same_zone(meta.tz, query.tz):
         problems.append(f"tz is {meta.tz!r}, expected {query.tz!r}")
     if problems:
         raise WrongValue("meta." + "; meta.".join(problems), exchanges=(view.exchange,))
@@ -139,7 +142,8 @@ def matches_reference(view: ExchangeView) -> Verdict:
     """The answer equals the reference aggregator's over the dataset, field by field.
 
     Accepts: timestamps in any spelling of the same instant and offset, keys in any order,
-    members the contract does not define (except in dimensions).
+    members the contract does not define (except in dimensions), meta.tz under another name
+    of the same zone.
     """
     differences = describe_differences(view.answer, view.usage.raw)
     if differences:

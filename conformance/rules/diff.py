@@ -2,7 +2,8 @@
 
 Timestamps are compared as what they mean -- the same instant written with
 an acceptable offset -- not as text: ``Z`` and ``+00:00``, or a trailing
-``.000000``, are the same answer.
+``.000000``, are the same answer. ``meta.tz`` is compared as the zone it names:
+``US/Eastern`` and ``America/New_York`` are the same answer.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from usagekit.conformance.stamps import read_stamp, written_offset
+from usagekit.mock.core.zones import same_zone
 
 __all__ = ["describe_differences"]
 
@@ -27,6 +29,9 @@ def describe_differences(expected: Any, actual: Any, where: str = "") -> list[st
             elif key in _TIMESTAMPS and isinstance(expected[key], str):
                 if not _same_timestamp(expected[key], actual[key]):
                     found.append(f"{path}: expected {expected[key]}, got {_short(actual[key])}")
+            elif path == "meta.tz" and isinstance(expected[key], str):
+                if not (isinstance(actual[key], str) and same_zone(expected[key], actual[key])):
+                    found.append(f"{path}: expected {expected[key]!r}, got {_short(actual[key])}")
             else:
                 found.extend(describe_differences(expected[key], actual[key], path))
         found.extend(

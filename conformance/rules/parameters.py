@@ -15,6 +15,7 @@ from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import scenario_rule
 from usagekit.conformance.rules.windows import active_window, written
 from usagekit.mock.core.instants import US
+from usagekit.mock.core.zones import same_zone
 
 __all__ = [
     "datetimes_without_offset_read_in_tz",
@@ -114,11 +115,12 @@ def defaults_applied(ctx: KitContext) -> None:
     """Without parameters: end is now, start 30 days before, day buckets in UTC, limit 500.
 
     Accepts: a pinned clock (its now is the server's business) or a live one within 5 minutes of
-    this machine's.
+    this machine's; UTC echoed under another name of the zone (``Etc/UTC``).
     """
     body = ctx.usage()
     meta = body.meta
-    if meta.granularity != "day" or meta.tz != "UTC" or meta.group_by != ():
+    utc = meta.tz is not None and same_zone(meta.tz, "UTC")
+    if meta.granularity != "day" or not utc or meta.group_by != ():
         raise WrongValue(
             f"defaults echoed as granularity={meta.granularity!r}, tz={meta.tz!r}, "
             f"group_by={meta.group_by!r}; expected day, UTC, []"

@@ -39,7 +39,7 @@ import numpy as np
 
 from .errors import UnknownZoneError
 
-__all__ = ["Timeline", "available_zones", "get_timeline", "get_zone"]
+__all__ = ["Timeline", "available_zones", "get_timeline", "get_zone", "same_zone"]
 
 _CYCLE_YEARS = 400
 _CYCLE_SECONDS = 146_097 * 86_400
@@ -58,6 +58,26 @@ def _zone_file(name: str) -> importlib.resources.abc.Traversable:
     *folders, leaf = name.split("/")
     package = ".".join(["tzdata.zoneinfo", *folders])
     return importlib.resources.files(package) / leaf
+
+
+def same_zone(name: str, other: str) -> bool:
+    """Whether two names are one zone of the pinned database (a name and its links).
+
+    The database writes a link (``US/Eastern``, ``Etc/UTC``) as a copy of its
+    target's file, so two names are one zone exactly when their files are equal.
+    An unknown name is the same zone as nothing but itself.
+    """
+    if name == other:
+        return True
+    known = available_zones()
+    if name not in known or other not in known:
+        return False
+    return _zone_bytes(name) == _zone_bytes(other)
+
+
+@functools.cache
+def _zone_bytes(name: str) -> bytes:
+    return _zone_file(name).read_bytes()
 
 
 @functools.cache

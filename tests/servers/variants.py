@@ -10,12 +10,14 @@ may well do (FastAPI/pydantic, an API gateway, another JSON encoder).
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import uuid
 from collections.abc import Collection
 from typing import Any
 
 from usagekit.mock.core.errors import FieldError, QueryError
+from usagekit.mock.core.zones import available_zones, same_zone
 
 
 class Variant(enum.Enum):
@@ -28,6 +30,7 @@ class Variant(enum.Enum):
     OFFSET_SPELLING = "writes a zero offset +00:00 and every timestamp with milliseconds"
     HEADER_CASE = "writes Content-Type: Application/JSON; Charset=UTF-8 and Allow: get, head"
     ERROR_EXTRAS = "adds detail, errors: null and members of its own to error bodies"
+    ZONE_ALIAS = "echoes tz under another name of the same zone (UTC as Etc/UCT)"
     EXTRA_MEMBERS = (
         "adds members of its own to meta, buckets and values (a new request id each time)"
     )
@@ -93,6 +96,8 @@ def usage_body(body: dict[str, Any], variants: Collection[Variant]) -> dict[str,
             body["meta"][name] = _respelled(body["meta"][name])
         for bucket in body["data"]:
             bucket["ts"] = _respelled(bucket["ts"])
+    if Variant.ZONE_ALIAS in variants:
+        body["meta"]["tz"] = alias_of(body["meta"]["tz"])
     if Variant.EXTRA_MEMBERS in variants:
         body["meta"]["request_id"] = str(uuid.uuid4())
         for bucket in body["data"]:
@@ -100,3 +105,9 @@ def usage_body(body: dict[str, Any], variants: Collection[Variant]) -> dict[str,
             for value in bucket["values"]:
                 value["billable"] = value["seconds"]
     return body
+
+
+@functools.cache
+def alias_of(zone: str) -> str:
+    """The first other name of ``zone``'s zone in the database, or ``zone`` when it has none."""
+    return next((z for z in sorted(available_zones()) if z != zone and same_zone(z, zone)), zone)
