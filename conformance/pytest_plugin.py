@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .config import KitConfig
+from .config import KitConfig, Requirement
 from .errors import KitError
 from .generation import BUILT_IN
 from .outcomes import RuleResult, Summary
@@ -107,7 +107,7 @@ class RuleItem(pytest.Item):
         if result.failed:
             raise RuleFailed(_failure_text(result))
         if result.skipped is not None:
-            pytest.skip(result.skipped)
+            pytest.skip(_in_plugin_terms(result.skipped))
 
     def repr_failure(
         self,
@@ -207,3 +207,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if ours <= kept:
         return
     shared.config = dataclasses.replace(shared.config, skip=shared.config.skip | (ours - kept))
+
+
+#: What a rule needs, named as this plugin's options and environment say it.
+_PLUGIN_TERMS = {
+    Requirement.SUBACCOUNT.value: "--usagekit-subaccount-id and USAGEKIT_SUBACCOUNT_KEY",
+    Requirement.FOREIGN_ACCOUNT.value: "--usagekit-foreign-account-id",
+    Requirement.DATA.value: "--usagekit-data",
+}
+
+
+def _in_plugin_terms(reason: str) -> str:
+    """A skip reason with ``usagekit check``'s option names replaced by the plugin's."""
+    for option in sorted(_PLUGIN_TERMS, key=len, reverse=True):
+        reason = reason.replace(option, _PLUGIN_TERMS[option])
+    return reason

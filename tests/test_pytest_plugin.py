@@ -100,6 +100,10 @@ def test_every_rule_is_a_passing_item_against_the_mock(tmp_path: Path, base_url:
     skipped = {name for name, case in found.items() if case.find("skipped") is not None}
     needs_data = {rule.name for rule in RULES if rule.requires}
     assert skipped <= needs_data | set(BUILT_IN)
+    # ... and say so in the plugin's own terms, not usagekit check's.
+    reasons = {found[name].find("skipped").get("message", "") for name in skipped & needs_data}
+    assert reasons
+    assert all("--usagekit-data" in reason for reason in reasons), reasons
     for key in KEYS.values():
         assert key not in done.stdout + done.stderr
 
