@@ -207,3 +207,23 @@ def test_swagger_ui_try_it_out_returns_data_on_first_try(page: Page, base: str):
     page.locator(".live-responses-table").first.scroll_into_view_if_needed()
     screenshot(page, "swagger-ui-try-it-out", full_page=False)
     assert console.take() == []
+
+
+def test_dashboard_works_behind_an_admin_token_with_ids_for_names(page: Page):
+    # With --admin-token the browser cannot read /_usagekit/names (it sends no token):
+    # the dashboard still draws the data, showing ids where names would be.
+    token = "s3cret-admin-token"
+    with uvicorn_server(dataset_factory=None, size=5_000, now=NOW, admin_token=token) as url:
+        named = httpx.get(f"{url}/_usagekit/names", headers={"Authorization": f"Bearer {token}"})
+        assert named.status_code == 200
+        console = open_demo(page, url)
+        assert table_rows(page) == api_rows(page)
+        own = page.get_by_test_id("account").locator("option").nth(1)
+        assert own.inner_text() == own.get_attribute("value")  # an id, not a name
+        assert own.inner_text() not in named.json()["accounts"].values()
+        screenshot(page, "demo-admin-token")
+    errors = console.take()
+    assert len(errors) == 1, errors
+    match = NETWORK_ERROR.match(errors[0])
+    assert match, errors
+    assert match[1] == "401", errors
