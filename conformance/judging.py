@@ -15,15 +15,16 @@ odd answer fails with the crash as its reason instead of taking the run down.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .failures import ConformanceFailure
+from .outcomes import Outcomes
 from .registry import NOT_APPLICABLE, Rule, RuleKind
 from .rules import RULES
 from .view import ExchangeView
 
-__all__ = ["Judged", "judge", "response_rules"]
+__all__ = ["Judged", "declare_rules", "judge", "response_rules"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +43,31 @@ def response_rules(view: ExchangeView) -> list[Rule]:
     """The response rules the run's config selects (profile, requirements, --check)."""
     selected, _ = RULES.select(view.config)
     return [rule for rule in selected if rule.kind is RuleKind.RESPONSE]
+
+
+def declare_rules(
+    outcomes: Outcomes,
+    skipped: Iterable[tuple[str, str]],
+    kinds: Collection[RuleKind] = tuple(RuleKind),
+) -> None:
+    """Every rule of ``kinds`` in ``outcomes`` (so every report lists it), each skipped one why.
+
+    ``skipped`` is the second half of :meth:`Registry.select`; a ``check`` run
+    declares every rule, a proxy or a replay only the response rules it can run.
+    """
+    for rule in RULES:
+        if rule.kind in kinds:
+            outcomes.declare(
+                rule.name,
+                source="usagekit",
+                kind=rule.kind.value,
+                profile=rule.profile.value,
+                summary=rule.summary,
+            )
+    named = {rule.name for rule in RULES if rule.kind in kinds}
+    for name, why in skipped:
+        if name in named:
+            outcomes.skipped(name, why)
 
 
 def judge(view: ExchangeView, rules: Iterable[Rule] | None = None) -> list[Judged]:

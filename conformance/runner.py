@@ -33,7 +33,7 @@ from .exchange import Exchange
 from .failures import ConformanceFailure
 from .generation import run_generated
 from .inprocess import in_process
-from .judging import judge
+from .judging import declare_rules, judge
 from .oracle import Oracle
 from .outcomes import Finding, Outcomes, Summary, judged_of, tainted_text
 from .preflight import check_options, load_data, preflight
@@ -73,16 +73,7 @@ class _Run:
         self.handlers = handlers
         self.outcomes = Outcomes()
         self.selected, skipped = _select(config)
-        for rule in RULES:
-            self.outcomes.declare(
-                rule.name,
-                source="usagekit",
-                kind=rule.kind.value,
-                profile=rule.profile.value,
-                summary=rule.summary,
-            )
-        for name, why in skipped:
-            self.outcomes.skipped(name, why)
+        declare_rules(self.outcomes, skipped)
         self.skipped = skipped
         self.responses = [r for r in self.selected if r.kind is RuleKind.RESPONSE]
         self.recent: list[Exchange] = []

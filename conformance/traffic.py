@@ -31,7 +31,7 @@ from .config import KitConfig
 from .coverage import cells_of, contract_ledger
 from .exchange import Exchange, KeyRole
 from .har import Recorded
-from .judging import judge
+from .judging import declare_rules, judge
 from .oracle import Oracle
 from .outcomes import Finding, Outcomes, Summary, judged_of
 from .registry import RuleKind
@@ -113,19 +113,7 @@ class Traffic:
         self.started = time.perf_counter()
         selected, skipped = RULES.select(config)
         self.rules = [r for r in selected if r.kind is RuleKind.RESPONSE]
-        for rule in RULES:
-            if rule.kind is RuleKind.RESPONSE:
-                self.outcomes.declare(
-                    rule.name,
-                    source="usagekit",
-                    kind=rule.kind.value,
-                    profile=rule.profile.value,
-                    summary=rule.summary,
-                )
-        responses = {r.name for r in RULES if r.kind is RuleKind.RESPONSE}
-        for name, why in skipped:
-            if name in responses:
-                self.outcomes.skipped(name, why)
+        declare_rules(self.outcomes, skipped, (RuleKind.RESPONSE,))
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._verdicts: OrderedDict[tuple[Any, ...], _Verdicts] = OrderedDict()
         self._lock = threading.Lock()

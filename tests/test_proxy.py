@@ -11,6 +11,8 @@ from servers.minimal import Fault
 from servers.variants import Variant
 
 from usagekit.conformance.profiles import Profile
+from usagekit.conformance.registry import RuleKind
+from usagekit.conformance.rules import RULES
 from usagekit.conformance.traffic import Traffic
 from usagekit.mock.datasets.files import save_dataset
 
@@ -156,3 +158,20 @@ def test_the_tally_counts_each_rule_and_reason_once_with_a_curl_against_the_upst
     # Against the upstream, which the proxy's client reached at a port of its own.
     assert all(v["curl"].startswith("curl ") and "'http://127.0.0.1:" in v["curl"] for v in shape)
     assert all("sk-" not in v["curl"] for v in tally["violations"])
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_a_proxy_reports_every_response_rule_and_why_one_did_not_run(profile: Profile) -> None:
+    """The proxy declares its rules with check's helper: every response rule has a row, no
+    scenario rule has one, and a rule of the other profile says why it did not run."""
+    summary = traffic(profile=profile).summary()
+    rows = {r.name: r for r in summary.results}
+    assert set(rows) == {r.name for r in RULES if r.kind is RuleKind.RESPONSE}
+    assert all(r.kind == "response" and r.source == "usagekit" for r in rows.values())
+    skipped = {name: row.skipped for name, row in rows.items() if row.skipped is not None}
+    reference_only = {r.name for r in RULES if r.profile is Profile.REFERENCE} & set(rows)
+    if profile is Profile.CONTRACT:
+        assert set(skipped) == reference_only
+        assert all("contract profile" in why for why in skipped.values())
+    else:  # without --data, the one rule that needs the dataset
+        assert skipped == {"matches_reference": "needs --data"}
