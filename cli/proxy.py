@@ -59,6 +59,13 @@ __all__ = ["proxy"]
 @COVERAGE_JSON
 @MIN_COVERAGE
 @click.option(
+    "--admin-token",
+    metavar="TOKEN",
+    envvar="USAGEKIT_ADMIN_TOKEN",
+    help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
+    "(default: loopback clients only).",
+)
+@click.option(
     "--refresh",
     default=5.0,
     show_default=True,
@@ -85,13 +92,15 @@ def proxy(
     junit_xml: Path | None,
     coverage_json: Path | None,
     min_coverage: tuple[str, ...],
+    admin_token: str | None,
     refresh: float,
     timeout: float,
 ) -> None:
     """Forward every request to --upstream and judge the endpoint's answers.
 
     Each answer of the endpoint gets X-Usagekit-Violations (and X-Usagekit-Rules);
-    GET /_usagekit/violations and /_usagekit/coverage show the running tally.
+    GET /_usagekit/violations and /_usagekit/coverage show the running tally
+    (to loopback clients, or to any client with --admin-token).
     Stop with Ctrl-C or SIGTERM: exit 0 when every answer held, 1 otherwise.
     """
     if not upstream.startswith(("http://", "https://")):
@@ -117,6 +126,7 @@ def proxy(
         record=record,
         refresh=refresh,
         timeout=timeout,
+        admin_token=admin_token,
     )
     click.echo(
         f"usagekit proxy: http://{host}:{port} -> {kit.base_url} "

@@ -16,7 +16,8 @@ With ``strict`` a violating answer is replaced by a 502 in the contract's error
 shape, ``code: upstream_violation``, with one ``errors[]`` item per rule.
 
 The proxy answers two paths itself: ``GET /_usagekit/violations`` (the running
-tally) and ``GET /_usagekit/coverage`` (the coverage ledger).
+tally) and ``GET /_usagekit/coverage`` (the coverage ledger), to loopback
+clients or the holders of ``admin_token`` (:mod:`.admin`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
+from .forwarding import decoded, forwarded, kept, request_body
 from .har import HarWriter, Recorded
 from .traffic import Traffic, Violation
 from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout
@@ -40,25 +41,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-#: RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
-HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-    }
-)
-#: Codings the judge reads a compressed answer through (httpx's decoders).
-DECODABLE = frozenset({b"gzip", b"deflate", b"identity"})
-VIOLATIONS_PATH = "/_usagekit/violations"
-COVERAGE_PATH = "/_usagekit/coverage"
-OWN_PATHS = frozenset({VIOLATIONS_PATH, COVERAGE_PATH})
 VIOLATIONS = b"x-usagekit-violations"
 RULES = b"x-usagekit-rules"
 JSON = b"application/json"
@@ -67,8 +49,6 @@ MAX_RECORDED = 1 << 20
 #: An answer of the endpoint is read whole to be judged, up to this size (the largest
 #: the contract allows is 500 buckets of every group: well under it).
 MAX_JUDGED = 32 << 20
-#: A request body beyond this is refused with a 413 (the contract's operation has none).
-MAX_BODY = 1 << 20
 
 
 class ValidationProxy:
@@ -82,12 +62,14 @@ class ValidationProxy:
         strict: bool = False,
         recorder: HarWriter | None = None,
         timeout: float = 30.0,
+        admin_token: str | None = None,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.traffic = traffic
         self.strict = strict
         self.recorder = recorder
         self._client = Upstream(self.upstream, timeout=timeout)
+        self._gate = Gate(admin_token)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -99,8 +81,11 @@ class ValidationProxy:
         if scope["type"] != "http":
             return
         if scope["method"] == "GET" and scope["path"] in OWN_PATHS:
-            body = json.dumps(self._own(scope["path"]), indent=2).encode()
-            await _reply(send, 200, body)
+            refusal = self._gate.refusal(scope)
+            if refusal is not None:
+                await reply(send, *refusal)
+                return
+            await reply(send, 200, json.dumps(self._own(scope["path"]), indent=2).encode())
             return
         await self._forward(scope, receive, send)
 
@@ -124,10 +109,10 @@ class ValidationProxy:
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         flight = _Flight(scope=scope, started=time.time(), clock=time.perf_counter())
         judged = self.traffic.covers(scope["method"], scope["path"])
-        headers = _forwarded(scope["headers"], decodable=judged)
-        body = await _body(receive)
+        headers = forwarded(scope["headers"], decodable=judged)
+        body = await request_body(receive)
         if body is None:
-            await _reply(send, 413, _error("payload_too_large", "The request body is too large"))
+            await reply(send, 413, error_body("payload_too_large", "The request body is too large"))
             return
         target = scope.get("raw_path") or scope["path"].encode()
         if scope.get("query_string"):
@@ -137,10 +122,10 @@ class ValidationProxy:
         try:
             answer = await self._client.send(scope["method"], target, headers, body)
         except UpstreamTimeout as exc:
-            await _reply(send, 504, _error("upstream_timeout", str(exc)))
+            await reply(send, 504, error_body("upstream_timeout", str(exc)))
             return
         except UpstreamError as exc:
-            await _reply(send, 502, _error("upstream_unreachable", str(exc)))
+            await reply(send, 502, error_body("upstream_unreachable", str(exc)))
             return
         try:
             if judged:
@@ -154,11 +139,11 @@ class ValidationProxy:
         try:
             raw = await answer.read(MAX_JUDGED)
         except UpstreamError as exc:
-            await _reply(send, 502, _error("upstream_unreadable", str(exc)))
+            await reply(send, 502, error_body("upstream_unreadable", str(exc)))
             return
         recorded = flight.recorded(answer, raw)
         violations = self.traffic.judge(recorded, base_url=self.upstream)
-        status, headers, body = answer.status, _kept(answer.headers), raw
+        status, headers, body = answer.status, kept(answer.headers), raw
         if violations and self.strict:
             status, headers, body = 502, [(b"content-type", JSON)], _strict_body(violations)
         marks = [(VIOLATIONS, str(len(violations)).encode())]
@@ -172,18 +157,18 @@ class ValidationProxy:
             self.recorder.add(recorded)
 
     async def _streamed(self, flight: _Flight, answer: Answer, send: Send) -> None:
-        headers = _kept(answer.headers)
+        headers = kept(answer.headers)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        kept: list[bytes] = []
+        parts: list[bytes] = []
         size = 0
         async for chunk in answer.chunks():
             if self.recorder is not None and size < MAX_RECORDED:
-                kept.append(chunk)
+                parts.append(chunk)
                 size += len(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
         if self.recorder is not None:
-            self.recorder.add(flight.recorded(answer, b"".join(kept)[:MAX_RECORDED]))
+            self.recorder.add(flight.recorded(answer, b"".join(parts)[:MAX_RECORDED]))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -207,88 +192,16 @@ class _Flight:
             status=answer.status,
             reason=answer.reason,
             response_headers=tuple(headers),
-            content=_decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw,
+            content=decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw,
             elapsed=time.perf_counter() - self.clock,
             http_version=f"HTTP/{self.scope.get('http_version', '1.1')}",
         )
 
 
-def _forwarded(raw: Headers, *, decodable: bool) -> Headers:
-    """The client's headers minus hop-by-hop ones (and those ``Connection`` names) and Host.
-
-    For the endpoint, ``Accept-Encoding`` keeps only the codings the judge can
-    read, so that a compressed answer is judged and never misread.
-    """
-    named = {
-        token.strip().lower()
-        for k, v in raw
-        if k.lower() == b"connection"
-        for token in v.split(b",")
-    }
-    drop = HOP_BY_HOP | named | {b"host", b"content-length"}
-    kept = [(k, v) for k, v in raw if k.lower() not in drop]
-    if decodable:
-        kept = [(k, _decodable(v)) if k.lower() == b"accept-encoding" else (k, v) for k, v in kept]
-    return kept
-
-
-def _decodable(accepted: bytes) -> bytes:
-    codings = [c for c in accepted.split(b",") if c.split(b";")[0].strip().lower() in DECODABLE]
-    return b",".join(codings).strip() or b"identity"
-
-
-def _kept(headers: Headers) -> Headers:
-    named = {
-        token.strip().lower()
-        for k, v in headers
-        if k.lower() == b"connection"
-        for token in v.split(b",")
-    }
-    drop = HOP_BY_HOP | named
-    return [(k.lower(), v) for k, v in headers if k.lower() not in drop]
-
-
-async def _body(receive: Receive) -> bytes | None:
-    """The request's body, whole; ``None`` past :data:`MAX_BODY`."""
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(parts)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        parts.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(parts)
-
-
-def _decoded(raw: bytes, encoding: str) -> bytes:
-    try:
-        return httpx.Response(200, headers={"content-encoding": encoding}, content=raw).content
-    except httpx.DecodingError:
-        return raw
-
-
-def _error(code: str, message: str, errors: list[dict[str, str]] | None = None) -> bytes:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if errors:
-        body["errors"] = errors
-    return json.dumps(body).encode()
-
-
 def _strict_body(violations: list[Violation]) -> bytes:
     rules = list(dict.fromkeys(v.rule for v in violations))
-    return _error(
+    return error_body(
         "upstream_violation",
         f"The upstream's answer breaks {len(rules)} rule(s) of the contract: {', '.join(rules)}",
-        [{"field": v.rule, "message": v.reason} for v in violations],
+        errors=[{"field": v.rule, "message": v.reason} for v in violations],
     )
-
-
-async def _reply(send: Send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -47,6 +47,8 @@ class ProxyConfig:
     record: Path | None = None
     refresh: float = 5.0  # seconds between report refreshes
     timeout: float = 30.0
+    #: Lets any client that sends it as a bearer token read /_usagekit/* (else loopback only).
+    admin_token: str | None = None
 
 
 class ViolationLog:
@@ -108,6 +110,7 @@ def serve_proxy(
         strict=config.strict,
         recorder=recorder,
         timeout=config.timeout,
+        admin_token=config.admin_token,
     )
     server = uvicorn.Server(
         uvicorn.Config(

@@ -30,11 +30,13 @@ pytestmark = pytest.mark.slow
 
 
 @contextmanager
-def proxy_process(upstream: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def proxy_process(
+    upstream: str, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
     command = [str(USAGEKIT), "proxy", "--upstream", upstream, "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--now", NOW_TEXT, *args], stderr=subprocess.PIPE, text=True
+        [*command, "--now", NOW_TEXT, *args], stderr=subprocess.PIPE, text=True, env=env
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -189,3 +191,22 @@ def test_a_proxy_that_cannot_listen_exits_2_and_still_writes_its_reports(tmp_pat
     assert done.returncode == 2, done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in (tmp_path / "r.md").read_text()
     assert ET.parse(tmp_path / "j.xml").getroot().iter("testcase")
+
+
+def test_the_admin_token_reaches_the_process() -> None:
+    app = MinimalServer(dataset=DATASET, now=NOW).app()
+    env_token = {"env": {**os.environ, "USAGEKIT_ADMIN_TOKEN": "from-env"}}
+    with serving(app) as upstream:
+        for args, token, extra in (
+            (("--admin-token", "s3cret"), "s3cret", {}),
+            ((), "from-env", env_token),
+        ):
+            with proxy_process(upstream, *args, **extra) as (base, process):
+                refused = httpx.get(f"{base}/_usagekit/violations")
+                assert refused.status_code == 401
+                assert refused.json()["code"] == "unauthorized"
+                headers = {"Authorization": f"Bearer {token}"}
+                allowed = httpx.get(f"{base}/_usagekit/violations", headers=headers)
+                assert allowed.status_code == 200
+                assert allowed.json()["exchanges"] == 0
+                stop(process)

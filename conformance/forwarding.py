@@ -1,0 +1,95 @@
+"""What the proxy passes on of a request and of an answer: headers and bodies, RFC 9110's way.
+
+Hop-by-hop headers (RFC 9110 7.6.1) and those a ``Connection`` header names
+concern one connection only and are never forwarded, in either direction;
+``Host`` is the upstream's. For the endpoint, ``Accept-Encoding`` keeps only
+the codings the judge can read, so that a compressed answer is judged and
+never misread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import httpx
+
+from .upstream import Headers
+
+__all__ = ["MAX_BODY", "decoded", "forwarded", "kept", "request_body"]
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+
+#: RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+#: Codings the judge reads a compressed answer through (httpx's decoders).
+DECODABLE = frozenset({b"gzip", b"deflate", b"identity"})
+#: A request body beyond this is refused with a 413 (the contract's operation has none).
+MAX_BODY = 1 << 20
+
+
+def forwarded(raw: Headers, *, decodable: bool) -> Headers:
+    """The client's headers minus hop-by-hop ones (and those ``Connection`` names) and Host."""
+    drop = _dropped(raw) | {b"host", b"content-length"}
+    kept = [(k, v) for k, v in raw if k.lower() not in drop]
+    if decodable:
+        kept = [(k, _decodable(v)) if k.lower() == b"accept-encoding" else (k, v) for k, v in kept]
+    return kept
+
+
+def kept(headers: Headers) -> Headers:
+    """The upstream's headers, lower-cased, minus hop-by-hop ones."""
+    drop = _dropped(headers)
+    return [(k.lower(), v) for k, v in headers if k.lower() not in drop]
+
+
+def _dropped(headers: Headers) -> frozenset[bytes]:
+    named = [
+        token.strip().lower()
+        for k, v in headers
+        if k.lower() == b"connection"
+        for token in v.split(b",")
+    ]
+    return HOP_BY_HOP.union(named) if named else HOP_BY_HOP
+
+
+def _decodable(accepted: bytes) -> bytes:
+    codings = [c for c in accepted.split(b",") if c.split(b";")[0].strip().lower() in DECODABLE]
+    return b",".join(codings).strip() or b"identity"
+
+
+async def request_body(receive: Receive) -> bytes | None:
+    """The request's body, whole; ``None`` past :data:`MAX_BODY`."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def decoded(raw: bytes, encoding: str) -> bytes:
+    """A compressed answer's body as the judge reads it (as it came when it cannot be read)."""
+    try:
+        return httpx.Response(200, headers={"content-encoding": encoding}, content=raw).content
+    except httpx.DecodingError:
+        return raw
