@@ -16,6 +16,7 @@ from usagekit.mock.core.instants import (
     US,
     format_instant,
     format_instants,
+    instants_ascii,
     parse_datetime,
     parse_instant,
 )
@@ -157,6 +158,29 @@ def test_written_text_names_the_same_instant(second, offset):
     # The written offset is whole minutes, at most 59 s east of the real one.
     assert 0 <= parse_datetime(text).offset - offset < 60
     assert format_instants(np.array([second]), np.array([offset])) == [text]
+
+
+def _ascii_texts(rows: np.ndarray) -> list[str]:
+    return [bytes(row).replace(b"\0", b"").decode() for row in rows]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            # Down to a day past the edges, where the clock may leave the years 1 to 9999.
+            st.integers(MIN_INSTANT // US - 86_400, MAX_INSTANT // US + 86_400),
+            st.integers(-(15 * 3600), 15 * 3600),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_ascii_rows_write_the_same_text_as_format_instants(pairs):
+    """The encoder's vectorised labels equal the plain formatter's, LMT offsets included."""
+    seconds = np.array([s for s, _ in pairs], dtype=np.int64)
+    offsets = np.array([o for _, o in pairs], dtype=np.int64)
+    assert _ascii_texts(instants_ascii(seconds, offsets)) == format_instants(seconds, offsets)
 
 
 def test_parse_instant_needs_an_offset_and_agrees_with_parse_datetime() -> None:

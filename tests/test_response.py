@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
 import factories
+import numpy as np
 import pytest
 from factories import CHILD, OTHER, PARENT
 from reference_encoder import reference_json
@@ -87,3 +89,52 @@ def test_the_encoder_escapes_dimension_values_like_the_reference():
         body = result.to_json()
         assert body == reference_json(result)
         json.loads(body)
+
+
+def test_the_encoder_writes_any_count_like_the_reference(synthetic_dataset):
+    """Numbers of every length (0, each power of ten and its neighbours, int64's
+    largest), also negative ones no dataset holds, over grids with empty buckets."""
+    aggregator = Aggregator(synthetic_dataset)
+    account = synthetic_dataset.accounts[0].id
+    tens = [10**k + d for k in range(19) for d in (-1, 0, 1) if 10**k + d < 2**63]
+    numbers = np.array([0, *tens, 2**63 - 1], dtype=np.int64)
+    rng = np.random.default_rng(3)
+    checked = 0
+    for query in random_queries(random.Random(11), account, 200):
+        result = aggregator(query)
+        rows = len(result.tally)
+        if not rows:
+            continue
+        for sign in (1, -1) if checked % 10 == 0 else (1,):
+            tally = dataclasses.replace(
+                result.tally,
+                seconds=sign * rng.choice(numbers, rows),
+                conversations=rng.choice(numbers, rows),
+            )
+            changed = dataclasses.replace(result, tally=tally)
+            assert changed.to_json() == reference_json(changed), query
+        checked += 1
+    assert checked > 100
+
+
+def test_the_encoder_writes_many_dimension_combinations_like_the_reference():
+    """Past the dense table of every combination, the encoder writes those that occur."""
+    c = factories.conversation
+    agents = tuple(Agent(id=f"agent-{i:03d}-{'x' * 60}", name=str(i)) for i in range(150))
+    accounts = (dataclasses.replace(ODD[0], agents=agents), *ODD[1:])
+    rng = random.Random(2)
+    records = [
+        c(
+            f"2024-12-{rng.randint(1, 20):02d}T{rng.randint(0, 23):02d}:00:00Z",
+            rng.randint(0, 10**6),
+            agent=rng.choice(agents).id,
+            type=rng.choice(["phone", "web", "test"]),
+            account=rng.choice([PARENT, CHILD]),
+        )
+        for _ in range(3_000)
+    ]
+    dataset = factories.dataset(records, accounts)
+    aggregator = Aggregator(dataset)
+    for query in random_queries(random.Random(4), PARENT, 100, days=60):
+        result = aggregator(query)
+        assert result.to_json() == reference_json(result), query

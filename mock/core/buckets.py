@@ -32,10 +32,13 @@ from enum import StrEnum
 
 import numpy as np
 
-from .instants import US, format_instants
+from .instants import US, format_instants, instants_ascii
 from .zones import Timeline
 
-__all__ = ["BucketGrid", "Granularity", "bucket_grid"]
+__all__ = ["LABEL_WIDTH", "BucketGrid", "Granularity", "bucket_grid"]
+
+#: The width of a label row in :attr:`BucketGrid.ascii`: ``YYYY-MM-DDTHH:MM:SS+HH:MM``.
+LABEL_WIDTH = 25
 
 
 class Granularity(StrEnum):
@@ -52,11 +55,14 @@ class BucketGrid:
     counts instants in ``[edges[i], edges[i + 1])``. ``edges[0]`` is the first
     bucket's start (it may lie before the query's start); the last edge is the
     query's end or, when ``limit`` cut the list, the start of the first bucket
-    left out. ``offsets`` holds the UTC offset (s) at each bucket's start.
+    left out. ``offsets`` holds the UTC offset (s) at each bucket's start;
+    ``ascii`` each bucket's ``ts`` as ASCII bytes, a row each, NUL-padded (for the
+    encoder; :meth:`labels` writes the same text on its own).
     """
 
     edges: np.ndarray
     offsets: np.ndarray
+    ascii: np.ndarray  # uint8, shape (buckets, width >= LABEL_WIDTH)
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -89,7 +95,9 @@ def bucket_grid(
     stop = min(end, int(left_out[0]) * US) if left_out.size else end
     edges = np.append(starts * US, np.int64(stop))
     return BucketGrid(
-        edges=edges, offsets=np.concatenate([np.array([first_offset]), offsets[:kept]])
+        edges=edges,
+        offsets=np.concatenate([np.array([first_offset]), offsets[:kept]]),
+        ascii=_labels(timeline, granularity, starts),
     )
 
 
@@ -106,6 +114,33 @@ def _page(timeline: Timeline, granularity: Granularity, page: int) -> tuple[np.n
     size = _PAGE[granularity]
     found = _boundaries(timeline, granularity, page * size - 1, (page + 1) * size)
     return found, timeline.offsets_at(found)
+
+
+@functools.lru_cache(maxsize=64)
+def _page_labels(timeline: Timeline, granularity: Granularity, page: int) -> np.ndarray:
+    """The ``ts`` label of each of a page's boundaries (rows of ``uint8``, NUL-padded),
+    written once per page like the page itself (about 225 kB for a page of hours)."""
+    found, offsets = _page(timeline, granularity, page)
+    written = instants_ascii(found, offsets)
+    rows = np.zeros((len(found), max(LABEL_WIDTH, written.shape[1])), dtype=np.uint8)
+    rows[:, : written.shape[1]] = written
+    return rows
+
+
+def _labels(timeline: Timeline, granularity: Granularity, starts: np.ndarray) -> np.ndarray:
+    """The label rows of consecutive boundaries ``starts`` (s), read from their pages."""
+    size = _PAGE[granularity]
+    pages = starts // size
+    parts = []
+    for page in range(int(pages[0]), int(pages[-1]) + 1):
+        lo, hi = np.searchsorted(pages, [page, page + 1]).tolist()
+        if lo < hi:
+            first = int(np.searchsorted(_page(timeline, granularity, page)[0], starts[lo]))
+            parts.append(_page_labels(timeline, granularity, page)[first : first + hi - lo])
+    if len(parts) == 1:
+        return parts[0]
+    width = max(part.shape[1] for part in parts)
+    return np.concatenate([np.pad(part, ((0, 0), (0, width - part.shape[1]))) for part in parts])
 
 
 def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> tuple[int, int]:

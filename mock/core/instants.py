@@ -34,6 +34,7 @@ __all__ = [
     "DateTimeText",
     "format_instant",
     "format_instants",
+    "instants_ascii",
     "parse_datetime",
     "parse_instant",
 ]
@@ -179,3 +180,63 @@ def _clocks(local: np.ndarray) -> list[str]:
         for i, text in zip(missing, texts, strict=True):
             found[i] = _CLOCKS[keys[i]] = text
     return found  # type: ignore[return-value]  # no None is left
+
+
+#: ``_PAIRS[n]``: the two ASCII digits of ``0 <= n < 100``.
+_PAIRS = np.array([f"{n:02d}".encode() for n in range(100)], dtype="S2").view(np.uint8)
+_PAIRS = _PAIRS.reshape(100, 2)
+_CLOCK = np.frombuffer(b"0000-00-00T00:00:00", dtype=np.uint8)
+
+
+def instants_ascii(seconds: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """:func:`format_instants` as one ASCII row per instant, NUL-padded (``uint8``, 2-D).
+
+    Array arithmetic only (H. Hinnant's days-to-civil, then two digits at a time from
+    a table), so a grid's labels cost a few numpy operations whatever their number;
+    a clock outside the years 1 to 9999 is written by :func:`format_instants` instead.
+    """
+    written = -(-offsets // 60) * 60
+    days, clock = np.divmod(seconds + written, 86_400)
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    if len(year) and not (int(year.min()) >= 1 and int(year.max()) <= 9999):
+        texts = [text.encode() for text in format_instants(seconds, offsets)]
+        width = max(map(len, texts))
+        return np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
+    hour, rest = np.divmod(clock, 3600)
+    minute, second = np.divmod(rest, 60)
+    suffixes, which = _suffixes(written)
+    rows = np.empty((len(year), 19 + suffixes.shape[1]), dtype=np.uint8)
+    rows[:, :19] = _CLOCK
+    century = year // 100
+    for column, value in (
+        (0, century),
+        (2, year - century * 100),
+        (5, month),
+        (8, day),
+        (11, hour),
+        (14, minute),
+        (17, second),
+    ):
+        rows[:, column : column + 2] = _PAIRS[value]
+    rows[:, 19:] = suffixes[which]
+    return rows
+
+
+def _suffixes(written: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct offsets' texts (rows of ``uint8``, NUL-padded) and each one's row."""
+    if not len(written) or (written == written[0]).all():
+        distinct, which = written[:1], np.zeros(len(written), dtype=np.intp)
+    else:
+        distinct, which = np.unique(written, return_inverse=True)
+    texts = [_offset_text(int(o)).encode() for o in distinct.tolist()] or [b"Z"]
+    width = max(map(len, texts))
+    table = np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
+    return table, which
