@@ -46,3 +46,19 @@ def test_the_coverage_route_is_an_admin_route():
         assert mock.get(COVERAGE).status_code == 401
         authorized = mock.get(COVERAGE, headers={"authorization": "Bearer s3cret"})
         assert authorized.status_code == 200
+
+
+def test_every_spelling_counts_the_parameters_it_wrote():
+    # First seen, another spelling (found as the contract reads it), a repeat as written,
+    # an error through connexion, and no key at all (the front cache never sees it).
+    with workbench() as mock:
+        for query in ("tz=UTC&limit=5", "limit=5&x=1&tz=UTC", "tz=UTC&limit=5", "limit=0&tz="):
+            mock.get(f"{ME}?{query}", key=PARENT_KEY)
+        mock.get(f"{ME}?tz=UTC&group_by=")
+        cells = mock.get(COVERAGE).json()["cells"]
+    assert cells["status:200"] == 3
+    assert cells["param:tz:present"] == 5
+    assert cells["param:limit:present"] == 4
+    assert cells["param:group_by:present"] == 1
+    assert cells["param:start:default"] == 5
+    assert cells["limit:truncated"] == 3

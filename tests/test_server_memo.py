@@ -16,6 +16,7 @@ from usagekit.mock.server.memo import (
     FrontEntry,
     ResponseMemo,
     request_key,
+    sent_parameters,
 )
 
 
@@ -57,6 +58,56 @@ def test_front_entries_and_bodies_share_one_byte_budget() -> None:
     assert memo.size <= memo.max_bytes
     assert memo.get("body") is None  # least recently used: pushed out by the requests
     assert len(memo) < 10
+
+
+def test_a_spelling_seen_before_is_found_as_written() -> None:
+    memo = ResponseMemo(max_bytes=100 * FRONT_ENTRY_BYTES)
+    front = FrontCache(memo)
+    written = (b"k", "/p", b"tz=UTC&x=1")
+    request = request_key(*written)
+    entry = FrontEntry("q", None, sent_parameters(request))
+    front.put(request, entry, written)
+    assert front.get_raw(written, 0) is entry
+    # Another spelling of the same request: parsed once, then known as written too.
+    other = (b"k", "/p", b"x=2&tz=UTC")
+    assert front.get_raw(other, 0) is None
+    assert front.get(request_key(*other), 0, other) is entry
+    assert front.get_raw(other, 0) is entry
+    # Neither the key nor the path may differ.
+    assert front.get_raw((b"j", "/p", b"tz=UTC&x=1"), 0) is None
+    assert front.get_raw((b"k", "/q", b"tz=UTC&x=1"), 0) is None
+
+
+def test_spellings_as_written_are_charged_to_the_budget() -> None:
+    memo = ResponseMemo(max_bytes=20 * FRONT_ENTRY_BYTES)
+    front = FrontCache(memo)
+    request = request_key(b"k", "/p", b"tz=UTC")
+    front.put(request, FrontEntry("q", None))
+    for i in range(1000):
+        written = (b"k", "/p", f"tz=UTC&pad={i}".encode())
+        assert front.get(request, 0, written) is not None
+    assert memo.size <= memo.max_bytes
+    assert len(memo) < 20
+
+
+def test_wall_clock_entries_expire_under_every_spelling() -> None:
+    front = FrontCache(ResponseMemo(max_bytes=10_000))
+    written = (b"k", "/p", b"tz=Asia/Tokyo")
+    request = request_key(*written)
+    front.put(request, FrontEntry("q", 100), written)
+    assert front.get_raw(written, 100) is not None
+    assert front.get_raw(written, 101) is None
+    assert front.get(request, 101, written) is None
+
+
+def test_sent_parameters_names_what_the_query_string_wrote() -> None:
+    def sent(query: str) -> frozenset[str]:
+        return sent_parameters(request_key(b"k", "/p", query.encode()))
+
+    assert sent("") == frozenset()
+    assert sent("tz=&limit=5&pad=1") == {"tz", "limit"}
+    assert sent("group_by=&start=x&start=y&end") == {"group_by", "start", "end"}
+    assert sent("granularity=day&group_by=agent,type") == {"granularity", "group_by"}
 
 
 def test_request_key_ignores_unknown_parameters_and_their_order() -> None:

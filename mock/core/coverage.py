@@ -31,6 +31,7 @@ import fnmatch
 import functools
 import itertools
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,7 +40,15 @@ from .instants import US
 from .query import MAX_LIMIT, MIN_LIMIT, Dimension, Granularity, RawQuery, UsageQuery
 from .zones import Timeline
 
-__all__ = ["CATALOGUE", "PARAMETERS", "Ledger", "catalogue", "exchange_cells", "unmatched"]
+__all__ = [
+    "CATALOGUE",
+    "PARAMETERS",
+    "Ledger",
+    "catalogue",
+    "exchange_cells",
+    "query_cells",
+    "unmatched",
+]
 
 PARAMETERS = ("start", "end", "granularity", "group_by", "tz", "limit")
 _ORDER = tuple(Dimension)
@@ -107,12 +116,13 @@ def exchange_cells(
             for name in PARAMETERS
         ]
     if query is not None:
-        found += _query_cells(query)
+        found += query_cells(query)
     return tuple(found)
 
 
 @functools.lru_cache(maxsize=4096)
-def _query_cells(query: UsageQuery) -> tuple[str, ...]:
+def query_cells(query: UsageQuery) -> tuple[str, ...]:
+    """The cells of a valid query (those :func:`exchange_cells` adds for ``query``)."""
     found = [f"granularity:{query.granularity.value}", f"group_by:{_combination(query.group_by)}"]
     if len(query.group_by) > 1:
         found.append(f"group_by_order:{','.join(d.value for d in query.group_by)}")
@@ -219,14 +229,16 @@ class Ledger:
     def __init__(self, known: Iterable[str] = CATALOGUE) -> None:
         self.known = tuple(dict.fromkeys(known))
         self.exchanges = 0
-        self._counts: dict[str, int] = {}
+        self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def record(self, cells: Iterable[str]) -> None:
+    def record(self, cells: Iterable[str], *more: Iterable[str]) -> None:
+        """Count one exchange that exercised ``cells`` (and the cells of ``more``)."""
         with self._lock:
             self.exchanges += 1
-            for cell in cells:
-                self._counts[cell] = self._counts.get(cell, 0) + 1
+            self._counts.update(cells)
+            for group in more:
+                self._counts.update(group)
 
     def counts(self) -> dict[str, int]:
         with self._lock:

@@ -5,12 +5,19 @@ every answer with the core's ledger (the same cells ``usagekit check``,
 ``proxy`` and ``--replay`` count): the status, an error's ``code``, the
 parameters present or defaulted (from the query string), and -- for a 200 --
 the query validation resolved (left in the scope under ``RESOLVED``).
+
+It runs on every request, so it reads nothing twice: the parameters written
+come from the front cache (``SENT`` in the scope; parsed here only for a
+request that did not reach it), the cells of a status, code and parameters are
+memoised, and those of a query are the core's (memoised there too), so that a
+repeated request costs a few lookups and one update of the counts.
 ``GET /_usagekit/coverage`` shows it, so a frontend team sees which states its
 UI never asked for.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from urllib.parse import parse_qsl
 
@@ -19,12 +26,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from usagekit.mock.core.coverage import PARAMETERS, Ledger, catalogue, exchange_cells
+from usagekit.mock.core.coverage import (
+    PARAMETERS,
+    Ledger,
+    catalogue,
+    exchange_cells,
+    query_cells,
+)
 from usagekit.mock.core.query import RawQuery
 from usagekit.mock.spec import error_codes
 
 from .problems import JSON
-from .routes import is_operation
+from .routes import SENT, is_operation
 from .validation import RESOLVED, Resolved
 
 __all__ = ["CoverageMiddleware", "coverage_ledger", "coverage_routes"]
@@ -66,21 +79,28 @@ class CoverageMiddleware:
             await send(message)
 
         await self.app(scope, receive, watch)
+        sent = extensions.get(SENT)
+        if sent is None:
+            sent = _sent(scope["query_string"])
+        code = _code(b"".join(body)) if status >= 400 else None
         resolved = extensions.get(RESOLVED)
-        self.ledger.record(
-            exchange_cells(
-                status,
-                error_code=_code(b"".join(body)) if status >= 400 else None,
-                raw=_presence(scope["query_string"]),
-                query=resolved.query if status == 200 and isinstance(resolved, Resolved) else None,
-            )
-        )
+        if status == 200 and isinstance(resolved, Resolved):
+            self.ledger.record(_cells(status, code, sent), query_cells(resolved.query))
+        else:
+            self.ledger.record(_cells(status, code, sent))
 
 
-def _presence(query_string: bytes) -> RawQuery:
+def _sent(query_string: bytes) -> frozenset[str]:
     """Which parameters the request wrote (their values do not matter to the ledger)."""
-    sent = {name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)}
-    return RawQuery(**{name: "" for name in PARAMETERS if name in sent})
+    names = {name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)}
+    return frozenset(names.intersection(PARAMETERS))
+
+
+@functools.lru_cache(maxsize=1024)
+def _cells(status: int, code: str | None, sent: frozenset[str]) -> tuple[str, ...]:
+    """The cells of an answer's status and code and of the parameters written."""
+    raw = RawQuery(**{name: "" for name in PARAMETERS if name in sent})
+    return exchange_cells(status, error_code=code, raw=raw)
 
 
 def _code(body: bytes) -> str | None:

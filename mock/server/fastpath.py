@@ -4,8 +4,9 @@ Most of a request's time in connexion goes to routing, security, parameter
 parsing and validation, all of which give the same result for the same
 request line and key. :class:`FastPathMiddleware` remembers, for each
 request answered 200 (key digest, path, and the parameters the contract names:
-see :func:`request_key`), the :class:`UsageQuery` it resolved to, and answers a
-repeat straight from the :class:`ResponseMemo`, in whose byte budget both live.
+see :func:`request_key`; and the query string as written, so that a repeat is
+not parsed again), the :class:`UsageQuery` it resolved to, and answers a
+repeat straight from the :class:`ResponseMemo`, in whose byte budget all live.
 
 What it keeps of every behaviour:
 
@@ -34,9 +35,9 @@ from usagekit.mock.core.query import UsageQuery
 from .access import digest
 from .config import Clock
 from .direct import DirectResolver
-from .memo import FrontCache, FrontEntry, ResponseMemo, request_key
+from .memo import FrontCache, FrontEntry, ResponseMemo, request_key, sent_parameters
 from .problems import method_not_allowed, send_bytes, send_problem
-from .routes import API_KEY_HEADER, header, is_operation
+from .routes import API_KEY_HEADER, KEY_DIGEST, SENT, header, is_operation
 from .validation import RESOLVED, Resolved
 
 __all__ = ["FastPathMiddleware"]
@@ -78,24 +79,36 @@ class FastPathMiddleware:
             await self.app(scope, receive, send)
             return
 
-        request = request_key(digest(key), scope["path"], scope["query_string"])
-        entry = self.front.get(request, self.clock.second())
-        # What validation would have left for the middlewares outside (coverage) goes in
-        # the scope on every path that skips it.
+        key_digest = digest(key)
+        raw = (key_digest, scope["path"], scope["query_string"])
+        second = self.clock.second()
+        # A repeat as written costs one lookup; another spelling is parsed once.
+        entry = self.front.get_raw(raw, second)
+        request = None
+        if entry is None:
+            request = request_key(*raw)
+            entry = self.front.get(request, second, raw)
+        # What validation would have left for the middlewares outside (coverage, the
+        # journal) goes in the scope on every path that skips it.
         extensions = scope.setdefault("extensions", {})
+        extensions[KEY_DIGEST] = key_digest
         if entry is not None:
+            extensions[SENT] = entry.sent
             body = self.memo.get(entry.query)
             if body is not None:
                 extensions[RESOLVED] = Resolved(query=entry.query, second=entry.second)
                 await send_bytes(send, 200, body)
                 return
+        if request is None:
+            request = request_key(*raw)
+        sent = extensions[SENT] = sent_parameters(request)
 
         # A miss. A valid request is resolved once, by the core, and answered here.
         resolved = None if self.direct is None else self.direct.resolve(scope, key)
         if resolved is not None and self.answer is not None:
             extensions[RESOLVED] = resolved
             await send_bytes(send, 200, self.answer(resolved.query))
-            self.front.put(request, FrontEntry(resolved.query, resolved.second))
+            self.front.put(request, FrontEntry(resolved.query, resolved.second, sent), raw)
             return
 
         # Anything else: connexion answers, and validation leaves what it resolved in the scope.
@@ -110,4 +123,4 @@ class FastPathMiddleware:
         await self.app(scope, receive, watch)
         resolved = extensions.get(RESOLVED)
         if status == 200 and isinstance(resolved, Resolved):
-            self.front.put(request, FrontEntry(resolved.query, resolved.second))
+            self.front.put(request, FrontEntry(resolved.query, resolved.second, sent), raw)

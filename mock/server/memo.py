@@ -10,7 +10,10 @@ two kinds of entries:
   request *as the contract reads it* -- key digest, path, and only the
   parameters the contract names (the last of a repeated scalar, every
   ``group_by`` item in order) -- so ignored parameters and parameter order
-  share one entry; charged its text plus a fixed overhead.
+  share one entry; charged its text plus a fixed overhead;
+* an alias of that entry under the request *as written* (key digest, path and
+  the raw query string), so that a repeat costs one dict lookup and no parsing;
+  charged the same way.
 
 Least recently used first out, whichever kind; no other per-request state
 grows with the number of distinct requests.
@@ -30,8 +33,11 @@ __all__ = [
     "FRONT_ENTRY_BYTES",
     "FrontCache",
     "FrontEntry",
+    "RawRequest",
+    "Request",
     "ResponseMemo",
     "request_key",
+    "sent_parameters",
 ]
 
 #: What a body entry costs beyond its bytes: its query (the key), the bytes
@@ -97,6 +103,12 @@ class ResponseMemo:
                 self._bytes -= old[1]
 
 
+#: A request as the contract reads it: (key digest, path, scalars, group_by items).
+Request = tuple[bytes, str, tuple[str | None, ...], tuple[str, ...]]
+#: A request as written: (key digest, path, raw query string).
+RawRequest = tuple[bytes, str, bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class FrontEntry:
     """A request already answered: the query it resolved to, and until when that holds."""
@@ -104,9 +116,11 @@ class FrontEntry:
     query: Hashable
     #: The wall-clock second the entry is good for; ``None``: for ever.
     second: int | None
+    #: The contract's parameters the request wrote (see :func:`sent_parameters`).
+    sent: frozenset[str] = frozenset()
 
 
-def request_key(key_digest: bytes, path: str, query_string: bytes) -> tuple[Any, ...]:
+def request_key(key_digest: bytes, path: str, query_string: bytes) -> Request:
     """A request as the contract reads it: unknown parameters and their order left out.
 
     Decoded as starlette decodes it for connexion, so two query strings with
@@ -123,26 +137,58 @@ def request_key(key_digest: bytes, path: str, query_string: bytes) -> tuple[Any,
     return (key_digest, path, known, tuple(group_by))
 
 
-def _charge(request: tuple[Any, ...]) -> int:
+def sent_parameters(request: Request) -> frozenset[str]:
+    """The names of the contract's parameters ``request`` wrote, whatever their values."""
+    _, _, known, group_by = request
+    sent = {name for name, value in zip(_SCALARS, known, strict=True) if value is not None}
+    if group_by:
+        sent.add(_ARRAY)
+    return frozenset(sent)
+
+
+def _charge(request: Request) -> int:
     _, path, known, group_by = request
     text = len(path) + sum(len(v) for v in known if v is not None) + sum(map(len, group_by))
     return FRONT_ENTRY_BYTES + 32 + text
 
 
+def _raw_charge(raw: RawRequest) -> int:
+    _, path, query_string = raw
+    return FRONT_ENTRY_BYTES + 32 + len(path) + len(query_string)
+
+
 class FrontCache:
-    """``request_key -> FrontEntry``, kept in a :class:`ResponseMemo`'s budget."""
+    """``request_key -> FrontEntry``, and its aliases as written, in a :class:`ResponseMemo`.
+
+    A request is looked up as written first (:meth:`get_raw`: no parsing), then
+    as the contract reads it (:meth:`get`), which aliases the spelling it was
+    found under.
+    """
 
     def __init__(self, store: ResponseMemo) -> None:
         self.store = store
 
-    def get(self, request: tuple[Any, ...], second: int) -> FrontEntry | None:
-        entry = self.store.get(("front", request))
+    def get_raw(self, raw: RawRequest, second: int) -> FrontEntry | None:
+        return self._fresh(("raw", raw), second)
+
+    def get(
+        self, request: Request, second: int, raw: RawRequest | None = None
+    ) -> FrontEntry | None:
+        entry = self._fresh(("front", request), second)
+        if entry is not None and raw is not None:
+            self.store.put(("raw", raw), entry, _raw_charge(raw))
+        return entry
+
+    def put(self, request: Request, entry: FrontEntry, raw: RawRequest | None = None) -> None:
+        self.store.put(("front", request), entry, _charge(request))
+        if raw is not None:
+            self.store.put(("raw", raw), entry, _raw_charge(raw))
+
+    def _fresh(self, key: tuple[str, tuple[Any, ...]], second: int) -> FrontEntry | None:
+        entry = self.store.get(key)
         if entry is None:
             return None
         if entry.second is not None and entry.second != second:
-            self.store.discard(("front", request))
+            self.store.discard(key)
             return None
         return entry
-
-    def put(self, request: tuple[Any, ...], entry: FrontEntry) -> None:
-        self.store.put(("front", request), entry, _charge(request))

@@ -14,10 +14,16 @@ from starlette.types import Scope
 
 from usagekit.mock.spec import OPERATION_PATH
 
-__all__ = ["API_KEY_HEADER", "header", "header_values", "is_operation"]
+__all__ = ["API_KEY_HEADER", "KEY_DIGEST", "SENT", "header", "header_values", "is_operation"]
 
 #: The contract's security scheme: ``X-API-Key``, as ASGI spells header names.
 API_KEY_HEADER = b"x-api-key"
+
+# What the front cache leaves in the scope's ``extensions`` for the layers outside it,
+# so that they do not read the request again: the SHA-256 digest of the request's key,
+# and the names of the contract's parameters the query string wrote (a frozenset).
+KEY_DIGEST = "usagekit.key_digest"
+SENT = "usagekit.sent"
 
 # "/v1/accounts/{account_id}/analytics/usage" -> ^/v1/accounts/[^/]+/analytics/usage$
 _PARTS = re.split(r"\{[^}]+\}", OPERATION_PATH)
