@@ -240,7 +240,7 @@ def test_shared_journal_files_are_bounded_and_read_newest_first(tmp_path: Path):
     async def fill() -> Journal:
         journal = Journal(str(tmp_path))
         for n in range(2 * CAPACITY + 10):
-            journal.add((float(n), "GET", "/p", f"n={n}", 200, 1.0, None))
+            journal.add((float(n), "GET", "/p", f"n={n}".encode(), 200, 0.001, None))
             if n % 100 == 0:
                 journal.flush()
         return journal

@@ -3,14 +3,16 @@
 Each entry: time, method, path, query, status, latency (ms), and which
 account the key belongs to (with its demo role) -- never the key itself.
 
-Recording is cheap, because it happens on every request: a tuple with the
-key's SHA-256 digest goes into a bounded deque, and everything people read
-(the ISO time, the account, its role) is worked out when the journal is
-read. With a shared directory (``--workers N``) each worker also writes its
-entries to its own JSON-lines file there, in batches at most
-:data:`FLUSH_SECONDS` old; a file starts afresh (the previous one kept as
-``.old``) every :data:`CAPACITY` lines, so the journal's files hold at most
-2 x CAPACITY lines a worker, and any worker answers with everyone's requests.
+Recording is cheap, because it happens on every request: a tuple of what the
+request already holds (the query string's bytes, the key's SHA-256 digest the
+front cache computed, the latency in seconds) goes into a bounded deque, and
+everything people read (the text, the ISO time, the account, its role) is
+worked out when the journal is written or read. With a shared directory
+(``--workers N``) each worker also writes its entries to its own JSON-lines
+file there, in batches at most :data:`FLUSH_SECONDS` old; a file starts afresh
+(the previous one kept as ``.old``) every :data:`CAPACITY` lines, so the
+journal's files hold at most 2 x CAPACITY lines a worker, and any worker
+answers with everyone's requests.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from time import perf_counter
+from time import time as wall
 from typing import IO, Any
 
 from starlette.requests import Request
@@ -32,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .access import Grant, digest
 from .admin import json_response
-from .routes import API_KEY_HEADER, header
+from .routes import API_KEY_HEADER, KEY_DIGEST, header
 
 __all__ = ["CAPACITY", "FLUSH_SECONDS", "Journal", "JournalMiddleware", "journal_routes"]
 
@@ -44,35 +47,52 @@ FLUSH_SECONDS = 0.2
 
 #: (time (s), method, path, query, status, latency (ms), key digest hex or None)
 Entry = tuple[float, str, str, str, int, float, str | None]
+#: What a request leaves: (time (s), method, path, query string, status, latency (s),
+#: key digest or None); turned into an :data:`Entry` only when written or read.
+Record = tuple[float, str, str, bytes, int, float, bytes | None]
+
+
+def entry_of(record: Record) -> Entry:
+    at, method, path, query, status, seconds, key_digest = record
+    shown_digest = key_digest.hex() if key_digest is not None else None
+    return (
+        at,
+        method,
+        path,
+        query.decode("latin-1"),
+        status,
+        round(seconds * 1000, 2),
+        shown_digest,
+    )
 
 
 class Journal:
     """A bounded record of answered requests, optionally shared through files."""
 
     def __init__(self, directory: str | None = None) -> None:
-        self.entries: deque[Entry] = deque(maxlen=CAPACITY)
+        self.records: deque[Record] = deque(maxlen=CAPACITY)
         self.directory = Path(directory) if directory else None
         self._file: IO[str] | None = None
         self._lines = 0
-        self._pending: list[Entry] = []
+        self._pending: list[Record] = []
 
-    def add(self, entry: Entry) -> None:
-        self.entries.append(entry)
+    def add(self, record: Record) -> None:
+        self.records.append(record)
         if self.directory is None:
             return
         if not self._pending:
-            # The first entry of a batch schedules the batch's write.
+            # The first record of a batch schedules the batch's write.
             asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
-        self._pending.append(entry)
+        self._pending.append(record)
 
     def flush(self) -> None:
         """Write the buffered entries to this worker's file."""
         pending, self._pending = self._pending, []
-        for entry in pending:
+        for record in pending:
             if self._file is None or self._lines >= CAPACITY:
                 self._rotate()
             assert self._file is not None
-            self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            self._file.write(json.dumps(entry_of(record), separators=(",", ":")) + "\n")
             self._lines += 1
         if self._file is not None:
             self._file.flush()
@@ -96,7 +116,7 @@ class Journal:
     def last(self, limit: int) -> list[Entry]:
         """The newest ``limit`` entries, newest first."""
         if self.directory is None:
-            entries = list(self.entries)
+            entries = [entry_of(record) for record in self.records]
         else:
             self.flush()
             entries = []
@@ -118,7 +138,7 @@ class JournalMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = perf_counter()
         status = 0
 
         async def watched(message: Message) -> None:
@@ -130,16 +150,19 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive, watched)
         finally:
-            key = header(scope, API_KEY_HEADER)
+            key_digest = scope.get("extensions", {}).get(KEY_DIGEST)
+            if key_digest is None:
+                key = header(scope, API_KEY_HEADER)
+                key_digest = digest(key) if key else None
             self.journal.add(
                 (
-                    time.time(),
+                    wall(),
                     scope["method"],
                     scope["path"],
-                    scope["query_string"].decode("latin-1"),
+                    scope["query_string"],
                     status,
-                    round((time.perf_counter() - started) * 1000, 2),
-                    digest(key).hex() if key else None,
+                    perf_counter() - started,
+                    key_digest,
                 )
             )
 
