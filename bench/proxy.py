@@ -1,22 +1,25 @@
 """The validation proxy's overhead: the mock direct vs through ``usagekit proxy``, in one run.
 
-    .venv/bin/python bench/proxy.py [--size 200000] [--duration 5]
+    .venv/bin/python bench/proxy.py [--size 200000] [--duration 5] [--python-client]
 
 Starts ``usagekit mock`` (one worker, a synthetic dataset, pinned ``--now``)
 and ``usagekit proxy --upstream`` it with the same ``--now`` (so that the
 reference profile judges every answer exactly), then drives load.py's two
 mixes at concurrency 1 (latency) and 32 (throughput), straight at the mock
-and through the proxy, one after the other:
+and through the proxy:
 
 * ``cached``: a dozen dashboard queries repeated -- the proxy has judged each
   answer once and finds its verdict again by the answer's hash;
 * ``unique``: every request a new query, so every answer is judged in full.
 
-Prints p50/p99 and req/s of each cell, the added p50 latency (c=1) and the
-throughput ratio (c=32) per mix, and the proxy's violation tally (a correct
-upstream must give none). Targets: p50 added latency <= 2 ms; throughput >=
-70% of direct. Nothing is asserted; on a shared machine compare the ratios of
-one run.
+The load generator is wrk where installed (as ``server.py`` uses it), else
+load.py's asyncio client, which takes a core of its own and so understates a
+proxy that shares the machine with it. Direct and proxied cells alternate, so
+that a neighbour's load falls on both alike. Prints p50/p99 and req/s of each
+cell, the added p50 latency (c=1) and the throughput ratio (c=32) per mix,
+and the proxy's violation tally (a correct upstream must give none). Targets:
+p50 added latency <= 2 ms; throughput >= 70% of direct. Nothing is asserted;
+on a shared machine compare the ratios of one run.
 """
 
 from __future__ import annotations
@@ -24,11 +27,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
-from load import NOW, Load, run_python
+from load import NOW, Load, run_python, run_wrk, write_scripts
 from server import free_port, stop, wait_healthy
 
 MIXES = ("cached", "unique")
@@ -48,16 +55,36 @@ def tally(port: int) -> dict[str, object]:
         return json.loads(answer.read())
 
 
+def driver(
+    workdir: Path, python_client: bool
+) -> tuple[str, Callable[[int, int, float, str], Load]]:
+    """The load generator: wrk with load.py's scripts where installed, else asyncio."""
+    if python_client or not shutil.which("wrk"):
+        return "python asyncio (raw keep-alive sockets)", run_python
+    scripts = write_scripts(workdir)
+
+    def run(port: int, concurrency: int, seconds: float, mix: str) -> Load:
+        return run_wrk(port, concurrency, seconds, scripts[mix])
+
+    return "wrk", run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=200_000, help="conversations")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per cell")
+    parser.add_argument("--python-client", action="store_true", help="asyncio even with wrk")
     args = parser.parse_args()
-    print(f"dataset: {args.size:,} synthetic conversations; {args.duration:g} s per cell; "
-          f"cores: {os.cpu_count()}; load: python asyncio (raw keep-alive sockets)")  # fmt: skip
+    with tempfile.TemporaryDirectory() as workdir:
+        name, run = driver(Path(workdir), args.python_client)
+        print(f"dataset: {args.size:,} synthetic conversations; {args.duration:g} s per cell; "
+              f"cores: {os.cpu_count()}; load: {name}")  # fmt: skip
+        measure(args.size, args.duration, run)
 
+
+def measure(size: int, duration: float, run: Callable[[int, int, float, str], Load]) -> None:
     mock_port, proxy_port = free_port(), free_port()
-    mock = start("mock", "--port", str(mock_port), "--size", str(args.size), "--no-access-log")
+    mock = start("mock", "--port", str(mock_port), "--size", str(size), "--no-access-log")
     upstream = f"http://127.0.0.1:{mock_port}"
     proxy = start("proxy", "--upstream", upstream, "--port", str(proxy_port))
     results: dict[tuple[str, str, int], Load] = {}
@@ -65,11 +92,11 @@ def main() -> None:
         wait_healthy(mock_port, "/healthz")
         wait_healthy(proxy_port, "/healthz")  # through the proxy to the mock
         for port in (mock_port, proxy_port):
-            run_python(port, 32, 2, "cached")  # warm-up: memo, front cache, verdicts
+            run(port, 32, 2, "cached")  # warm-up: memo, front cache, verdicts
         for mix in MIXES:
-            for label, port in (("direct", mock_port), ("proxied", proxy_port)):
-                for concurrency in (1, 32):
-                    load = run_python(port, concurrency, args.duration, mix)
+            for concurrency in (1, 32):
+                for label, port in (("direct", mock_port), ("proxied", proxy_port)):
+                    load = run(port, concurrency, duration, mix)
                     results[mix, label, concurrency] = load
                     print(f"  {mix:<7} {label:<8} c={concurrency:<3} {load.rps:>8,.0f} req/s  "
                           f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
