@@ -210,16 +210,29 @@ class Outcomes:
 
     def failed(self, name: str, finding: Finding) -> None:
         with self._lock:
-            tally = self._rules[name]
-            tally.failed += 1
-            if finding.reason in tally.findings:
-                first = tally.findings[finding.reason]
-                tally.findings[finding.reason] = dataclasses.replace(first, count=first.count + 1)
-                return
-            if len(tally.findings) < MAX_FINDINGS:
-                tally.findings[finding.reason] = finding
-            else:
-                tally.more.add(finding.reason)
+            self._failed(name, finding)
+
+    def judged(self, verdicts: Iterable[tuple[str, Finding | None]]) -> None:
+        """One exchange's verdicts at once: the request counted, each rule passed or failed."""
+        with self._lock:
+            self.requests += 1
+            for name, finding in verdicts:
+                if finding is None:
+                    self._rules[name].passed += 1
+                else:
+                    self._failed(name, finding)
+
+    def _failed(self, name: str, finding: Finding) -> None:
+        tally = self._rules[name]
+        tally.failed += 1
+        if finding.reason in tally.findings:
+            first = tally.findings[finding.reason]
+            tally.findings[finding.reason] = dataclasses.replace(first, count=first.count + 1)
+            return
+        if len(tally.findings) < MAX_FINDINGS:
+            tally.findings[finding.reason] = finding
+        else:
+            tally.more.add(finding.reason)
 
     def skipped(self, name: str, reason: str) -> None:
         with self._lock:

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
+from .exchange import Exchange
 from .forwarding import decoded, forwarded, kept, request_body
 from .har import HarWriter, Recorded
-from .traffic import Traffic, Violation
+from .traffic import Traffic, Violation, exchange_of
 from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout
 
 __all__ = ["ValidationProxy"]
@@ -117,8 +118,8 @@ class ValidationProxy:
         target = scope.get("raw_path") or scope["path"].encode()
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
+        flight.target, flight.sent = target, headers
         flight.url = self.upstream + target.decode("latin-1")
-        flight.sent = headers
         try:
             answer = await self._client.send(scope["method"], target, headers, body)
         except UpstreamTimeout as exc:
@@ -141,8 +142,13 @@ class ValidationProxy:
         except UpstreamError as exc:
             await reply(send, 502, error_body("upstream_unreadable", str(exc)))
             return
-        recorded = flight.recorded(answer, raw)
-        violations = self.traffic.judge(recorded, base_url=self.upstream)
+        made: list[Recorded] = []  # built only when judged anew or recorded
+
+        def exchange() -> Exchange:
+            made.append(flight.recorded(answer, raw))
+            return exchange_of(made[0], self.upstream)
+
+        violations = self.traffic.judge_answer(flight.judged_as(answer), raw, exchange)
         status, headers, body = answer.status, kept(answer.headers), raw
         if violations and self.strict:
             status, headers, body = 502, [(b"content-type", JSON)], _strict_body(violations)
@@ -154,7 +160,7 @@ class ValidationProxy:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         if self.recorder is not None:
-            self.recorder.add(recorded)
+            self.recorder.add(made[0] if made else flight.recorded(answer, raw))
 
     async def _streamed(self, flight: _Flight, answer: Answer, send: Send) -> None:
         headers = kept(answer.headers)
@@ -178,8 +184,20 @@ class _Flight:
     scope: Scope
     started: float  # wall clock, for the HAR
     clock: float  # perf_counter, for the elapsed time
+    target: bytes = b""  # path and query as the client wrote them
     url: str = ""
     sent: Headers = field(default_factory=list)
+
+    def judged_as(self, answer: Answer) -> tuple[object, ...]:
+        """What the rules read of the exchange besides the body (see ``Traffic.judge``)."""
+        return (
+            self.scope["method"],
+            self.target,
+            any(k.lower() == b"x-api-key" for k, _ in self.sent),
+            answer.status,
+            answer.header(b"content-type"),
+            answer.header(b"content-encoding"),  # the body is judged decoded
+        )
 
     def recorded(self, answer: Answer, raw: bytes) -> Recorded:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]

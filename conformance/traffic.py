@@ -10,16 +10,20 @@ three, and every exchange is classified in the coverage ledger.
 The kit knows nobody's key here: a request that carried one is judged as
 ``KeyRole.TRAFFIC`` -- when the upstream answered 200, the key could read the
 account, and the answer is held to the reference for that account.
+
+An answer seen before -- the same request, key or none, status, content type
+and body bytes -- is not judged again: its verdicts are remembered (up to
+:data:`VERDICTS_KEPT` answers and :data:`VERDICT_BYTES` of bodies), and a
+repeat costs a dictionary look-up and one comparison of bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +46,8 @@ __all__ = ["Traffic", "Violation", "exchange_of"]
 
 #: Verdicts remembered for answers seen again (a dashboard asks the same things over and over).
 VERDICTS_KEPT = 1024
+#: ... and at most this many bytes of the bodies they were given for (compared on a repeat).
+VERDICT_BYTES = 64 << 20
 #: Distinct (rule, reason) pairs tallied one by one; later ones count under OTHER_REASONS.
 DISTINCT_KEPT = 1000
 OTHER_REASONS = "(other reasons, beyond the first 1000 distinct ones)"
@@ -61,6 +67,7 @@ class Violation:
 class _Verdicts:
     """What the rules found in one exchange, and the coverage cells it exercised."""
 
+    content: bytes  # the body judged: a repeat is told by its bytes, not by a hash
     findings: tuple[tuple[str, Finding | None], ...]  # (rule, None when it holds)
     cells: tuple[str, ...] | None
 
@@ -115,7 +122,8 @@ class Traffic:
         self.rules = [r for r in selected if r.kind is RuleKind.RESPONSE]
         declare_rules(self.outcomes, skipped, (RuleKind.RESPONSE,))
         self._seen: dict[tuple[str, str], _Seen] = {}
-        self._verdicts: OrderedDict[tuple[Any, ...], _Verdicts] = OrderedDict()
+        self._verdicts: OrderedDict[Hashable, _Verdicts] = OrderedDict()
+        self._kept = 0  # bytes of the remembered bodies
         self._lock = threading.Lock()
 
     @staticmethod
@@ -125,48 +133,65 @@ class Traffic:
 
     def judge(self, recorded: Recorded, *, base_url: str | None = None) -> list[Violation]:
         """Every selected single-exchange rule on one exchange; the rules it broke."""
-        verdicts = self._cached(recorded, base_url)
-        self.outcomes.count_request()
-        violations = []
-        for name, finding in verdicts.findings:
-            if finding is None:
-                self.outcomes.passed(name)
-                continue
-            self.outcomes.failed(name, finding)
-            violations.append(Violation(rule=name, reason=finding.reason))
-            self._count(finding)
-        if verdicts.cells is not None:
-            self.ledger.record(verdicts.cells)
-        return violations
-
-    def _cached(self, recorded: Recorded, base_url: str | None) -> _Verdicts:
         # The rules read the request, whether it carried a key, the status, the content
         # type and the body, nothing else: an answer seen before is judged as it was then.
         content_type = next(
             (v for k, v in recorded.response_headers if k.lower() == "content-type"), None
         )
-        key = (
+        request = (
             recorded.method,
             recorded.url,
             base_url,
             recorded.header("x-api-key") is None,
             recorded.status,
             content_type,
-            hashlib.blake2b(recorded.content, digest_size=16).digest(),
         )
-        with self._lock:
-            verdicts = self._verdicts.get(key)
-            if verdicts is not None:
-                self._verdicts.move_to_end(key)
-                return verdicts
-        verdicts = self._judged(exchange_of(recorded, base_url))
-        with self._lock:
-            self._verdicts[key] = verdicts
-            if len(self._verdicts) > VERDICTS_KEPT:
-                self._verdicts.popitem(last=False)
-        return verdicts
+        return self.judge_answer(request, recorded.content, lambda: exchange_of(recorded, base_url))
 
-    def _judged(self, exchange: Exchange) -> _Verdicts:
+    def judge_answer(
+        self, request: Hashable, content: bytes, exchange: Callable[[], Exchange]
+    ) -> list[Violation]:
+        """:meth:`judge` for a caller that builds the exchange only when it must.
+
+        ``request`` names everything the rules read of the exchange but its body
+        ``content`` (see :meth:`judge`'s); ``exchange()`` is called only for an
+        answer not judged before.
+        """
+        verdicts = self._remembered(request, content)
+        if verdicts is None:
+            verdicts = self._judged(exchange(), content)
+            self._remember(request, verdicts)
+        self.outcomes.judged(verdicts.findings)
+        violations = []
+        for _, finding in verdicts.findings:
+            if finding is not None:
+                violations.append(Violation(rule=finding.rule, reason=finding.reason))
+                self._count(finding)
+        if verdicts.cells is not None:
+            self.ledger.record(verdicts.cells)
+        return violations
+
+    def _remembered(self, request: Hashable, content: bytes) -> _Verdicts | None:
+        with self._lock:
+            verdicts = self._verdicts.get(request)
+            if verdicts is None or verdicts.content != content:
+                return None
+            self._verdicts.move_to_end(request)
+            return verdicts
+
+    def _remember(self, request: Hashable, verdicts: _Verdicts) -> None:
+        if len(verdicts.content) > VERDICT_BYTES // 4:
+            return  # judged every time rather than crowding out the rest
+        with self._lock:
+            old = self._verdicts.pop(request, None)
+            self._kept -= len(old.content) if old is not None else 0
+            self._verdicts[request] = verdicts
+            self._kept += len(verdicts.content)
+            while len(self._verdicts) > VERDICTS_KEPT or self._kept > VERDICT_BYTES:
+                _, dropped = self._verdicts.popitem(last=False)
+                self._kept -= len(dropped.content)
+
+    def _judged(self, exchange: Exchange, content: bytes) -> _Verdicts:
         view = ExchangeView(exchange, self.oracle)
         findings: list[tuple[str, Finding | None]] = []
         for judged in judge(view, self.rules):
@@ -181,7 +206,7 @@ class Traffic:
                     judged=judged_of(failure.exchanges or (exchange,)),
                 )
             findings.append((judged.rule.name, finding))
-        return _Verdicts(findings=tuple(findings), cells=cells_of(view))
+        return _Verdicts(content=content, findings=tuple(findings), cells=cells_of(view))
 
     def _count(self, finding: Finding) -> None:
         key = (finding.rule, finding.reason)
