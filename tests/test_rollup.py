@@ -40,13 +40,13 @@ def test_rollup_totals_are_sums_over_slots_per_group(index_cells):
     slot = at("2024-05-01T10:00:00Z") // SLOT
     # Intervals of slots: [10:00, 10:15), [10:15, 11:00), [11:00, 12:00), and beyond.
     edges = np.array([slot, slot + 1, slot + 4, slot + 8, slot + 100])
-    usage = rollup.totals(edges)
-    seconds, conversations = usage[..., 0], usage[..., 1]
+    usage = rollup.totals(edges)  # (intervals, groups, 2)
+    seconds, conversations = usage[..., 0].T, usage[..., 1].T
     assert seconds.tolist() == [[3, 4, 0, 0], [0, 8, 16, 0]]
     assert conversations.tolist() == [[2, 1, 0, 0], [0, 1, 1, 0]]
     # Before the first slot and after the last, every total is zero.
     usage = rollup.totals(np.array([slot - 50, slot - 1, slot, slot + 200, slot + 300]))
-    assert usage[..., 0].tolist() == [[0, 0, 3 + 4, 0], [0, 0, 24, 0]]
+    assert usage[..., 0].T.tolist() == [[0, 0, 3 + 4, 0], [0, 0, 24, 0]]
 
 
 def test_rollups_are_built_once_per_scope_and_dimension_set():
@@ -125,3 +125,14 @@ def test_rollup_path_equals_raw_path(window, dimensions, seed):
         assert same(fast, slow)
         assert searched is not None
         assert same(searched, slow)
+
+
+def test_a_scope_without_records_tallies_zeros_from_rollups():
+    scope = factories.dataset([]).scope(PARENT)
+    timeline = get_timeline("UTC")
+    start, end = at("2024-05-01T10:07:30Z"), at("2024-05-01T12:52:30Z")
+    grid = bucket_grid(timeline, Granularity.HOUR, start, end, 500)
+    for dimensions in ((), ("agent",), ("type", "agent")):
+        fast = tally_rollup(scope, RollupCache(), dimensions, grid.edges, start)
+        assert fast is not None
+        assert same(fast, tally_records(scope, dimensions, grid.edges, start, len(grid)))

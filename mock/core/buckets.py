@@ -87,18 +87,17 @@ def bucket_grid(
     granularity = Granularity(granularity)
     first_second = start // US
     last_second = (end - 1) // US  # the bucket of the last instant before end
-    first, first_offset = _bucket_start(timeline, granularity, first_second)
-    later, offsets = _boundaries_after(timeline, granularity, first, last_second, limit)
-    kept = min(int(np.searchsorted(later, last_second, side="right")), limit - 1)
-    starts = np.concatenate([np.array([first], dtype=np.int64), later[:kept]])
-    left_out = later[kept:]
-    stop = min(end, int(left_out[0]) * US) if left_out.size else end
-    edges = np.append(starts * US, np.int64(stop))
-    return BucketGrid(
-        edges=edges,
-        offsets=np.concatenate([np.array([first_offset]), offsets[:kept]]),
-        ascii=_labels(timeline, granularity, starts),
+    page, index = _bucket_start(timeline, granularity, first_second)
+    # bounds[0] starts the first bucket; the later ones start the next buckets.
+    bounds, offsets, labels = _boundaries_from(
+        timeline, granularity, page, index, last_second, limit
     )
+    buckets = min(int(np.searchsorted(bounds, last_second, side="right")), limit)
+    stop = min(end, int(bounds[buckets]) * US) if len(bounds) > buckets else end
+    edges = np.empty(buckets + 1, dtype=np.int64)
+    edges[:buckets] = bounds[:buckets] * US
+    edges[buckets] = stop
+    return BucketGrid(edges=edges, offsets=offsets[:buckets], ascii=labels[:buckets])
 
 
 #: Seconds of boundaries one cached page holds, by granularity: about a year of
@@ -127,54 +126,42 @@ def _page_labels(timeline: Timeline, granularity: Granularity, page: int) -> np.
     return rows
 
 
-def _labels(timeline: Timeline, granularity: Granularity, starts: np.ndarray) -> np.ndarray:
-    """The label rows of consecutive boundaries ``starts`` (s), read from their pages."""
-    size = _PAGE[granularity]
-    pages = starts // size
-    parts = []
-    for page in range(int(pages[0]), int(pages[-1]) + 1):
-        lo, hi = np.searchsorted(pages, [page, page + 1]).tolist()
-        if lo < hi:
-            first = int(np.searchsorted(_page(timeline, granularity, page)[0], starts[lo]))
-            parts.append(_page_labels(timeline, granularity, page)[first : first + hi - lo])
-    if len(parts) == 1:
-        return parts[0]
-    width = max(part.shape[1] for part in parts)
-    return np.concatenate([np.pad(part, ((0, 0), (0, width - part.shape[1]))) for part in parts])
-
-
 def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> tuple[int, int]:
-    """The start of the bucket that holds ``second`` (the last boundary at or before it),
-    and the UTC offset there."""
+    """Where the start of the bucket that holds ``second`` is (the last boundary at or
+    before it): its page and its index there."""
     page = second // _PAGE[granularity]
     while True:
-        found, offsets = _page(timeline, granularity, page)
+        found, _ = _page(timeline, granularity, page)
         index = int(np.searchsorted(found, second, side="right"))
         if index:
-            return int(found[index - 1]), int(offsets[index - 1])
+            return page, index - 1
         page -= 1
 
 
-def _boundaries_after(
-    timeline: Timeline, granularity: Granularity, first: int, last: int, count: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """At least ``count`` boundaries after ``first`` (or all of them up to a page past
-    ``last``), and the offset at each."""
+def _boundaries_from(
+    timeline: Timeline, granularity: Granularity, page: int, index: int, last: int, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The boundaries from the ``index``-th of ``page`` on, at least ``count`` after it
+    (or all of them up to a page past ``last``), with the offset and label row of each."""
     size = _PAGE[granularity]
-    page = first // size
     found, offsets = _page(timeline, granularity, page)
-    index = int(np.searchsorted(found, first, side="right"))
-    parts, part_offsets = [found[index:]], [offsets[index:]]
-    total = len(parts[0])
+    parts = [(found[index:], offsets[index:], _page_labels(timeline, granularity, page)[index:])]
+    total = len(found) - index - 1
     while total < count and (page + 1) * size <= last:
         page += 1
         found, offsets = _page(timeline, granularity, page)
-        parts.append(found)
-        part_offsets.append(offsets)
+        parts.append((found, offsets, _page_labels(timeline, granularity, page)))
         total += len(found)
     if len(parts) == 1:
-        return parts[0], part_offsets[0]
-    return np.concatenate(parts), np.concatenate(part_offsets)
+        return parts[0]
+    width = max(labels.shape[1] for _, _, labels in parts)
+    return (
+        np.concatenate([found for found, _, _ in parts]),
+        np.concatenate([offsets for _, offsets, _ in parts]),
+        np.concatenate(
+            [np.pad(rows, ((0, 0), (0, width - rows.shape[1]))) for _, _, rows in parts]
+        ),
+    )
 
 
 def _boundaries(timeline: Timeline, granularity: Granularity, lo: int, hi: int) -> np.ndarray:

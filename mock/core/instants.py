@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -41,6 +41,7 @@ __all__ = [
 
 US = 1_000_000
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+_EPOCH = datetime(1970, 1, 1)
 
 #: 0001-01-01T00:00:00 and 9999-12-31T23:59:59.999999 in µs: the years a date-time may name
 #: (a query bounds the clock of its tz, see query.py; UTC may then be a year outside).
@@ -149,7 +150,10 @@ def format_instant(instant: int, offset: int) -> str:
     """``instant`` (µs) written in a zone whose UTC offset there is ``offset`` (s)."""
     written = _written_offset(offset)
     seconds, micros = divmod(instant + written * US, US)
-    clock = str(np.datetime64(seconds, "s"))
+    try:  # datetime writes the years 1 to 9999 as numpy does, several times faster
+        clock = (_EPOCH + timedelta(seconds=seconds)).isoformat()
+    except OverflowError:
+        clock = str(np.datetime64(seconds, "s"))
     fraction = f".{micros:06d}" if micros else ""
     return f"{clock}{fraction}{_offset_text(written)}"
 

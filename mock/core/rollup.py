@@ -5,12 +5,12 @@ grid, so every bucket edge of a modern query is a slot edge. A :class:`Rollup`
 stores, for each group of a dimension set, the slots that hold conversations
 and running totals over them; the usage of a group between two slot edges is
 then a difference of two running totals. Where it fits in
-:data:`INDEX_CELLS`, a rollup keeps for every (group, slot) the first cell at
-or after it, so a query costs ``groups x buckets`` lookups; otherwise as many
-binary searches over the cells -- whatever the number of conversations, since
-the cells of a group never outnumber the slots of the dataset's time span.
-The raw records are read only for the partial slots at the two ends of the
-query's range.
+:data:`INDEX_CELLS`, a rollup keeps for every (slot, group) the first cell at
+or after it, so a query costs one row of lookups per bucket edge; otherwise as
+many binary searches over the cells -- whatever the number of conversations,
+since the cells of a group never outnumber the slots of the dataset's time
+span. The raw records are read only for the partial slots at the two ends of
+the query's range, which lie in its first and its last bucket.
 
 A query whose inner edges are not on the grid (local mean time before 1900,
 in zones that kept odd offsets) is answered from the raw records instead.
@@ -18,6 +18,7 @@ in zones that kept odd offsets) is answered from the raw records instead.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,9 +57,10 @@ class Rollup:
     sizes: tuple[int, ...]
     key: np.ndarray  # int64, ascending
     before: np.ndarray  # int64, shape (len(key) + 1, 2): seconds, conversations
-    #: ``index[g, s]``: the first cell of group ``g`` at or after relative slot ``s``
-    #: (a binary search done once for every slot), or ``None`` when too large.
-    index: np.ndarray | None  # int32, shape (groups, span + 1)
+    #: ``index[s, g]``: the first cell of group ``g`` at or after relative slot ``s``
+    #: (a binary search done once for every slot), or ``None`` when too large. Slot
+    #: major, so that a bucket edge's cells of every group are one row.
+    index: np.ndarray | None  # int32, shape (span + 1, groups)
     first: int
     span: int
 
@@ -87,7 +89,7 @@ class Rollup:
         cells = ordered[firsts]
         index = None
         if len(codes) * (span + 1) <= index_cells and len(cells) < 2**31:
-            every = np.arange(len(codes), dtype=np.int64)[:, None] * span + np.arange(span + 1)
+            every = np.arange(span + 1)[:, None] + np.arange(len(codes), dtype=np.int64) * span
             index = cells.searchsorted(every).astype(np.int32)
         return cls(
             dimensions=dimensions,
@@ -105,23 +107,33 @@ class Rollup:
             span=span,
         )
 
-    def group_of(self, scope: Scope, records: np.ndarray) -> np.ndarray:
-        """The group of each of ``scope``'s ``records`` (indices)."""
-        code = np.zeros(len(records), dtype=np.int64)
-        for dimension, size in zip(self.dimensions, self.sizes, strict=True):
-            code = code * size + scope.column(dimension)[records]
-        return self.codes.searchsorted(code)
+    def sums(self, scope: Scope, first: tuple[int, int], last: tuple[int, int]) -> np.ndarray:
+        """Usage per group of ``scope``'s records ``first[0]:first[1]`` and of
+        ``last[0]:last[1]``: shape (2, groups, 2), seconds then conversations."""
+        groups = len(self.groups)
+        records = np.concatenate([np.arange(*first), np.arange(*last)])
+        cell = np.zeros(len(records), dtype=np.int64)
+        if groups > 1:
+            for dimension, size in zip(self.dimensions, self.sizes, strict=True):
+                cell = cell * size + scope.column(dimension)[records]
+            cell = self.codes.searchsorted(cell)
+        cell[first[1] - first[0] :] += groups  # the last range's cells after the first's
+        out = np.zeros((2 * groups, 2), dtype=np.int64)
+        np.add.at(out[:, 0], cell, scope.duration[records])
+        out[:, 1] = np.bincount(cell, minlength=2 * groups)
+        return out.reshape(2, groups, 2)
 
     def totals(self, slot_edges: np.ndarray) -> np.ndarray:
-        """Usage per (group, interval between slot edges): shape (groups, intervals, 2),
+        """Usage per (interval between slot edges, group): shape (intervals, groups, 2),
         seconds then conversations."""
         relative = np.minimum(np.maximum(slot_edges - self.first, 0), self.span)
         if self.index is not None:
-            found = self.before[self.index[:, relative]]
+            cells = self.index[relative]
         else:
-            groups = np.arange(len(self.groups), dtype=np.int64)[:, None]
-            found = self.before[self.key.searchsorted(groups * self.span + relative)]
-        return found[:, 1:] - found[:, :-1]
+            groups = np.arange(len(self.groups), dtype=np.int64) * self.span
+            cells = self.key.searchsorted(relative[:, None] + groups)
+        found = _take_pairs(self.before, cells)
+        return found[1:] - found[:-1]
 
 
 @dataclass(slots=True, eq=False)
@@ -132,6 +144,7 @@ class RollupCache:
     index_cells: int = INDEX_CELLS
     _built: dict[tuple[str, tuple[str, ...]], Rollup] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ordered: dict[tuple[int, tuple[int, ...]], _Ordered] = field(default_factory=dict)
 
     def get(self, scope: Scope, dimensions: tuple[str, ...]) -> Rollup:
         key = (scope.account_id, dimensions)
@@ -144,6 +157,30 @@ class RollupCache:
                     self._built[key] = found
         return found
 
+    def ordered(
+        self, rollup: Rollup, requested: tuple[int, ...]
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """How to order ``rollup``'s groups by their ranks in the requested order of its
+        dimensions (``requested[j]``: the requested ``j``-th one's column), ``None`` when
+        they already are, and the groups' ranks in that order; sorted once per rollup."""
+        found = self._ordered.get((id(rollup), requested))
+        if found is None or found.rollup is not rollup:
+            keys = rollup.groups[:, list(requested)]
+            order = None
+            if list(requested) != sorted(requested) and len(keys):
+                order = np.lexsort(keys.T[::-1])
+                keys = keys[order]
+            found = _Ordered(rollup, order, keys)
+            self._ordered[(id(rollup), requested)] = found
+        return found.order, found.keys
+
+
+@dataclass(frozen=True, slots=True)
+class _Ordered:
+    rollup: Rollup
+    order: np.ndarray | None
+    keys: np.ndarray
+
 
 def tally_rollup(
     scope: Scope,
@@ -154,48 +191,62 @@ def tally_rollup(
 ) -> Tally | None:
     """The tally of ``[start, edges[-1])`` from rollups, or ``None`` off the grid."""
     inner = edges[1:-1]
-    if np.any(inner % SLOT):
+    if (inner % SLOT).any():
         return None
     stop = int(edges[-1])
     first_slot, last_slot = -(-start // SLOT), stop // SLOT
     if first_slot >= last_slot:
         return None  # the range is within one slot: the raw records are cheaper
-    canonical = tuple(d for d in CANONICAL if d in dimensions)
+    canonical, requested = _orders(tuple(dimensions))
     rollup = cache.get(scope, canonical)
-    slot_edges = np.concatenate([[first_slot], inner // SLOT, [last_slot]]).astype(np.int64)
-    usage = rollup.totals(slot_edges)  # (groups, buckets, 2)
-    # The partial slots at both ends come from the raw records, added cell by cell.
-    starts = scope.start
-    head, middle, tail, stop_at = starts.searchsorted(
+    slot_edges = np.empty(len(edges), dtype=np.int64)
+    slot_edges[0], slot_edges[-1] = first_slot, last_slot
+    slot_edges[1:-1] = inner // SLOT
+    usage = rollup.totals(slot_edges)  # (buckets, groups, 2)
+    # The partial slots at both ends come from the raw records. Every inner edge is on
+    # the slot grid, so the first one's records are in the first bucket, the last's in
+    # the last.
+    head, middle, tail, stop_at = scope.start.searchsorted(
         [start, first_slot * SLOT, last_slot * SLOT, stop]
-    )
-    ends = np.concatenate([np.arange(head, middle), np.arange(tail, stop_at)])
-    if len(ends):
-        bucket = edges.searchsorted(starts[ends], side="right") - 1
-        np.add.at(
-            usage,
-            (rollup.group_of(scope, ends), bucket),
-            np.stack([scope.duration[ends], np.ones_like(ends)], axis=1),
-        )
+    ).tolist()
+    if head < middle or tail < stop_at:
+        first, last = rollup.sums(scope, (head, middle), (tail, stop_at))
+        usage[0] += first
+        usage[-1] += last
     buckets = len(edges) - 1
     if not dimensions:
-        totals = usage.sum(axis=0) if len(usage) else np.zeros((buckets, 2), np.int64)
+        totals = usage[:, 0] if usage.shape[1] else np.zeros((buckets, 2), dtype=np.int64)
         return Tally(
             bucket=np.arange(buckets, dtype=np.int64),
             keys=np.empty((buckets, 0), dtype=np.int64),
             seconds=totals[:, 0],
             conversations=totals[:, 1],
         )
-    # The groups' ranks in the requested order of dimensions, groups sorted by them:
-    # then the non-zero cells of the (bucket, group) matrix come in output order.
-    keys = rollup.groups[:, [canonical.index(d) for d in dimensions]]
-    order = np.lexsort(keys.T[::-1]) if len(keys) else np.empty(0, np.intp)
-    by_bucket = usage[order].transpose(1, 0, 2)
-    bucket, group = np.nonzero(by_bucket[:, :, 1])
-    cells = by_bucket[bucket, group]
-    return Tally(
-        bucket=bucket.astype(np.int64),
-        keys=keys[order][group],
-        seconds=cells[:, 0],
-        conversations=cells[:, 1],
-    )
+    # The groups sorted by their ranks in the requested order of dimensions: then the
+    # non-zero cells of the (bucket, group) matrix, row by row, come in output order.
+    order, keys = cache.ordered(rollup, requested)
+    if order is not None:
+        usage = usage[:, order]
+    found = np.flatnonzero(usage[:, :, 1] != 0)  # nonzero() is faster on booleans
+    cells = _take_pairs(usage.reshape(-1, 2), found)
+    bucket, group = np.divmod(found, len(keys))
+    return Tally(bucket=bucket, keys=keys[group], seconds=cells[:, 0], conversations=cells[:, 1])
+
+
+#: A (seconds, conversations) pair of int64 as one item, so that gathering pairs is one
+#: ``take`` of 16-byte items rather than numpy's slower gather of rows.
+_PAIR = np.dtype((np.void, 16))
+
+
+def _take_pairs(pairs: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``pairs[index]`` for an int64 array of shape (n, 2): shape ``index.shape + (2,)``."""
+    if pairs.dtype != np.int64 or not pairs.flags.c_contiguous:
+        return pairs.astype(np.int64)[index]
+    return pairs.view(_PAIR).reshape(-1).take(index).view(np.int64).reshape(*index.shape, 2)
+
+
+@functools.lru_cache(maxsize=64)
+def _orders(dimensions: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The rollup's (canonical) dimensions, and where each requested one is among them."""
+    canonical = tuple(d for d in CANONICAL if d in dimensions)
+    return canonical, tuple(canonical.index(d) for d in dimensions)
