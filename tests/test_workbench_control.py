@@ -14,6 +14,7 @@ from server_support import DATASET, ME, uvicorn_server
 from workbench_support import workbench
 
 from usagekit.mock.datasets import files
+from usagekit.mock.server.coverage import FLUSH_SECONDS as COVERAGE_FLUSH_SECONDS
 from usagekit.mock.server.journal import CAPACITY, FLUSH_SECONDS, Journal
 from usagekit.mock.server.watch import POLL_SECONDS, Watcher, signature
 
@@ -252,3 +253,32 @@ def test_shared_journal_files_are_bounded_and_read_newest_first(tmp_path: Path):
     assert lines <= 2 * CAPACITY
     assert len(journal.last(CAPACITY)) == CAPACITY
     journal.close()
+
+
+@pytest.mark.slow
+def test_coverage_sums_every_worker_of_a_running_server():
+    usage = {"method": "GET", "headers": {"X-API-Key": PARENT_KEY}, "params": {"tz": "UTC"}}
+    with uvicorn_server(workers=2) as base:
+        sent = 0
+
+        def ledger() -> dict:
+            return _fresh(f"{base}/_usagekit/coverage", method="GET").json()
+
+        # Fresh connections until both workers have answered some of them.
+        while sent < 200 and ledger()["workers"] < 2:
+            assert _fresh(f"{base}{ME}", **usage).status_code == 200
+            sent += 1
+            if sent % 10 == 0:
+                time.sleep(COVERAGE_FLUSH_SECONDS)
+        assert ledger()["workers"] == 2, "both workers should have answered"
+
+        def summed() -> bool:
+            reads = [ledger() for _ in range(6)]  # either worker may answer each
+            return all(
+                read["workers"] == 2
+                and read["exchanges"] == read["cells"]["status:200"] == sent
+                and read["cells"]["tz:utc"] == read["cells"]["param:tz:present"] == sent
+                for read in reads
+            )
+
+        _wait_for(summed, timeout=5 * COVERAGE_FLUSH_SECONDS + 5)

@@ -240,6 +240,12 @@ class Ledger:
             for group in more:
                 self._counts.update(group)
 
+    def add(self, counts: Mapping[str, int], exchanges: int) -> None:
+        """Add another ledger's counts (another worker's, read from its file)."""
+        with self._lock:
+            self.exchanges += exchanges
+            self._counts.update(counts)
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)

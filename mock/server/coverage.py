@@ -11,14 +11,25 @@ come from the front cache (``SENT`` in the scope; parsed here only for a
 request that did not reach it), the cells of a status, code and parameters are
 memoised, and those of a query are the core's (memoised there too), so that a
 repeated request costs a few lookups and one update of the counts.
+
+With ``--workers N`` each worker counts what it answered; :class:`SharedLedger`
+writes its counts to its own file in the directory the workers share
+(``ServerConfig.control_dir``), at most :data:`FLUSH_SECONDS` after they
+changed, and ``/_usagekit/coverage`` answers with the sum of every worker's
+file and its own live counts -- the way the journal shares its entries.
 ``GET /_usagekit/coverage`` shows it, so a frontend team sees which states its
 UI never asked for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -40,20 +51,91 @@ from .problems import JSON
 from .routes import SENT, is_operation
 from .validation import RESOLVED, Resolved
 
-__all__ = ["CoverageMiddleware", "coverage_ledger", "coverage_routes"]
+__all__ = [
+    "FLUSH_SECONDS",
+    "CoverageMiddleware",
+    "SharedLedger",
+    "coverage_ledger",
+    "coverage_routes",
+]
 
 #: An error body is read for its ``code`` up to this size; the contract's are tiny.
 _MAX_ERROR_BODY = 64 * 1024
+#: The oldest a worker's counts get before its file in the shared directory shows them.
+FLUSH_SECONDS = 0.5
 
 
 def coverage_ledger() -> Ledger:
     return Ledger(catalogue(error_codes()))
 
 
+class SharedLedger:
+    """This worker's :class:`Ledger`, shared with the other workers through ``directory``.
+
+    Without a directory it is the ledger alone. The file is named by the
+    process id when it is written, so a ledger built before the workers fork
+    (see ``prefork.py``) is still one file per worker.
+    """
+
+    def __init__(self, ledger: Ledger, directory: str | None = None) -> None:
+        self.ledger = ledger
+        self.directory = Path(directory) if directory else None
+        self._scheduled = False
+
+    def record(self, cells: Iterable[str], *more: Iterable[str]) -> None:
+        self.ledger.record(cells, *more)
+        if self.directory is not None and not self._scheduled:
+            # The first change after a write schedules the next one.
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        """Write this worker's counts to its file (whole, or not at all)."""
+        self._scheduled = False
+        if self.directory is None:
+            return
+        state = {"exchanges": self.ledger.exchanges, "cells": self.ledger.counts()}
+        path = self._own()
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(state, separators=(",", ":")), encoding="utf-8")
+        os.replace(partial, path)
+
+    def total(self) -> tuple[Ledger, int]:
+        """The sum of every worker's counts (this one's live), and how many workers counted."""
+        if self.directory is None:
+            return self.ledger, 1 if self.ledger.exchanges else 0
+        total = Ledger(self.ledger.known)
+        total.add(self.ledger.counts(), self.ledger.exchanges)
+        workers = 1 if self.ledger.exchanges else 0
+        own = self._own()
+        for path in sorted(self.directory.glob("coverage-*.json")):
+            state = _read(path) if path != own else None
+            if state is not None and state[1]:
+                total.add(*state)
+                workers += 1
+        return total, workers
+
+    def _own(self) -> Path:
+        assert self.directory is not None
+        return self.directory / f"coverage-{os.getpid()}.json"
+
+
+def _read(path: Path) -> tuple[dict[str, int], int] | None:
+    """A worker's counts from its file; ``None`` when there is nothing whole to read."""
+    try:
+        state: Any = json.loads(path.read_text(encoding="utf-8"))
+        cells, exchanges = state["cells"], state["exchanges"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(cells, dict) or type(exchanges) is not int:
+        return None
+    return {c: n for c, n in cells.items() if type(n) is int}, exchanges
+
+
 class CoverageMiddleware:
     """Records the cells of every GET of the operation in ``ledger``."""
 
-    def __init__(self, app: ASGIApp, *, ledger: Ledger) -> None:
+    def __init__(self, app: ASGIApp, *, ledger: SharedLedger) -> None:
         self.app = app
         self.ledger = ledger
 
@@ -111,11 +193,12 @@ def _code(body: bytes) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def coverage_routes(ledger: Ledger) -> list[Route]:
-    """``GET /coverage`` under the admin prefix: the ledger as JSON."""
+def coverage_routes(ledger: SharedLedger) -> list[Route]:
+    """``GET /coverage`` under the admin prefix: every worker's counts summed, as JSON."""
 
     async def coverage(_request: Request) -> Response:
-        body = json.dumps(ledger.to_dict(), separators=(",", ":"))
+        total, workers = ledger.total()
+        body = json.dumps({**total.to_dict(), "workers": workers}, separators=(",", ":"))
         return Response(body, media_type=JSON, headers={"cache-control": "no-store"})
 
     return [Route("/coverage", coverage, methods=["GET"])]

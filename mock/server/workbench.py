@@ -39,7 +39,7 @@ from .admin import ADMIN_PREFIX, admin_app, json_response
 from .app import contract_app, with_edges
 from .config import ServerConfig
 from .control import RuntimeScenarioMiddleware, scenario_routes
-from .coverage import CoverageMiddleware, coverage_ledger, coverage_routes
+from .coverage import CoverageMiddleware, SharedLedger, coverage_ledger, coverage_routes
 from .demo import Workspace, names_of
 from .journal import Journal, JournalMiddleware, journal_routes
 from .pages import Served, page_routes, served_spec
@@ -73,7 +73,7 @@ class Workbench:
         self.loaded = self._load(dataset)
         self.store = ScenarioStore(config.control_dir)
         self.journal = Journal(config.control_dir)
-        self.coverage = coverage_ledger()
+        self.coverage = SharedLedger(coverage_ledger(), config.control_dir)
         self.watcher = (
             Watcher(config.data_dir, self.swap, seen=watched)
             if config.watch and config.data_dir
