@@ -8,14 +8,18 @@ tables, and referred to by integer codes.
 A :class:`Scope` is what one account's usage reads: the *completed*
 conversations of the account and, for a top-level account, of all its
 subaccounts, with just the columns the aggregator needs. Scopes are built on
-first use and kept.
+first use and kept -- in this process, and, when the dataset has a
+:class:`Derived` store (the columnar cache of :mod:`usagekit.mock.datasets.cache`),
+for every process that maps the same dataset: the core only calls it, the
+store does the I/O.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -30,8 +34,11 @@ __all__ = [
     "ConversationRecord",
     "Conversations",
     "Dataset",
+    "Derived",
     "Scope",
 ]
+
+T = TypeVar("T")
 
 CONVERSATION_TYPES: tuple[str, ...] = ("phone", "web", "test", "unknown")
 DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "internal")
@@ -41,6 +48,18 @@ COMPLETED = STATUSES.index("completed")
 UNASSIGNED = "unassigned"
 #: The agent code of a conversation without an agent.
 NO_AGENT = -1
+
+
+class Derived(Protocol):
+    """Where arrays derived from a dataset (scopes, rollups) are kept beyond one process."""
+
+    def keep(self, name: str, kind: type[T], build: Callable[[], T]) -> T:
+        """The ``kind`` kept as ``name``; else ``build()``'s, kept for the next asker.
+
+        ``kind`` is a frozen dataclass whose fields are arrays, plain values
+        (str, int, tuples of them, None) or ``derived`` (not kept).
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,6 +157,8 @@ class Scope:
     agent_values: tuple[str, ...]
     owner_values: tuple[str, ...]
     type_values: tuple[str, ...]
+    #: Where this scope's rollups are kept beyond this process (see :class:`Derived`).
+    derived: Derived | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.start)
@@ -162,6 +183,8 @@ class Dataset:
     accounts: tuple[Account, ...]
     agent_ids: tuple[str, ...]
     conversations: Conversations
+    #: Keeps scopes and rollups for other processes of the same data; ``None``: memory only.
+    derived: Derived | None = field(default=None, compare=False, repr=False)
     _by_id: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _scopes: dict[str, Scope] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -234,12 +257,18 @@ class Dataset:
             with self._lock:
                 found = self._scopes.get(account_id)
                 if found is None:
-                    found = self._build_scope(account_id)
+                    found = self._kept_scope(account_id)
                     self._scopes[account_id] = found
         return found
 
-    def _build_scope(self, account_id: str) -> Scope:
-        account = self.accounts[self._by_id[account_id]]
+    def _kept_scope(self, account_id: str) -> Scope:
+        account = self.accounts[self._by_id[account_id]]  # KeyError before any I/O
+        if self.derived is None:
+            return self._build_scope(account)
+        kept = self.derived.keep(f"scope {account.id}", Scope, lambda: self._build_scope(account))
+        return replace(kept, derived=self.derived)
+
+    def _build_scope(self, account: Account) -> Scope:
         members = [account]
         if account.parent_id is None:
             members.extend(self.subaccounts(account.id))
@@ -253,7 +282,7 @@ class Dataset:
         owner_values, owner = _recode(rows.account[keep], lambda code: self.accounts[code].id)
         type_values, type_ = _recode(rows.type[keep], lambda code: CONVERSATION_TYPES[code])
         return Scope(
-            account_id=account_id,
+            account_id=account.id,
             start=rows.start[keep],
             duration=rows.duration[keep],
             agent=agent,

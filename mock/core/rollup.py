@@ -138,7 +138,11 @@ class Rollup:
 
 @dataclass(slots=True, eq=False)
 class RollupCache:
-    """Rollups built on first use, one per (scope, dimension set)."""
+    """Rollups built on first use, one per (scope, dimension set).
+
+    A scope with a :class:`~.dataset.Derived` store has its rollups kept there,
+    so that one process builds each and the others map it.
+    """
 
     #: Passed to :meth:`Rollup.build` (tests set 0 to take the binary-search path).
     index_cells: int = INDEX_CELLS
@@ -153,9 +157,19 @@ class RollupCache:
             with self._lock:
                 found = self._built.get(key)
                 if found is None:
-                    found = Rollup.build(scope, dimensions, index_cells=self.index_cells)
+                    found = self._kept(scope, dimensions)
                     self._built[key] = found
         return found
+
+    def _kept(self, scope: Scope, dimensions: tuple[str, ...]) -> Rollup:
+        def build() -> Rollup:
+            return Rollup.build(scope, dimensions, index_cells=self.index_cells)
+
+        if scope.derived is None:
+            return build()
+        # Built once for every process that maps the same dataset (workers share its pages).
+        name = f"rollup {scope.account_id} {'+'.join(dimensions)} {self.index_cells}"
+        return scope.derived.keep(name, Rollup, build)
 
     def ordered(
         self, rollup: Rollup, requested: tuple[int, ...]

@@ -23,6 +23,10 @@ are. Loading stops at the first bad record with a :class:`DatasetError` that
 names the file, the line (for ``conversations.jsonl`` and for JSON syntax
 errors) and the field; nothing is skipped silently.
 
+Loading keeps the decoded columns in the columnar cache (:mod:`.cache`), and
+a later load of the same files maps them instead of decoding again; saving
+puts the saved columns there at once.
+
 Saving writes canonical files: ``accounts.json`` with two-space indent and
 fixed key order; ``conversations.jsonl`` in start order (ties keep their
 order), fixed key order, compact, UTF-8, times in UTC written with ``Z``. So
@@ -37,9 +41,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from usagekit.mock.core.dataset import Dataset, agent_table
+import numpy as np
+
+from usagekit.mock.core.dataset import Account, Conversations, Dataset, agent_table
 from usagekit.mock.core.errors import DatasetError
 
+from . import cache
 from ._accounts import accounts_json, read_accounts
 from ._conversations import read_conversations, write_conversations
 
@@ -49,16 +56,54 @@ ACCOUNTS_FILE = "accounts.json"
 CONVERSATIONS_FILE = "conversations.jsonl"
 
 
-def load_dataset(directory: str | os.PathLike[str]) -> Dataset:
-    """The dataset in ``directory``; :class:`DatasetError` at the first bad record."""
+def load_dataset(directory: str | os.PathLike[str], *, use_cache: bool = True) -> Dataset:
+    """The dataset in ``directory``; :class:`DatasetError` at the first bad record.
+
+    ``use_cache``: map the columns an earlier load of the same files kept (see
+    :mod:`.cache`), or keep them for the next; ``False`` always decodes.
+    """
     folder = Path(directory)
     if not folder.is_dir():
         raise DatasetError(
             path=str(folder), line=None, field=None, message="not a dataset directory"
         )
     accounts = read_accounts(folder / ACCOUNTS_FILE)
-    conversations = read_conversations(folder / CONVERSATIONS_FILE, accounts)
-    return Dataset(accounts=accounts, agent_ids=agent_table(accounts), conversations=conversations)
+    path = folder / CONVERSATIONS_FILE
+    entry = _entry(folder, accounts) if use_cache else None
+    conversations = None if entry is None else entry.load("conversations", Conversations)
+    if conversations is None:
+        conversations = read_conversations(path, accounts)
+        if entry is not None and entry.current():
+            conversations = entry.save("conversations", conversations)
+        else:  # changed while it was read: served as read, kept nowhere
+            entry = None
+    return Dataset(
+        accounts=accounts,
+        agent_ids=agent_table(accounts),
+        conversations=conversations,
+        derived=entry,
+    )
+
+
+def _entry(folder: Path, accounts: tuple[Account, ...]) -> cache.Entry | None:
+    root = cache.cache_root()
+    return cache.entry_for(folder, accounts_json(accounts), folder / CONVERSATIONS_FILE, root)
+
+
+def _prime(folder: Path, dataset: Dataset) -> None:
+    """Keep the saved columns in the cache, exactly as a load of the new files would."""
+    rows = dataset.conversations
+    if len(rows) and np.any(rows.start[1:] < rows.start[:-1]):
+        return  # a load would sort them: leave it to the load
+    entry = _entry(folder, dataset.accounts)
+    if entry is not None and len(rows):
+        width = int(np.char.str_len(rows.ids).max())  # a load's id column is as wide as its longest
+        entry.save("conversations", rows if rows.ids.itemsize == width else _narrowed(rows, width))
+
+
+def _narrowed(rows: Conversations, width: int) -> Conversations:
+    fields = {name: getattr(rows, name) for name in Conversations.__dataclass_fields__}
+    return Conversations(**(fields | {"ids": rows.ids.astype(f"S{width}")}))
 
 
 def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
@@ -89,6 +134,7 @@ def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    _prime(folder, dataset)
 
 
 def _write_synced(path: Path, data: bytes) -> None:
