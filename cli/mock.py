@@ -97,7 +97,8 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     default=DEFAULT_CACHE_BYTES // 2**20,
     show_default=True,
     type=click.IntRange(min=0),
-    help="Cache budget per worker (MiB): encoded answers and resolved requests together.",
+    help="Cache budget of the whole server (MiB): encoded answers and resolved requests "
+    "together; each of W workers keeps at most 1/W of it.",
 )
 @click.option(
     "--watch",

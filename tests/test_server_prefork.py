@@ -8,8 +8,14 @@ import time
 from pathlib import Path
 
 import httpx
-from factories import PARENT_KEY
-from server_support import LOADS_ENV, ME, NOW, uvicorn_server
+from factories import PARENT, PARENT_KEY
+from server_support import DATASET, LOADS_ENV, ME, NOW, Served, uvicorn_server
+
+from usagekit.mock.core.aggregate import Aggregator
+from usagekit.mock.core.query import RawQuery, resolve_query
+from usagekit.mock.server.app import create_app
+from usagekit.mock.server.config import ServerConfig
+from usagekit.mock.server.memo import BODY_ENTRY_BYTES, FRONT_ENTRY_BYTES
 
 
 def children(pid: int) -> list[int]:
@@ -48,3 +54,30 @@ def test_two_workers_load_the_dataset_once_and_a_dead_worker_is_replaced(tmp_pat
         assert len(answers(base, 10)) == 1
         # The new worker was forked from the parent's copy, not loaded again.
         assert loads.read_text().split() == [str(parent)]
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.inner = Aggregator(DATASET)
+        self.calls = 0
+
+    def __call__(self, query):
+        self.calls += 1
+        return self.inner(query)
+
+
+def test_the_cache_budget_is_the_servers_shared_out_among_its_workers() -> None:
+    assert ServerConfig(workers=4, cache_bytes=64 * 2**20).cache_bytes_per_worker == 16 * 2**20
+    body = len(Aggregator(DATASET)(resolve_query(RawQuery(), account_id=PARENT, now=NOW)).to_json())
+    budget = 3 * (body + BODY_ENTRY_BYTES + FRONT_ENTRY_BYTES)  # one answer and then some
+    for workers, computed in ((1, 1), (4, 2)):
+        counter = Counting()
+        config = ServerConfig(now=NOW, workers=workers, cache_bytes=budget)
+        served = Served(create_app(DATASET, config, aggregator=counter))
+        try:
+            for _ in range(2):
+                assert served.get(ME, key=PARENT_KEY).status_code == 200
+        finally:
+            served.close()
+        # A quarter of the budget holds no answer: the second request is computed again.
+        assert counter.calls == computed, workers

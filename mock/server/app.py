@@ -114,7 +114,7 @@ def contract_app(
     """
     spec = load_spec()
     keys = KeyIndex(dataset)
-    memo = ResponseMemo(config.cache_bytes)
+    memo = ResponseMemo(config.cache_bytes_per_worker)
     endpoint = UsageEndpoint(aggregator or Aggregator(dataset), memo)
     clock = clock or Clock(config.now)
     operations = {OPERATION_ID: endpoint.get_usage_analytics}

@@ -36,7 +36,8 @@ __all__ = [
 
 #: The environment variable that carries the serialised config to workers.
 CONFIG_ENV = "USAGEKIT_MOCK_CONFIG"
-#: Each worker's cache budget (``--cache-mb``): encoded bodies and front entries.
+#: The whole server's cache budget (``--cache-mb``): encoded bodies and front entries,
+#: shared out among the workers.
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 
 
@@ -74,7 +75,8 @@ class ServerConfig:
     rate_limit: float | None = None
     #: Allowed CORS origins; empty allows every origin (``*``).
     cors_origins: tuple[str, ...] = ()
-    #: Bytes a worker may keep of answers and resolved requests (``--cache-mb``).
+    #: Bytes the server may keep of answers and resolved requests (``--cache-mb``),
+    #: over all workers.
     cache_bytes: int = DEFAULT_CACHE_BYTES
     #: Seconds a connection has to send a whole request (``--read-timeout``).
     read_timeout: float = 5.0
@@ -125,6 +127,11 @@ class ServerConfig:
     def rate_per_worker(self) -> float | None:
         """Each worker enforces its share: N workers each allow ``rate_limit / N``."""
         return None if self.rate_limit is None else self.rate_limit / self.workers
+
+    @property
+    def cache_bytes_per_worker(self) -> int:
+        """Each worker's share of ``cache_bytes``: N workers use no more than one would."""
+        return self.cache_bytes // self.workers
 
     def to_env(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
