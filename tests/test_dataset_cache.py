@@ -220,3 +220,31 @@ def test_a_file_that_changes_while_it_is_read_is_not_kept(data, root, monkeypatc
     loaded = files.load_dataset(data)
     assert loaded.derived is None
     assert not items(root, "conversations")
+
+
+def test_only_the_directories_loaded_last_are_kept(exported, tmp_path, root):
+    folders = []
+    for n in range(cache.MAX_DIRECTORIES + 2):
+        folder = tmp_path / f"copy-{n}"
+        folder.mkdir()
+        for name in (files.ACCOUNTS_FILE, files.CONVERSATIONS_FILE):
+            (folder / name).write_bytes((exported / name).read_bytes())
+        files.load_dataset(folder)
+        folders.append(folder)
+        if n == 0:
+            first = next(root.iterdir())
+        else:
+            files.load_dataset(folders[0])  # used again: kept
+    assert len(list(root.iterdir())) == cache.MAX_DIRECTORIES
+    assert first.exists()
+
+
+def test_a_process_on_an_older_version_keeps_its_rollups_in_memory(data, root):
+    old = files.load_dataset(data)
+    path = data / files.CONVERSATIONS_FILE
+    path.write_bytes(path.read_bytes().replace(b'"web"', b'"test"', 1))
+    new = files.load_dataset(data)
+    scope = old.scope(synthetic.DEMO_ACCOUNT_ID)  # built now, for data no longer on disk
+    assert not mapped(scope.start)
+    assert [p.name for p in root.glob("*/*")] == [new.derived.directory.name]
+    assert mapped(new.scope(synthetic.DEMO_ACCOUNT_ID).start)

@@ -21,7 +21,8 @@ item is removed and built again. Items are written into a temporary directory
 and renamed into place, so a reader sees a whole item or none.
 
 Bounded and out of the way: one entry per dataset directory (a new one removes
-the older ones), only for files of at least :data:`MIN_BYTES`, under
+the older ones), for the :data:`MAX_DIRECTORIES` directories used last, only
+for files of at least :data:`MIN_BYTES`, under
 ``$USAGEKIT_CACHE_DIR`` (``off`` disables it), else ``$XDG_CACHE_HOME/usagekit``
 or ``~/.cache/usagekit`` -- never inside the data directory, so ``--watch``
 never sees it. Any OS error of the cache only costs speed: the load decodes
@@ -54,6 +55,8 @@ CACHE_ENV = "USAGEKIT_CACHE_DIR"
 FORMAT = 1
 #: Smaller conversation files decode faster than a cache entry is written.
 MIN_BYTES = 2**20
+#: Dataset directories kept; a new one removes the least recently loaded beyond.
+MAX_DIRECTORIES = 4
 #: Bytes hashed at each end of ``conversations.jsonl`` (besides its stat identity).
 EDGE_BYTES = 64 * 1024
 _MANIFEST = "manifest.json"
@@ -135,6 +138,7 @@ class Entry:
         folder = self._folder(name)
         try:
             manifest = json.loads((folder / _MANIFEST).read_bytes())
+            os.utime(self.place)  # recently used: the last to go (see _open)
         except FileNotFoundError:
             return None
         except _Broken:
@@ -170,16 +174,31 @@ class Entry:
 
     def _open(self) -> None:
         """Create this version's directory; the first to do so removes the older versions."""
+        if self.directory.is_dir():
+            return
+        if not self.current():
+            # A process still serving an older version never takes the place back.
+            raise FileNotFoundError(f"{self.source} has changed since it was read")
         self.place.mkdir(parents=True, exist_ok=True)
         try:
             self.directory.mkdir()
         except FileExistsError:
             return
+        # A process still serving what is removed here keeps its mapped pages;
+        # what it builds from then on stays in its own memory.
         for other in self.place.iterdir():
             if other != self.directory:
-                # A process still serving an old version keeps its mapped pages;
-                # what it builds from now on stays in its own memory.
                 shutil.rmtree(other, ignore_errors=True)
+        places = sorted(self.place.parent.iterdir(), key=_last_used, reverse=True)
+        for other in [p for p in places if p != self.place][MAX_DIRECTORIES - 1 :]:
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def _last_used(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _write(folder: Path, name: str, value: Any) -> None:
