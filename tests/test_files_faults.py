@@ -220,3 +220,28 @@ def test_an_export_replaces_both_files_and_keeps_other_files(tmp_path: Path) -> 
         "notes.txt",
     ]
     assert len(load_dataset(folder).conversations) == 0
+
+
+@pytest.mark.parametrize("where", [2, 5_000, 20_000])
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_a_line_one_byte_too_long_is_refused_at_its_line_one_shorter_is_read(
+    tmp_path: Path, where: int, final_newline: bool
+) -> None:
+    # Padding inside the id's string keeps the line valid JSON up to the cap.
+    def padded(n: int, length: int) -> str:
+        text = line(f"c-{n}")
+        return text.replace(f'"c-{n}"', f'"c-{n}{" " * (length - len(text))}"')
+
+    rows = [line(f"c-{n}") for n in range(1, 20_001)]  # past one read block
+    rows[where - 1] = padded(where, MAX_LINE_BYTES)
+    folder = dataset_dir(tmp_path, rows)
+    path = folder / CONVERSATIONS_FILE
+    if not final_newline:
+        path.write_bytes(path.read_bytes()[:-1])
+    error = refused(folder)  # the id is longer than MAX_ID_BYTES, but not too long a line
+    assert (error.line, error.field) == (where, "conversation_id")
+    rows[where - 1] = padded(where, MAX_LINE_BYTES + 1)
+    path.write_text("\n".join(rows) + ("\n" if final_newline else ""))
+    error = refused(folder)
+    assert error.line == where
+    assert f"longer than {MAX_LINE_BYTES:,} bytes" in str(error)
