@@ -56,6 +56,7 @@ test: lint $(CHROMIUM)
 bench: $(BENCH)
 	$(BIN)/python bench/aggregate.py
 	$(BIN)/python bench/dataset.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/server.py
 
 clean:
