@@ -248,3 +248,16 @@ def test_a_process_on_an_older_version_keeps_its_rollups_in_memory(data, root):
     assert not mapped(scope.start)
     assert [p.name for p in root.glob("*/*")] == [new.derived.directory.name]
     assert mapped(new.scope(synthetic.DEMO_ACCOUNT_ID).start)
+
+
+def test_another_usagekit_decodes_again(data, root, monkeypatch):
+    files.load_dataset(data)
+    (before,) = root.glob("*/*")
+    monkeypatch.setattr(cache, "_code", lambda: "the source of another version")
+    reads = []
+    read = files.read_conversations
+    monkeypatch.setattr(files, "read_conversations", lambda *a: reads.append(a) or read(*a))
+    assert_same(files.load_dataset(data), decoded(data))
+    assert len(reads) == 2  # the load and decoded()
+    (after,) = root.glob("*/*")
+    assert after != before

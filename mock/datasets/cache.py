@@ -11,8 +11,9 @@ builds it first (:class:`Entry` is the core's :class:`Derived` store).
 
 Never stale: an entry is named by what it was decoded from -- accounts.json as
 parsed, conversations.jsonl's device, inode, size, mtime and ctime (ns) and
-its first and last 64 KiB -- and by :data:`FORMAT`, so an edit, a copy or a
-new usagekit format is a new entry. A file that changes while it is decoded
+its first and last 64 KiB -- and by what decoded it: :data:`FORMAT` and the
+source of every module of the core and of the datasets, so an edit, a copy or
+another usagekit is a new entry. A file that changes while it is decoded
 is served as read and not cached.
 
 Never wrong: each array's CRC-32, dtype and shape are in its item's manifest
@@ -32,6 +33,7 @@ and serves from memory as it would without a cache.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -44,6 +46,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
+import usagekit.mock.core
 
 __all__ = ["CACHE_ENV", "FORMAT", "MIN_BYTES", "Entry", "cache_root", "entry_for"]
 
@@ -88,7 +92,7 @@ def entry_for(
         if stamp is None:
             return None
         place = root / _digest(os.path.realpath(folder))
-        version = _digest(str(FORMAT), accounts_text, stamp)
+        version = _digest(str(FORMAT), _code(), accounts_text, stamp)
     except OSError:
         return None
     return Entry(place, version, conversations, stamp)
@@ -106,6 +110,16 @@ def _stamp(path: Path) -> str | None:
         edges.update(stream.read(EDGE_BYTES))
     fields = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
     return f"{fields} {edges.hexdigest()}"
+
+
+@functools.cache
+def _code() -> str:
+    """The source of what decodes a file and derives scopes and rollups from it."""
+    code = hashlib.sha256()
+    for folder in (Path(usagekit.mock.core.__file__).parent, Path(__file__).parent):
+        for path in sorted(folder.glob("*.py")):
+            code.update(path.name.encode() + b"\0" + path.read_bytes())
+    return code.hexdigest()
 
 
 def _digest(*parts: str) -> str:
