@@ -114,29 +114,14 @@ class Conversations:
 
     @classmethod
     def empty(cls) -> Conversations:
-        return cls(
-            ids=np.empty(0, dtype="S1"),
-            start=np.empty(0, dtype=np.int64),
-            duration=np.empty(0, dtype=np.int64),
-            account=np.empty(0, dtype=np.int32),
-            agent=np.empty(0, dtype=np.int32),
-            type=np.empty(0, dtype=np.int8),
-            direction=np.empty(0, dtype=np.int8),
-            status=np.empty(0, dtype=np.int8),
-        )
+        dtypes = {"ids": "S1", "start": np.int64, "duration": np.int64, "account": np.int32}
+        dtypes |= {"agent": np.int32, "type": np.int8, "direction": np.int8, "status": np.int8}
+        return cls(**{name: np.empty(0, dtype=dtype) for name, dtype in dtypes.items()})
 
     def take(self, index: np.ndarray) -> Conversations:
         """The rows at ``index`` (an integer or boolean array), in that order."""
-        return Conversations(
-            ids=self.ids[index],
-            start=self.start[index],
-            duration=self.duration[index],
-            account=self.account[index],
-            agent=self.agent[index],
-            type=self.type[index],
-            direction=self.direction[index],
-            status=self.status[index],
-        )
+        names = ("ids", "start", "duration", "account", "agent", "type", "direction", "status")
+        return Conversations(**{name: getattr(self, name)[index] for name in names})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
