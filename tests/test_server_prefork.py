@@ -13,6 +13,8 @@ from server_support import DATASET, LOADS_ENV, ME, NOW, Served, uvicorn_server
 
 from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.query import RawQuery, resolve_query
+from usagekit.mock.datasets import files, synthetic
+from usagekit.mock.datasets.cache import CACHE_ENV, MIN_BYTES
 from usagekit.mock.server.app import create_app
 from usagekit.mock.server.config import ServerConfig
 from usagekit.mock.server.memo import BODY_ENTRY_BYTES, FRONT_ENTRY_BYTES
@@ -81,3 +83,39 @@ def test_the_cache_budget_is_the_servers_shared_out_among_its_workers() -> None:
             served.close()
         # A quarter of the budget holds no answer: the second request is computed again.
         assert counter.calls == computed, workers
+
+
+def mapping(marker: str) -> dict[int, set[str]]:
+    """Every process that maps a file whose path holds ``marker``, and those files' names."""
+    found: dict[int, set[str]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            maps = (proc / "maps").read_text()
+        except OSError:  # gone, or not ours to read
+            continue
+        for line in maps.splitlines():
+            path = line.split(maxsplit=5)[-1]
+            if marker in path:
+                found.setdefault(int(proc.name), set()).add(Path(path).parent.name.split("-")[0])
+    return found
+
+
+def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None:
+    data, root = tmp_path / "data", tmp_path / "cache-of-this-test"
+    env = {CACHE_ENV: str(root)}
+    files.save_dataset(synthetic.generate(seed=2, now=NOW, size=6000), data)  # primes another
+    assert (data / files.CONVERSATIONS_FILE).stat().st_size > MIN_BYTES
+    config = {"dataset_factory": None, "data_dir": str(data), "workers": 2, "now": NOW}
+    with uvicorn_server(env, **config) as base:
+        with httpx.Client(base_url=base) as client:
+            for _ in range(4):
+                response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
+                assert response.status_code == 200, response.text
+        processes = mapping(str(root))
+    # The parent and its two workers, each mapping the same files: one copy, in the page cache.
+    assert len(processes) == 3, processes
+    for names in processes.values():
+        assert {"conversations", "scope"} <= names
+    assert sorted(p.name for p in data.iterdir()) == [files.ACCOUNTS_FILE, files.CONVERSATIONS_FILE]

@@ -6,7 +6,10 @@ loads the dataset again, so N workers hold N copies. Here the parent builds
 the app -- dataset, scopes, spec, connexion's tables -- binds the socket,
 freezes the heap out of the collector's sight and forks the workers, which
 serve from that one copy, shared page by page until written (numpy's column
-buffers never are). The parent only supervises: a worker that dies is forked
+buffers never are). A ``--data`` dataset's columns and scopes are file
+mappings of the columnar cache (:mod:`usagekit.mock.datasets.cache`), and so is
+each rollup a worker builds later: the other worker maps the same file, and
+the page cache holds one copy for all. The parent only supervises: a worker that dies is forked
 again from the same state, and SIGINT/SIGTERM stop every worker.
 """
 

@@ -73,7 +73,8 @@ def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
     """The app of one worker for ``config``; raises a ``UsagekitError`` for a bad dataset.
 
     ``shared``: the app is built to be forked into several workers, so every
-    account's scope is built now, once, instead of in each worker on first use.
+    account's scope is built (or mapped from the columnar cache) now, once,
+    instead of in each worker on first use.
     """
     # The files as they were before the load: an edit made while this worker starts
     # is then one --watch reloads, not one taken for the data already loaded.
