@@ -36,9 +36,6 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from starlette.datastructures import Headers
-from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import Response
 from starlette.routing import Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,14 +47,13 @@ from usagekit.mock.spec import load_spec
 
 from .access import ApiKeySecurity, KeyIndex
 from .config import Clock, ServerConfig
+from .cors import ContractCORSMiddleware
 from .direct import DirectResolver
 from .fastpath import FastPathMiddleware
 from .handlers import HEALTHZ_METHODS, UsageEndpoint, healthz
 from .limits import ConcurrencyLimitMiddleware, RequestLimitsMiddleware
 from .memo import FrontCache, ResponseMemo
 from .problems import (
-    JSON,
-    error_body,
     install_error_handlers,
     internal_error,
     send_problem,
@@ -235,26 +231,3 @@ class ExactRoutingMiddleware(RoutingMiddleware):
         for route in self.router.routes:
             if isinstance(route, Mount) and isinstance(route.app, Router):
                 route.app.redirect_slashes = False
-
-
-class ContractCORSMiddleware(CORSMiddleware):
-    """starlette's CORS; a refused preflight is ``403 forbidden`` in the contract's shape.
-
-    starlette refuses with ``400`` and a text body; the browser only needs a
-    non-2xx, and 403 (this origin, method or header may not) is what the
-    contract says for a request it will not serve to this caller.
-    """
-
-    def preflight_response(self, request_headers: Headers) -> Response:
-        response = super().preflight_response(request_headers)
-        if response.status_code < 400:
-            return response
-        reason = bytes(response.body).decode()
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        headers.pop("content-type", None)
-        return Response(
-            error_body("forbidden", "CORS preflight refused.", detail=f"{reason}."),
-            status_code=403,
-            headers=headers,
-            media_type=JSON,
-        )
