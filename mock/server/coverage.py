@@ -1,7 +1,7 @@
 """The mock's coverage ledger: which states of the endpoint the traffic it served exercised.
 
-:class:`CoverageMiddleware` sits in front of the operation and classifies
-every answer with the core's ledger (the same cells ``usagekit check``,
+:class:`SharedLedger.record_answer` classifies every answer of the operation
+(:mod:`.recording` watches the answers) with the core's ledger (the same cells ``usagekit check``,
 ``proxy`` and ``--replay`` count): the status, an error's ``code``, the
 parameters present or defaulted (from the query string), and -- for a 200 --
 the query validation resolved (left in the scope under ``RESOLVED``).
@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from usagekit.mock.core.coverage import (
     PARAMETERS,
@@ -48,19 +48,16 @@ from usagekit.mock.core.query import RawQuery
 from usagekit.mock.spec import error_codes
 
 from .problems import JSON
-from .routes import SENT, is_operation
+from .routes import SENT
 from .validation import RESOLVED, Resolved
 
 __all__ = [
     "FLUSH_SECONDS",
-    "CoverageMiddleware",
     "SharedLedger",
     "coverage_ledger",
     "coverage_routes",
 ]
 
-#: An error body is read for its ``code`` up to this size; the contract's are tiny.
-_MAX_ERROR_BODY = 64 * 1024
 #: The oldest a worker's counts get before its file in the shared directory shows them.
 FLUSH_SECONDS = 0.5
 
@@ -81,6 +78,19 @@ class SharedLedger:
         self.ledger = ledger
         self.directory = Path(directory) if directory else None
         self._scheduled = False
+
+    def record_answer(self, scope: Scope, status: int, error_body: bytes) -> None:
+        """Count the cells of the answer ``status`` (``error_body``: its body, if >= 400)."""
+        extensions = scope.get("extensions", {})
+        sent = extensions.get(SENT)
+        if sent is None:
+            sent = _sent(scope["query_string"])
+        code = _code(error_body) if status >= 400 else None
+        resolved = extensions.get(RESOLVED)
+        if status == 200 and isinstance(resolved, Resolved):
+            self.record(_cells(status, code, sent), query_cells(resolved.query))
+        else:
+            self.record(_cells(status, code, sent))
 
     def record(self, cells: Iterable[str], *more: Iterable[str]) -> None:
         self.ledger.record(cells, *more)
@@ -130,46 +140,6 @@ def _read(path: Path) -> tuple[dict[str, int], int] | None:
     if not isinstance(cells, dict) or type(exchanges) is not int:
         return None
     return {c: n for c, n in cells.items() if type(n) is int}, exchanges
-
-
-class CoverageMiddleware:
-    """Records the cells of every GET of the operation in ``ledger``."""
-
-    def __init__(self, app: ASGIApp, *, ledger: SharedLedger) -> None:
-        self.app = app
-        self.ledger = ledger
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not is_operation(scope) or scope["method"] != "GET":
-            await self.app(scope, receive, send)
-            return
-        # Shared by reference, so that what validation leaves inside reaches here.
-        extensions = scope.setdefault("extensions", {})
-        status = 0
-        body: list[bytes] = []
-        size = 0
-
-        async def watch(message: Message) -> None:
-            nonlocal status, size
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and status >= 400:
-                chunk = message.get("body", b"")
-                if size + len(chunk) <= _MAX_ERROR_BODY:
-                    body.append(chunk)
-                size += len(chunk)
-            await send(message)
-
-        await self.app(scope, receive, watch)
-        sent = extensions.get(SENT)
-        if sent is None:
-            sent = _sent(scope["query_string"])
-        code = _code(b"".join(body)) if status >= 400 else None
-        resolved = extensions.get(RESOLVED)
-        if status == 200 and isinstance(resolved, Resolved):
-            self.ledger.record(_cells(status, code, sent), query_cells(resolved.query))
-        else:
-            self.ledger.record(_cells(status, code, sent))
 
 
 def _sent(query_string: bytes) -> frozenset[str]:

@@ -24,20 +24,19 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from time import perf_counter
 from time import time as wall
 from typing import IO, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from .access import Grant, digest
 from .admin import json_response
 from .routes import API_KEY_HEADER, KEY_DIGEST, header
 
-__all__ = ["CAPACITY", "FLUSH_SECONDS", "Journal", "JournalMiddleware", "journal_routes"]
+__all__ = ["CAPACITY", "FLUSH_SECONDS", "Journal", "journal_routes"]
 
 #: Entries kept per worker (and lines per journal file).
 CAPACITY = 1000
@@ -75,6 +74,15 @@ class Journal:
         self._file: IO[str] | None = None
         self._lines = 0
         self._pending: list[Record] = []
+
+    def record_request(self, scope: Scope, status: int, seconds: float) -> None:
+        """Record the request of ``scope``, answered ``status`` (0: none) in ``seconds``."""
+        key_digest = scope.get("extensions", {}).get(KEY_DIGEST)
+        if key_digest is None:
+            key = header(scope, API_KEY_HEADER)
+            key_digest = digest(key) if key else None
+        record = (wall(), scope["method"], scope["path"], scope["query_string"], status, seconds)
+        self.add((*record, key_digest))
 
     def add(self, record: Record) -> None:
         self.records.append(record)
@@ -125,46 +133,6 @@ class Journal:
                     entries.extend(tuple(json.loads(line)) for line in lines if line.endswith("\n"))
             entries.sort(key=lambda e: e[0])
         return entries[::-1][:limit]
-
-
-class JournalMiddleware:
-    """Records every request that reaches the contract's app, with its status and latency."""
-
-    def __init__(self, app: ASGIApp, *, journal: Journal) -> None:
-        self.app = app
-        self.journal = journal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = perf_counter()
-        status = 0
-
-        async def watched(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watched)
-        finally:
-            key_digest = scope.get("extensions", {}).get(KEY_DIGEST)
-            if key_digest is None:
-                key = header(scope, API_KEY_HEADER)
-                key_digest = digest(key) if key else None
-            self.journal.add(
-                (
-                    wall(),
-                    scope["method"],
-                    scope["path"],
-                    scope["query_string"],
-                    status,
-                    perf_counter() - started,
-                    key_digest,
-                )
-            )
 
 
 def journal_routes(

@@ -4,14 +4,14 @@
 so that, from the socket inwards::
 
     CORS, Guard                     as for the contract's app alone
-    Dispatch                        a workbench path -> Router, else straight to the Journal
+    Dispatch                        a workbench path -> Router, else straight to Recording
     Router
       /, /ui/, /openapi.json|yaml   pages (landing, Swagger UI, the served spec)
       /demo, /demo/...              the dashboard and its assets
       /_usagekit/*                  admin routes behind the AdminGate
       anything else:
-        Coverage                    every answer's cells, for /_usagekit/coverage
-        Journal                     every answer, for /_usagekit/requests
+        Recording                   one watch of every answer, for /_usagekit/requests
+                                    (the journal) and /_usagekit/coverage (the ledger)
         RuntimeScenario             /_usagekit/scenario's code, latency, errors, rate limit
         the current contract app    swapped whole when --watch reloads the data
 
@@ -39,10 +39,11 @@ from .admin import ADMIN_PREFIX, admin_app, json_response
 from .app import contract_app, with_edges
 from .config import ServerConfig
 from .control import RuntimeScenarioMiddleware, scenario_routes
-from .coverage import CoverageMiddleware, SharedLedger, coverage_ledger, coverage_routes
+from .coverage import SharedLedger, coverage_ledger, coverage_routes
 from .demo import Workspace, names_of
-from .journal import Journal, JournalMiddleware, journal_routes
+from .journal import Journal, journal_routes
 from .pages import Served, page_routes, served_spec
+from .recording import RecordingMiddleware
 from .scenario_store import ScenarioStore
 from .scenarios import example_bodies, named_examples
 from .watch import Signature, Watcher
@@ -157,8 +158,7 @@ def create_workbench(
         workers=config.workers,
         seed=config.chaos_seed,
     )
-    api = JournalMiddleware(api, journal=bench.journal)
-    api = CoverageMiddleware(api, ledger=bench.coverage)
+    api = RecordingMiddleware(api, journal=bench.journal, coverage=bench.coverage)
     routes = [
         *page_routes(bench.served),
         Mount(ADMIN_PREFIX, admin_app(bench.admin_routes(), token=config.admin_token)),
