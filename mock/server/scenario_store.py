@@ -4,10 +4,12 @@
 ``latency_ms``, ``error_rate``, ``rate_limit`` -- for every key or for one
 key; ``DELETE`` resets. The store is one JSON file that every worker of the
 server reads (the parent creates its directory before the workers start);
-a worker re-reads it when the file's identity changes -- one ``stat`` per
-request of the operation -- so a change applies to the next request
-whichever worker answers. Writes go to a temporary file renamed over the old
-one, under an exclusive lock, so a reader never sees half a file. Without a
+a worker re-reads it when a change counter moves -- eight bytes of a file
+every worker maps into memory (:class:`ChangeCounter`), so the check is a
+memory read per request of the operation, no system call -- and a change
+applies to the next request whichever worker answers. Writes go to a
+temporary file renamed over the old one, under an exclusive lock, so a reader
+never sees half a file. Without a
 directory (an app built in-process), the store lives in memory.
 
 Keys are stored by their SHA-256 digest, never as text.
@@ -19,6 +21,7 @@ import contextlib
 import fcntl
 import json
 import math
+import mmap
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -29,7 +32,14 @@ from usagekit.mock.core.errors import FieldError
 
 from .scenarios import FORCIBLE, MAX_LATENCY_MS
 
-__all__ = ["Scenario", "ScenarioError", "ScenarioStore", "Scenarios", "parse_scenario"]
+__all__ = [
+    "ChangeCounter",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioStore",
+    "Scenarios",
+    "parse_scenario",
+]
 
 _FIELDS = ("code", "latency_ms", "error_rate", "rate_limit", "key")
 
@@ -153,29 +163,50 @@ def _latency(value: object, errors: list[FieldError]) -> tuple[int, int] | None:
     return pair[0], pair[1]
 
 
+class ChangeCounter:
+    """A number in a file every process maps (``MAP_SHARED``): reading it is a memory read.
+
+    Bumped by a writer under the store's lock, after the new file is in place.
+    """
+
+    SIZE = 8
+
+    def __init__(self, path: Path) -> None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size < self.SIZE:
+                os.ftruncate(fd, self.SIZE)
+            self._map = mmap.mmap(fd, self.SIZE)
+        finally:
+            os.close(fd)
+
+    def value(self) -> int:
+        return int.from_bytes(self._map[: self.SIZE], "little")
+
+    def bump(self) -> None:
+        self._map[: self.SIZE] = ((self.value() + 1) % 2**64).to_bytes(self.SIZE, "little")
+
+
 class ScenarioStore:
     """The scenarios of every worker: a JSON file in ``directory``, or memory."""
 
     def __init__(self, directory: str | None = None) -> None:
         self.path = Path(directory, "scenarios.json") if directory else None
+        counter = self.path.with_name("scenarios.changes") if self.path else None
+        self._changes = ChangeCounter(counter) if counter else None
         self._current = Scenarios()
-        self._seen: tuple[int, int] | None = None
+        self._seen: int | None = None
         #: Bumped on every change this worker notices: the middleware rebuilds its draws.
         self.generation = 0
 
     def current(self) -> Scenarios:
         """What is in force now; re-reads the file when another worker replaced it."""
-        if self.path is None:
+        if self._changes is None:
             return self._current
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
-            identity = None
-        else:
-            identity = (stat.st_ino, stat.st_mtime_ns)
-        if identity != self._seen:
-            self._seen = identity
-            self._current = self._read() if identity else Scenarios()
+        seen = self._changes.value()
+        if seen != self._seen:
+            self._seen = seen
+            self._current = self._read()
             self.generation += 1
         return self._current
 
@@ -215,6 +246,8 @@ class ScenarioStore:
         partial = self.path.with_name(f"scenarios.{os.getpid()}.partial")
         partial.write_text(json.dumps(scenarios.to_json()), encoding="utf-8")
         os.replace(partial, self.path)
+        assert self._changes is not None
+        self._changes.bump()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
