@@ -110,38 +110,60 @@ class UsageResult:
 
     def to_json(self) -> bytes:
         """The body as canonical JSON bytes."""
-        labels = self.grid.ascii
-        buckets, rows = len(labels), len(self.tally)
+        buckets, rows = len(self.grid), len(self.tally)
+        bucket = self.tally.bucket
         # Where each bucket's first value is: one binary search for all of them.
-        starts = np.searchsorted(self.tally.bucket, np.arange(buckets), side="left")
-        openers = np.concatenate(
-            [_constant(_CLOSE_BEFORE, buckets), _constant(_TS, buckets), labels,
-             _constant(_VALUES, buckets)],
-            axis=1,
-        )  # fmt: skip
-        openers[0, : len(_CLOSE_BEFORE)] = 0  # the first bucket closes none before it
-        # A bucket's first value starts with its bucket's opener, any other with a comma.
-        head = np.zeros((rows, openers.shape[1]), dtype=np.uint8)
-        head[:, 0] = _COMMA
-        filled = np.flatnonzero(np.diff(starts, append=rows))  # the buckets with values
-        head[starts[filled]] = openers[filled]
+        starts = np.searchsorted(bucket, np.arange(buckets), side="left")
+        comma = np.full(rows, _COMMA, dtype=np.uint8)
+        comma[starts[starts < rows]] = 0  # a bucket's first value has none
+        table, slot, slots = self._dimensions()
         numbers = _digits(np.concatenate([self.tally.seconds, self.tally.conversations]))
-        values = np.concatenate(
-            [head, _constant(_SECONDS, rows), numbers[:rows], _constant(_CONVERSATIONS, rows),
-             numbers[rows:], self._dimensions()],
-            axis=1,
-        )  # fmt: skip
-        if len(filled) < buckets:
-            values = _with_empty_buckets(values, openers, filled, starts)
-        flat = values.reshape(-1)
-        meta = _dumps(self.meta.to_dict()).encode()
+        pieces = [
+            comma[:, None],
+            _SECONDS,
+            numbers[:rows],
+            _CONVERSATIONS,
+            numbers[rows:],
+            _rows(table).take(slot).view(np.uint8).reshape(rows, table.shape[1]),
+        ]
+        labels = self.grid.ascii
+        opener = 3 + 7 + labels.shape[1] + 12  # ]},{"ts":" label ","values":[
+        value = sum(piece.shape[-1] for piece in pieces)
+        # Where most (bucket, slot) cells hold a value -- every ungrouped body, most
+        # grouped ones -- a bucket is one row: its opener, then a place for each slot's
+        # value, in slot order (the output order within a bucket).
+        if buckets * slots <= 2 * rows + buckets:
+            every = rows == buckets * slots  # a value in every cell, in order
+            text = (np.empty if every else np.zeros)(
+                (buckets, opener + slots * value), dtype=np.uint8
+            )
+            _write_openers(text[:, :opener], labels)
+            # A view (the last axis split): what is written there is written in text.
+            cells = text[:, opener:].reshape(buckets, slots, value)
+            if every:
+                _write(cells, pieces)
+            else:
+                values = _write(np.empty((rows, value), np.uint8), pieces)
+                _rows(text[:, opener:], value)[bucket, slot] = _rows(values)
+        else:  # each opener and each value a row of its own: opener b goes after b
+            # openers and the values of the buckets before b, value i after its opener.
+            text = np.zeros((buckets + rows, max(opener, value)), dtype=np.uint8)
+            text[np.arange(buckets) + starts, :opener] = _write_openers(
+                np.empty((buckets, opener), np.uint8), labels
+            )
+            text[np.arange(rows) + bucket + 1, :value] = _write(
+                np.empty((rows, value), np.uint8), pieces
+            )
+        flat = text.reshape(-1)
+        meta = _ENCODER.encode(self.meta.to_dict()).encode()
         return b"".join((b'{"meta":', meta, b',"data":[', flat[flat != 0].tobytes(), b"]}]}"))
 
-    def _dimensions(self) -> np.ndarray:
-        """Each value's ``,"dimensions":{...}}`` (rows of ``uint8``, NUL-padded)."""
+    def _dimensions(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """The ``,"dimensions":{...}}`` rows (``uint8``, NUL-padded) of the combinations
+        that may occur, each value's row there (its *slot*), and how many there are."""
         rows = len(self.tally)
         if not self.tables:
-            return np.broadcast_to(_row(b',"dimensions":{}}'), (rows, 17))
+            return _NO_DIMENSIONS, np.zeros(rows, dtype=np.intp), 1
         keys = self.tally.keys
         sizes = [len(table) for table in self.tables]
         code = keys[:, 0]
@@ -149,13 +171,44 @@ class UsageResult:
             code = code * sizes[j] + keys[:, j]
         dense = _dense_dimensions(self.meta.group_by, self.tables)
         if dense is not None:
-            return dense[code]
+            return dense, code, len(dense)
         # Too many combinations to keep them all: write those that occur.
-        _, firsts, group = np.unique(code, return_index=True, return_inverse=True)
+        _, firsts, slot = np.unique(code, return_index=True, return_inverse=True)
         present = _dimension_rows(
             self.meta.group_by, self.tables, [tuple(row) for row in keys[firsts].tolist()]
         )
-        return present[group.reshape(rows)]
+        return present, slot.reshape(rows), len(present)
+
+
+#: The ``dimensions`` row of an ungrouped value.
+_NO_DIMENSIONS = np.frombuffer(b',"dimensions":{}}', dtype=np.uint8).reshape(1, -1)
+
+
+def _rows(array: np.ndarray, width: int | None = None) -> np.ndarray:
+    """Each ``width`` bytes of ``array``'s last axis (all of them by default) as one
+    item: numpy moves such items faster than it gathers or scatters rows of bytes."""
+    items = array.view(np.dtype((np.void, width or array.shape[-1])))
+    return items if width else items[..., 0]
+
+
+def _write(dest: np.ndarray, pieces: list[np.ndarray]) -> np.ndarray:
+    """Write ``pieces`` side by side into ``dest`` (shape (..., width)): each a constant
+    row, or one row per value in the order of ``dest``'s leading axes."""
+    at = 0
+    for piece in pieces:
+        width = piece.shape[-1]
+        if piece.ndim > 1:
+            piece = piece.reshape(*dest.shape[:-1], width)
+        dest[..., at : at + width] = piece
+        at += width
+    return dest
+
+
+def _write_openers(dest: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each bucket's ``]},{"ts":"<label>","values":[`` into ``dest`` (no ``]},`` first)."""
+    _write(dest, [_CLOSE_BEFORE, _TS, labels, _VALUES])
+    dest[0, : len(_CLOSE_BEFORE)] = 0  # the first bucket closes none before it
+    return dest
 
 
 @functools.lru_cache(maxsize=32)
@@ -194,28 +247,6 @@ def _ascii_rows(texts: list[bytes]) -> np.ndarray:
     return np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
 
 
-def _constant(text: np.ndarray, rows: int) -> np.ndarray:
-    return np.broadcast_to(text, (rows, len(text)))
-
-
-def _with_empty_buckets(
-    values: np.ndarray, openers: np.ndarray, filled: np.ndarray, starts: np.ndarray
-) -> np.ndarray:
-    """``values`` with a row for each bucket without values (its opener alone), in order."""
-    empty = np.ones(len(openers), dtype=bool)
-    empty[filled] = False
-    alone = np.zeros((int(empty.sum()), values.shape[1]), dtype=np.uint8)
-    alone[:, : openers.shape[1]] = openers[empty]
-    # Empty bucket b goes after the values and the empty buckets before it.
-    where = np.empty(len(values) + len(alone), dtype=np.intp)
-    index = np.flatnonzero(empty)
-    where[starts[index] + np.arange(len(index))] = len(values) + np.arange(len(index))
-    rows = np.ones(len(where), dtype=bool)
-    rows[starts[index] + np.arange(len(index))] = False
-    where[rows] = np.arange(len(values))
-    return np.concatenate([values, alone])[where]
-
-
 def _digits(numbers: np.ndarray) -> np.ndarray:
     """Each number's decimal text, right-aligned in NUL padding (rows of ``uint8``),
     four digits at a time from :data:`_CHUNKS`."""
@@ -229,13 +260,21 @@ def _digits(numbers: np.ndarray) -> np.ndarray:
         return _CHUNKS[numbers + 10_000].view(np.uint8).reshape(len(numbers), 4)
     out = np.empty((chunks, len(numbers)), dtype="<u4")
     rest = numbers
-    form = 2 - counts  # of the last chunk; each one further left is one form further
+    # The form of the last chunk; each one further left is one form further, up to 2.
+    form = 2 - counts
     for k in range(chunks):
         higher = rest // 10_000
-        out[chunks - 1 - k] = _CHUNKS[rest - higher * 10_000 + 10_000 * np.clip(form + k, 0, 2)]
+        index = form + k if chunks <= 2 else np.minimum(np.maximum(form + k, 0), 2)
+        index *= 10_000  # with two chunks at most, the forms stay within 0 to 2
+        index += rest - higher * 10_000
+        _CHUNKS.take(index, out=out[chunks - 1 - k])
         rest = higher
     return out.T.copy().view(np.uint8)
 
 
+#: One encoder for every body: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
