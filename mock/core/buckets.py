@@ -77,10 +77,15 @@ class BucketGrid:
         return format_instants(self.starts, self.offsets)
 
 
+@functools.lru_cache(maxsize=64)
 def bucket_grid(
     timeline: Timeline, granularity: Granularity, start: int, end: int, limit: int
 ) -> BucketGrid:
-    """The first ``limit`` buckets of ``[start, end)`` (µs) in ``timeline``'s calendar."""
+    """The first ``limit`` buckets of ``[start, end)`` (µs) in ``timeline``'s calendar.
+
+    The last grids are kept (read-only): the server asks twice for a query's grid, to
+    answer it and to count its coverage.
+    """
     if not start < end or limit < 1:
         raise ValueError("bucket_grid needs start < end and limit >= 1")
     # The helpers compare with ``is``; a plain "hour" must not fall through to days.
@@ -97,7 +102,10 @@ def bucket_grid(
     edges = np.empty(buckets + 1, dtype=np.int64)
     edges[:buckets] = bounds[:buckets] * US
     edges[buckets] = stop
-    return BucketGrid(edges=edges, offsets=offsets[:buckets], ascii=labels[:buckets])
+    grid = BucketGrid(edges=edges, offsets=offsets[:buckets], ascii=labels[:buckets])
+    for array in (grid.edges, grid.offsets, grid.ascii):
+        array.flags.writeable = False
+    return grid
 
 
 #: Seconds of boundaries one cached page holds, by granularity: about a year of
