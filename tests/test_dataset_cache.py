@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from usagekit.cli.main import main as cli
 from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.errors import DatasetError
@@ -261,3 +263,11 @@ def test_another_usagekit_decodes_again(data, root, monkeypatch):
     assert len(reads) == 2  # the load and decoded()
     (after,) = root.glob("*/*")
     assert after != before
+
+
+def test_dataset_validate_fills_the_cache(data, root, monkeypatch):
+    done = CliRunner().invoke(cli, ["dataset", "validate", str(data)])
+    assert done.exit_code == 0, done.output
+    expected = decoded(data)
+    no_decoding(monkeypatch)
+    assert_same(files.load_dataset(data), expected)
