@@ -102,6 +102,18 @@ def mapping(marker: str) -> dict[int, set[str]]:
     return found
 
 
+def resident_kib(pid: int, marker: str) -> int:
+    """KiB of ``pid``'s mappings of files whose path holds ``marker`` that are resident."""
+    total, inside = 0, False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if not head[0].endswith(":"):  # a mapping's first line: address range ... path
+            inside = marker in line
+        elif inside and head[0] == "Rss:":
+            total += int(head[1])
+    return total
+
+
 def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None:
     data, root = tmp_path / "data", tmp_path / "cache-of-this-test"
     env = {CACHE_ENV: str(root)}
@@ -114,8 +126,13 @@ def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None
                 response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
                 assert response.status_code == 200, response.text
         processes = mapping(str(root))
+        (parent,) = [pid for pid in processes if len(children(pid)) == 2]
+        resident = resident_kib(parent, "/conversations-")
     # The parent and its two workers, each mapping the same files: one copy, in the page cache.
     assert len(processes) == 3, processes
     for names in processes.values():
         assert {"conversations", "scope"} <= names
+    # The parent decoded the file and built the scopes from the columns, yet forked its
+    # workers with none of the columns' pages in its page tables (no query reads ids).
+    assert resident <= 64, resident
     assert sorted(p.name for p in data.iterdir()) == [files.ACCOUNTS_FILE, files.CONVERSATIONS_FILE]

@@ -31,6 +31,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from usagekit.mock.core.dataset import Dataset
+
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
 from .logs import log_config
 from .prefork import Prefork
@@ -79,10 +81,12 @@ def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
     # The files as they were before the load: an edit made while this worker starts
     # is then one --watch reloads, not one taken for the data already loaded.
     watched = signature(Path(config.data_dir)) if config.watch and config.data_dir else None
-    dataset = load_dataset(config)
-    if shared:
-        for account in dataset.accounts:
-            dataset.scope(account.id)
+    dataset = _with_scopes(load_dataset(config)) if shared else load_dataset(config)
+    if shared and dataset.derived is not None:
+        # Scopes built just now read the mapped columns and left their pages in this
+        # process's page tables, for every worker to inherit and be charged for. A
+        # second load maps the columns and the scopes now kept afresh, untouched.
+        dataset = _with_scopes(load_dataset(config))
     app = create_workbench(dataset, config, watched=watched)
     # Everything built so far (the spec, connexion's tables, the dataset) lives as long
     # as the worker: out of the cyclic collector's sight, a full collection no longer
@@ -92,6 +96,12 @@ def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
     gc.freeze()
     _release_free_memory()
     return app
+
+
+def _with_scopes(dataset: Dataset) -> Dataset:
+    for account in dataset.accounts:
+        dataset.scope(account.id)
+    return dataset
 
 
 def _release_free_memory() -> None:
