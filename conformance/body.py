@@ -6,6 +6,12 @@ the published contract makes optional (``values``, ``dimensions``, ``meta.tz``,
 ``meta.group_by``) are kept as ``None`` when absent, so that the reference
 profile can require them and the contract profile need not.
 
+A 200 is read by msgspec straight into the typed records (a 60 kB answer in
+C, checked as it is decoded); whatever msgspec refuses is read again by the
+plain reader, which names the field that breaks the shape, so a malformed body
+gets the same words either way (tests/test_conformance_body.py holds the two
+readers to each other).
+
 Two bodies are equal when they say the same thing in the contract's terms:
 the same instants in the same offsets, the same values and meta. The text of a
 timestamp and members the contract does not define (a request id, a
@@ -14,9 +20,13 @@ generation time) are not compared, so rules that compare answers accept them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Annotated, Any
+
+import msgspec
 
 from .exchange import Exchange
 from .failures import MalformedBody
@@ -25,11 +35,15 @@ from .stamps import Stamp, read_stamp
 __all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value", "read_error", "read_usage"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Value:
-    seconds: int
-    conversations: int
-    dimensions: dict[str, str] | None
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Value(msgspec.Struct, frozen=True, kw_only=True):
+    """One value of a bucket: a record msgspec decodes a body's values into directly."""
+
+    seconds: Count
+    conversations: Count
+    dimensions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,11 +64,16 @@ class UsageMetaView:
     raw: dict[str, Any] = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class UsageBody:
     meta: UsageMetaView
     buckets: tuple[Bucket, ...]
-    raw: dict[str, Any] = field(compare=False)
+    exchange: Exchange = field(compare=False, repr=False)
+
+    @cached_property
+    def raw(self) -> dict[str, Any]:
+        """The body as JSON's own types (parsed only for the rules that compare it whole)."""
+        return self.exchange.json()
 
     def totals(self) -> dict[int, tuple[int, int]]:
         """(seconds, conversations) per bucket start instant, summed over values."""
@@ -101,9 +120,47 @@ def _stamp(exchange: Exchange, where: str, value: Any) -> Stamp:
     return stamp
 
 
+class _WireBucket(msgspec.Struct):
+    ts: str
+    values: tuple[Value, ...] | None = None
+
+
+class _Wire(msgspec.Struct):
+    meta: msgspec.Raw
+    data: tuple[_WireBucket, ...]
+
+
+_decode_wire = msgspec.json.Decoder(_Wire).decode
+
+
 def read_usage(exchange: Exchange) -> UsageBody:
+    try:
+        wire = _decode_wire(exchange.content)
+    except msgspec.MsgspecError:
+        return _read_usage_plainly(exchange)
+    meta = _meta(exchange, json.loads(bytes(wire.meta)))
+    buckets = []
+    for index, item in enumerate(wire.data):
+        stamp = read_stamp(item.ts)
+        if stamp is None:
+            raise _fail(
+                exchange, f"data[{index}].ts", f"is {item.ts!r}, not a date-time with an offset"
+            )
+        buckets.append(Bucket(ts=stamp, text=item.ts, values=item.values))
+    return UsageBody(meta=meta, buckets=tuple(buckets), exchange=exchange)
+
+
+def _read_usage_plainly(exchange: Exchange) -> UsageBody:
     body = _json_object(exchange)
-    meta = body.get("meta")
+    meta = _meta(exchange, body.get("meta"))
+    data = body.get("data")
+    if not isinstance(data, list):
+        raise _fail(exchange, "data", "is missing or not a list")
+    buckets = tuple(_bucket(exchange, i, item) for i, item in enumerate(data))
+    return UsageBody(meta=meta, buckets=buckets, exchange=exchange)
+
+
+def _meta(exchange: Exchange, meta: Any) -> UsageMetaView:
     if not isinstance(meta, dict):
         raise _fail(exchange, "meta", "is missing or not an object")
     for name in ("account_id", "granularity"):
@@ -117,22 +174,14 @@ def read_usage(exchange: Exchange) -> UsageBody:
     tz = meta.get("tz")
     if tz is not None and not isinstance(tz, str):
         raise _fail(exchange, "meta.tz", f"is {tz!r}, not a string")
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise _fail(exchange, "data", "is missing or not a list")
-    buckets = tuple(_bucket(exchange, i, item) for i, item in enumerate(data))
-    return UsageBody(
-        meta=UsageMetaView(
-            account_id=meta["account_id"],
-            start=_stamp(exchange, "meta.start", meta.get("start")),
-            end=_stamp(exchange, "meta.end", meta.get("end")),
-            granularity=meta["granularity"],
-            group_by=tuple(group_by) if group_by is not None else None,
-            tz=tz,
-            raw=meta,
-        ),
-        buckets=buckets,
-        raw=body,
+    return UsageMetaView(
+        account_id=meta["account_id"],
+        start=_stamp(exchange, "meta.start", meta.get("start")),
+        end=_stamp(exchange, "meta.end", meta.get("end")),
+        granularity=meta["granularity"],
+        group_by=tuple(group_by) if group_by is not None else None,
+        tz=tz,
+        raw=meta,
     )
 
 

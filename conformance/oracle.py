@@ -49,13 +49,16 @@ class Oracle:
 
     # -- who may read what ----------------------------------------------------
 
-    def access(self, exchange: Exchange) -> tuple[Access, str | None]:
-        """Whether the request's key may read its account, and the account's real id."""
+    def access(self, exchange: Exchange, me: str | None = None) -> tuple[Access, str | None]:
+        """Whether the request's key may read its account, and the account's real id.
+
+        ``me``: the ``meta.account_id`` of a 200, when the caller has read it already.
+        """
         config = self.config
         if exchange.key in (KeyRole.NONE, KeyRole.INVALID):
             return Access.UNAUTHENTICATED, None
         if exchange.key is KeyRole.TRAFFIC:
-            return self._traffic_access(exchange)
+            return self._traffic_access(exchange, me)
         own = config.account_id if exchange.key is KeyRole.ACCOUNT else config.subaccount_id
         account = own if exchange.account == "me" else exchange.account
         if account == own:
@@ -71,7 +74,7 @@ class Oracle:
         return Access.UNKNOWN, None
 
     @staticmethod
-    def _traffic_access(exchange: Exchange) -> tuple[Access, str | None]:
+    def _traffic_access(exchange: Exchange, me: str | None) -> tuple[Access, str | None]:
         """A key the kit does not know: an upstream's 200 is its word that the key may read.
 
         Whether it should have been a 401 or a 403 instead is beyond one exchange;
@@ -82,6 +85,8 @@ class Oracle:
             return Access.UNVERIFIED, None
         if exchange.account != "me":
             return Access.READABLE, exchange.account
+        if me is not None:
+            return Access.READABLE, me
         try:
             account = exchange.json()["meta"]["account_id"]
         except (ValueError, KeyError, TypeError):

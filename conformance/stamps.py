@@ -26,6 +26,12 @@ class Stamp:
     offset: int
 
 
+#: Stamps read, by their text: an answer's labels recur in the next (a day's, an hour's).
+_READ: dict[str, Stamp | None] = {}
+_READ_KEPT = 1 << 16
+_LONGEST = 64  # characters: longer texts are read every time, never kept
+
+
 def read_stamp(text: object) -> Stamp | None:
     """Read an RFC 3339 timestamp with an offset; ``None`` if it is not one.
 
@@ -33,6 +39,19 @@ def read_stamp(text: object) -> Stamp | None:
     """
     if not isinstance(text, str):
         return None
+    try:
+        return _READ[text]
+    except KeyError:
+        pass
+    stamp = _read(text)
+    if len(text) <= _LONGEST:
+        if len(_READ) >= _READ_KEPT:
+            _READ.clear()  # bounded; the labels of the moment come back at once
+        _READ[text] = stamp
+    return stamp
+
+
+def _read(text: str) -> Stamp | None:
     try:
         parsed = datetime.fromisoformat(text.replace("t", "T").replace("z", "Z"))
     except ValueError:

@@ -123,7 +123,9 @@ class ExchangeView:
 
     @cached_property
     def _access(self) -> tuple[Access, str | None]:
-        return self.oracle.access(self.exchange)
+        # Traffic's ``me`` is the account a 200 names: read from the body already read.
+        usage = self.usage if self.exchange.account == "me" else None
+        return self.oracle.access(self.exchange, usage.meta.account_id if usage else None)
 
     @property
     def access(self) -> Access:

@@ -9,6 +9,7 @@ instants written in an acceptable offset, never as text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 
 from usagekit.conformance.body import UsageBody
 from usagekit.conformance.config import Requirement
@@ -110,8 +111,13 @@ def values_sorted_by_dimensions(view: ExchangeView) -> Verdict:
     order; dimension keys in any order.
     """
     names = [d.value for d in view.query.group_by]
+    key = itemgetter(*names)  # one name: the value itself, which sorts as its 1-tuple would
     for bucket in view.usage.buckets:
-        keys = [tuple((v.dimensions or {}).get(n, "") for n in names) for v in bucket.values or ()]
+        values = bucket.values or ()
+        try:
+            keys = [key(v.dimensions) for v in values]
+        except (KeyError, TypeError):  # a value without some dimension: read as ""
+            keys = [tuple((v.dimensions or {}).get(n, "") for n in names) for v in values]
         if keys != sorted(keys):
             raise WrongValue(
                 f"the values of bucket {bucket.text} are not sorted by {', '.join(names)}",

@@ -202,15 +202,17 @@ def dimension_keys_match_group_by(view: ExchangeView) -> Verdict:
     The reference profile wants exactly one value with ``dimensions: {}``.
     """
     wanted = set(view.raw.group_by or ())
+    one_value = view.reference and not wanted
+    need_dimensions = bool(wanted) or view.reference
     for bucket in view.usage.buckets:
-        if view.reference and not wanted and (bucket.values is None or len(bucket.values) != 1):
+        if one_value and (bucket.values is None or len(bucket.values) != 1):
             count = "no values" if bucket.values is None else f"{len(bucket.values)} values"
             raise WrongValue(
                 f"ungrouped bucket {bucket.text} has {count}, expected exactly one",
                 exchanges=(view.exchange,),
             )
         for value in bucket.values or ():
-            if value.dimensions is None and (wanted or view.reference):
+            if value.dimensions is None and need_dimensions:
                 raise WrongValue(
                     f"a value of bucket {bucket.text} has no dimensions",
                     exchanges=(view.exchange,),
@@ -232,7 +234,7 @@ def distinct_groups(view: ExchangeView) -> Verdict:
     Accepts: values in any order, dimension keys in any order.
     """
     for bucket in view.usage.buckets:
-        seen = [tuple(sorted((v.dimensions or {}).items())) for v in bucket.values or ()]
+        seen = [frozenset((v.dimensions or {}).items()) for v in bucket.values or ()]
         if len(seen) != len(set(seen)):
             raise WrongValue(
                 f"bucket {bucket.text} repeats a combination of dimensions",
