@@ -46,11 +46,24 @@ class Value(msgspec.Struct, frozen=True, kw_only=True):
     dimensions: dict[str, str] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Bucket:
+class Bucket(msgspec.Struct, frozen=True, kw_only=True, eq=False):
+    """One bucket: equal to another that says the same, however its ``ts`` is written."""
+
     ts: Stamp
-    text: str = field(compare=False)
+    text: str  # the ts as written, for messages
     values: tuple[Value, ...] | None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bucket):
+            return NotImplemented
+        return self.ts == other.ts and self.values == other.values
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash((self.ts, self.values))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,8 +8,9 @@ fractional zeros, a local-mean-time offset with seconds exact or to the minute
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import msgspec
 
 from usagekit.mock.core.instants import US, format_instant
 
@@ -18,9 +19,12 @@ __all__ = ["Stamp", "label", "offset_label", "read_stamp", "written_offset"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Stamp:
-    """A timestamp as a server wrote it: the instant (µs) and the offset written (s)."""
+class Stamp(msgspec.Struct, frozen=True):
+    """A timestamp as a server wrote it: the instant (µs) and the offset written (s).
+
+    A msgspec record, not a dataclass: an answer and its grid make one per
+    bucket, and a frozen dataclass costs several times as much to build.
+    """
 
     instant: int
     offset: int

@@ -25,6 +25,7 @@ from usagekit.mock.core.zones import Timeline, available_zones, get_timeline
 from usagekit.mock.spec import error_codes
 
 _YEAR = 366 * 86_400
+_NONE: dict[str, str] = {}  # the dimensions of a value without any
 
 __all__ = [
     "bucket_count_within_limit",
@@ -234,8 +235,10 @@ def distinct_groups(view: ExchangeView) -> Verdict:
     Accepts: values in any order, dimension keys in any order.
     """
     for bucket in view.usage.buckets:
-        seen = [frozenset((v.dimensions or {}).items()) for v in bucket.values or ()]
-        if len(seen) != len(set(seen)):
+        values = bucket.values
+        if values is None or len(values) < 2:
+            continue
+        if len({frozenset((v.dimensions or _NONE).items()) for v in values}) != len(values):
             raise WrongValue(
                 f"bucket {bucket.text} repeats a combination of dimensions",
                 exchanges=(view.exchange,),
