@@ -120,6 +120,9 @@ def serve_proxy(
             lifespan="on",
             log_level="warning",
             access_log=False,  # URLs may carry what users would not want in CI logs
+            # The answers are the upstream's, Date and Server included: not a second of each.
+            server_header=False,
+            date_header=False,
         )
     )
     stop = threading.Event()

@@ -210,3 +210,17 @@ def test_the_admin_token_reaches_the_process() -> None:
                 assert allowed.status_code == 200
                 assert allowed.json()["exchanges"] == 0
                 stop(process)
+
+
+def test_the_answer_keeps_the_upstreams_date_and_server_and_adds_none() -> None:
+    app = MinimalServer(dataset=DATASET, now=NOW).app()
+    with serving(app) as upstream, proxy_process(upstream) as (base, process):
+        path = f"{USAGE.format('me')}?granularity=day"
+        straight = httpx.get(f"{upstream}{path}", headers={"X-API-Key": PARENT_KEY})
+        proxied = httpx.get(f"{base}{path}", headers={"X-API-Key": PARENT_KEY})
+        stop(process)
+    assert proxied.status_code == straight.status_code == 200
+    for name in ("date", "server"):  # the upstream's one of each, not the proxy's too
+        assert len(straight.headers.get_list(name)) == 1
+        assert len(proxied.headers.get_list(name)) == 1
+    assert proxied.headers["server"] == straight.headers["server"]
