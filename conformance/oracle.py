@@ -15,6 +15,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.buckets import bucket_grid
 from usagekit.mock.core.dataset import Dataset
@@ -24,7 +26,7 @@ from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
 
 from .config import KitConfig
 from .exchange import Exchange, KeyRole
-from .stamps import Stamp
+from .stamps import Stamps
 
 __all__ = ["Access", "Oracle"]
 
@@ -142,13 +144,10 @@ class Oracle:
     # -- expected answers ---------------------------------------------------------------
 
     @staticmethod
-    def grid(query: UsageQuery) -> tuple[Stamp, ...]:
+    def grid(query: UsageQuery) -> Stamps:
         """The buckets' starts and offsets, as the reference semantics cut them."""
         grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
-        return tuple(
-            Stamp(instant=int(s) * US, offset=int(o))
-            for s, o in zip(grid.starts.tolist(), grid.offsets.tolist(), strict=True)
-        )
+        return Stamps(grid.starts.astype(np.int64) * US, grid.offsets.astype(np.int64))
 
     def answer(self, query: UsageQuery) -> dict[str, Any] | None:
         """The exact body for ``query`` over the dataset, when the kit has it."""

@@ -8,13 +8,24 @@ fractional zeros, a local-mean-time offset with seconds exact or to the minute
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
+import numpy as np
 
 from usagekit.mock.core.instants import US, format_instant
 
-__all__ = ["Stamp", "label", "offset_label", "read_stamp", "written_offset"]
+__all__ = [
+    "Stamp",
+    "Stamps",
+    "label",
+    "offset_label",
+    "read_stamp",
+    "well_written",
+    "written_offset",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -66,6 +77,38 @@ def _read(text: str) -> Stamp | None:
     delta = parsed - _EPOCH
     instant = (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
     return Stamp(instant=instant, offset=int(offset.total_seconds()))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Stamps:
+    """Many stamps as two arrays, for rules that compare every bucket at once."""
+
+    instants: np.ndarray  # µs, int64
+    offsets: np.ndarray  # s, int64
+
+    @classmethod
+    def of(cls, stamps: Sequence[Stamp]) -> Stamps:
+        count = len(stamps)
+        return cls(
+            np.fromiter((s.instant for s in stamps), np.int64, count),
+            np.fromiter((s.offset for s in stamps), np.int64, count),
+        )
+
+    def __len__(self) -> int:
+        return len(self.instants)
+
+    def __getitem__(self, index: int) -> Stamp:
+        return Stamp(instant=int(self.instants[index]), offset=int(self.offsets[index]))
+
+    def __iter__(self) -> Iterator[Stamp]:
+        for instant, offset in zip(self.instants.tolist(), self.offsets.tolist(), strict=True):
+            yield Stamp(instant=instant, offset=offset)
+
+
+def well_written(offsets: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether each offset is one :func:`written_offset` allows for ``wanted``, elementwise."""
+    # Rounding toward zero is the floor or the ceiling: the four spellings are three.
+    return (offsets == wanted) | (offsets == wanted // 60 * 60) | (offsets == -(-wanted // 60) * 60)
 
 
 def written_offset(offset: int) -> set[int]:

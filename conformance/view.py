@@ -20,7 +20,8 @@ Readings, and when each is there (``None`` otherwise):
 ``resolved``   the query the reference reads, or its ``QueryError``
 ``query``      the valid query of a readable account
 ``invalid``    the ``QueryError`` of a request with invalid parameters
-``grid``       the exact bucket starts of ``query``
+``stamps``     the 200's bucket starts as arrays (:class:`Stamps`)
+``grid``       the exact bucket starts of ``query`` (:class:`Stamps`)
 ``answer``     with ``--data``, the exact body for ``query``
 =============  ==============================================================
 """
@@ -39,7 +40,7 @@ from .exchange import Exchange, is_usage_path
 from .failures import MalformedBody
 from .oracle import Access, Oracle
 from .profiles import Profile
-from .stamps import Stamp
+from .stamps import Stamps
 
 __all__ = ["ExchangeView"]
 
@@ -189,7 +190,12 @@ class ExchangeView:
         return resolved if isinstance(resolved, QueryError) else None
 
     @cached_property
-    def grid(self) -> tuple[Stamp, ...] | None:
+    def stamps(self) -> Stamps | None:
+        usage = self.usage
+        return Stamps.of([b.ts for b in usage.buckets]) if usage is not None else None
+
+    @cached_property
+    def grid(self) -> Stamps | None:
         query = self.query
         return self.oracle.grid(query) if query is not None else None
 

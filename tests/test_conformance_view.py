@@ -84,3 +84,37 @@ def test_judge_takes_only_response_rules(oracle: Oracle) -> None:
     scenario = next(rule for rule in RULES if rule.kind is RuleKind.SCENARIO)
     with pytest.raises(ValueError, match="not a response rule"):
         judge(view, [scenario])
+
+
+def _calendar(oracle: Oracle, body: dict) -> str | None:
+    view = ExchangeView(exchange(json.dumps(body).encode()), oracle)
+    (verdict,) = [
+        j for j in judge(view, RESPONSE_RULES) if j.rule.name == "buckets_follow_calendar"
+    ]
+    return verdict.failure.reason if verdict.failure else None
+
+
+def test_the_calendar_rule_names_the_first_wrong_bucket(oracle: Oracle) -> None:
+    """All buckets are compared at once; the failure still names the first that differs."""
+    answer = ExchangeView(exchange(b"{}"), oracle).answer
+    assert answer is not None
+    first = answer["data"][0]["ts"]
+    assert _calendar(oracle, answer) is None
+    spelled = json.loads(json.dumps(answer))
+    for bucket in spelled["data"]:  # the same instants in another spelling of the offset
+        bucket["ts"] = bucket["ts"].replace("T", "t").replace("+0", ".000000+0")
+    assert _calendar(oracle, spelled) is None
+    shifted = json.loads(json.dumps(answer))
+    for index in (3, 5):
+        shifted["data"][index]["ts"] = shifted["data"][index - 1]["ts"]
+    reason = _calendar(oracle, shifted)
+    assert reason == f"bucket 3 is {answer['data'][2]['ts']}, expected {answer['data'][3]['ts']}"
+    cut = json.loads(json.dumps(answer))
+    cut["data"].pop()
+    count = len(answer["data"])
+    assert _calendar(oracle, cut) == (
+        f"{count - 1} buckets, expected {count} (missing from {answer['data'][-1]['ts']})"
+    )
+    extra = json.loads(json.dumps(answer))
+    extra["data"].insert(0, {**extra["data"][0], "ts": "2000-01-01T00:00:00+01:00"})
+    assert _calendar(oracle, extra) == f"bucket 0 is 2000-01-01T00:00:00+01:00, expected {first}"

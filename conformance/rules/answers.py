@@ -8,8 +8,9 @@ instants written in an acceptable offset, never as text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from operator import itemgetter
+
+import numpy as np
 
 from usagekit.conformance.body import UsageBody
 from usagekit.conformance.config import Requirement
@@ -17,7 +18,7 @@ from usagekit.conformance.failures import ReferenceMismatch, WrongValue
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import Verdict, needs, response_rule, when
 from usagekit.conformance.rules.diff import describe_differences
-from usagekit.conformance.stamps import Stamp, label, written_offset
+from usagekit.conformance.stamps import Stamps, label, well_written, written_offset
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.instants import US
 from usagekit.mock.core.zones import same_zone
@@ -39,17 +40,18 @@ def buckets_follow_calendar(view: ExchangeView) -> Verdict:
     Dense, DST-aware, the first holding start, cut at limit. Accepts each
     ``ts`` in any offset spelling :mod:`~usagekit.conformance.stamps` reads.
     """
-    body, expected = view.usage, view.grid
-    got = [b.ts for b in body.buckets]
-    for index, (want, have) in enumerate(zip(expected, got, strict=False)):
-        if have.instant != want.instant or (
-            have.offset != want.offset and have.offset not in written_offset(want.offset)
-        ):
-            raise WrongValue(
-                f"bucket {index} is {body.buckets[index].text}, expected {label(want)}",
-                detail=_around(expected, body, index),
-                exchanges=(view.exchange,),
-            )
+    body, expected, got = view.usage, view.grid, view.stamps
+    common = min(len(got), len(expected))
+    held = (got.instants[:common] == expected.instants[:common]) & well_written(
+        got.offsets[:common], expected.offsets[:common]
+    )
+    if not held.all():
+        index = int(np.argmin(held))  # the first bucket that is not the expected one
+        raise WrongValue(
+            f"bucket {index} is {body.buckets[index].text}, expected {label(expected[index])}",
+            detail=_around(expected, body, index),
+            exchanges=(view.exchange,),
+        )
     if len(got) != len(expected):
         which = "missing" if len(got) < len(expected) else "extra"
         first = expected[len(got)] if len(got) < len(expected) else got[len(expected)]
@@ -160,8 +162,8 @@ def matches_reference(view: ExchangeView) -> Verdict:
         )
 
 
-def _around(expected: Sequence[Stamp], body: UsageBody, index: int) -> str:
-    lo, hi = max(0, index - 2), index + 3
-    want = ", ".join(label(s) for s in expected[lo:hi])
+def _around(expected: Stamps, body: UsageBody, index: int) -> str:
+    lo, hi = max(0, index - 2), min(index + 3, len(expected))
+    want = ", ".join(label(expected[i]) for i in range(lo, hi))
     have = ", ".join(b.text for b in body.buckets[lo:hi])
     return f"expected ... {want} ...\n     got ... {have} ..."

@@ -17,7 +17,7 @@ import numpy as np
 from usagekit.conformance.failures import WrongValue
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import Verdict, needs, response_rule, when
-from usagekit.conformance.stamps import offset_label, written_offset
+from usagekit.conformance.stamps import offset_label, well_written, written_offset
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.instants import US
 from usagekit.mock.core.query import DEFAULT_LIMIT, DEFAULT_TZ
@@ -161,14 +161,10 @@ def ts_in_requested_zone(view: ExchangeView) -> Verdict:
     """
     zone = _zone(view)
     timeline = get_timeline(zone)
-    buckets = view.usage.buckets
+    buckets, stamps = view.usage.buckets, view.stamps
     if not buckets:
         return
-    instants = np.fromiter((b.ts.instant // US for b in buckets), np.int64, len(buckets))
-    offsets = np.fromiter((b.ts.offset for b in buckets), np.int64, len(buckets))
-    wanted = _offsets_at(timeline, instants)
-    # written_offset's four spellings in one pass: rounding toward zero is the floor or the ceiling.
-    held = (offsets == wanted) | (offsets == wanted // 60 * 60) | (offsets == -(-wanted // 60) * 60)
+    held = well_written(stamps.offsets, _offsets_at(timeline, stamps.instants // US))
     for index in np.flatnonzero(~held).tolist():  # each one read again exactly
         bucket = buckets[index]
         expected = timeline.offset_at(bucket.ts.instant // US)
