@@ -17,7 +17,9 @@ load.py's asyncio client, which takes a core of its own and so understates a
 proxy that shares the machine with it. Direct and proxied cells alternate, so
 that a neighbour's load falls on both alike. Prints p50/p99 and req/s of each
 cell, the added p50 latency (c=1) and the throughput ratio (c=32) per mix,
-and the proxy's violation tally (a correct upstream must give none). Targets:
+the CPU time the mock and the proxy spent per request in each cell (from
+/proc: a figure a neighbour's load distorts far less than req/s), and the
+proxy's violation tally (a correct upstream must give none). Targets:
 p50 added latency <= 2 ms; throughput >= 70% of direct. Nothing is asserted;
 on a shared machine compare the ratios of one run.
 """
@@ -48,6 +50,25 @@ def start(command: str, *args: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), None where unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def per_request(before: list[float | None], pids: list[int], requests: float) -> list[str]:
+    """CPU ms per request of each process since ``before``."""
+    shown = []
+    for start, pid in zip(before, pids, strict=True):
+        end = cpu_seconds(pid)
+        spent = None if start is None or end is None else (end - start) * 1000 / max(requests, 1)
+        shown.append("?" if spent is None else f"{spent:.2f}")
+    return shown
 
 
 def tally(port: int) -> dict[str, object]:
@@ -88,6 +109,8 @@ def measure(size: int, duration: float, run: Callable[[int, int, float, str], Lo
     upstream = f"http://127.0.0.1:{mock_port}"
     proxy = start("proxy", "--upstream", upstream, "--port", str(proxy_port))
     results: dict[tuple[str, str, int], Load] = {}
+    cpu: dict[tuple[str, str, int], list[str]] = {}
+    pids = [mock.pid, proxy.pid]
     try:
         wait_healthy(mock_port, "/healthz")
         wait_healthy(proxy_port, "/healthz")  # through the proxy to the mock
@@ -96,20 +119,27 @@ def measure(size: int, duration: float, run: Callable[[int, int, float, str], Lo
         for mix in MIXES:
             for concurrency in (1, 32):
                 for label, port in (("direct", mock_port), ("proxied", proxy_port)):
+                    before = [cpu_seconds(pid) for pid in pids]
                     load = run(port, concurrency, duration, mix)
                     results[mix, label, concurrency] = load
+                    spent = cpu[mix, label, concurrency] = per_request(
+                        before, pids, load.rps * duration
+                    )
                     print(f"  {mix:<7} {label:<8} c={concurrency:<3} {load.rps:>8,.0f} req/s  "
                           f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
+                          f"CPU ms/req mock {spent[0]} proxy {spent[1]}  "
                           f"non-2xx/errors {load.errors}", flush=True)  # fmt: skip
         found = tally(proxy_port)
     finally:
         stop(proxy)
         stop(mock)
 
-    print("\n| mix | path | c | req/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|")
+    print("\n| mix | path | c | req/s | p50 ms | p99 ms | CPU ms/req mock | proxy |")
+    print("|---|---|---|---|---|---|---|---|")
     for (mix, label, concurrency), load in results.items():
+        mock_ms, proxy_ms = cpu[mix, label, concurrency]
         print(f"| {mix} | {label} | {concurrency} | {load.rps:,.0f} | {load.p50_ms:.2f} | "
-              f"{load.p99_ms:.2f} |")  # fmt: skip
+              f"{load.p99_ms:.2f} | {mock_ms} | {proxy_ms} |")  # fmt: skip
     print()
     for mix in MIXES:
         added = results[mix, "proxied", 1].p50_ms - results[mix, "direct", 1].p50_ms
