@@ -89,11 +89,12 @@ class RuntimeScenarioMiddleware:
         return draws
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not is_operation(scope) or scope["method"] != "GET":
-            await self.app(scope, receive, send)
-            return
+        # No scenario in force (the usual case) is known before the path is matched.
         scenarios = self.store.current()
         if scenarios.everyone is None and not scenarios.by_key:
+            await self.app(scope, receive, send)
+            return
+        if not is_operation(scope) or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
         key = header(scope, API_KEY_HEADER)

@@ -233,11 +233,12 @@ class ScenarioMiddleware:
         self.examples = examples or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not is_operation(scope) or scope["method"] != "GET":
+        # Most requests prefer nothing: that is known before the path is matched.
+        prefer_values = header_values(scope, b"prefer") if scope["type"] == "http" else []
+        if not prefer_values and not self.chaos.active:
             await self.app(scope, receive, send)
             return
-        prefer_values = header_values(scope, b"prefer")
-        if not prefer_values and not self.chaos.active:
+        if not is_operation(scope) or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
 
