@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -271,3 +275,27 @@ def test_dataset_validate_fills_the_cache(data, root, monkeypatch):
     expected = decoded(data)
     no_decoding(monkeypatch)
     assert_same(files.load_dataset(data), expected)
+
+
+@dataclass(frozen=True)
+class Item:
+    values: np.ndarray
+    label: str
+
+
+def test_an_item_wanted_by_two_at_once_is_built_once(data, root):
+    entries = [files.load_dataset(data).derived for _ in range(2)]
+    built = []
+
+    def build() -> Item:
+        built.append(threading.get_ident())
+        time.sleep(0.3)  # the other asks meanwhile
+        return Item(values=np.arange(5), label="x")
+
+    with ThreadPoolExecutor(2) as pool:
+        items_ = list(pool.map(lambda entry: entry.keep("rollup once", Item, build), entries))
+    assert len(built) == 1
+    for item in items_:
+        assert mapped(item.values)
+        assert item.label == "x"
+        assert np.array_equal(item.values, np.arange(5))

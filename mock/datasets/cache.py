@@ -32,7 +32,9 @@ and serves from memory as it would without a cache.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import functools
 import hashlib
 import json
@@ -41,7 +43,7 @@ import shutil
 import stat
 import tempfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,6 +66,7 @@ MAX_DIRECTORIES = 4
 #: Bytes hashed at each end of ``conversations.jsonl`` (besides its stat identity).
 EDGE_BYTES = 64 * 1024
 _MANIFEST = "manifest.json"
+_LOCK_FLAGS = os.O_CREAT | os.O_RDWR | os.O_CLOEXEC
 _CHUNK = 2**20
 #: A field the core marks as a link to the store itself, never stored.
 _NOT_KEPT = "derived"
@@ -143,9 +146,17 @@ class Entry:
             return False
 
     def keep(self, name: str, kind: type[T], build: Callable[[], T]) -> T:
-        """The item ``name`` as kept; else ``build()``'s, kept and mapped."""
+        """The item ``name`` as kept; else ``build()``'s, kept and mapped.
+
+        One process at a time builds an item: the workers of a server that all
+        want the same rollup at once build it once, and the others map it.
+        """
         found = self.load(name, kind)
-        return found if found is not None else self.save(name, build())
+        if found is not None:
+            return found
+        with self._building(name):
+            found = self.load(name, kind)  # kept by another while this one waited
+            return found if found is not None else self.save(name, build())
 
     def load(self, name: str, kind: type[T]) -> T | None:
         """The item ``name`` with its arrays mapped, or ``None`` when absent or broken."""
@@ -182,6 +193,21 @@ class Entry:
             shutil.rmtree(staging, ignore_errors=True)
         found = self.load(name, type(value))
         return value if found is None else found
+
+    @contextlib.contextmanager
+    def _building(self, name: str) -> Iterator[None]:
+        try:
+            self._open()
+            lock = os.open(self.directory / f".lock-{self._folder(name).name}", _LOCK_FLAGS, 0o600)
+        except OSError:  # an older version, or no cache to write: build without a lock
+            yield
+            return
+        try:
+            # Released by the kernel, too, when a process dies holding it.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(lock)
 
     def _folder(self, name: str) -> Path:
         return self.directory / f"{name.split()[0]}-{_digest(name)}"
