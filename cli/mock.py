@@ -48,7 +48,9 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     "--data",
     "data_dir",
     type=click.Path(exists=True, file_okay=False),
-    help="Serve this dataset directory (accounts.json, conversations.jsonl).",
+    help="Serve this dataset directory (accounts.json, conversations.jsonl). A large file is "
+    "decoded once and mapped from the cache on later starts ($USAGEKIT_CACHE_DIR, default "
+    "~/.cache/usagekit; 'off' disables it).",
 )
 @click.option("--seed", type=int, help="Seed of the synthetic dataset (default: the demo seed).")
 @click.option(
