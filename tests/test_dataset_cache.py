@@ -20,7 +20,7 @@ from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.core.instants import parse_instant
 from usagekit.mock.core.query import RawQuery, resolve_query
 from usagekit.mock.datasets import _conversations, cache, files, synthetic
-from usagekit.mock.server.watch import signature
+from usagekit.mock.server.watch import POLL_SECONDS, Watcher, signature
 
 NOW = parse_instant("2025-01-15T00:00:00Z")
 #: Enough conversations for a file past cache.MIN_BYTES.
@@ -299,3 +299,24 @@ def test_an_item_wanted_by_two_at_once_is_built_once(data, root):
         assert mapped(item.values)
         assert item.label == "x"
         assert np.array_equal(item.values, np.arange(5))
+
+
+def test_watch_reloads_an_edit_through_the_cache_once(data, root):
+    files.load_dataset(data)
+    loaded = []
+    watcher = Watcher(str(data), loaded.append, seen=signature(data))
+    watcher.start()
+    try:
+        path = data / files.CONVERSATIONS_FILE
+        path.write_bytes(
+            path.read_bytes().replace(b'"duration_seconds":1', b'"duration_seconds":2')
+        )
+        deadline = time.monotonic() + 20
+        while watcher.state.reloads < 1 and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS / 2)
+        time.sleep(4 * POLL_SECONDS)  # the cache the reload wrote is no change to watch
+        assert watcher.state.reloads == 1, watcher.state
+    finally:
+        watcher.stop()
+    assert_same(loaded[0], decoded(data))
+    assert mapped(loaded[0].conversations.start)
