@@ -20,7 +20,7 @@ from usagekit.mock.server.config import (
 )
 from usagekit.mock.server.run import serve
 
-from .options import INSTANT
+from .options import ADMIN_TOKEN, INSTANT
 
 __all__ = ["mock"]
 
@@ -107,13 +107,7 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     is_flag=True,
     help="Reload --data DIR when its files change; a bad edit keeps the old data serving.",
 )
-@click.option(
-    "--admin-token",
-    metavar="TOKEN",
-    envvar="USAGEKIT_ADMIN_TOKEN",
-    help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
-    "(default: loopback clients only).",
-)
+@ADMIN_TOKEN
 @click.option(
     "--read-timeout",
     default=5.0,

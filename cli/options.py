@@ -14,6 +14,7 @@ from usagekit.conformance.reporting.files import coverage_report, junit_report, 
 from usagekit.mock.core.instants import parse_instant
 
 __all__ = [
+    "ADMIN_TOKEN",
     "COVERAGE_JSON",
     "DATA",
     "INSTANT",
@@ -77,6 +78,14 @@ COVERAGE_JSON = click.option(
     "--coverage-json",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the coverage ledger as JSON.",
+)
+#: The mock's /_usagekit/* and the proxy's own paths answer loopback clients, or this token.
+ADMIN_TOKEN = click.option(
+    "--admin-token",
+    metavar="TOKEN",
+    envvar="USAGEKIT_ADMIN_TOKEN",
+    help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
+    "(default: loopback clients only).",
 )
 MIN_COVERAGE = click.option(
     "--min-coverage",

@@ -22,6 +22,7 @@ from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
 
 from .options import (
+    ADMIN_TOKEN,
     COVERAGE_JSON,
     DATA,
     INSTANT,
@@ -58,13 +59,7 @@ __all__ = ["proxy"]
 @JUNIT_XML
 @COVERAGE_JSON
 @MIN_COVERAGE
-@click.option(
-    "--admin-token",
-    metavar="TOKEN",
-    envvar="USAGEKIT_ADMIN_TOKEN",
-    help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
-    "(default: loopback clients only).",
-)
+@ADMIN_TOKEN
 @click.option(
     "--refresh",
     default=5.0,
