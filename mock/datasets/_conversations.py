@@ -15,7 +15,9 @@ the line and the field. Blank lines are bad lines too: every line is a record.
 The file is read in blocks of whole lines. Each block goes the fastest way
 that accepts it (:mod:`._columns`): the canonical lines this module writes,
 else any JSON, else line by line (:mod:`._lines`), which finds the first bad
-line. Repeated conversation ids are found across blocks by :mod:`._ids`.
+line. Repeated conversation ids are found across blocks by :mod:`._ids`. A
+large file is read in two halves at once on two cores (:mod:`._halves`), with
+the columns and the errors of one read.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from usagekit.mock.core.instants import US, format_instants
 
 from ._columns import canonical, decoded
 from ._fileio import open_regular, os_reason
+from ._halves import Half, split_point
 from ._ids import SeenIds
 from ._lines import Codes, LineChecker
 
@@ -59,34 +62,75 @@ _COLUMNS = ("ids", "start", "duration", "account", "agent", "type", "direction",
 
 def read_conversations(path: Path, accounts: tuple[Account, ...]) -> Conversations:
     """Every conversation of ``path`` as columns sorted by start (ties keep file order)."""
-    codes = Codes.of(accounts)
-    checker = LineChecker(path=str(path), accounts=accounts, codes=codes)
-    seen = SeenIds()
-    pieces: dict[str, list[np.ndarray]] = {name: [] for name in _COLUMNS}
-    first_line = 1
+    reader = _Reader(path, accounts)
     with open_regular(path) as stream:
-        for block in _blocks(stream, path):
-            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == _NEWLINE)
-            _check_line_lengths(block, ends, first_line, path)
-            count = len(ends) + (not block.endswith(b"\n"))
-            part = canonical(block, count, codes)
-            if part is None:
-                part = decoded(_lines(block), codes)
-            if part is None or seen.may_repeat(part.hashes):
-                part = checker.check_lines(_lines(block), first_line, seen)
-            seen.add(part.ids, part.hashes)
+        split = split_point(stream, os.fstat(stream.fileno()).st_size, MAX_LINE_BYTES)
+        if split is None:
+            reader.read(stream)
+            return _sorted(reader.pieces)
+        # Both halves at once (see ._halves); the second is read here again if need be.
+        half = Half(stream, split, _Reader(path, accounts, hashes=True).columns)
+        try:
+            next_line = reader.read(stream, stop=split)
+            other = half.result()
+        finally:
+            half.close()
+        if other is None or reader.seen.may_repeat(other["hashes"]):
+            stream.seek(split)
+            reader.read(stream, first_line=next_line)
+        else:
             for name in _COLUMNS:
-                pieces[name].append(getattr(part, name))
+                reader.pieces[name].append(other[name])
+    return _sorted(reader.pieces)
+
+
+class _Reader:
+    """Blocks of lines into columns, with the ids seen so far."""
+
+    def __init__(self, path: Path, accounts: tuple[Account, ...], *, hashes: bool = False) -> None:
+        """``hashes``: keep the ids' hashes as a column too (for the other half's reader)."""
+        self.path = path
+        self.codes = Codes.of(accounts)
+        self.checker = LineChecker(path=str(path), accounts=accounts, codes=self.codes)
+        self.seen = SeenIds()
+        names = (*_COLUMNS, "hashes") if hashes else _COLUMNS
+        self.pieces: dict[str, list[np.ndarray]] = {name: [] for name in names}
+
+    def read(self, stream: BinaryIO, *, stop: int | None = None, first_line: int = 1) -> int:
+        """Read up to offset ``stop`` (a line's start) or the end; the next line's number."""
+        for block in _blocks(stream, self.path, stop):
+            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == _NEWLINE)
+            _check_line_lengths(block, ends, first_line, self.path)
+            count = len(ends) + (not block.endswith(b"\n"))
+            part = canonical(block, count, self.codes)
+            if part is None:
+                part = decoded(_lines(block), self.codes)
+            if part is None or self.seen.may_repeat(part.hashes):
+                part = self.checker.check_lines(_lines(block), first_line, self.seen)
+            self.seen.add(part.ids, part.hashes)
+            for name, piece in self.pieces.items():
+                piece.append(getattr(part, name))
             first_line += count
-    del seen
-    return _sorted(pieces)
+        return first_line
+
+    def columns(self, stream: BinaryIO) -> dict[str, np.ndarray]:
+        """Every line from ``stream``'s offset on, as columns in file order, with id hashes."""
+        self.read(stream)
+        return {name: np.concatenate(pieces) for name, pieces in self.pieces.items() if pieces}
 
 
-def _blocks(stream: BinaryIO, path: Path) -> Iterator[bytes]:
-    """Blocks of whole lines; a line past :data:`MAX_LINE_BYTES` is cut, and then refused."""
+def _blocks(stream: BinaryIO, path: Path, stop: int | None = None) -> Iterator[bytes]:
+    """Blocks of whole lines up to ``stop`` (a line's start) or the end; a line past
+    :data:`MAX_LINE_BYTES` is cut, and then refused."""
     try:
-        while block := stream.read(BLOCK_BYTES):
-            yield block + stream.readline(MAX_LINE_BYTES + 1)
+        while True:
+            left = BLOCK_BYTES if stop is None else min(BLOCK_BYTES, stop - stream.tell())
+            block = stream.read(left) if left > 0 else b""
+            if not block:
+                return
+            if stop is None or stream.tell() < stop:  # at ``stop`` a line has just ended
+                block += stream.readline(MAX_LINE_BYTES + 1)
+            yield block
     except OSError as exc:  # a read error after a good open (EIO)
         raise DatasetError(path=str(path), line=None, field=None, message=os_reason(exc)) from None
 
