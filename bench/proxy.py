@@ -9,8 +9,11 @@ mixes at concurrency 1 (latency) and 32 (throughput), straight at the mock
 and through the proxy:
 
 * ``cached``: a dozen dashboard queries repeated -- the proxy has judged each
-  answer once and finds its verdict again by the answer's hash;
-* ``unique``: every request a new query, so every answer is judged in full.
+  answer once and finds its verdict again by the request and the answer's bytes;
+* ``unique``: every request a new query, so every answer is judged in full --
+  except that wrk seeds each thread alike in every cell, so the first thread of
+  a c=32 cell asks again what the c=1 cell asked (the mock's memo and the
+  proxy's verdicts find those), on both paths alike.
 
 The load generator is wrk where installed (as ``server.py`` uses it), else
 load.py's asyncio client, which takes a core of its own and so understates a
