@@ -57,6 +57,7 @@ bench: $(BENCH)
 	$(BIN)/python bench/aggregate.py
 	$(BIN)/python bench/dataset.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/cached.py
 	$(BIN)/python bench/server.py
 
 clean:
