@@ -55,6 +55,9 @@ class Cell:
     mix: str
     concurrency: int
     load: Load
+    #: CPU time the server's processes spent per answer (ms), when measured: on a
+    #: shared machine a steadier figure than the rate, which follows the neighbours.
+    cpu_ms: float | None = None
 
 
 def free_port() -> int:
@@ -134,19 +137,30 @@ class Bench:
         self.notes: list[str] = []
 
     def drive(
-        self, server: str, port: int, mix: str, concurrency: int, *, warm: bool = False
+        self,
+        server: str,
+        port: int,
+        mix: str,
+        concurrency: int,
+        *,
+        warm: bool = False,
+        pid: int | None = None,
     ) -> None:
         seconds = 2 if warm else self.args.duration
+        cpu = cpu_seconds(pid) if pid is not None else 0.0
         if self.scripts is not None:
             load = run_wrk(port, concurrency, seconds, self.scripts[mix])
         else:
             load = run_python(port, concurrency, seconds, mix)
         if warm:
             return
-        self.cells.append(Cell(server, mix, concurrency, load))
+        answers = load.rps * seconds
+        cpu_ms = (cpu_seconds(pid) - cpu) / answers * 1000 if pid is not None and answers else None
+        self.cells.append(Cell(server, mix, concurrency, load, cpu_ms))
+        shown = f"  server CPU {cpu_ms:.3f} ms/answer" if cpu_ms is not None else ""
         print(f"  {server:<26} {mix:<7} c={concurrency:<3} {load.rps:>9,.0f} req/s  "
               f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
-              f"non-2xx/errors {load.errors}", flush=True)  # fmt: skip
+              f"non-2xx/errors {load.errors}{shown}", flush=True)  # fmt: skip
 
     def mock(self, workers: int, data: Path) -> None:
         port = free_port()
@@ -177,7 +191,7 @@ class Bench:
             levels = (1, 32) if workers > 1 else (32,)
             for mix in ("cached", "unique"):
                 for concurrency in levels:
-                    self.drive(name, port, mix, concurrency)
+                    self.drive(name, port, mix, concurrency, pid=process.pid)
         finally:
             stop(process)
 
@@ -269,11 +283,14 @@ def print_split(split: stages.Split) -> None:
 
 
 def report(bench: Bench) -> None:
-    print("\n| server | mix | c | req/s | p50 ms | p99 ms | non-2xx/errors |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "\n| server | mix | c | req/s | p50 ms | p99 ms | non-2xx/errors | server CPU ms/answer |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for c in bench.cells:
+        cpu = "" if c.cpu_ms is None else f"{c.cpu_ms:.3f}"
         print(f"| {c.server} | {c.mix} | {c.concurrency} | {c.load.rps:,.0f} | "
-              f"{c.load.p50_ms:.2f} | {c.load.p99_ms:.2f} | {c.load.errors} |")  # fmt: skip
+              f"{c.load.p50_ms:.2f} | {c.load.p99_ms:.2f} | {c.load.errors} | {cpu} |")  # fmt: skip
     cell = {(c.server, c.mix, c.concurrency): c.load for c in bench.cells}
     unique = cell.get(("usagekit mock, 2 workers", "unique", 32))
     cached = cell.get(("usagekit mock, 2 workers", "cached", 32))

@@ -3,10 +3,13 @@
 Stages of the unique mix, each over the same seeded queries: ``resolve``
 (:func:`resolve_query` on the parameters as written), ``aggregate`` (the
 reference :class:`Aggregator`), ``encode`` (:meth:`UsageResult.to_json`).
-``app`` is the whole ASGI app driven in process -- middlewares, connexion's
-routing, security and validation, the handler -- over other queries of the
-same mix (so that no answer is a memo hit); ``HTTP stack`` is ``app`` minus
-the three stages. CPU time, not wall time: the machine may be shared.
+``app`` is the app ``usagekit mock`` serves (the workbench around the
+contract's app) driven in process -- its middlewares, the front cache's miss,
+the direct resolver, the handler -- over other queries of the same mix (so
+that no answer is a memo hit); ``HTTP stack`` is ``app`` minus the three
+stages. uvicorn's own parsing and writing are not in it (see the server's CPU
+time per request in ``server.py``). CPU time, not wall time: the machine may
+be shared.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.query import RawQuery, resolve_query
 from usagekit.mock.datasets.synthetic import DEMO_ACCOUNT_ID
-from usagekit.mock.server.app import create_app
 from usagekit.mock.server.config import ServerConfig, parse_instant
+from usagekit.mock.server.workbench import create_workbench
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,7 @@ def measure(dataset: Dataset, count: int = 400) -> Split:
     aggregate_ms, results = _cpu(aggregator, queries)
     encode_ms, bodies = _cpu(lambda result: result.to_json(), results)
 
-    app = create_app(dataset, ServerConfig(now=now, access_log=False))
+    app = create_workbench(dataset, ServerConfig(now=now, access_log=False))
 
     async def call(path: str) -> None:
         target, _, query = path.partition("?")

@@ -20,7 +20,7 @@ from factories import PARENT_KEY
 from server_support import ME, SERVE, TESTS, free_port, uvicorn_server, wait_healthy
 
 from usagekit.mock.server.config import ServerConfig
-from usagekit.mock.server.protocol import MAX_HEAD_BYTES
+from usagekit.mock.server.protocol import MAX_HEAD_BYTES, OneWrite
 
 
 def connect(base: str) -> socket.socket:
@@ -261,3 +261,74 @@ def test_a_client_that_stops_reading_is_dropped_after_the_timeout(server) -> Non
                 received += len(chunk)
     assert received < min(count, 2_000) * one
     assert httpx.get(f"{server}/healthz").status_code == 200
+
+
+class Recorder:
+    """A transport that records what is written, and how (one call each)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bytes]] = []
+
+    def write(self, data: bytes) -> None:
+        self.calls.append(("write", data))
+
+    def writelines(self, parts: tuple[bytes, ...]) -> None:
+        self.calls.append(("writelines", b"".join(parts)))
+
+    def close(self) -> None:
+        self.calls.append(("close", b""))
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def test_an_answers_head_leaves_with_its_body_in_one_write() -> None:
+    recorder = Recorder()
+    one = OneWrite(recorder)  # type: ignore[arg-type]
+    one.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # a client waits for it: at once
+    one.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    assert recorder.calls == [("write", b"HTTP/1.1 100 Continue\r\n\r\n")]
+    one.write(b"body")
+    one.write(b"more")
+    one.flush()
+    assert recorder.calls[1:] == [
+        ("writelines", b"HTTP/1.1 200 OK\r\n\r\nbody"),
+        ("write", b"more"),
+    ]
+    assert not one.is_closing()
+
+
+def test_an_answer_without_body_leaves_on_completion_or_close() -> None:
+    recorder = Recorder()
+    one = OneWrite(recorder)  # type: ignore[arg-type]
+    one.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    assert recorder.calls == []
+    one.close()
+    assert recorder.calls == [("write", b"HTTP/1.1 204 No Content\r\n\r\n"), ("close", b"")]
+
+
+def test_keep_alive_answers_head_and_body_together_also_pipelined(server) -> None:
+    """Over the socket: a pipelined burst, a HEAD (405, a head only) and a 401 in between;
+    every answer whole, in order, its head and body in one segment on loopback."""
+    request = f"GET {ME}?granularity=day HTTP/1.1\r\nHost: t\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
+    other = f"HEAD {ME} HTTP/1.1\r\nHost: t\r\n\r\n"
+    missing = f"GET {ME} HTTP/1.1\r\nHost: t\r\n\r\n"
+    with connect(server) as sock:
+        sock.sendall(request.encode())
+        first = sock.recv(1 << 20)
+        head, _, body = first.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        assert body, "the head came without its body"
+        sock.sendall((request + other + missing + request).encode())
+        stream = sock.makefile("rb")
+        statuses = []
+        for method in ("GET", "HEAD", "GET", "GET"):
+            status_line = stream.readline()
+            statuses.append(int(status_line.split(b" ", 2)[1]))
+            length = 0
+            while (line := stream.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            if method == "GET":
+                assert len(stream.read(length)) == length
+        assert statuses == [200, 405, 401, 200]

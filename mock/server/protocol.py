@@ -35,7 +35,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .problems import JSON, Problem, bad_request, service_unavailable
 
-__all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol"]
+__all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol", "OneWrite"]
 
 logger = logging.getLogger("usagekit.mock.server")
 
@@ -63,6 +63,44 @@ def raw_response(problem: Problem) -> bytes:
 
 
 _REASONS = {400: "Bad Request", 503: "Service Unavailable"}
+
+
+#: What uvicorn writes before a body it is waiting for, which must leave at once.
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class OneWrite:
+    """The connection's transport as an answer sees it: the answer's head is held until
+    the first part of its body, and both leave in one ``writelines`` -- one system call
+    and one segment for the client to wake up to, where uvicorn makes two."""
+
+    __slots__ = ("_head", "_state", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head = b""
+        self._state = 0  # 0: no head yet, 1: head held, 2: head sent
+
+    def write(self, data: bytes) -> None:
+        if self._state == 0 and data != _CONTINUE:
+            self._head, self._state = data, 1
+        elif self._state == 1:
+            self._state = 2
+            self._transport.writelines((self._head, data))
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._state == 1:
+            self._state = 2
+            self._transport.write(self._head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class ContractProtocol(HttpToolsProtocol):
@@ -145,7 +183,19 @@ class ContractProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        before = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle is not before:
+            one = OneWrite(self.transport)
+            cycle.transport = one  # type: ignore[assignment]
+            completed = cycle.on_response
+
+            def on_response() -> None:
+                one.flush()  # an answer without a body (HEAD, 204, 304) has its head only
+                completed()
+
+            cycle.on_response = on_response
 
     def on_message_complete(self) -> None:
         self._disarm()
