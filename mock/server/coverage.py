@@ -44,7 +44,7 @@ from usagekit.mock.core.coverage import (
     exchange_cells,
     query_cells,
 )
-from usagekit.mock.core.query import RawQuery
+from usagekit.mock.core.query import RawQuery, UsageQuery
 from usagekit.mock.spec import error_codes
 
 from .problems import JSON
@@ -88,7 +88,7 @@ class SharedLedger:
         code = _code(error_body) if status >= 400 else None
         resolved = extensions.get(RESOLVED)
         if status == 200 and isinstance(resolved, Resolved):
-            self.record(_cells(status, code, sent), query_cells(resolved.query))
+            self.record(_answered(sent, resolved.query))
         else:
             self.record(_cells(status, code, sent))
 
@@ -153,6 +153,12 @@ def _cells(status: int, code: str | None, sent: frozenset[str]) -> tuple[str, ..
     """The cells of an answer's status and code and of the parameters written."""
     raw = RawQuery(**{name: "" for name in PARAMETERS if name in sent})
     return exchange_cells(status, error_code=code, raw=raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _answered(sent: frozenset[str], query: UsageQuery) -> tuple[str, ...]:
+    """The cells of a 200 to ``query`` whose request wrote ``sent``."""
+    return _cells(200, None, sent) + query_cells(query)
 
 
 def _code(body: bytes) -> str | None:

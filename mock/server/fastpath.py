@@ -96,7 +96,7 @@ class FastPathMiddleware:
             extensions[SENT] = entry.sent
             body = self.memo.get(entry.query)
             if body is not None:
-                extensions[RESOLVED] = Resolved(query=entry.query, second=entry.second)
+                extensions[RESOLVED] = entry.resolved
                 await send_bytes(send, 200, body)
                 return
         if request is None:
@@ -108,7 +108,7 @@ class FastPathMiddleware:
         if resolved is not None and self.answer is not None:
             extensions[RESOLVED] = resolved
             await send_bytes(send, 200, self.answer(resolved.query))
-            self.front.put(request, FrontEntry(resolved.query, resolved.second, sent), raw)
+            self.front.put(request, _entry(resolved, sent), raw)
             return
 
         # Anything else: connexion answers, and validation leaves what it resolved in the scope.
@@ -123,4 +123,8 @@ class FastPathMiddleware:
         await self.app(scope, receive, watch)
         resolved = extensions.get(RESOLVED)
         if status == 200 and isinstance(resolved, Resolved):
-            self.front.put(request, FrontEntry(resolved.query, resolved.second, sent), raw)
+            self.front.put(request, _entry(resolved, sent), raw)
+
+
+def _entry(resolved: Resolved, sent: frozenset[str]) -> FrontEntry:
+    return FrontEntry(resolved.query, resolved.second, sent, resolved)

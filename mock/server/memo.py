@@ -118,6 +118,8 @@ class FrontEntry:
     second: int | None
     #: The contract's parameters the request wrote (see :func:`sent_parameters`).
     sent: frozenset[str] = frozenset()
+    #: What the front cache leaves in the scope on a hit (built once, not per hit).
+    resolved: Any = None
 
 
 def request_key(key_digest: bytes, path: str, query_string: bytes) -> Request:
