@@ -16,6 +16,7 @@ draws the same distribution with :mod:`random` (seeded per connection).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import statistics
@@ -63,6 +64,9 @@ GROUPS = ("", "&group_by=agent", "&group_by=subaccount", "&group_by=type")
 FIRST = datetime(2024, 1, 16, tzinfo=UTC)
 MINUTES = 335 * 24 * 60
 SEED = 20250115
+#: Runs of this process so far: each run of the unique mix draws its own queries (seeded by
+#: its number, so a bench is reproducible), never the ones an earlier cell warmed a cache with.
+_RUNS = itertools.count()
 
 
 def unique_query(rng: random.Random) -> str:
@@ -106,7 +110,8 @@ _LUA_UNIQUE = """
 local zones = {ZONES}
 local groups = {GROUPS}
 function init(args)
-  math.randomseed({SEED} + offset)
+  -- args[1]: the run's number, so that no two runs (cells) of a bench draw the same queries
+  math.randomseed({SEED} + 1000 * tonumber(args[1] or "0") + offset)
 end
 function request()
   local t = {FIRST} + math.random(0, {MINUTES} - 1) * 60
@@ -156,8 +161,9 @@ def run_wrk(port: int, concurrency: int, seconds: float, script: Path) -> Load:
     threads = min(concurrency, 2)
     duration = max(1, round(seconds))  # wrk takes whole seconds
     command = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "-s", str(script)]
+    url = f"http://127.0.0.1:{port}"
     out = subprocess.run(
-        [*command, f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True
+        [*command, url, "--", str(next(_RUNS))], check=True, capture_output=True, text=True
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
@@ -170,10 +176,10 @@ def run_wrk(port: int, concurrency: int, seconds: float, script: Path) -> Load:
 
 
 async def _connection(
-    port: int, deadline: float, mix: str, index: int, latencies: list[float]
+    port: int, deadline: float, mix: str, index: int, run: int, latencies: list[float]
 ) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    rng = random.Random(SEED + index)
+    rng = random.Random(SEED + 1000 * run + index)
     errors = 0
     i = index * 7
     try:
@@ -203,8 +209,9 @@ def run_python(port: int, concurrency: int, seconds: float, mix: str) -> Load:
     async def main() -> tuple[list[float], int]:
         latencies: list[float] = []
         deadline = time.perf_counter() + seconds
+        run = next(_RUNS)
         errors = await asyncio.gather(
-            *(_connection(port, deadline, mix, c, latencies) for c in range(concurrency))
+            *(_connection(port, deadline, mix, c, run, latencies) for c in range(concurrency))
         )
         return latencies, sum(errors)
 
