@@ -131,8 +131,10 @@ class UsageResult:
         value = sum(piece.shape[-1] for piece in pieces)
         # Where most (bucket, slot) cells hold a value -- every ungrouped body, most
         # grouped ones -- a bucket is one row: its opener, then a place for each slot's
-        # value, in slot order (the output order within a bucket).
-        if buckets * slots <= 2 * rows + buckets:
+        # value, in slot order (the output order within a bucket). An empty cell costs
+        # its width in NULs to drop, so past a quarter more cells than values (and one a
+        # bucket) each opener and each value is a row of its own instead.
+        if buckets * slots <= rows + rows // 4 + buckets:
             every = rows == buckets * slots  # a value in every cell, in order
             text = (np.empty if every else np.zeros)(
                 (buckets, opener + slots * value), dtype=np.uint8
