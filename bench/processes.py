@@ -1,0 +1,69 @@
+"""The bench's server processes: a free port, waiting until one answers, its CPU time
+and memory (the process and its descendants), stopping it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(port: int, path: str, timeout: float = 180.0) -> float:
+    start = time.perf_counter()
+    request = f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
+    while time.perf_counter() - start < timeout:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(request)
+                if sock.recv(64).startswith(b"HTTP/1.1 "):
+                    return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"port {port} did not answer in {timeout} s")
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    found = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found += tree(int(child))
+    return found
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """The sum of PSS and of RSS over the process tree, MiB."""
+    pss = rss = 0
+    for member in tree(pid):
+        for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss += int(line.split()[1])
+            elif line.startswith("Rss:"):
+                rss += int(line.split()[1])
+    return pss / 1024, rss / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process tree so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
