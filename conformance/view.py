@@ -21,6 +21,7 @@ Readings, and when each is there (``None`` otherwise):
 ``query``      the valid query of a readable account
 ``invalid``    the ``QueryError`` of a request with invalid parameters
 ``stamps``     the 200's bucket starts as arrays (:class:`Stamps`)
+``columns``    the 200's values as flat columns (:class:`Columns`)
 ``grid``       the exact bucket starts of ``query`` (:class:`Stamps`)
 ``answer``     with ``--data``, the exact body for ``query``
 =============  ==============================================================
@@ -35,6 +36,7 @@ from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.query import RawQuery, UsageQuery
 
 from .body import ErrorBody, UsageBody, read_error, read_usage
+from .columns import Columns
 from .config import CLOCK_SKEW, KitConfig
 from .exchange import Exchange, is_usage_path
 from .failures import MalformedBody
@@ -193,6 +195,11 @@ class ExchangeView:
     def stamps(self) -> Stamps | None:
         usage = self.usage
         return Stamps.of([b.ts for b in usage.buckets]) if usage is not None else None
+
+    @cached_property
+    def columns(self) -> Columns | None:
+        usage = self.usage
+        return Columns(usage) if usage is not None else None
 
     @cached_property
     def grid(self) -> Stamps | None:

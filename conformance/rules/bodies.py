@@ -111,6 +111,8 @@ def buckets_ascending(view: ExchangeView) -> Verdict:
 
     Accepts: instants compared whatever offset each ts is written in.
     """
+    if (np.diff(view.stamps.instants) > 0).all():
+        return  # the walk below only names the first bucket out of order
     buckets = view.usage.buckets
     for before, after in itertools.pairwise(buckets):
         if after.ts.instant <= before.ts.instant:
@@ -201,6 +203,13 @@ def dimension_keys_match_group_by(view: ExchangeView) -> Verdict:
     wanted = set(view.raw.group_by or ())
     one_value = view.reference and not wanted
     need_dimensions = bool(wanted) or view.reference
+    columns = view.columns
+    if (
+        (not one_value or ((columns.per_bucket == 1).all() and not columns.some_bucket_bare))
+        and not (need_dimensions and columns.some_undimensioned)
+        and columns.has_exactly(tuple(wanted))
+    ):
+        return  # the walk below only names the first value that breaks it
     for bucket in view.usage.buckets:
         if one_value and (bucket.values is None or len(bucket.values) != 1):
             count = "no values" if bucket.values is None else f"{len(bucket.values)} values"
@@ -230,6 +239,10 @@ def distinct_groups(view: ExchangeView) -> Verdict:
 
     Accepts: values in any order, dimension keys in any order.
     """
+    columns = view.columns
+    names = tuple(columns.dimensions[0] or ()) if columns.count else ()
+    if columns.has_exactly(names) and columns.distinct_within_buckets(names):
+        return  # the walk below only names the first bucket that repeats one
     for bucket in view.usage.buckets:
         values = bucket.values
         if values is None or len(values) < 2:

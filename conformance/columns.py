@@ -1,0 +1,130 @@
+"""A 200's values as flat columns, read once, for rules that judge every value at once.
+
+The rules of a value (sorted within its bucket, distinct groups, the keys of
+its dimensions, non-empty groups) would each walk every value of every bucket
+in Python. :class:`Columns` flattens the values once -- which bucket each is
+in, its dimensions, its conversations -- and the rules ask questions of whole
+columns: each dimension's values as integer codes in code-point order, the
+size of each value's dimensions. A rule decides from the columns that it holds,
+and only when it may not does it walk the values again to name the first
+offending bucket (so a message is the same either way, and a column never
+makes a verdict stricter than the walk).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from .body import UsageBody
+
+__all__ = ["Columns"]
+
+_NONE: dict[str, str] = {}  # the dimensions of a value without any
+
+
+class Columns:
+    """The values of every bucket of one answer, flat and in order."""
+
+    def __init__(self, body: UsageBody) -> None:
+        values = [v for b in body.buckets for v in b.values or ()]
+        self.count = len(values)
+        #: Values per bucket (a bucket without values has 0).
+        self.per_bucket = np.fromiter(
+            (len(b.values) if b.values is not None else 0 for b in body.buckets),
+            np.int64,
+            len(body.buckets),
+        )
+        #: Whether some bucket has no ``values`` at all (absent or null).
+        self.some_bucket_bare = any(b.values is None for b in body.buckets)
+        #: Each value's ``dimensions``, ``None`` where absent or null.
+        self.dimensions = [v.dimensions for v in values]
+        self.conversations = [v.conversations for v in values]
+        self._columns: dict[str, list[str | None]] = {}
+        self._codes: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def bucket(self) -> np.ndarray:
+        """The index of the bucket each value is in."""
+        return np.repeat(np.arange(len(self.per_bucket)), self.per_bucket)
+
+    @cached_property
+    def some_undimensioned(self) -> bool:
+        """Whether some value has no ``dimensions`` (absent or null)."""
+        return None in self.dimensions
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """How many dimensions each value has (none counts 0)."""
+        dims = self.dimensions
+        if self.some_undimensioned:
+            dims = [d if d is not None else _NONE for d in dims]
+        return np.fromiter(map(len, dims), np.int64, self.count)
+
+    def has_exactly(self, names: tuple[str, ...]) -> bool:
+        """Whether every value's dimensions have exactly the keys ``names`` (none: no keys)."""
+        if not (self.sizes == len(names)).all():
+            return False
+        return all(None not in self._named(name) for name in names)
+
+    def _named(self, name: str) -> list[str | None]:
+        column = self._columns.get(name)
+        if column is None:
+            dims = self.dimensions
+            if self.some_undimensioned:
+                dims = [d if d is not None else _NONE for d in dims]
+            column = self._columns[name] = [d.get(name) for d in dims]
+        return column
+
+    def codes(self, name: str) -> np.ndarray:
+        """Each value's ``name`` dimension (``""`` where absent) as its rank in code-point order.
+
+        Ranked by Python's own string order, so equal codes are equal strings.
+        """
+        codes = self._codes.get(name)
+        if codes is None:
+            column = self._named(name)
+            if None in column:
+                column = [v if v is not None else "" for v in column]
+            rank = {text: i for i, text in enumerate(sorted(set(column)))}
+            codes = np.fromiter(map(rank.__getitem__, column), np.int64, self.count)
+            self._codes[name] = codes
+        return codes
+
+    def sorted_within_buckets(self, names: tuple[str, ...]) -> bool:
+        """Whether, in every bucket, the values are ascending by ``names``' dimensions in order."""
+        if self.count < 2 or not names:
+            return True
+        same = self.bucket[1:] == self.bucket[:-1]
+        ordered = np.ones(self.count - 1, dtype=bool)  # lexicographic <=, from the last name
+        for name in reversed(names):
+            codes = self.codes(name)
+            before, after = codes[:-1], codes[1:]
+            ordered = (before < after) | ((before == after) & ordered)
+        return bool((ordered | ~same).all())
+
+    def distinct_within_buckets(self, names: tuple[str, ...]) -> bool:
+        """Whether no bucket repeats a combination of ``names``' dimensions.
+
+        Only meaningful where :meth:`has_exactly` holds for ``names``.
+        """
+        if self.count < 2:
+            return True
+        rows = [self.codes(name) for name in names]
+        spans = [int(row.max()) + 1 for row in rows]
+        if len(self.per_bucket) * int(np.prod(spans, dtype=object)) < 1 << 62:
+            key = self.bucket.copy()  # one integer per combination and bucket, sorted once
+            for row, span in zip(rows, spans, strict=True):
+                key = key * span + row
+            key.sort()
+            return not (key[1:] == key[:-1]).any()
+        rows.append(self.bucket)
+        order = np.lexsort(rows)
+        stacked = np.stack([row[order] for row in rows])
+        return not (stacked[:, 1:] == stacked[:, :-1]).all(axis=0).any()
+
+    @cached_property
+    def some_without_conversations(self) -> bool:
+        """Whether some value counts no conversation."""
+        return 0 in self.conversations
