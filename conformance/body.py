@@ -24,13 +24,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 from typing import Annotated, Any
 
 import msgspec
 
 from .exchange import Exchange
 from .failures import MalformedBody
-from .stamps import Stamp, read_stamp
+from .stamps import Stamp, known_stamp, read_stamp
 
 __all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value", "read_error", "read_usage"]
 
@@ -38,7 +39,7 @@ __all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value", "read_e
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
-class Value(msgspec.Struct, frozen=True, kw_only=True):
+class Value(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One value of a bucket: a record msgspec decodes a body's values into directly."""
 
     seconds: Count
@@ -46,7 +47,7 @@ class Value(msgspec.Struct, frozen=True, kw_only=True):
     dimensions: dict[str, str] | None = None
 
 
-class Bucket(msgspec.Struct, frozen=True, kw_only=True, eq=False):
+class Bucket(msgspec.Struct, frozen=True, eq=False, gc=False):
     """One bucket: equal to another that says the same, however its ``ts`` is written."""
 
     ts: Stamp
@@ -133,17 +134,18 @@ def _stamp(exchange: Exchange, where: str, value: Any) -> Stamp:
     return stamp
 
 
-class _WireBucket(msgspec.Struct):
+class _WireBucket(msgspec.Struct, gc=False):
     ts: str
     values: tuple[Value, ...] | None = None
 
 
-class _Wire(msgspec.Struct):
+class _Wire(msgspec.Struct, gc=False):
     meta: msgspec.Raw
     data: tuple[_WireBucket, ...]
 
 
 _decode_wire = msgspec.json.Decoder(_Wire).decode
+_TS, _VALUES = attrgetter("ts"), attrgetter("values")
 
 
 def read_usage(exchange: Exchange) -> UsageBody:
@@ -152,14 +154,17 @@ def read_usage(exchange: Exchange) -> UsageBody:
     except msgspec.MsgspecError:
         return _read_usage_plainly(exchange)
     meta = _meta(exchange, json.loads(bytes(wire.meta)))
-    buckets = []
-    for index, item in enumerate(wire.data):
-        stamp = read_stamp(item.ts)
-        if stamp is None:
-            raise _fail(
-                exchange, f"data[{index}].ts", f"is {item.ts!r}, not a date-time with an offset"
-            )
-        buckets.append(Bucket(ts=stamp, text=item.ts, values=item.values))
+    # map walks the buckets in C; a failure is looked for only once one is known to be there.
+    texts = list(map(_TS, wire.data))
+    stamps = list(map(known_stamp, texts))
+    if None in stamps:  # some text not read before (or not a stamp)
+        stamps = list(map(read_stamp, texts))
+    if None in stamps:
+        index = stamps.index(None)
+        raise _fail(
+            exchange, f"data[{index}].ts", f"is {texts[index]!r}, not a date-time with an offset"
+        )
+    buckets = map(Bucket, stamps, texts, map(_VALUES, wire.data))
     return UsageBody(meta=meta, buckets=tuple(buckets), exchange=exchange)
 
 

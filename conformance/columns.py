@@ -14,6 +14,8 @@ makes a verdict stricter than the walk).
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import chain
+from operator import attrgetter, itemgetter
 
 import numpy as np
 
@@ -28,19 +30,19 @@ class Columns:
     """The values of every bucket of one answer, flat and in order."""
 
     def __init__(self, body: UsageBody) -> None:
-        values = [v for b in body.buckets for v in b.values or ()]
+        # map, chain and attrgetter walk the values in C: a Python loop per value is the cost.
+        lists = [b.values for b in body.buckets]
+        #: Whether some bucket has no ``values`` at all (absent or null).
+        self.some_bucket_bare = None in lists
+        if self.some_bucket_bare:
+            lists = [v if v is not None else () for v in lists]
+        values = list(chain.from_iterable(lists))
         self.count = len(values)
         #: Values per bucket (a bucket without values has 0).
-        self.per_bucket = np.fromiter(
-            (len(b.values) if b.values is not None else 0 for b in body.buckets),
-            np.int64,
-            len(body.buckets),
-        )
-        #: Whether some bucket has no ``values`` at all (absent or null).
-        self.some_bucket_bare = any(b.values is None for b in body.buckets)
+        self.per_bucket = np.fromiter(map(len, lists), np.int64, len(lists))
         #: Each value's ``dimensions``, ``None`` where absent or null.
-        self.dimensions = [v.dimensions for v in values]
-        self.conversations = [v.conversations for v in values]
+        self.dimensions = list(map(attrgetter("dimensions"), values))
+        self.conversations = list(map(attrgetter("conversations"), values))
         self._columns: dict[str, list[str | None]] = {}
         self._codes: dict[str, np.ndarray] = {}
 
@@ -74,7 +76,11 @@ class Columns:
             dims = self.dimensions
             if self.some_undimensioned:
                 dims = [d if d is not None else _NONE for d in dims]
-            column = self._columns[name] = [d.get(name) for d in dims]
+            try:
+                column = list(map(itemgetter(name), dims))
+            except KeyError:
+                column = [d.get(name) for d in dims]
+            self._columns[name] = column
         return column
 
     def codes(self, name: str) -> np.ndarray:

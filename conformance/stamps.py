@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 
 import msgspec
 import numpy as np
@@ -20,6 +21,7 @@ from usagekit.mock.core.instants import US, format_instant
 __all__ = [
     "Stamp",
     "Stamps",
+    "known_stamp",
     "label",
     "offset_label",
     "read_stamp",
@@ -28,9 +30,10 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INSTANT, _OFFSET = attrgetter("instant"), attrgetter("offset")
 
 
-class Stamp(msgspec.Struct, frozen=True):
+class Stamp(msgspec.Struct, frozen=True, gc=False):
     """A timestamp as a server wrote it: the instant (µs) and the offset written (s).
 
     A msgspec record, not a dataclass: an answer and its grid make one per
@@ -45,6 +48,10 @@ class Stamp(msgspec.Struct, frozen=True):
 _READ: dict[str, Stamp | None] = {}
 _READ_KEPT = 1 << 16
 _LONGEST = 64  # characters: longer texts are read every time, never kept
+
+
+#: The stamp of a text read before, ``None`` if not (or if it is no stamp): a look-up in C.
+known_stamp = _READ.get
 
 
 def read_stamp(text: object) -> Stamp | None:
@@ -90,8 +97,8 @@ class Stamps:
     def of(cls, stamps: Sequence[Stamp]) -> Stamps:
         count = len(stamps)
         return cls(
-            np.fromiter((s.instant for s in stamps), np.int64, count),
-            np.fromiter((s.offset for s in stamps), np.int64, count),
+            np.fromiter(map(_INSTANT, stamps), np.int64, count),
+            np.fromiter(map(_OFFSET, stamps), np.int64, count),
         )
 
     def __len__(self) -> int:
