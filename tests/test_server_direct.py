@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 from factories import CHILD, CHILD_KEY, OTHER, OTHER_KEY, PARENT, PARENT_KEY
 from server_support import DATASET, NOW, PATH, Served
+from starlette.datastructures import QueryParams
 
 from usagekit.mock.core.query import (
     DEFAULT_GRANULARITY,
@@ -26,7 +27,7 @@ from usagekit.mock.core.zones import available_zones
 from usagekit.mock.server.access import KeyIndex
 from usagekit.mock.server.app import create_app
 from usagekit.mock.server.config import Clock, ServerConfig
-from usagekit.mock.server.direct import DirectResolver, query_parameters
+from usagekit.mock.server.direct import DirectResolver, query_lists, query_parameters
 from usagekit.mock.spec import load_spec
 
 SPEC = load_spec()
@@ -155,3 +156,20 @@ def test_every_generated_request_gets_the_same_answer_with_and_without_the_direc
     # Both kinds of answer were compared many times over.
     assert statuses.get(200, 0) > 100, statuses
     assert statuses.get(422, 0) > 100, statuses
+
+
+def test_query_lists_reads_a_query_string_as_starlette_does_for_connexion() -> None:
+    """The direct path's own split, and parse_qsl where there is something to unquote,
+    give exactly starlette's QueryParams: names, values and their order."""
+    rng = random.Random(8)
+    alphabet = [*"ab=&%+;2F0 ", "group_by", "tz", "é".encode("latin-1").decode("latin-1"), "\x00"]
+    samples = [b"", b"&", b"=", b"a", b"a=", b"=b", b"a=b=c", b"&&a=1&&", b"tz=UTC&tz="]
+    for _ in range(3_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        samples.append(text.encode("latin-1"))
+    samples += [bytes(rng.randrange(256) for _ in range(rng.randint(0, 24))) for _ in range(1_000)]
+    for raw in samples:
+        expected: dict[str, list[str]] = {}
+        for name, value in QueryParams(raw).multi_items():
+            expected.setdefault(name, []).append(value)
+        assert query_lists(raw) == expected, raw
