@@ -13,6 +13,7 @@ makes a verdict stricter than the walk).
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from itertools import chain
 from operator import attrgetter, itemgetter
@@ -119,7 +120,7 @@ class Columns:
             return True
         rows = [self.codes(name) for name in names]
         spans = [int(row.max()) + 1 for row in rows]
-        if len(self.per_bucket) * int(np.prod(spans, dtype=object)) < 1 << 62:
+        if len(self.per_bucket) * math.prod(spans) < 1 << 62:
             key = self.bucket.copy()  # one integer per combination and bucket, sorted once
             for row, span in zip(rows, spans, strict=True):
                 key = key * span + row

@@ -114,6 +114,9 @@ class Stamps:
 
 def well_written(offsets: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Whether each offset is one :func:`written_offset` allows for ``wanted``, elementwise."""
+    exact = offsets == wanted
+    if exact.all():
+        return exact  # the common case: every offset written exactly
     # Rounding toward zero is the floor or the ceiling: the four spellings are three.
     return (offsets == wanted) | (offsets == wanted // 60 * 60) | (offsets == -(-wanted // 60) * 60)
 

@@ -30,6 +30,7 @@ Readings, and when each is there (``None`` otherwise):
 from __future__ import annotations
 
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 from usagekit.mock.core.errors import QueryError
@@ -45,6 +46,8 @@ from .profiles import Profile
 from .stamps import Stamps
 
 __all__ = ["ExchangeView"]
+
+_TS = attrgetter("ts")
 
 
 class ExchangeView:
@@ -194,7 +197,7 @@ class ExchangeView:
     @cached_property
     def stamps(self) -> Stamps | None:
         usage = self.usage
-        return Stamps.of([b.ts for b in usage.buckets]) if usage is not None else None
+        return Stamps.of(list(map(_TS, usage.buckets))) if usage is not None else None
 
     @cached_property
     def columns(self) -> Columns | None:
