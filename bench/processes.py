@@ -1,13 +1,26 @@
-"""The bench's server processes: a free port, waiting until one answers, its CPU time
-and memory (the process and its descendants), stopping it."""
+"""The bench's server processes: the issue's dataset exported, a free port, waiting until
+one answers, its CPU time and memory (the process and its descendants), stopping it."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+from load import NOW
+
+
+def export_dataset(target: Path, size: int) -> Path:
+    """The issue's dataset: ``usagekit dataset export target --seed 1 --now NOW --size size``."""
+    subprocess.run(
+        [Path(sys.executable).with_name("usagekit"), "dataset", "export", str(target),
+         "--seed", "1", "--now", NOW, "--size", str(size)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return target
 
 
 def free_port() -> int:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import stages
 from load import NOW, Load, run_python, run_wrk, write_scripts
-from processes import cpu_seconds, free_port, memory_mb, stop, wait_healthy
+from processes import cpu_seconds, export_dataset, free_port, memory_mb, stop, wait_healthy
 
 from usagekit.mock.datasets import files
 from usagekit.mock.spec import spec_path
@@ -179,14 +179,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="usagekit-bench-"))
     try:
-        data = args.data
-        if data is None:
-            data = workdir / "data"
-            subprocess.run(
-                [Path(sys.executable).with_name("usagekit"), "dataset", "export", str(data),
-                 "--seed", "1", "--now", NOW, "--size", str(args.size)],
-                check=True, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+        data = args.data or export_dataset(workdir / "data", args.size)
         bench = Bench(args, workdir)
         client = "wrk" if bench.scripts else "python asyncio (raw keep-alive sockets)"
         load = os.getloadavg()[0]

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from load import NOW, run_python, run_wrk, write_scripts
-from server import cpu_seconds, free_port, memory_mb, stop, wait_healthy
+from processes import cpu_seconds, export_dataset, free_port, memory_mb, stop, wait_healthy
 
 from usagekit.mock.datasets import cache, files
 
@@ -94,14 +94,7 @@ def main() -> None:
     root = workdir / "cache"
     os.environ[cache.CACHE_ENV] = str(root)  # this process and every server it starts
     try:
-        data = args.data
-        if data is None:
-            data = workdir / "data"
-            subprocess.run(
-                [Path(sys.executable).with_name("usagekit"), "dataset", "export", str(data),
-                 "--seed", "1", "--now", NOW, "--size", str(args.size)],
-                check=True, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+        data = args.data or export_dataset(workdir / "data", args.size)
         scripts = write_scripts(workdir) if shutil.which("wrk") and not args.python_client else None
         print(f"dataset {data}; cores {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")
         shutil.rmtree(root, ignore_errors=True)
