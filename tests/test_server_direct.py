@@ -27,7 +27,9 @@ from usagekit.mock.core.zones import available_zones
 from usagekit.mock.server.access import KeyIndex
 from usagekit.mock.server.app import create_app
 from usagekit.mock.server.config import Clock, ServerConfig
-from usagekit.mock.server.direct import DirectResolver, query_lists, query_parameters
+from usagekit.mock.server.direct import DirectResolver, query_parameters
+from usagekit.mock.server.routes import query_lists
+from usagekit.mock.server.validation import Resolved
 from usagekit.mock.spec import load_spec
 
 SPEC = load_spec()
@@ -79,10 +81,11 @@ def test_null_reads_as_absent_exactly_where_the_spec_says() -> None:
 def test_a_valid_request_is_resolved_and_anything_else_left_to_connexion() -> None:
     resolver = DirectResolver(SPEC, KeyIndex(DATASET), Clock(NOW))
 
-    def scope(account: str, query: str) -> dict:
-        return {"path": PATH.format(account), "query_string": query.encode()}
+    def resolve(account: str, query: str, key: str) -> Resolved | None:
+        scope = {"path": PATH.format(account), "query_string": query.encode()}
+        return resolver.resolve(scope, key.encode(), query_lists(query.encode()))
 
-    found = resolver.resolve(scope("me", "group_by=type,agent&tz=null"), PARENT_KEY.encode())
+    found = resolve("me", "group_by=type,agent&tz=null", PARENT_KEY)
     assert found is not None
     assert (found.query.account_id, found.query.tz, found.second) == (PARENT, "UTC", None)
     assert [d.value for d in found.query.group_by] == ["type", "agent"]
@@ -93,7 +96,7 @@ def test_a_valid_request_is_resolved_and_anything_else_left_to_connexion() -> No
         ("me", "tz=UTC&tz=UTC", PARENT_KEY),  # a repeated scalar
         ("me", "granularity=null", PARENT_KEY),  # not nullable
     ]:
-        assert resolver.resolve(scope(account, query), key.encode()) is None, query
+        assert resolve(account, query, key) is None, query
 
 
 # -- request by request: the same answer with and without the direct path -------------

@@ -30,7 +30,6 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,7 +47,7 @@ from usagekit.mock.core.query import RawQuery, UsageQuery
 from usagekit.mock.spec import error_codes
 
 from .problems import JSON
-from .routes import SENT
+from .routes import SENT, query_lists
 from .validation import RESOLVED, Resolved
 
 __all__ = [
@@ -144,8 +143,7 @@ def _read(path: Path) -> tuple[dict[str, int], int] | None:
 
 def _sent(query_string: bytes) -> frozenset[str]:
     """Which parameters the request wrote (their values do not matter to the ledger)."""
-    names = {name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)}
-    return frozenset(names.intersection(PARAMETERS))
+    return frozenset(query_lists(query_string).keys() & PARAMETERS)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.types import Scope
 
@@ -36,7 +35,7 @@ from .access import KeyIndex
 from .config import Clock
 from .validation import NULL, NULLABLE, Resolved
 
-__all__ = ["DirectResolver", "query_lists", "query_parameters"]
+__all__ = ["DirectResolver", "query_parameters"]
 
 #: The request's path segments of the operation, ``account_id`` in the middle.
 _PREFIX, _SUFFIX = OPERATION_PATH.split("{account_id}")
@@ -51,21 +50,6 @@ def query_parameters(spec: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
             param = components[param["$ref"].rsplit("/", 1)[1]]
         if param["in"] == "query":
             found[param["name"]] = param
-    return found
-
-
-def query_lists(query_string: bytes) -> dict[str, list[str]]:
-    """Each parameter's values, as starlette's ``QueryParams`` reads them for connexion
-    (latin-1, ``parse_qsl`` keeping blank values). Without ``%`` or ``+`` nothing is
-    unquoted, and splitting on ``&`` and the first ``=`` gives the same pairs, cheaper."""
-    text = query_string.decode("latin-1")
-    if "%" in text or "+" in text:
-        pairs = parse_qsl(text, keep_blank_values=True)
-    else:
-        pairs = [field.partition("=")[::2] for field in text.split("&") if field]
-    found: dict[str, list[str]] = {}
-    for name, value in pairs:
-        found.setdefault(name, []).append(value)
     return found
 
 
@@ -89,14 +73,16 @@ class DirectResolver:
         if unknown:
             raise ValueError(f"the core reads no parameter {sorted(unknown)} of the spec")
 
-    def resolve(self, scope: Scope, key: bytes) -> Resolved | None:
+    def resolve(
+        self, scope: Scope, key: bytes, written: Mapping[str, list[str]]
+    ) -> Resolved | None:
+        """``written`` is the query string as :func:`.routes.query_lists` reads it."""
         grant = self.keys.grant(key)
         if grant is None:
             return None
         account_id = grant.resolve(scope["path"][len(_PREFIX) : -len(_SUFFIX)])
         if account_id is None:
             return None
-        written = query_lists(scope["query_string"])
         text: dict[str, Any] = {}
         for name in self.scalars:
             values = written.get(name, ())

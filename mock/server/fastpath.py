@@ -35,9 +35,9 @@ from usagekit.mock.core.query import UsageQuery
 from .access import digest
 from .config import Clock
 from .direct import DirectResolver
-from .memo import FrontCache, FrontEntry, ResponseMemo, request_key, sent_parameters
+from .memo import FrontCache, FrontEntry, ResponseMemo, request_of, sent_parameters
 from .problems import method_not_allowed, send_bytes, send_problem
-from .routes import API_KEY_HEADER, KEY_DIGEST, SENT, header, is_operation
+from .routes import API_KEY_HEADER, KEY_DIGEST, SENT, header, is_operation, query_lists
 from .validation import RESOLVED, Resolved
 
 __all__ = ["FastPathMiddleware"]
@@ -80,13 +80,16 @@ class FastPathMiddleware:
             return
 
         key_digest = digest(key)
-        raw = (key_digest, scope["path"], scope["query_string"])
+        path, query_string = scope["path"], scope["query_string"]
+        raw = (key_digest, path, query_string)
         second = self.clock.second()
-        # A repeat as written costs one lookup; another spelling is parsed once.
+        # A repeat as written costs one lookup; anything else is parsed once, here, and
+        # the parsed parameters serve the front key and the direct resolver alike.
         entry = self.front.get_raw(raw, second)
-        request = None
+        written = request = None
         if entry is None:
-            request = request_key(*raw)
+            written = query_lists(query_string)
+            request = request_of(key_digest, path, written)
             entry = self.front.get(request, second, raw)
         # What validation would have left for the middlewares outside (coverage, the
         # journal) goes in the scope on every path that skips it.
@@ -99,12 +102,13 @@ class FastPathMiddleware:
                 extensions[RESOLVED] = entry.resolved
                 await send_bytes(send, 200, body)
                 return
-        if request is None:
-            request = request_key(*raw)
+        if written is None or request is None:  # found as written; its body was evicted
+            written = query_lists(query_string)
+            request = request_of(key_digest, path, written)
         sent = extensions[SENT] = sent_parameters(request)
 
         # A miss. A valid request is resolved once, by the core, and answered here.
-        resolved = None if self.direct is None else self.direct.resolve(scope, key)
+        resolved = None if self.direct is None else self.direct.resolve(scope, key, written)
         if resolved is not None and self.answer is not None:
             extensions[RESOLVED] = resolved
             await send_bytes(send, 200, self.answer(resolved.query))

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+
+from .routes import query_lists
 
 __all__ = [
     "BODY_ENTRY_BYTES",
@@ -37,6 +38,7 @@ __all__ = [
     "Request",
     "ResponseMemo",
     "request_key",
+    "request_of",
     "sent_parameters",
 ]
 
@@ -125,18 +127,17 @@ class FrontEntry:
 def request_key(key_digest: bytes, path: str, query_string: bytes) -> Request:
     """A request as the contract reads it: unknown parameters and their order left out.
 
-    Decoded as starlette decodes it for connexion, so two query strings with
-    the same key give the same parameters to the validator.
+    Decoded as starlette decodes it for connexion (:func:`.routes.query_lists`), so
+    two query strings with the same key give the same parameters to the validator.
     """
-    scalars: dict[str, str] = {}
-    group_by: list[str] = []
-    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if name == _ARRAY:
-            group_by.append(value)
-        elif name in _SCALARS:
-            scalars[name] = value  # the last one wins, as connexion reads it
-    known = tuple(scalars.get(name) for name in _SCALARS)
-    return (key_digest, path, known, tuple(group_by))
+    return request_of(key_digest, path, query_lists(query_string))
+
+
+def request_of(key_digest: bytes, path: str, written: Mapping[str, list[str]]) -> Request:
+    """:func:`request_key` of a query string already read by :func:`.routes.query_lists`."""
+    # The last of a repeated scalar wins, as connexion reads it.
+    known = tuple(written[name][-1] if name in written else None for name in _SCALARS)
+    return (key_digest, path, known, tuple(written.get(_ARRAY, ())))
 
 
 def sent_parameters(request: Request) -> frozenset[str]:

@@ -2,19 +2,28 @@
 
 The scenario, rate-limit and front-cache middlewares act on the contract's one
 operation only; they recognise its path with the pattern starlette's router
-uses for ``{account_id}`` (one non-empty segment), and read headers straight
-from the scope.
+uses for ``{account_id}`` (one non-empty segment), and read headers and the
+query string straight from the scope.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl
 
 from starlette.types import Scope
 
 from usagekit.mock.spec import OPERATION_PATH
 
-__all__ = ["API_KEY_HEADER", "KEY_DIGEST", "SENT", "header", "header_values", "is_operation"]
+__all__ = [
+    "API_KEY_HEADER",
+    "KEY_DIGEST",
+    "SENT",
+    "header",
+    "header_values",
+    "is_operation",
+    "query_lists",
+]
 
 #: The contract's security scheme: ``X-API-Key``, as ASGI spells header names.
 API_KEY_HEADER = b"x-api-key"
@@ -46,3 +55,18 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 def header_values(scope: Scope, name: bytes) -> list[bytes]:
     """Every value of header ``name`` (lower case), in order."""
     return [value for key, value in scope["headers"] if key == name]
+
+
+def query_lists(query_string: bytes) -> dict[str, list[str]]:
+    """Each parameter's values, as starlette's ``QueryParams`` reads them for connexion
+    (latin-1, ``parse_qsl`` keeping blank values). Without ``%`` or ``+`` nothing is
+    unquoted, and splitting on ``&`` and the first ``=`` gives the same pairs, cheaper."""
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text:
+        pairs = parse_qsl(text, keep_blank_values=True)
+    else:
+        pairs = [field.partition("=")[::2] for field in text.split("&") if field]
+    found: dict[str, list[str]] = {}
+    for name, value in pairs:
+        found.setdefault(name, []).append(value)
+    return found
