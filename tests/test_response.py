@@ -93,7 +93,9 @@ def test_the_encoder_escapes_dimension_values_like_the_reference():
 
 def test_the_encoder_writes_any_count_like_the_reference(synthetic_dataset):
     """Numbers of every length (0, each power of ten and its neighbours, int64's
-    largest), also negative ones no dataset holds, over grids with empty buckets."""
+    largest), also negative ones no dataset holds, over grids with empty buckets; a
+    third of the bodies with every number below 10**4 (one chunk of digits), a third
+    below 10**8 (two), the encoder's shorter paths."""
     aggregator = Aggregator(synthetic_dataset)
     account = synthetic_dataset.accounts[0].id
     tens = [10**k + d for k in range(19) for d in (-1, 0, 1) if 10**k + d < 2**63]
@@ -105,11 +107,12 @@ def test_the_encoder_writes_any_count_like_the_reference(synthetic_dataset):
         rows = len(result.tally)
         if not rows:
             continue
+        pool = numbers[numbers <= (10**4 - 1, 10**8 - 1, 2**63 - 1)[checked % 3]]
         for sign in (1, -1) if checked % 10 == 0 else (1,):
             tally = dataclasses.replace(
                 result.tally,
-                seconds=sign * rng.choice(numbers, rows),
-                conversations=rng.choice(numbers, rows),
+                seconds=sign * rng.choice(pool, rows),
+                conversations=rng.choice(pool, rows),
             )
             changed = dataclasses.replace(result, tally=tally)
             assert changed.to_json() == reference_json(changed), query

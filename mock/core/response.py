@@ -12,7 +12,7 @@ Python object per value: each bucket opener and each value is a row of one
 never holds a NUL byte: json.dumps escapes it), and dropping every NUL byte
 leaves the body. The pieces are written before the query: ``ts`` labels per
 page of a zone's calendar (:attr:`BucketGrid.ascii`), every ``dimensions``
-object of a scope's value tables, and the digits of the numbers two at a time
+object of a scope's value tables, and the digits of the numbers four at a time
 from a table.
 """
 
@@ -117,13 +117,12 @@ class UsageResult:
         comma = np.full(rows, _COMMA, dtype=np.uint8)
         comma[starts[starts < rows]] = 0  # a bucket's first value has none
         table, slot, slots = self._dimensions()
-        numbers = _digits(np.concatenate([self.tally.seconds, self.tally.conversations]))
         pieces = [
             comma[:, None],
             _SECONDS,
-            numbers[:rows],
+            _digits(self.tally.seconds),
             _CONVERSATIONS,
-            numbers[rows:],
+            _digits(self.tally.conversations),
             _rows(table).take(slot).view(np.uint8).reshape(rows, table.shape[1]),
         ]
         labels = self.grid.ascii
@@ -256,22 +255,37 @@ def _digits(numbers: np.ndarray) -> np.ndarray:
         return np.zeros((0, 4), dtype=np.uint8)
     if int(numbers.min()) < 0:  # never from a dataset (durations are >= 0); still exact
         return _ascii_rows([str(n).rjust(20, "\0").encode() for n in numbers.tolist()])
+    top = int(numbers.max())
+    # Counts and most durations of a bucket take one or two chunks: a few whole-array
+    # operations each, where the per-call cost of numpy is most of the work.
+    if top < 10_000:
+        return _CHUNKS.take(numbers + 10_000).view(np.uint8).reshape(len(numbers), 4)
+    if top < 10_000**2:
+        index = np.empty((len(numbers), 2), dtype=np.int64)
+        higher = np.floor_divide(numbers, 10_000, out=index[:, 0])  # by a scalar: libdivide
+        np.subtract(numbers, higher * 10_000, out=index[:, 1])
+        # Forms 1 and 0 with a higher chunk; 2 and 1 where it is blank.
+        index += _TWO_FORMS.take((higher == 0).view(np.uint8), axis=0)
+        return _CHUNKS.take(index).view(np.uint8).reshape(len(numbers), 8)
     counts = 1 + np.searchsorted(_CHUNK_LIMITS, numbers, side="right")
     chunks = int(counts.max())
-    if chunks == 1:
-        return _CHUNKS[numbers + 10_000].view(np.uint8).reshape(len(numbers), 4)
     out = np.empty((chunks, len(numbers)), dtype="<u4")
     rest = numbers
     # The form of the last chunk; each one further left is one form further, up to 2.
     form = 2 - counts
     for k in range(chunks):
         higher = rest // 10_000
-        index = form + k if chunks <= 2 else np.minimum(np.maximum(form + k, 0), 2)
-        index *= 10_000  # with two chunks at most, the forms stay within 0 to 2
+        index = np.minimum(np.maximum(form + k, 0), 2)
+        index *= 10_000
         index += rest - higher * 10_000
         _CHUNKS.take(index, out=out[chunks - 1 - k])
         rest = higher
     return out.T.copy().view(np.uint8)
+
+
+#: The offsets in :data:`_CHUNKS` of the forms of a number's two chunks, without (row
+#: 0) and with (row 1) a blank higher one.
+_TWO_FORMS = np.array([[10_000, 0], [20_000, 10_000]], dtype=np.int64)
 
 
 #: One encoder for every body: ``json.dumps`` with options builds a new one per call.
