@@ -35,10 +35,13 @@ import numpy as np
 from .instants import US, format_instants, instants_ascii
 from .zones import Timeline
 
-__all__ = ["LABEL_WIDTH", "BucketGrid", "Granularity", "bucket_grid"]
+__all__ = ["LABEL_WIDTH", "OPENER_HEAD", "OPENER_TAIL", "BucketGrid", "Granularity", "bucket_grid"]
 
 #: The width of a label row in :attr:`BucketGrid.ascii`: ``YYYY-MM-DDTHH:MM:SS+HH:MM``.
 LABEL_WIDTH = 25
+#: What a bucket's ``ts`` label is framed in, in the body: the encoder's openers
+#: (``]},`` closes the bucket before), written with the labels once per page.
+OPENER_HEAD, OPENER_TAIL = b']},{"ts":"', b'","values":['
 
 
 class Granularity(StrEnum):
@@ -56,13 +59,14 @@ class BucketGrid:
     bucket's start (it may lie before the query's start); the last edge is the
     query's end or, when ``limit`` cut the list, the start of the first bucket
     left out. ``offsets`` holds the UTC offset (s) at each bucket's start;
-    ``ascii`` each bucket's ``ts`` as ASCII bytes, a row each, NUL-padded (for the
-    encoder; :meth:`labels` writes the same text on its own).
+    ``openers`` each bucket's ``ts`` as ASCII bytes framed in :data:`OPENER_HEAD` and
+    :data:`OPENER_TAIL`, a row each, NUL-padded (for the encoder; :meth:`labels`
+    writes the same labels on their own).
     """
 
     edges: np.ndarray
     offsets: np.ndarray
-    ascii: np.ndarray  # uint8, shape (buckets, width >= LABEL_WIDTH)
+    openers: np.ndarray  # uint8, shape (buckets, width >= 10 + LABEL_WIDTH + 12)
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -94,7 +98,7 @@ def bucket_grid(
     last_second = (end - 1) // US  # the bucket of the last instant before end
     page, index = _bucket_start(timeline, granularity, first_second)
     # bounds[0] starts the first bucket; the later ones start the next buckets.
-    bounds, offsets, labels = _boundaries_from(
+    bounds, offsets, openers = _boundaries_from(
         timeline, granularity, page, index, last_second, limit
     )
     buckets = min(int(np.searchsorted(bounds, last_second, side="right")), limit)
@@ -102,8 +106,8 @@ def bucket_grid(
     edges = np.empty(buckets + 1, dtype=np.int64)
     edges[:buckets] = bounds[:buckets] * US
     edges[buckets] = stop
-    grid = BucketGrid(edges=edges, offsets=offsets[:buckets], ascii=labels[:buckets])
-    for array in (grid.edges, grid.offsets, grid.ascii):
+    grid = BucketGrid(edges=edges, offsets=offsets[:buckets], openers=openers[:buckets])
+    for array in (grid.edges, grid.offsets, grid.openers):
         array.flags.writeable = False
     return grid
 
@@ -123,14 +127,18 @@ def _page(timeline: Timeline, granularity: Granularity, page: int) -> tuple[np.n
     return found, timeline.offsets_at(found)
 
 
-@functools.lru_cache(maxsize=64)
-def _page_labels(timeline: Timeline, granularity: Granularity, page: int) -> np.ndarray:
-    """The ``ts`` label of each of a page's boundaries (rows of ``uint8``, NUL-padded),
-    written once per page like the page itself (about 225 kB for a page of hours)."""
+@functools.lru_cache(maxsize=32)
+def _page_openers(timeline: Timeline, granularity: Granularity, page: int) -> np.ndarray:
+    """The opener of each of a page's boundaries, its ``ts`` label framed (rows of
+    ``uint8``, NUL-padded), written once per page like the page itself (about 420 kB
+    for a page of hours)."""
     found, offsets = _page(timeline, granularity, page)
     written = instants_ascii(found, offsets)
-    rows = np.zeros((len(found), max(LABEL_WIDTH, written.shape[1])), dtype=np.uint8)
-    rows[:, : written.shape[1]] = written
+    head, tail = len(OPENER_HEAD), len(OPENER_TAIL)
+    rows = np.zeros((len(found), head + max(LABEL_WIDTH, written.shape[1]) + tail), np.uint8)
+    rows[:, :head] = np.frombuffer(OPENER_HEAD, dtype=np.uint8)
+    rows[:, head : head + written.shape[1]] = written
+    rows[:, -tail:] = np.frombuffer(OPENER_TAIL, dtype=np.uint8)
     return rows
 
 
@@ -150,24 +158,29 @@ def _boundaries_from(
     timeline: Timeline, granularity: Granularity, page: int, index: int, last: int, count: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The boundaries from the ``index``-th of ``page`` on, at least ``count`` after it
-    (or all of them up to a page past ``last``), with the offset and label row of each."""
+    (or all of them up to a page past ``last``), with the offset and opener row of each."""
     size = _PAGE[granularity]
     found, offsets = _page(timeline, granularity, page)
-    parts = [(found[index:], offsets[index:], _page_labels(timeline, granularity, page)[index:])]
+    parts = [(found[index:], offsets[index:], _page_openers(timeline, granularity, page)[index:])]
     total = len(found) - index - 1
     while total < count and (page + 1) * size <= last:
         page += 1
         found, offsets = _page(timeline, granularity, page)
-        parts.append((found, offsets, _page_labels(timeline, granularity, page)))
+        parts.append((found, offsets, _page_openers(timeline, granularity, page)))
         total += len(found)
     if len(parts) == 1:
         return parts[0]
-    width = max(labels.shape[1] for _, _, labels in parts)
+    width = max(openers.shape[1] for _, _, openers in parts)
     return (
         np.concatenate([found for found, _, _ in parts]),
         np.concatenate([offsets for _, offsets, _ in parts]),
         np.concatenate(
-            [np.pad(rows, ((0, 0), (0, width - rows.shape[1]))) for _, _, rows in parts]
+            [
+                rows
+                if rows.shape[1] == width
+                else np.pad(rows, ((0, 0), (0, width - rows.shape[1])))
+                for _, _, rows in parts
+            ]
         ),
     )
 

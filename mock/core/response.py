@@ -11,7 +11,7 @@ Python object per value: each bucket opener and each value is a row of one
 ``uint8`` matrix, in output order, whose pieces are NUL-padded (JSON text
 never holds a NUL byte: json.dumps escapes it), and dropping every NUL byte
 leaves the body. The pieces are written before the query: ``ts`` labels per
-page of a zone's calendar (:attr:`BucketGrid.ascii`), every ``dimensions``
+page of a zone's calendar, framed as openers (:attr:`BucketGrid.openers`), every ``dimensions``
 object of a scope's value tables, and the digits of the numbers four at a time
 from a table.
 """
@@ -37,8 +37,6 @@ def _row(text: bytes) -> np.ndarray:
     return np.frombuffer(text, dtype=np.uint8)
 
 
-#: A bucket's opener: ``]},`` closes the bucket before (NUL for the first bucket).
-_CLOSE_BEFORE, _TS, _VALUES = _row(b"]},"), _row(b'{"ts":"'), _row(b'","values":[')
 _SECONDS, _CONVERSATIONS = _row(b'{"seconds":'), _row(b',"conversations":')
 _COMMA = ord(",")
 #: ``_CHUNKS[c + 10_000 * form]``: the four digits of ``0 <= c < 10_000`` as ASCII in a
@@ -78,6 +76,15 @@ class UsageMeta:
             tz=query.tz,
         )
 
+    def json(self) -> bytes:
+        """``to_dict()`` as canonical JSON (what json.dumps writes, without a dict)."""
+        text = _dumps
+        return (
+            f'{{"account_id":{text(self.account_id)},"start":{text(self.start)},'
+            f'"end":{text(self.end)},"granularity":{text(self.granularity)},'
+            f'"group_by":[{",".join(map(text, self.group_by))}],"tz":{text(self.tz)}}}'
+        ).encode()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "account_id": self.account_id,
@@ -111,60 +118,65 @@ class UsageResult:
     def to_json(self) -> bytes:
         """The body as canonical JSON bytes."""
         buckets, rows = len(self.grid), len(self.tally)
-        bucket = self.tally.bucket
-        # Where each bucket's first value is: one binary search for all of them.
-        starts = np.searchsorted(bucket, np.arange(buckets), side="left")
-        comma = np.full(rows, _COMMA, dtype=np.uint8)
-        comma[starts[starts < rows]] = 0  # a bucket's first value has none
         table, slot, slots = self._dimensions()
+        # An ungrouped value's dimensions are one constant row, written like the keys.
+        dimensions = (
+            table[0]
+            if slot is None
+            else _rows(table).take(slot).view(np.uint8).reshape(rows, table.shape[1])
+        )
         pieces = [
-            comma[:, None],
             _SECONDS,
             _digits(self.tally.seconds),
             _CONVERSATIONS,
             _digits(self.tally.conversations),
-            _rows(table).take(slot).view(np.uint8).reshape(rows, table.shape[1]),
+            dimensions,
         ]
-        labels = self.grid.ascii
-        opener = 3 + 7 + labels.shape[1] + 12  # ]},{"ts":" label ","values":[
-        value = sum(piece.shape[-1] for piece in pieces)
-        # Where most (bucket, slot) cells hold a value -- every ungrouped body, most
-        # grouped ones -- a bucket is one row: its opener, then a place for each slot's
-        # value, in slot order (the output order within a bucket). An empty cell costs
-        # its width in NULs to drop, so past a quarter more cells than values (and one a
-        # bucket) each opener and each value is a row of its own instead.
-        if buckets * slots <= rows + rows // 4 + buckets:
-            every = rows == buckets * slots  # a value in every cell, in order
-            text = (np.empty if every else np.zeros)(
-                (buckets, opener + slots * value), dtype=np.uint8
-            )
-            _write_openers(text[:, :opener], labels)
-            # A view (the last axis split): what is written there is written in text.
-            cells = text[:, opener:].reshape(buckets, slots, value)
-            if every:
-                _write(cells, pieces)
-            else:
-                values = _write(np.empty((rows, value), np.uint8), pieces)
+        openers = self.grid.openers
+        opener = openers.shape[1]
+        value = 1 + sum(piece.shape[-1] for piece in pieces)  # a comma, then the pieces
+        # Where every (bucket, slot) cell holds a value -- every ungrouped body, many
+        # grouped ones -- a bucket is one row: its opener, then each slot's value, in
+        # slot order (the output order within a bucket), a comma before all but the first.
+        if rows == buckets * slots:
+            text = np.empty((buckets, opener + slots * value), dtype=np.uint8)
+            text[:, :opener] = openers
+            comma = np.full((1, slots, 1), _COMMA, dtype=np.uint8)
+            comma[:, :1] = 0
+            _write(text[:, opener:].reshape(buckets, slots, value), [comma, *pieces])
+        else:
+            bucket = self.tally.bucket
+            # Where each bucket's first value is: one binary search for all of them.
+            starts = np.searchsorted(bucket, np.arange(buckets), side="left")
+            comma = np.full((rows, 1), _COMMA, dtype=np.uint8)
+            comma[starts[starts < rows]] = 0  # a bucket's first value has none
+            values = _write(np.empty((rows, value), np.uint8), [comma, *pieces])
+            # Where most cells hold a value, the same rows with NULs for the empty cells;
+            # an empty cell costs its width in NULs to drop, so past a quarter more cells
+            # than values (and one a bucket) each opener and each value is a row of its
+            # own instead: opener b after b openers and the values of the buckets before
+            # b, value i after its opener.
+            if buckets * slots <= rows + rows // 4 + buckets:
+                text = np.zeros((buckets, opener + slots * value), dtype=np.uint8)
+                text[:, :opener] = openers
                 _rows(text[:, opener:], value)[bucket, slot] = _rows(values)
-        else:  # each opener and each value a row of its own: opener b goes after b
-            # openers and the values of the buckets before b, value i after its opener.
-            text = np.zeros((buckets + rows, max(opener, value)), dtype=np.uint8)
-            text[np.arange(buckets) + starts, :opener] = _write_openers(
-                np.empty((buckets, opener), np.uint8), labels
-            )
-            text[np.arange(rows) + bucket + 1, :value] = _write(
-                np.empty((rows, value), np.uint8), pieces
-            )
+            else:
+                text = np.zeros((buckets + rows, max(opener, value)), dtype=np.uint8)
+                text[np.arange(buckets) + starts, :opener] = openers
+                text[np.arange(rows) + bucket + 1, :value] = values
+        text[0, :3] = 0  # the first bucket closes none before it (no "]},")
         flat = text.reshape(-1)
-        meta = _ENCODER.encode(self.meta.to_dict()).encode()
-        return b"".join((b'{"meta":', meta, b',"data":[', flat[flat != 0].tobytes(), b"]}]}"))
+        return b"".join(
+            (b'{"meta":', self.meta.json(), b',"data":[', flat[flat != 0].tobytes(), b"]}]}")
+        )
 
-    def _dimensions(self) -> tuple[np.ndarray, np.ndarray, int]:
+    def _dimensions(self) -> tuple[np.ndarray, np.ndarray | None, int]:
         """The ``,"dimensions":{...}}`` rows (``uint8``, NUL-padded) of the combinations
-        that may occur, each value's row there (its *slot*), and how many there are."""
+        that may occur, each value's row there (its *slot*; ``None`` when ungrouped),
+        and how many there are."""
         rows = len(self.tally)
         if not self.tables:
-            return _NO_DIMENSIONS, np.zeros(rows, dtype=np.intp), 1
+            return _NO_DIMENSIONS, None, 1
         keys = self.tally.keys
         sizes = [len(table) for table in self.tables]
         code = keys[:, 0]
@@ -194,21 +206,15 @@ def _rows(array: np.ndarray, width: int | None = None) -> np.ndarray:
 
 def _write(dest: np.ndarray, pieces: list[np.ndarray]) -> np.ndarray:
     """Write ``pieces`` side by side into ``dest`` (shape (..., width)): each a constant
-    row, or one row per value in the order of ``dest``'s leading axes."""
+    row, one row per value in the order of ``dest``'s leading axes (shape (values,
+    width)), or anything else that broadcasts to ``dest``'s leading axes."""
     at = 0
     for piece in pieces:
         width = piece.shape[-1]
-        if piece.ndim > 1:
+        if 1 < piece.ndim < dest.ndim:
             piece = piece.reshape(*dest.shape[:-1], width)
         dest[..., at : at + width] = piece
         at += width
-    return dest
-
-
-def _write_openers(dest: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Each bucket's ``]},{"ts":"<label>","values":[`` into ``dest`` (no ``]},`` first)."""
-    _write(dest, [_CLOSE_BEFORE, _TS, labels, _VALUES])
-    dest[0, : len(_CLOSE_BEFORE)] = 0  # the first bucket closes none before it
     return dest
 
 
@@ -288,9 +294,5 @@ def _digits(numbers: np.ndarray) -> np.ndarray:
 _TWO_FORMS = np.array([[10_000, 0], [20_000, 10_000]], dtype=np.int64)
 
 
-#: One encoder for every body: ``json.dumps`` with options builds a new one per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _dumps(value: object) -> str:
-    return _ENCODER.encode(value)
+#: A string as JSON text, as ``json.dumps(value, ensure_ascii=False)`` writes it.
+_dumps = json.encoder.encode_basestring
