@@ -210,10 +210,11 @@ def main() -> None:
 def print_split(split: stages.Split) -> None:
     kb = split.body_kb
     print(f"\nper-stage split of a never-seen query, in process (CPU ms; bodies {kb:.1f} kB):")
-    print("| resolve | aggregate | encode | HTTP stack | whole app |")
-    print("|---|---|---|---|---|")
+    print("| resolve | aggregate | encode | HTTP stack | whole app | app p50 | app p99 | app max |")
+    print("|---|---|---|---|---|---|---|---|")
     print(f"| {split.resolve_ms:.3f} | {split.aggregate_ms:.3f} | {split.encode_ms:.3f} | "
-          f"{split.stack_ms:.3f} | {split.app_ms:.3f} |\n", flush=True)  # fmt: skip
+          f"{split.stack_ms:.3f} | {split.app_ms:.3f} | {split.app_p50_ms:.3f} | "
+          f"{split.app_p99_ms:.3f} | {split.app_max_ms:.3f} |\n", flush=True)  # fmt: skip
 
 
 def report(bench: Bench) -> None:
