@@ -146,10 +146,8 @@ class UsageResult:
             _write(text[:, opener:].reshape(buckets, slots, value), [comma, *pieces])
         else:
             bucket = self.tally.bucket
-            # Where each bucket's first value is: one binary search for all of them.
-            starts = np.searchsorted(bucket, np.arange(buckets), side="left")
-            comma = np.full((rows, 1), _COMMA, dtype=np.uint8)
-            comma[starts[starts < rows]] = 0  # a bucket's first value has none
+            comma = np.zeros((rows, 1), dtype=np.uint8)  # a bucket's first value has none
+            np.multiply(bucket[1:] == bucket[:-1], _COMMA, out=comma[1:, 0], casting="unsafe")
             values = _write(np.empty((rows, value), np.uint8), [comma, *pieces])
             # Where most cells hold a value, the same rows with NULs for the empty cells;
             # an empty cell costs its width in NULs to drop, so past a quarter more cells
@@ -161,14 +159,14 @@ class UsageResult:
                 text[:, :opener] = openers
                 _rows(text[:, opener:], value)[bucket, slot] = _rows(values)
             else:
+                # Where each bucket's first value is: one binary search for all of them.
+                starts = np.searchsorted(bucket, np.arange(buckets), side="left")
                 text = np.zeros((buckets + rows, max(opener, value)), dtype=np.uint8)
                 text[np.arange(buckets) + starts, :opener] = openers
                 text[np.arange(rows) + bucket + 1, :value] = values
         text[0, :3] = 0  # the first bucket closes none before it (no "]},")
         flat = text.reshape(-1)
-        return b"".join(
-            (b'{"meta":', self.meta.json(), b',"data":[', flat[flat != 0].tobytes(), b"]}]}")
-        )
+        return b"".join((b'{"meta":', self.meta.json(), b',"data":[', flat[flat != 0], b"]}]}"))
 
     def _dimensions(self) -> tuple[np.ndarray, np.ndarray | None, int]:
         """The ``,"dimensions":{...}}`` rows (``uint8``, NUL-padded) of the combinations
