@@ -3,6 +3,7 @@
 :func:`create_app` takes the dataset (the test seam) and a
 :class:`ServerConfig`, and returns one ASGI app. From the socket inwards::
 
+    FrontDoor                 a repeat the layers below would pass on, answered at once
     CORS                      every answer, errors included, carries the CORS headers
     Guard                     an exception anywhere in front of connexion -> 500 in shape
     ConcurrencyLimit          --max-requests in flight; one more -> 503 + Retry-After
@@ -27,6 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -50,6 +52,7 @@ from .config import Clock, ServerConfig
 from .cors import ContractCORSMiddleware
 from .direct import DirectResolver
 from .fastpath import FastPathMiddleware
+from .frontdoor import Door, FrontDoor
 from .handlers import HEALTHZ_METHODS, UsageEndpoint, healthz
 from .limits import ConcurrencyLimitMiddleware, RequestLimitsMiddleware
 from .memo import FrontCache, ResponseMemo
@@ -63,7 +66,7 @@ from .ratelimit import RateLimiter, RateLimitMiddleware
 from .scenarios import Chaos, ScenarioMiddleware, example_bodies, named_examples
 from .validation import ContractParameterValidator, ContractURIParser, SchemaChecks
 
-__all__ = ["contract_app", "create_app", "with_edges"]
+__all__ = ["Contract", "contract_app", "create_app", "with_edges"]
 
 logger = logging.getLogger("usagekit.mock.server")
 
@@ -89,10 +92,21 @@ def create_app(
     request the front cache has not seen through connexion (see :mod:`.direct`).
     """
     config = config or ServerConfig()
-    app = contract_app(
+    contract = contract_app(
         dataset, config, aggregator=aggregator, clock=clock, monotonic=monotonic, direct=direct
     )
-    return with_edges(app, config)
+    hits = contract.hits
+    return with_edges(contract.app, config, Door(lambda: hits) if hits else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """The contract's app, and its front cache when nothing in front of that acts on a hit."""
+
+    app: ASGIApp
+    #: The front cache, when no layer between it and the edges acts on a request
+    #: without ``Prefer`` (no chaos, no rate limit): the front door's (:mod:`.frontdoor`).
+    hits: FastPathMiddleware | None
 
 
 def contract_app(
@@ -103,7 +117,7 @@ def contract_app(
     clock: Clock | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     direct: bool = True,
-) -> ASGIApp:
+) -> Contract:
     """The contract's app over ``dataset``, from Scenarios inwards (no CORS, no Guard).
 
     The workbench (:mod:`.workbench`) swaps this part when ``--watch`` reloads.
@@ -142,7 +156,7 @@ def contract_app(
     app.add_url_rule("/healthz", "healthz", healthz, methods=HEALTHZ_METHODS)
     install_error_handlers(app)
 
-    outer: ASGIApp = FastPathMiddleware(
+    fast = FastPathMiddleware(
         app,
         front=FrontCache(memo),
         memo=memo,
@@ -150,6 +164,7 @@ def contract_app(
         direct=DirectResolver(spec, keys, clock) if direct else None,
         answer=endpoint.body,
     )
+    outer: ASGIApp = fast
     if config.rate_limit is not None:
         rate = config.rate_limit / config.workers
         outer = RateLimitMiddleware(
@@ -158,25 +173,32 @@ def contract_app(
     chaos = Chaos(
         latency_ms=config.latency_ms, error_rate=config.error_rate, seed=config.chaos_seed
     )
-    return ScenarioMiddleware(
+    app = ScenarioMiddleware(
         outer, bodies=example_bodies(spec), chaos=chaos, examples=named_examples(spec)
     )
+    return Contract(app, fast if outer is fast and not chaos.active else None)
 
 
-def with_edges(app: ASGIApp, config: ServerConfig) -> ASGIApp:
-    """``app`` behind the request caps, the Guard and CORS, the outermost layers."""
-    return ContractCORSMiddleware(
-        GuardMiddleware(
-            ConcurrencyLimitMiddleware(
-                RequestLimitsMiddleware(app), max_requests=config.max_requests
-            )
-        ),
+def with_edges(app: ASGIApp, config: ServerConfig, door: Door | None = None) -> ASGIApp:
+    """``app`` behind the request caps, the Guard and CORS, the outermost layers.
+
+    With a ``door``, a front door (:mod:`.frontdoor`) outside them answers a repeat.
+    """
+    limit = ConcurrencyLimitMiddleware(
+        RequestLimitsMiddleware(app), max_requests=config.max_requests
+    )
+    guard = GuardMiddleware(limit)
+    edges = ContractCORSMiddleware(
+        guard,
         allow_origins=list(config.cors_origins) or ["*"],
         allow_methods=["GET"],
         allow_headers=["X-API-Key", "Prefer"],
         expose_headers=["Retry-After", "Preference-Applied", "Warning"],
         max_age=600,
     )
+    if door is None:
+        return edges
+    return FrontDoor(edges, door=door, failed=guard.failed, limit=limit)
 
 
 class GuardMiddleware:
@@ -205,18 +227,22 @@ class GuardMiddleware:
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
-            if started:
-                # connexion's ServerErrorMiddleware answered and re-raised; already logged.
-                logger.debug("error after the answer started: %s", type(exc).__name__)
-                return
-            logger.error(
-                "internal error on %s %s: %s: %s",
-                scope["method"],
-                scope["path"],
-                type(exc).__name__,
-                exc,
-            )
-            await send_problem(send, internal_error())
+            await self.failed(scope, send, exc, started=started)
+
+    async def failed(self, scope: Scope, send: Send, exc: Exception, *, started: bool) -> None:
+        """After ``exc``: a 500 in the contract's shape, unless the answer had started."""
+        if started:
+            # connexion's ServerErrorMiddleware answered and re-raised; already logged.
+            logger.debug("error after the answer started: %s", type(exc).__name__)
+            return
+        logger.error(
+            "internal error on %s %s: %s: %s",
+            scope["method"],
+            scope["path"],
+            type(exc).__name__,
+            exc,
+        )
+        await send_problem(send, internal_error())
 
 
 class ExactRoutingMiddleware(RoutingMiddleware):

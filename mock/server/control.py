@@ -88,12 +88,17 @@ class RuntimeScenarioMiddleware:
             self._draws[scope_id] = draws
         return draws
 
+    def idle(self) -> bool:
+        """Whether no scenario is in force: then every request passes straight on."""
+        scenarios = self.store.current()
+        return scenarios.everyone is None and not scenarios.by_key
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # No scenario in force (the usual case) is known before the path is matched.
-        scenarios = self.store.current()
-        if scenarios.everyone is None and not scenarios.by_key:
+        if self.idle():
             await self.app(scope, receive, send)
             return
+        scenarios = self.store.current()
         if not is_operation(scope) or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return

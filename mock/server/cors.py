@@ -11,7 +11,10 @@ from starlette.types import Message, Receive, Scope, Send
 
 from .problems import JSON, error_body
 
-__all__ = ["ContractCORSMiddleware"]
+__all__ = ["NO_ORIGIN", "ContractCORSMiddleware"]
+
+#: What CORS adds to an answer that has no ``Vary`` for a request without ``Origin``.
+NO_ORIGIN = ((b"vary", b"Origin"),)
 
 
 class ContractCORSMiddleware(CORSMiddleware):
@@ -58,7 +61,7 @@ def _vary_origin(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, by
     headers = list(headers)
     varies = [value for name, value in headers if name == b"vary"]
     if not varies:
-        headers.append((b"vary", b"Origin"))
+        headers += NO_ORIGIN
         return headers
     first = next(i for i, (name, _) in enumerate(headers) if name == b"vary")
     joined = (b"vary", b", ".join([*varies, b"Origin"]))

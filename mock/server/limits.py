@@ -23,13 +23,14 @@ import re
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .logs import escape
-from .problems import bad_request, not_found, send_problem, service_unavailable
+from .problems import Problem, bad_request, not_found, send_problem, service_unavailable
 
 __all__ = [
     "MAX_PATH_BYTES",
     "MAX_QUERY_BYTES",
     "ConcurrencyLimitMiddleware",
     "RequestLimitsMiddleware",
+    "refusal",
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -48,32 +49,30 @@ class RequestLimitsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            query = len(scope.get("query_string", b""))
-            path = len(scope.get("raw_path") or scope["path"].encode("utf-8", "replace"))
-            if query > MAX_QUERY_BYTES:
-                await send_problem(
-                    send,
-                    bad_request(
-                        "The query string is too long.",
-                        f"{query} bytes; at most {MAX_QUERY_BYTES} are read.",
-                    ),
-                )
-                return
-            if _CONTROL.search(scope["path"]):
-                # A decoded control character names no endpoint -- and starlette's
-                # route patterns end in `$`, which would match before a final "\n".
-                await send_problem(send, not_found(escape(scope["path"])))
-                return
-            if path > MAX_PATH_BYTES:
-                await send_problem(
-                    send,
-                    bad_request(
-                        "The path is too long.",
-                        f"{path} bytes; at most {MAX_PATH_BYTES} are read.",
-                    ),
-                )
+            problem = refusal(scope)
+            if problem is not None:
+                await send_problem(send, problem)
                 return
         await self.app(scope, receive, send)
+
+
+def refusal(scope: Scope) -> Problem | None:
+    """What an HTTP request past the caps is answered, or ``None`` when it is within them."""
+    query = len(scope.get("query_string", b""))
+    if query > MAX_QUERY_BYTES:
+        return bad_request(
+            "The query string is too long.", f"{query} bytes; at most {MAX_QUERY_BYTES} are read."
+        )
+    if _CONTROL.search(scope["path"]):
+        # A decoded control character names no endpoint -- and starlette's
+        # route patterns end in `$`, which would match before a final "\n".
+        return not_found(escape(scope["path"]))
+    path = len(scope.get("raw_path") or scope["path"].encode("utf-8", "replace"))
+    if path > MAX_PATH_BYTES:
+        return bad_request(
+            "The path is too long.", f"{path} bytes; at most {MAX_PATH_BYTES} are read."
+        )
+    return None
 
 
 class ConcurrencyLimitMiddleware:

@@ -3,7 +3,7 @@
 :func:`create_workbench` wraps the contract's app (:func:`.app.contract_app`)
 so that, from the socket inwards::
 
-    CORS, Guard                     as for the contract's app alone
+    FrontDoor, CORS, Guard          as for the contract's app alone
     Dispatch                        a workbench path -> Router, else straight to Recording
     Router
       /, /ui/, /openapi.json|yaml   pages (landing, Swagger UI, the served spec)
@@ -41,6 +41,8 @@ from .config import ServerConfig
 from .control import RuntimeScenarioMiddleware, scenario_routes
 from .coverage import SharedLedger, coverage_ledger, coverage_routes
 from .demo import Workspace, names_of
+from .fastpath import FastPathMiddleware
+from .frontdoor import Door
 from .journal import Journal, journal_routes
 from .pages import Served, page_routes, served_spec
 from .recording import RecordingMiddleware
@@ -57,6 +59,8 @@ class Loaded:
 
     dataset: Dataset
     app: ASGIApp
+    #: The front cache of ``app``, when the front door may answer from it (see ``Contract``).
+    hits: FastPathMiddleware | None
     keys: KeyIndex
     served: Served
     loaded_at: str
@@ -86,9 +90,11 @@ class Workbench:
         served = Served(
             workspace=workspace, source=self.source, spec=served_spec(self.spec, workspace)
         )
+        contract = contract_app(dataset, self.config)
         return Loaded(
             dataset=dataset,
-            app=contract_app(dataset, self.config),
+            app=contract.app,
+            hits=contract.hits,
             keys=KeyIndex(dataset),
             served=served,
             loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -149,7 +155,7 @@ def create_workbench(
     """The whole mock: the contract's app over ``dataset`` with the workbench around it."""
     config = config or ServerConfig()
     bench = Workbench(dataset, config, watched=watched)
-    api: ASGIApp = RuntimeScenarioMiddleware(
+    runtime = RuntimeScenarioMiddleware(
         bench.contract,
         store=bench.store,
         keys=bench.keys,
@@ -158,15 +164,23 @@ def create_workbench(
         workers=config.workers,
         seed=config.chaos_seed,
     )
-    api = RecordingMiddleware(api, journal=bench.journal, coverage=bench.coverage)
+    recording = RecordingMiddleware(runtime, journal=bench.journal, coverage=bench.coverage)
     routes = [
         *page_routes(bench.served),
         Mount(ADMIN_PREFIX, admin_app(bench.admin_routes(), token=config.admin_token)),
     ]
-    router = Router(routes, default=api, redirect_slashes=False)
+    router = Router(routes, default=recording, redirect_slashes=False)
+    dispatch = Dispatch(routes, router=router, api=recording)
     if bench.watcher is not None:
         bench.watcher.start()
-    return with_edges(Dispatch(routes, router=router, api=api), config)
+
+    def passes(scope: Scope) -> bool:
+        # What Dispatch and RuntimeScenario would do with a request: pass it on.
+        return not dispatch.routed(scope["path"]) and runtime.idle()
+
+    # A repeat the contract app would answer from its front cache is answered at the door.
+    door = Door(lambda: bench.loaded.hits, passes, recording)
+    return with_edges(dispatch, config, door)
 
 
 class Dispatch:
@@ -183,9 +197,12 @@ class Dispatch:
         mounts = [r.path for r in routes if isinstance(r, Mount)]
         self.prefixes = tuple(mounts) + tuple(f"{m}/" for m in mounts)
 
+    def routed(self, path: str) -> bool:
+        """Whether ``path`` is the workbench's own (a page, the admin routes)."""
+        return path in self.paths or path.startswith(self.prefixes)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if path in self.paths or path.startswith(self.prefixes):
+        if self.routed(scope.get("path", "")):
             await self.router(scope, receive, send)
         else:
             await self.api(scope, receive, send)

@@ -1,0 +1,124 @@
+"""The front door: a repeated request answered in one step, with every layer's effect.
+
+A repeat of a request answered 200 -- a front-cache hit (:mod:`.fastpath`) -- meets
+a dozen layers on its way in (CORS, the Guard, the request caps, the workbench's
+dispatch, the journal and the coverage ledger, runtime scenarios, ``Prefer`` and
+chaos, rate limiting), and for the usual request each of them only passes it on and
+watches the answer go by: a coroutine and a wrapped ``send`` per layer, most of the
+CPU time such an answer costs. :class:`FrontDoor` sits outside them all and answers
+such a request itself when it can tell, asking each layer's own rule, that every one
+of them would pass it on:
+
+* GET of the operation's path, with a key, without ``Origin`` (CORS would answer for
+  a browser) and without ``Prefer`` (:mod:`.scenarios` would apply it);
+* a contract app with no ``--latency``, ``--error-rate`` or ``--rate-limit``
+  (:attr:`Door.hits` is ``None`` otherwise);
+* a free ``--max-requests`` slot, a request line within the caps
+  (:func:`.limits.refusal`), a path the workbench does not route itself and no
+  runtime scenario in force (:attr:`Door.passes`);
+* the front cache holds the request as written with that key, and its body
+  (:meth:`.FastPathMiddleware.hit`).
+
+It then does what those layers would have done: the answer's head with ``Vary:
+Origin`` (CORS), the in-flight slot held while it is sent, the journal's entry and
+the ledger's count (:mod:`.recording`'s order: the journal even when sending fails,
+the ledger only after a whole answer), and the Guard's handling of an exception.
+Anything else takes the whole chain, unchanged; ``tests/test_server_frontdoor.py``
+holds both ways to the same answers and records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from time import perf_counter
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .cors import NO_ORIGIN
+from .fastpath import FastPathMiddleware
+from .limits import ConcurrencyLimitMiddleware, refusal
+from .problems import send_bytes
+from .recording import RecordingMiddleware
+from .routes import API_KEY_HEADER, is_operation
+
+#: The Guard's handling of an exception (``GuardMiddleware.failed``).
+Failed = Callable[..., Awaitable[None]]
+
+__all__ = ["Door", "FrontDoor"]
+
+
+def _always(_scope: Scope) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Door:
+    """What the front door asks of the layers between the edges and the front cache."""
+
+    #: The serving contract app's front cache, or ``None`` when a layer of that app
+    #: acts on requests without ``Prefer`` (chaos, a rate limit).
+    hits: Callable[[], FastPathMiddleware | None]
+    #: Whether the layers outside the contract app (the workbench's) pass ``scope`` on.
+    passes: Callable[[Scope], bool] = _always
+    #: The journal and the ledger, when the app keeps them (the workbench).
+    recording: RecordingMiddleware | None = None
+
+
+class FrontDoor:
+    """ASGI middleware outside the edges; see the module docstring."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        door: Door,
+        failed: Failed,
+        limit: ConcurrencyLimitMiddleware,
+    ) -> None:
+        self.app = app
+        self.door = door
+        self.failed = failed
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = self._hit(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        limit, recording = self.limit, self.door.recording
+        limit.in_flight += 1
+        try:
+            started = perf_counter()
+            try:
+                await send_bytes(send, 200, body, NO_ORIGIN)
+            finally:
+                if recording is not None:
+                    recording.journal.record_request(scope, 200, perf_counter() - started)
+            if recording is not None:
+                recording.coverage.record_answer(scope, 200, b"")
+        except Exception as exc:
+            # Whatever fails here fails once the answer has started, as behind the Guard.
+            await self.failed(scope, send, exc, started=True)
+        finally:
+            limit.in_flight -= 1
+
+    def _hit(self, scope: Scope) -> bytes | None:
+        key = None
+        for name, value in scope["headers"]:
+            if name == API_KEY_HEADER:
+                if key is None:
+                    key = value
+            elif name == b"origin" or name == b"prefer":
+                return None
+        fast = self.door.hits()
+        if (
+            not key
+            or fast is None
+            or self.limit.in_flight >= self.limit.max_requests
+            or not is_operation(scope)
+            or refusal(scope) is not None
+            or not self.door.passes(scope)
+        ):
+            return None
+        return fast.hit(scope, key)
