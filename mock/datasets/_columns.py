@@ -1,21 +1,13 @@
-"""The two fast ways to turn a block of ``conversations.jsonl`` lines into columns.
+"""Any valid block of ``conversations.jsonl`` lines into columns, by ``json`` and numpy.
 
-Both work on whole columns at once and return ``None`` at the first doubt;
-the reader then tries the next way, and last the line-by-line check of
-:mod:`._lines`, which is the authority. So each fast way only has to be
-right about what it *accepts*: exactly what the line check accepts, with the
-same values.
-
-``canonical``
-    One regular expression over the block's bytes, matching the exact lines
-    that :func:`~._conversations.write_conversations` writes (compact, keys in
-    order, times in UTC with ``Z``, strings without escapes). No JSON decoding
-    at all: a line the pattern matches decodes, as JSON, to the strings it
-    captures, since they hold no escapes.
-
-``decoded``
-    ``json`` for each line, then one column at a time: any valid line, with
-    extra keys, spaces, offsets other than ``Z``.
+The reader's fast ways work on whole columns at once and return ``None`` at
+the first doubt; the reader then tries the next way, and last the
+line-by-line check of :mod:`._lines`, which is the authority. So each fast way
+only has to be right about what it *accepts*: exactly what the line check
+accepts, with the same values. The first way, for the lines this package
+writes, is :mod:`._canonical`; the second, here, is :func:`decoded`: ``json``
+for each line, then one column at a time -- any valid line, with extra keys,
+spaces, escapes, offsets other than ``Z``.
 """
 
 from __future__ import annotations
@@ -33,33 +25,16 @@ from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, US
 from ._ids import id_hashes
 from ._lines import FIELDS, MAX_ID_BYTES, Codes, Columns
 
-__all__ = ["canonical", "decoded"]
+__all__ = ["decoded"]
 
 _MAX_DURATION = 2**31
 
-# A JSON string without escapes or control characters, captured without its quotes.
-_STRING = rb'"([^"\\\x00-\x1f]+)"'
-# The values of the three enumerations: a wrong word fails its table lookup.
-_WORD = rb'"([a-z_]+)"'
-_CLOCK = rb"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-# Anchored per line (re.M) and unable to cross a newline, so that the number
-# of matches equals the number of lines only if every line matches in full.
-_CANONICAL = re.compile(
-    rb'^\{"conversation_id":' + _STRING + rb',"account_id":' + _STRING
-    + rb',"agent_id":(?:null|' + _STRING + rb'),"type":' + _WORD
-    + rb',"direction":' + _WORD + rb',"status":' + _WORD
-    + rb',"start_timestamp":"(' + _CLOCK + rb')Z","duration_seconds":(0|[1-9][0-9]{0,9})\}$',
-    re.M,
-)  # fmt: skip
-_TIMESTAMP = re.compile(
-    r"^(" + _CLOCK.decode() + r")(Z|[+-][0-9]{2}:[0-9]{2})$",
-    re.M,
-)
+_CLOCK = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+_TIMESTAMP = re.compile(r"^(" + _CLOCK + r")(Z|[+-][0-9]{2}:[0-9]{2})$", re.M)
 
 _decode = json.JSONDecoder().decode
 # One column at a time: faster than transposing a tuple per row.
 _FIELDS = [operator.itemgetter(name) for name in FIELDS]
-_GROUPS = [operator.itemgetter(group) for group in range(len(FIELDS))]
 _Failure = (ValueError, KeyError, TypeError, OverflowError, RecursionError)
 
 
@@ -79,31 +54,6 @@ def _coded_fields(
         "direction": _coded(codes.direction, directions, np.int8),
         "status": _coded(codes.status, statuses, np.int8),
     }
-
-
-def canonical(block: bytes, lines: int, codes: Codes) -> Columns | None:
-    """The columns of ``block`` (``lines`` lines) if every line is written canonically."""
-    try:
-        if not block.isascii():
-            block.decode("utf-8")  # the ids and names must be UTF-8
-        rows = _CANONICAL.findall(block)
-        if len(rows) != lines:
-            return None
-        ids, accounts, agents, types, directions, statuses, clocks, durations = (
-            list(map(get, rows)) for get in _GROUPS
-        )
-        del rows
-        local = np.array(clocks, dtype="M8[us]").astype(np.int64)
-        return _checked(
-            codes,
-            ids=ids,
-            start=local,
-            local=local,
-            duration=np.fromiter(map(int, durations), np.int64, count=lines),
-            **_coded_fields(codes, accounts, agents, types, directions, statuses),
-        )
-    except _Failure:
-        return None
 
 
 def decoded(lines: list[bytes], codes: Codes) -> Columns | None:
@@ -184,9 +134,10 @@ def _checked(
         return None
     if not np.all((agent == NO_AGENT) | (codes.agent_owner[agent] == account)):
         return None
+    column = np.array(ids, dtype=np.bytes_)
     return Columns(
-        ids=np.array(ids, dtype=np.bytes_),
-        hashes=id_hashes(ids),
+        ids=column,
+        hashes=id_hashes(column),
         start=start,
         duration=duration,
         account=account,

@@ -42,7 +42,8 @@ from usagekit.mock.core.dataset import (
 from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.core.instants import US, format_instants
 
-from ._columns import canonical, decoded
+from ._canonical import canonical
+from ._columns import decoded
 from ._fileio import open_regular, os_reason
 from ._halves import Half, split_point
 from ._ids import SeenIds
@@ -61,48 +62,94 @@ _COLUMNS = ("ids", "start", "duration", "account", "agent", "type", "direction",
 
 
 def read_conversations(path: Path, accounts: tuple[Account, ...]) -> Conversations:
-    """Every conversation of ``path`` as columns sorted by start (ties keep file order)."""
-    reader = _Reader(path, accounts)
+    """Every conversation of ``path`` as columns sorted by start (ties keep file order).
+
+    First the quick read (:class:`_Quick`), in two halves at once on two cores
+    when the file is large; at its first doubt -- a bad line, a possible
+    repeat, any failure of the other half -- the file is read again from the
+    start by the careful :class:`_Reader`, which reports the first bad line.
+    """
     with open_regular(path) as stream:
-        split = split_point(stream, os.fstat(stream.fileno()).st_size, MAX_LINE_BYTES)
-        if split is None:
+        pieces = _quick(stream, path, accounts)
+        if pieces is None:
+            stream.seek(0)
+            reader = _Reader(path, accounts)
             reader.read(stream)
-            return _sorted(reader.pieces)
-        # Both halves at once (see ._halves); the second is read here again if need be.
-        half = Half(stream, split, _Reader(path, accounts, hashes=True).columns)
+            pieces = reader.pieces
+    return _sorted(pieces)
+
+
+def _quick(stream: BinaryIO, path: Path, accounts: tuple[Account, ...]) -> _Pieces | None:
+    """The quick read of the whole file, in halves if it is large; ``None`` at a doubt."""
+    split = split_point(stream, os.fstat(stream.fileno()).st_size, MAX_LINE_BYTES)
+    if split is None:
+        return _Quick(path, accounts).read(stream)
+    half = Half(stream, split, _Quick(path, accounts).read)
+    try:
+        pieces = _Quick(path, accounts).read(stream, stop=split)
+        other = None if pieces is None else half.result()
+    finally:
+        half.close()
+    if pieces is None or other is None:
+        return None
+    hashes = np.sort(np.concatenate([pieces.pop("hashes")[0], other.pop("hashes")[0]]))
+    if np.any(hashes[1:] == hashes[:-1]):
+        return None  # an id in both halves, perhaps
+    return {name: pieces[name] + other[name] for name in _COLUMNS}
+
+
+_Pieces = dict[str, list[np.ndarray]]
+
+
+class _Quick:
+    """Blocks of lines into columns by the fast ways only, checking repeats once at the end."""
+
+    def __init__(self, path: Path, accounts: tuple[Account, ...]) -> None:
+        self.path = path
+        self.codes = Codes.of(accounts)
+
+    def read(self, stream: BinaryIO, *, stop: int | None = None) -> _Pieces | None:
+        """Every line up to offset ``stop`` (a line's start) or the end, with the ids'
+        hashes sorted; ``None`` at the first line the fast ways doubt, or a repeat."""
+        pieces: _Pieces = {name: [] for name in (*_COLUMNS, "hashes")}
         try:
-            next_line = reader.read(stream, stop=split)
-            other = half.result()
-        finally:
-            half.close()
-        if other is None or reader.seen.may_repeat(other["hashes"]):
-            stream.seek(split)
-            reader.read(stream, first_line=next_line)
-        else:
-            for name in _COLUMNS:
-                reader.pieces[name].append(other[name])
-    return _sorted(reader.pieces)
+            for block in _blocks(stream, self.path, stop):
+                ends = np.flatnonzero(np.frombuffer(block, np.uint8) == _NEWLINE)
+                _check_line_lengths(block, ends, 1, self.path)
+                part = canonical(block, ends, self.codes)
+                if part is None:
+                    part = decoded(_lines(block), self.codes)
+                if part is None:
+                    return None
+                for name, piece in pieces.items():
+                    piece.append(getattr(part, name))
+        except DatasetError:
+            return None
+        hashes = np.sort(np.concatenate(pieces["hashes"] or [np.empty(0, np.int64)]))
+        if np.any(hashes[1:] == hashes[:-1]):
+            return None
+        pieces["hashes"] = [hashes]
+        return pieces
 
 
 class _Reader:
-    """Blocks of lines into columns, with the ids seen so far."""
+    """Blocks of lines into columns, with the ids seen so far: the careful read."""
 
-    def __init__(self, path: Path, accounts: tuple[Account, ...], *, hashes: bool = False) -> None:
-        """``hashes``: keep the ids' hashes as a column too (for the other half's reader)."""
+    def __init__(self, path: Path, accounts: tuple[Account, ...]) -> None:
         self.path = path
         self.codes = Codes.of(accounts)
         self.checker = LineChecker(path=str(path), accounts=accounts, codes=self.codes)
         self.seen = SeenIds()
-        names = (*_COLUMNS, "hashes") if hashes else _COLUMNS
-        self.pieces: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        self.pieces: _Pieces = {name: [] for name in _COLUMNS}
 
-    def read(self, stream: BinaryIO, *, stop: int | None = None, first_line: int = 1) -> int:
-        """Read up to offset ``stop`` (a line's start) or the end; the next line's number."""
-        for block in _blocks(stream, self.path, stop):
+    def read(self, stream: BinaryIO) -> None:
+        """Read to the end; the first bad line raises its :class:`DatasetError`."""
+        first_line = 1
+        for block in _blocks(stream, self.path):
             ends = np.flatnonzero(np.frombuffer(block, np.uint8) == _NEWLINE)
             _check_line_lengths(block, ends, first_line, self.path)
             count = len(ends) + (not block.endswith(b"\n"))
-            part = canonical(block, count, self.codes)
+            part = canonical(block, ends, self.codes)
             if part is None:
                 part = decoded(_lines(block), self.codes)
             if part is None or self.seen.may_repeat(part.hashes):
@@ -111,12 +158,6 @@ class _Reader:
             for name, piece in self.pieces.items():
                 piece.append(getattr(part, name))
             first_line += count
-        return first_line
-
-    def columns(self, stream: BinaryIO) -> dict[str, np.ndarray]:
-        """Every line from ``stream``'s offset on, as columns in file order, with id hashes."""
-        self.read(stream)
-        return {name: np.concatenate(pieces) for name, pieces in self.pieces.items() if pieces}
 
 
 def _blocks(stream: BinaryIO, path: Path, stop: int | None = None) -> Iterator[bytes]:
@@ -164,7 +205,7 @@ def _lines(block: bytes) -> list[bytes]:
     return lines
 
 
-def _sorted(pieces: dict[str, list[np.ndarray]]) -> Conversations:
+def _sorted(pieces: _Pieces) -> Conversations:
     """One array per column, sorted by start with a stable sort (ties keep file order)."""
     if not pieces["start"]:
         return Conversations.empty()

@@ -4,18 +4,49 @@ A Python set of a million ids costs ~100 MB; this keeps each id's hash in a
 sorted int64 array (8 MB a million) and the ids themselves in the chunks they
 came in. A hash found again only *suggests* a repeat: :meth:`SeenIds.find`
 confirms it against the ids, so a collision of hashes never rejects a file.
+
+The hash is computed by numpy over a whole column of ids at once, keyed with
+random numbers drawn once per process (like Python's own ``hash``): a file
+cannot be written to make its ids collide and every lookup slow.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-__all__ = ["SeenIds", "id_hashes"]
+__all__ = ["SeenIds", "id_hash", "id_hashes"]
+
+#: One odd multiplier per 8 bytes of the longest id (see _lines.MAX_ID_BYTES).
+_KEYS = np.frombuffer(os.urandom(8 * 16), np.uint64) | np.uint64(1)
 
 
-def id_hashes(ids: list[bytes]) -> np.ndarray:
-    """The hashes :class:`SeenIds` works with, as int64."""
-    return np.fromiter(map(hash, ids), np.int64, count=len(ids))
+def id_hashes(ids: np.ndarray) -> np.ndarray:
+    """The hashes :class:`SeenIds` works with, as int64, of a bytes column (``S<n>``).
+
+    Each 8-byte word of an id is mixed (splitmix64's finaliser, which keeps 0 at 0)
+    and weighted by its position's key, so the zero padding of a wider column adds
+    nothing: an id hashes the same in every column.
+    """
+    width = -(-max(ids.dtype.itemsize, 1) // 8) * 8
+    if width > 8 * len(_KEYS):
+        raise ValueError(f"ids wider than {8 * len(_KEYS)} bytes")
+    padded = np.zeros((len(ids), width), dtype=np.uint8)
+    padded[:, : ids.dtype.itemsize] = ids.view(np.uint8).reshape(len(ids), ids.dtype.itemsize)
+    words = padded.view("<u8")
+    words ^= words >> np.uint64(30)
+    words *= np.uint64(0xBF58476D1CE4E5B9)
+    words ^= words >> np.uint64(27)
+    words *= np.uint64(0x94D049BB133111EB)
+    words ^= words >> np.uint64(31)
+    words *= _KEYS[: words.shape[1]]
+    return words.sum(axis=1, dtype=np.uint64).view(np.int64)
+
+
+def id_hash(conversation_id: bytes) -> int:
+    """The hash :func:`id_hashes` gives ``conversation_id``."""
+    return int(id_hashes(np.array([conversation_id], dtype=np.bytes_))[0])
 
 
 class SeenIds:

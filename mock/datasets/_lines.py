@@ -99,13 +99,22 @@ class LineChecker:
     def check_lines(self, lines: list[bytes], first_line: int, seen: SeenIds) -> Columns:
         """The columns of ``lines`` (the first is ``first_line``), or the first bad line's error."""
         rows = []
-        here: dict[bytes, int] = {}
+        bad = None
         for number, raw in enumerate(lines, start=first_line):
-            row = self.check_line(raw, number)
-            key = row[0]
+            try:
+                rows.append(self.check_line(raw, number))
+            except DatasetError as exc:
+                bad = exc  # reported unless a line before it repeats an id
+                break
+        ids = np.array([row[0] for row in rows], dtype=np.bytes_)
+        hashes = id_hashes(ids) if rows else np.empty(0, np.int64)
+        here: dict[bytes, int] = {}
+        for number, (key, hashed) in enumerate(
+            zip(ids.tolist(), hashes.tolist(), strict=True), start=first_line
+        ):
             earlier = here.get(key)
             if earlier is None:
-                found = seen.find(key, hash(key))
+                found = seen.find(key, hashed)
                 earlier = None if found is None else found + 1
             if earlier is not None:
                 raise self.error(
@@ -114,11 +123,12 @@ class LineChecker:
                     f"duplicate {key.decode()!r}, first seen on line {earlier}",
                 )
             here[key] = number
-            rows.append(row)
-        ids, start, duration, account, agent, type_, direction, status = zip(*rows, strict=True)
+        if bad is not None:
+            raise bad
+        _, start, duration, account, agent, type_, direction, status = zip(*rows, strict=True)
         return Columns(
-            ids=np.array(ids, dtype=np.bytes_),
-            hashes=id_hashes(list(ids)),
+            ids=ids,
+            hashes=hashes,
             start=np.array(start, dtype=np.int64),
             duration=np.array(duration, dtype=np.int64),
             account=np.array(account, dtype=np.int32),
