@@ -257,9 +257,10 @@ class Dataset:
         members = [account]
         if account.parent_id is None:
             members.extend(self.subaccounts(account.id))
-        codes = np.array([self._by_id[m.id] for m in members], dtype=np.int32)
+        member = np.zeros(len(self.accounts), dtype=bool)
+        member[[self._by_id[m.id] for m in members]] = True
         rows = self.conversations
-        keep = np.flatnonzero((rows.status == COMPLETED) & np.isin(rows.account, codes))
+        keep = np.flatnonzero(member[rows.account] & (rows.status == COMPLETED))
         # Only the columns usage reads: ids and directions would double the scope's size.
         agent_values, agent = _recode(
             rows.agent[keep], lambda code: UNASSIGNED if code == NO_AGENT else self.agent_ids[code]
@@ -281,12 +282,13 @@ class Dataset:
 
 def _recode(codes: np.ndarray, name_of: Callable[[int], str]) -> tuple[tuple[str, ...], np.ndarray]:
     """Replace codes by ranks in the sorted table of the names that occur."""
-    present = np.unique(codes)
+    # Codes are small and at least NO_AGENT (-1): counted, not sorted, and mapped by a table.
+    present = np.flatnonzero(np.bincount(codes - NO_AGENT)) + NO_AGENT if len(codes) else codes
     names = [name_of(int(code)) for code in present]
     order = sorted(range(len(names)), key=names.__getitem__)
-    rank = np.empty(len(names), dtype=np.int32)
-    rank[order] = np.arange(len(names), dtype=np.int32)
-    recoded = rank[np.searchsorted(present, codes)] if len(present) else codes.astype(np.int32)
+    rank = np.zeros(int(present[-1]) - NO_AGENT + 1 if len(present) else 0, dtype=np.int32)
+    rank[present[order] - NO_AGENT] = np.arange(len(names), dtype=np.int32)
+    recoded = rank[codes - NO_AGENT] if len(present) else codes.astype(np.int32)
     return tuple(names[i] for i in order), recoded
 
 
