@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 from factories import PARENT, PARENT_KEY
 from server_support import DATASET, LOADS_ENV, ME, NOW, Served, uvicorn_server
 
@@ -114,12 +115,29 @@ def resident_kib(pid: int, marker: str) -> int:
     return total
 
 
+def kept(root: Path, item: str) -> bool:
+    """Whether the cache under ``root`` holds an item named ``item``, written whole."""
+    return any(root.glob(f"*/*/{item}-*/manifest.json"))
+
+
 def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None:
     data, root = tmp_path / "data", tmp_path / "cache-of-this-test"
     env = {CACHE_ENV: str(root)}
     files.save_dataset(synthetic.generate(seed=2, now=NOW, size=6000), data)  # primes another
     assert (data / files.CONVERSATIONS_FILE).stat().st_size > MIN_BYTES
     config = {"dataset_factory": None, "data_dir": str(data), "workers": 2, "now": NOW}
+    # The first start decodes, answers from memory, and writes the cache once it answers.
+    with uvicorn_server(env, **config) as base:
+        with httpx.Client(base_url=base) as client:
+            response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
+            assert response.status_code == 200, response.text
+        for _ in range(200):
+            if kept(root, "conversations"):
+                break
+            time.sleep(0.05)
+        assert kept(root, "conversations")
+        assert kept(root, "scope")
+    assert not list(root.glob("*/*/.staging-*"))
     with uvicorn_server(env, **config) as base:
         with httpx.Client(base_url=base) as client:
             for _ in range(4):
@@ -132,7 +150,27 @@ def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None
     assert len(processes) == 3, processes
     for names in processes.values():
         assert {"conversations", "scope"} <= names
-    # The parent decoded the file and built the scopes from the columns, yet forked its
-    # workers with none of the columns' pages in its page tables (no query reads ids).
+    # The parent built the scopes from the mapped columns, yet forked its workers with
+    # none of the columns' pages in its page tables (no query reads ids).
     assert resident <= 64, resident
     assert sorted(p.name for p in data.iterdir()) == [files.ACCOUNTS_FILE, files.CONVERSATIONS_FILE]
+
+
+def test_one_worker_answers_from_memory_then_writes_the_cache(tmp_path, monkeypatch) -> None:
+    data, root = tmp_path / "data", tmp_path / "cache-of-this-test"
+    files.save_dataset(synthetic.generate(seed=2, now=NOW, size=6000), data)  # primes another
+    config = {"dataset_factory": None, "data_dir": str(data), "workers": 1, "now": NOW}
+    with uvicorn_server({CACHE_ENV: str(root)}, **config) as base:
+        with httpx.Client(base_url=base) as client:
+            response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
+            assert response.status_code == 200, response.text
+        for _ in range(200):
+            if kept(root, "scope"):
+                break
+            time.sleep(0.05)
+        assert kept(root, "conversations")
+        assert kept(root, "scope")  # built for the answer, before or after the write
+    monkeypatch.setenv(CACHE_ENV, str(root))
+    monkeypatch.setattr(files, "read_conversations", None)  # mapped, never decoded again
+    loaded = files.load_dataset(data)
+    assert isinstance(loaded.conversations.start.base, np.memmap)

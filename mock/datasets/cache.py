@@ -181,18 +181,22 @@ class Entry:
 
     def save(self, name: str, value: T) -> T:
         """Keep ``value`` as ``name``; its mapped copy, or ``value`` itself if it cannot be kept."""
+        self.put(name, value)
+        found = self.load(name, type(value))  # also when another kept it first
+        return value if found is None else found
+
+    def put(self, name: str, value: Any) -> None:
+        """Write ``value`` as ``name``, unless it cannot be kept (a full disk, another first)."""
         try:
             self._open()
             staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.directory))
         except OSError:
-            return value
+            return
         try:
             _write(staging, name, value)
             os.rename(staging, self._folder(name))
-        except (OSError, TypeError, ValueError):  # kept by another first; a full disk
+        except (OSError, TypeError, ValueError):
             shutil.rmtree(staging, ignore_errors=True)
-        found = self.load(name, type(value))
-        return value if found is None else found
 
     @contextlib.contextmanager
     def _building(self, name: str) -> Iterator[None]:

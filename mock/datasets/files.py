@@ -43,12 +43,13 @@ from pathlib import Path
 
 import numpy as np
 
-from usagekit.mock.core.dataset import Account, Conversations, Dataset, agent_table
+from usagekit.mock.core.dataset import Account, Conversations, Dataset, Derived, agent_table
 from usagekit.mock.core.errors import DatasetError
 
 from . import cache
 from ._accounts import accounts_json, read_accounts
 from ._conversations import read_conversations, write_conversations
+from .later import Later
 
 __all__ = ["ACCOUNTS_FILE", "CONVERSATIONS_FILE", "load_dataset", "save_dataset"]
 
@@ -56,11 +57,16 @@ ACCOUNTS_FILE = "accounts.json"
 CONVERSATIONS_FILE = "conversations.jsonl"
 
 
-def load_dataset(directory: str | os.PathLike[str], *, use_cache: bool = True) -> Dataset:
+def load_dataset(
+    directory: str | os.PathLike[str], *, use_cache: bool = True, later: bool = False
+) -> Dataset:
     """The dataset in ``directory``; :class:`DatasetError` at the first bad record.
 
     ``use_cache``: map the columns an earlier load of the same files kept (see
     :mod:`.cache`), or keep them for the next; ``False`` always decodes.
+    ``later``: columns decoded now are served from memory and kept only when
+    the dataset's :class:`~.later.Later` store is told to (a server, once it
+    answers); the scopes and rollups built until then wait with them.
     """
     folder = Path(directory)
     if not folder.is_dir():
@@ -71,17 +77,20 @@ def load_dataset(directory: str | os.PathLike[str], *, use_cache: bool = True) -
     path = folder / CONVERSATIONS_FILE
     entry = _entry(folder, accounts) if use_cache else None
     conversations = None if entry is None else entry.load("conversations", Conversations)
+    derived: Derived | None = entry
     if conversations is None:
         conversations = read_conversations(path, accounts)
-        if entry is not None and entry.current():
+        if entry is None or not entry.current():  # changed while read: kept nowhere
+            derived = None
+        elif later:
+            derived = Later(entry, ("conversations", conversations))
+        else:
             conversations = entry.save("conversations", conversations)
-        else:  # changed while it was read: served as read, kept nowhere
-            entry = None
     return Dataset(
         accounts=accounts,
         agent_ids=agent_table(accounts),
         conversations=conversations,
-        derived=entry,
+        derived=derived,
     )
 
 

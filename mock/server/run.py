@@ -23,7 +23,9 @@ import gc
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.datasets.cache import Entry
+from usagekit.mock.datasets.later import Later
 
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
 from .logs import log_config
@@ -58,6 +62,8 @@ STARLETTE_TESTCLIENT = "Using `httpx` with `starlette.testclient` is deprecated"
 APP_FACTORY = "usagekit.mock.server.run:app_from_env"
 #: Seconds in-flight answers get to finish after SIGTERM.
 GRACEFUL_SECONDS = 10
+#: The niceness of the thread that writes a first load into the columnar cache.
+KEEP_NICE = 10
 
 
 def prepare(config: ServerConfig) -> ServerConfig:
@@ -78,11 +84,21 @@ def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
     account's scope is built (or mapped from the columnar cache) now, once,
     instead of in each worker on first use.
     """
+    return _build(config, shared=shared, later=False)[0]
+
+
+def _build(config: ServerConfig, *, shared: bool, later: bool) -> tuple[ASGIApp, Later | None]:
+    """The app, and the dataset's cache writes still to do (``later``: a first load's
+    columns and scopes are written by :func:`_keep_when_up`, not before the app is built)."""
     # The files as they were before the load: an edit made while this worker starts
     # is then one --watch reloads, not one taken for the data already loaded.
     watched = signature(Path(config.data_dir)) if config.watch and config.data_dir else None
-    dataset = _with_scopes(load_dataset(config)) if shared else load_dataset(config)
-    if shared and dataset.derived is not None:
+    dataset = load_dataset(config, later=later)
+    # A first load's scopes are built by the workers as asked for, and kept in the cache
+    # by the first to build each (one at a time); every other dataset's, here, once.
+    if shared and not isinstance(dataset.derived, Later):
+        _with_scopes(dataset)
+    if shared and isinstance(dataset.derived, Entry):
         # Scopes built just now read the mapped columns and left their pages in this
         # process's page tables, for every worker to inherit and be charged for. A
         # second load maps the columns and the scopes now kept afresh, untouched.
@@ -95,7 +111,26 @@ def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
     gc.collect()
     gc.freeze()
     _release_free_memory()
-    return app
+    return app, dataset.derived if isinstance(dataset.derived, Later) else None
+
+
+def _keep_when_up(later: Later, up: Callable[[], bool]) -> threading.Thread:
+    """Write ``later``'s items from a thread of low priority, once ``up()`` is true."""
+
+    def keep() -> None:
+        with contextlib.suppress(OSError, AttributeError):  # Linux: this thread's own nice
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), KEEP_NICE)
+        while not up():
+            time.sleep(0.05)
+        later.keep_now()
+
+    thread = threading.Thread(target=keep, name="usagekit-keep", daemon=True)
+    thread.start()
+    return thread
+
+
+def _always() -> bool:
+    return True
 
 
 def _with_scopes(dataset: Dataset) -> Dataset:
@@ -171,16 +206,24 @@ def serve(config: ServerConfig) -> None:
     config = prepare(config)
     options = uvicorn_options(config)
     if config.workers == 1:
-        server = GracefulServer(uvicorn.Config(build_app(config), **options))
+        app, later = _build(config, shared=False, later=True)
+        server = GracefulServer(uvicorn.Config(app, **options))
+        if later is not None:
+            _keep_when_up(later, lambda: server.started)
         server.run()
         return
     if not config.watch:
         # One dataset for every worker: built here, then forked (see prefork.py).
-        app = build_app(config, shared=True)
+        app, later = _build(config, shared=True, later=True)
         server_config = uvicorn.Config(app, **options)
         try:
             Prefork(
-                server_config, server_config.bind_socket(), config.workers, GracefulServer
+                server_config,
+                server_config.bind_socket(),
+                config.workers,
+                GracefulServer,
+                # The workers answer at once; the parent then writes the cache.
+                after_fork=None if later is None else partial(_keep_when_up, later, _always),
             ).run()
         finally:
             if config.control_dir is not None:

@@ -18,14 +18,14 @@ from .config import ConfigError, ServerConfig
 __all__ = ["load_dataset"]
 
 
-def load_dataset(config: ServerConfig) -> Dataset:
-    """The dataset ``config`` names."""
+def load_dataset(config: ServerConfig, *, later: bool = False) -> Dataset:
+    """The dataset ``config`` names; ``later``: see :func:`files.load_dataset`."""
     if config.dataset_factory is not None:
         # A test seam: "module:function" returning a Dataset, imported in each worker.
         factory = import_from_string(config.dataset_factory)
         return factory()
     if config.data_dir is not None:
-        return files.load_dataset(config.data_dir)
+        return files.load_dataset(config.data_dir, later=later)
     if config.anchor is None:
         raise ConfigError("the synthetic dataset needs an anchor instant (see run.prepare)")
     return synthetic.generate(
