@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +82,14 @@ def test_a_forked_process_keeps_at_once(data: Path) -> None:
     os.waitpid(pid, 0)
     os.close(read)
     assert code == b"\0"
+
+
+def test_a_writer_killed_mid_item_leaves_nothing_for_long(data: Path) -> None:
+    dataset = files.load_dataset(data)
+    (version,) = Path(os.environ[cache.CACHE_ENV]).glob("*/*")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    (version / f".staging-{dead}-abc").mkdir()  # a process killed before its rename
+    dataset.scope(synthetic.DEMO_ACCOUNT_ID)  # the next item written there
+    assert not list(version.glob(".staging-*"))
+    assert items(data, "scope")

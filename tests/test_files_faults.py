@@ -203,6 +203,20 @@ def test_a_failed_export_leaves_the_previous_dataset_whole_and_nothing_behind(
     assert len(load_dataset(folder).conversations) == 1
 
 
+def test_the_staging_directory_of_a_killed_export_is_removed_by_the_next(tmp_path: Path) -> None:
+    folder = dataset_dir(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    (folder / f".usagekit-export-{dead}-abc" / "x").mkdir(parents=True)  # killed mid-export
+    (folder / f".usagekit-export-{os.getpid()}-def").mkdir()  # an export still running
+    save_dataset(load_dataset(folder), folder)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f".usagekit-export-{os.getpid()}-def",
+        ACCOUNTS_FILE,
+        CONVERSATIONS_FILE,
+    ]
+
+
 def test_a_failed_export_into_a_new_directory_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "new" / "data"
     export_failing(target)

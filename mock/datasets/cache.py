@@ -19,7 +19,8 @@ is served as read and not cached.
 Never wrong: each array's CRC-32, dtype and shape are in its item's manifest
 and are checked before the item is used; a truncated, corrupt or half-written
 item is removed and built again. Items are written into a temporary directory
-and renamed into place, so a reader sees a whole item or none.
+and renamed into place, so a reader sees a whole item or none; one left by a
+writer that was killed is removed by the next writer there (:mod:`._staging`).
 
 Bounded and out of the way: one entry per dataset directory (a new one removes
 the older ones), for the :data:`MAX_DIRECTORIES` directories used last, only
@@ -41,7 +42,6 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -50,6 +50,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 import usagekit.mock.core
+
+from . import _staging
 
 __all__ = ["CACHE_ENV", "FORMAT", "MIN_BYTES", "Entry", "cache_root", "entry_for"]
 
@@ -66,6 +68,7 @@ MAX_DIRECTORIES = 4
 #: Bytes hashed at each end of ``conversations.jsonl`` (besides its stat identity).
 EDGE_BYTES = 64 * 1024
 _MANIFEST = "manifest.json"
+_STAGING = ".staging-"
 _LOCK_FLAGS = os.O_CREAT | os.O_RDWR | os.O_CLOEXEC
 _CHUNK = 2**20
 #: A field the core marks as a link to the store itself, never stored.
@@ -189,7 +192,8 @@ class Entry:
         """Write ``value`` as ``name``, unless it cannot be kept (a full disk, another first)."""
         try:
             self._open()
-            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.directory))
+            _staging.sweep(self.directory, _STAGING)
+            staging = _staging.make(self.directory, _STAGING)
         except OSError:
             return
         try:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +45,7 @@ import numpy as np
 from usagekit.mock.core.dataset import Account, Conversations, Dataset, Derived, agent_table
 from usagekit.mock.core.errors import DatasetError
 
-from . import cache
+from . import _staging, cache
 from ._accounts import accounts_json, read_accounts
 from ._conversations import read_conversations, write_conversations
 from .later import Later
@@ -55,6 +54,7 @@ __all__ = ["ACCOUNTS_FILE", "CONVERSATIONS_FILE", "load_dataset", "save_dataset"
 
 ACCOUNTS_FILE = "accounts.json"
 CONVERSATIONS_FILE = "conversations.jsonl"
+_STAGING = ".usagekit-export-"
 
 
 def load_dataset(
@@ -122,7 +122,8 @@ def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
     ``directory`` when it does not exist yet, inside it when it does, so on the
     same file system either way -- and swapped in only once both are complete
     and synced: a failure (a full disk, a signal) leaves the previous dataset
-    as it was and no temporary file behind. A new directory appears whole with
+    as it was and no temporary file behind; a kill, which no code outlives,
+    leaves the staging directory, which the next export there removes. A new directory appears whole with
     one rename; an existing one gets its two files replaced by two renames
     (other files in it are left alone).
     """
@@ -130,7 +131,8 @@ def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
     fresh = not folder.exists()
     staging_parent = folder.parent if fresh else folder
     staging_parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".usagekit-export-", dir=staging_parent))
+    _staging.sweep(staging_parent, _STAGING)  # left by an export that was killed
+    staging = _staging.make(staging_parent, _STAGING)
     try:
         _write_synced(staging / ACCOUNTS_FILE, accounts_json(dataset.accounts).encode("utf-8"))
         write_conversations(staging / CONVERSATIONS_FILE, dataset.accounts, dataset.conversations)
