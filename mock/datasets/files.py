@@ -123,9 +123,9 @@ def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
     same file system either way -- and swapped in only once both are complete
     and synced: a failure (a full disk, a signal) leaves the previous dataset
     as it was and no temporary file behind; a kill, which no code outlives,
-    leaves the staging directory, which the next export there removes. A new directory appears whole with
-    one rename; an existing one gets its two files replaced by two renames
-    (other files in it are left alone).
+    leaves the staging directory, which the next export there removes. A new
+    directory appears whole with one rename; an existing one gets its two
+    files replaced by two renames (other files in it are left alone).
     """
     folder = Path(directory)
     fresh = not folder.exists()
