@@ -4,134 +4,75 @@ The proxy forwards bytes; it needs no cookies, redirects, retries of its own
 or content decoding, and it must add little to every request. httpx's async
 pool costs milliseconds per request under concurrency (bench/proxy.py showed
 the proxy at a few percent of the mock's throughput with it), so this module
-speaks HTTP/1.1 itself on asyncio streams, with uvicorn's own response parser
-(``httptools``, llhttp) for the framing: ``Content-Length``, chunked, or the
-connection's end.
+speaks HTTP/1.1 itself, with uvicorn's own response parser (``httptools``,
+llhttp) for the framing: ``Content-Length``, chunked, or the connection's end.
 
-A request goes out with the headers it came with (the caller drops the
-hop-by-hop ones), its body whole; the answer's body comes back as its chunks,
-de-framed but otherwise as sent (still compressed if it was). A connection goes
-back to the pool only after a complete answer that allows it.
+Each connection is a :class:`.connection.Connection` (an asyncio Protocol).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import httptools
+from .connection import BODY, HEAD, WHOLE, Connection, Headers, UpstreamError, UpstreamTimeout
 
 __all__ = ["Answer", "Headers", "Upstream", "UpstreamError", "UpstreamTimeout"]
 
-Headers = list[tuple[bytes, bytes]]
-_READ = 65_536
 _IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
-
-
-class UpstreamError(ConnectionError):
-    """The upstream could not be reached, or broke the connection."""
-
-
-class UpstreamTimeout(UpstreamError, TimeoutError):
-    """The upstream did not answer in time."""
-
-
-@dataclass(slots=True, eq=False)
-class _Parsing:
-    """httptools' callbacks: what has arrived of one answer."""
-
-    reason: bytearray = field(default_factory=bytearray)
-    headers: Headers = field(default_factory=list)
-    body: deque[bytes] = field(default_factory=deque)
-    head_done: bool = False
-    done: bool = False
-    keep_alive: bool = False
-    parser: httptools.HttpResponseParser | None = None
-
-    def on_status(self, status: bytes) -> None:
-        self.reason += status
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        self.head_done = True
-        # llhttp forgets it once the message is complete: ask while the head is fresh.
-        assert self.parser is not None
-        self.keep_alive = self.parser.should_keep_alive()
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        self.done = True
-
-
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    def close(self) -> None:
-        self.writer.close()
+_NO_BODY = frozenset({b"GET", b"HEAD", b"DELETE", b"OPTIONS", b"TRACE"})
 
 
 class Answer:
     """The upstream's answer: status and headers at once, the body as it comes."""
 
-    def __init__(
-        self,
-        upstream: Upstream,
-        connection: _Connection,
-        parser: httptools.HttpResponseParser,
-        state: _Parsing,
-        head: bool,
-    ) -> None:
-        self.status = parser.get_status_code()
-        self.reason = state.reason.decode("latin-1")
-        self.headers = state.headers
+    def __init__(self, upstream: Upstream, connection: Connection, head: bool) -> None:
+        self.status = connection.status
+        self.reason = connection.reason.decode("latin-1")
+        self.headers = connection.headers
         self._upstream = upstream
-        self._connection: _Connection | None = connection
-        self._parser = parser
-        self._state = state
-        self._done = head or state.done or self.status in (204, 304) or self.status < 200
+        self._connection: Connection | None = connection
+        self._done = head or connection.done or self.status in (204, 304) or self.status < 200
+        self._ended = False  # the body ended with the connection (no length, no chunks)
 
     def header(self, name: bytes) -> bytes | None:
         return next((v for k, v in self.headers if k.lower() == name), None)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body, de-framed, chunk by chunk."""
-        state = self._state
+        connection = self._connection
+        assert connection is not None
         while True:
-            while state.body:
-                yield state.body.popleft()
-            if self._done or state.done:
+            chunk = connection.take()
+            if chunk is not None:
+                yield chunk
+                continue
+            if self._done or connection.done:
                 self._done = True
                 return
-            connection = self._connection
-            assert connection is not None
-            data = await self._upstream._read(connection)
-            if not data:  # the connection's end is the end of a body without a length
-                self._done = True
-                self._parser = None
+            if connection.closed:  # the connection's end is the end of a body without a length
+                self._done = self._ended = True
                 return
-            self._upstream._feed(self._parser, data)
+            await connection.arrival(BODY)
 
     async def read(self, limit: int) -> bytes:
         """The whole body; :class:`UpstreamError` past ``limit`` bytes."""
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in self.chunks():
-            size += len(chunk)
-            if size > limit:
-                raise UpstreamError(f"the upstream's answer is larger than {limit} bytes")
-            parts.append(chunk)
-        return b"".join(parts)
+        connection = self._connection
+        assert connection is not None
+        while not (
+            self._done or connection.done or connection.closed or connection.buffered > limit
+        ):
+            await connection.arrival(WHOLE, limit)
+        if connection.buffered > limit:
+            raise UpstreamError(f"the upstream's answer is larger than {limit} bytes")
+        self._ended = not (self._done or connection.done)
+        self._done = True
+        body = connection.body
+        connection.body, connection.buffered = deque(), 0
+        return body[0] if len(body) == 1 else b"".join(body)
 
     def release(self) -> None:
         """Back to the pool after a whole answer that keeps the connection; closed otherwise."""
@@ -139,8 +80,10 @@ class Answer:
         if connection is None:
             return
         idle = self._upstream._idle
-        keep = self._done and self._parser is not None and self._state.keep_alive
+        keep = self._done and not self._ended and connection.keep_alive
+        keep = keep and not (connection.closed or connection.surplus)
         if keep and len(idle) < self._upstream.max_idle:
+            connection.start()
             idle.append(connection)
         else:
             connection.close()
@@ -160,18 +103,21 @@ class Upstream:
         self.ssl = ssl.create_default_context() if split.scheme == "https" else None
         self.timeout = timeout
         self.max_idle = max_idle
-        self._idle: deque[_Connection] = deque()
+        self.where = f"{self.host}:{self.port}"
+        self._idle: deque[Connection] = deque()
 
     async def send(self, method: str, target: bytes, headers: Headers, body: bytes) -> Answer:
         """Send one request (``target``: path and query as the client wrote them)."""
         verb = method.encode("ascii")
         lines = [b"%s %s%s HTTP/1.1\r\nhost: %s\r\n" % (verb, self.prefix, target, self.authority)]
         lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
-        if body or verb not in (b"GET", b"HEAD", b"DELETE", b"OPTIONS", b"TRACE"):
+        if body or verb not in _NO_BODY:
             lines.append(b"content-length: %d\r\n" % len(body))
         request = b"".join([*lines, b"\r\n", body])
         while self._idle:
             connection = self._idle.pop()
+            if connection.closed:
+                continue
             try:
                 return await self._exchange(connection, request, head=verb == b"HEAD")
             except UpstreamTimeout:
@@ -185,55 +131,29 @@ class Upstream:
 
     async def aclose(self) -> None:
         while self._idle:
-            connection = self._idle.pop()
-            connection.close()
-            with contextlib.suppress(OSError):
-                await connection.writer.wait_closed()
+            self._idle.pop().close()
+        await asyncio.sleep(0)  # the transports close in the loop's next turn
 
-    async def _connect(self) -> _Connection:
+    async def _connect(self) -> Connection:
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.timeout):
-                reader, writer = await asyncio.open_connection(
-                    self.host, self.port, ssl=self.ssl, limit=_READ
+                _, connection = await loop.create_connection(
+                    lambda: Connection(self.where, self.timeout),
+                    self.host,
+                    self.port,
+                    ssl=self.ssl,
                 )
         except TimeoutError as exc:
-            raise UpstreamTimeout(f"connecting to {self.host}:{self.port} timed out") from exc
+            raise UpstreamTimeout(f"connecting to {self.where} timed out") from exc
         except OSError as exc:
-            raise UpstreamError(f"{self.host}:{self.port}: {exc.strerror or exc}") from exc
-        return _Connection(reader, writer)
+            raise UpstreamError(f"{self.where}: {exc.strerror or exc}") from exc
+        return connection
 
-    async def _exchange(self, connection: _Connection, request: bytes, *, head: bool) -> Answer:
-        state = _Parsing()
-        parser = state.parser = httptools.HttpResponseParser(state)
-        try:
-            connection.writer.write(request)
-            await connection.writer.drain()
-        except OSError as exc:
-            connection.close()
-            raise UpstreamError(f"sending to {self.host}:{self.port}: {exc}") from exc
-        while not state.head_done:
-            data = await self._read(connection)
-            if not data:
-                raise UpstreamError(f"{self.host}:{self.port} closed the connection")
-            self._feed(parser, data)
-        return Answer(self, connection, parser, state, head)
-
-    async def _read(self, connection: _Connection) -> bytes:
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await connection.reader.read(_READ)
-        except TimeoutError as exc:
-            connection.close()
-            raise UpstreamTimeout(f"{self.host}:{self.port} did not answer in time") from exc
-        except OSError as exc:
-            connection.close()
-            raise UpstreamError(f"reading from {self.host}:{self.port}: {exc}") from exc
-
-    @staticmethod
-    def _feed(parser: httptools.HttpResponseParser | None, data: bytes) -> None:
-        if parser is None:
-            return
-        try:
-            parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            raise UpstreamError(f"the upstream's answer is not HTTP/1.1: {exc}") from exc
+    async def _exchange(self, connection: Connection, request: bytes, *, head: bool) -> Answer:
+        connection.send(request)
+        while not connection.head_done:
+            if connection.closed:
+                raise UpstreamError(f"{self.where} closed the connection")
+            await connection.arrival(HEAD)
+        return Answer(self, connection, head)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import httpx
 import pytest
+import uvloop
 from proxy_support import traffic
 from servers.running import serving
 from starlette.applications import Starlette
@@ -15,10 +17,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from usagekit.conformance.connection import BUFFERED
 from usagekit.conformance.proxy import ValidationProxy
 from usagekit.conformance.upstream import Upstream, UpstreamError, UpstreamTimeout
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+Run = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest) -> Run:
+    """The client on both loops uvicorn may run the proxy on (uvloop where installed)."""
+    return asyncio.run if request.param == "asyncio" else uvloop.run
 
 
 async def raw_server(
@@ -63,7 +73,7 @@ async def raw_server(
     ],
     ids=["length", "chunked", "until-close", "no-content"],
 )
-def test_every_framing_reads_whole(answer: bytes, body: bytes) -> None:
+def test_every_framing_reads_whole(answer: bytes, body: bytes, run: Run) -> None:
     async def go() -> None:
         server, port, _ = await raw_server([answer])
         upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
@@ -73,10 +83,10 @@ def test_every_framing_reads_whole(answer: bytes, body: bytes) -> None:
         await upstream.aclose()
         server.close()
 
-    asyncio.run(go())
+    run(go())
 
 
-def test_a_kept_alive_connection_is_reused_and_a_closed_one_replaced() -> None:
+def test_a_kept_alive_connection_is_reused_and_a_closed_one_replaced(run: Run) -> None:
     ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 
     async def go(hang_up: bool) -> int:
@@ -102,11 +112,11 @@ def test_a_kept_alive_connection_is_reused_and_a_closed_one_replaced() -> None:
         await server.wait_closed()
         return connects
 
-    assert asyncio.run(go(hang_up=False)) == 1  # one connection served all three
-    assert asyncio.run(go(hang_up=True)) == 3  # a connection the server dropped is replaced
+    assert run(go(hang_up=False)) == 1  # one connection served all three
+    assert run(go(hang_up=True)) == 3  # a connection the server dropped is replaced
 
 
-def test_an_upstream_that_is_down_or_slow_is_an_upstream_error() -> None:
+def test_an_upstream_that_is_down_or_slow_is_an_upstream_error(run: Run) -> None:
     async def go() -> None:
         down = Upstream("http://127.0.0.1:9", timeout=2)
         with pytest.raises(UpstreamError):
@@ -126,7 +136,7 @@ def test_an_upstream_that_is_down_or_slow_is_an_upstream_error() -> None:
         server.close()
         await server.wait_closed()
 
-    asyncio.run(go())
+    run(go())
 
 
 async def _echo(request: Request) -> Response:
@@ -199,7 +209,7 @@ def test_an_unreachable_upstream_is_a_502_in_the_contracts_shape() -> None:
     assert set(body) <= {"code", "message", "detail", "errors"}
 
 
-def test_an_answer_past_the_limit_is_refused_not_buffered() -> None:
+def test_an_answer_past_the_limit_is_refused_not_buffered(run: Run) -> None:
     async def go() -> None:
         server, port, _ = await raw_server(
             [b"HTTP/1.1 200 OK\r\ncontent-length: 40\r\n\r\n" + b"x" * 40]
@@ -212,4 +222,63 @@ def test_an_answer_past_the_limit_is_refused_not_buffered() -> None:
         await upstream.aclose()
         server.close()
 
-    asyncio.run(go())
+    run(go())
+
+
+def test_a_streamed_answer_larger_than_the_read_ahead_arrives_whole(run: Run) -> None:
+    """The connection stops reading past BUFFERED bytes ahead of the consumer, then resumes."""
+    size = 3 * BUFFERED + 7
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % size + b"y" * size
+
+    async def go() -> None:
+        server, port, _ = await raw_server([answer, answer])
+        upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
+        streamed = await upstream.send("GET", b"/x", [], b"")
+        await asyncio.sleep(0.2)  # let it arrive while nobody reads
+        got = 0
+        async for chunk in streamed.chunks():
+            got += len(chunk)
+            assert streamed._connection is not None
+            assert streamed._connection.buffered <= BUFFERED + 256 * 1024
+        assert got == size
+        streamed.release()
+        whole = await upstream.send("GET", b"/x", [], b"")  # same connection, read whole
+        assert len(await whole.read(4 * BUFFERED)) == size
+        whole.release()
+        await upstream.aclose()
+        server.close()
+
+    run(go())
+
+
+def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_one(run: Run) -> None:
+    """Sent with the first answer, or later on the idle connection: it spoils the connection."""
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    stray = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(ok + stray if not connections else ok)
+        connections.append(writer)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(stray)  # while the connection is idle in the pool
+        await writer.drain()
+        await reader.read()
+        writer.close()
+
+    connections: list[asyncio.StreamWriter] = []
+
+    async def go() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        upstream = Upstream(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=5)
+        for _ in range(3):
+            answer = await upstream.send("GET", b"/x", [], b"")
+            assert (answer.status, await answer.read(100)) == (200, b"ok")
+            answer.release()
+            await asyncio.sleep(0.1)
+        assert len(connections) == 3  # none of them was reused
+        await upstream.aclose()
+        server.close()
+
+    run(go())

@@ -1,0 +1,202 @@
+"""One kept-alive HTTP/1.1 connection to the upstream, as an :class:`asyncio.Protocol`.
+
+What arrives is fed straight to uvicorn's response parser (``httptools``,
+llhttp) in the event loop's callback: no stream reader, no task switch per
+read, and one timer per wait (the idle deadline moves as bytes arrive; the
+timer is re-armed only when it fires early). The caller (:mod:`.upstream`)
+waits for what it needs next -- the head, more body, or all of it -- and is
+woken only then. A body is read at most :data:`BUFFERED` bytes ahead of its
+consumer (the transport is paused beyond that). Bytes that arrive while no
+request is in flight close the connection: they can only be a stale answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import cast
+
+import httptools
+
+__all__ = ["BODY", "HEAD", "WHOLE", "Connection", "Headers", "UpstreamError", "UpstreamTimeout"]
+
+Headers = list[tuple[bytes, bytes]]
+#: Bytes of a body read ahead of its consumer before the connection stops reading.
+BUFFERED = 1 << 20
+HEAD, BODY, WHOLE = range(3)  # what a caller waits for (Connection.arrival)
+
+
+class UpstreamError(ConnectionError):
+    """The upstream could not be reached, or broke the connection."""
+
+
+class UpstreamTimeout(UpstreamError, TimeoutError):
+    """The upstream did not answer in time."""
+
+
+class Connection(asyncio.Protocol):
+    """One connection, and what has arrived of the answer in flight (httptools' callbacks)."""
+
+    def __init__(self, where: str, timeout: float) -> None:
+        self.where = where
+        self.timeout = timeout
+        self._loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.failure: UpstreamError | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._wanted = 0  # what wakes the waiter: HEAD, BODY or WHOLE
+        self._limit = 0  # with WHOLE: so many bytes of body wake it too
+        self._paused = False
+        self._seen = 0.0  # loop time of the last bytes, for the idle deadline
+        self.start()
+
+    def start(self) -> None:
+        """Ready for the next answer."""
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        self.reason = bytearray()
+        self.headers: Headers = []
+        self.body: deque[bytes] = deque()
+        self.buffered = 0
+        self.head_done = False
+        self.done = False
+        self.keep_alive = False
+        self.status = 0
+        self.busy = False  # a request is in flight
+        self.surplus = False  # bytes came after the answer: the connection is spoilt
+
+    # -- asyncio.Protocol -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses; they have its methods.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._seen = self._loop.time()
+        if not self.busy:
+            self.close()
+            return
+        if self.parser is None:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(UpstreamError(f"the upstream's answer is not HTTP/1.1: {exc}"))
+            return
+        # A body read whole (WHOLE) is bounded by the caller's limit instead.
+        if self.buffered > BUFFERED and self._wanted != WHOLE and not self._paused:
+            self._paused = True
+            assert self.transport is not None
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        return False  # close: a half-closed connection is no use to the pool
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._wake()
+
+    # -- httptools' callbacks -----------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.surplus = self.done  # a second answer to one request: nobody asked for it
+
+    def on_status(self, status: bytes) -> None:
+        if not self.surplus:
+            self.reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.surplus:
+            self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if self.surplus:
+            return
+        self.head_done = True
+        # llhttp forgets them once the message is complete: ask while the head is fresh.
+        assert self.parser is not None
+        self.status = self.parser.get_status_code()
+        self.keep_alive = self.parser.should_keep_alive()
+
+    def on_body(self, body: bytes) -> None:
+        if not self.surplus:
+            self.body.append(body)
+            self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+    # -- the caller's side --------------------------------------------------------------
+
+    def send(self, request: bytes) -> None:
+        if self.closed or self.transport is None or self.transport.is_closing():
+            raise UpstreamError(f"{self.where} closed the connection")
+        self.busy = True
+        self.transport.write(request)
+
+    async def arrival(self, wanted: int, limit: int = 0) -> None:
+        """Until the head (``HEAD``), more body (``BODY``) or all of it (``WHOLE``, or
+        ``limit`` bytes of it) has arrived, or the connection ended."""
+        if self.failure is not None:
+            raise self.failure
+        self._wanted, self._limit = wanted, limit
+        if self.closed or self._arrived():
+            return
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        loop = self._loop
+        waiter = self._waiter = loop.create_future()
+        self._seen = loop.time()
+        self._timer = loop.call_at(self._seen + self.timeout, self._idle, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            self._timer.cancel()
+        if self.failure is not None:
+            raise self.failure
+
+    def take(self) -> bytes | None:
+        """The next chunk of body that has arrived, if any."""
+        if not self.body:
+            return None
+        chunk = self.body.popleft()
+        self.buffered -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _idle(self, waiter: asyncio.Future[None]) -> None:
+        if waiter.done():
+            return
+        deadline = self._seen + self.timeout
+        if self._loop.time() < deadline:  # bytes came meanwhile: the deadline moves, not the timer
+            self._timer = self._loop.call_at(deadline, self._idle, waiter)
+            return
+        self._fail(UpstreamTimeout(f"{self.where} did not answer in time"))
+
+    def _fail(self, failure: UpstreamError) -> None:
+        self.failure = failure
+        self.parser = None
+        self.close()
+        self._wake()
+
+    def _arrived(self) -> bool:
+        if self.done:
+            return True
+        if self._wanted == HEAD:
+            return self.head_done
+        if self._wanted == BODY:
+            return bool(self.body)
+        return self.buffered > self._limit
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done() and (self.closed or self._arrived()):
+            waiter.set_result(None)
