@@ -9,7 +9,7 @@ CPU time such an answer costs. :class:`FrontDoor` sits outside them all and answ
 such a request itself when it can tell, asking each layer's own rule, that every one
 of them would pass it on:
 
-* GET of the operation's path, with a key, without ``Origin`` (CORS would answer for
+* a GET with a key, without ``Origin`` (CORS would answer for
   a browser) and without ``Prefer`` (:mod:`.scenarios` would apply it);
 * a contract app with no ``--latency``, ``--error-rate`` or ``--rate-limit``
   (:attr:`Door.hits` is ``None`` otherwise);
@@ -17,7 +17,7 @@ of them would pass it on:
   (:func:`.limits.refusal`), a path the workbench does not route itself and no
   runtime scenario in force (:attr:`Door.passes`);
 * the front cache holds the request as written with that key, and its body
-  (:meth:`.FastPathMiddleware.hit`).
+  (:meth:`.FastPathMiddleware.hit`), so it names the operation.
 
 It then does what those layers would have done: the answer's head with ``Vary:
 Origin`` (CORS), the in-flight slot held while it is sent, the journal's entry and
@@ -40,7 +40,7 @@ from .fastpath import FastPathMiddleware
 from .limits import ConcurrencyLimitMiddleware, refusal
 from .problems import send_bytes
 from .recording import RecordingMiddleware
-from .routes import API_KEY_HEADER, is_operation
+from .routes import API_KEY_HEADER
 
 #: The Guard's handling of an exception (``GuardMiddleware.failed``).
 Failed = Callable[..., Awaitable[None]]
@@ -116,9 +116,10 @@ class FrontDoor:
             not key
             or fast is None
             or self.limit.in_flight >= self.limit.max_requests
-            or not is_operation(scope)
             or refusal(scope) is not None
             or not self.door.passes(scope)
         ):
             return None
+        # Last, as it leaves the request's digest in the scope. The front cache keeps
+        # GETs of the operation's path only: a hit is one.
         return fast.hit(scope, key)
