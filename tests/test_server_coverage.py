@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from factories import PARENT_KEY
 from server_support import ME
 from workbench_support import workbench
+
+from usagekit.mock.server import coverage
 
 COVERAGE = "/_usagekit/coverage"
 
@@ -62,3 +65,21 @@ def test_every_spelling_counts_the_parameters_it_wrote():
     assert cells["param:group_by:present"] == 1
     assert cells["param:start:default"] == 5
     assert cells["limit:truncated"] == 3
+
+
+def test_repeats_count_in_full_when_read_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two answers wait to be counted when the ledger is read; the third is counted at once.
+    monkeypatch.setattr(coverage, "MAX_WAITING", 2)
+    with workbench() as mock:
+        for _ in range(3):
+            for limit in ("1", "2", "3"):
+                answer = mock.get(ME, key=PARENT_KEY, params={"tz": "UTC", "limit": limit})
+                assert answer.status_code == 200
+        first = mock.get(COVERAGE).json()
+        mock.get(ME, key=PARENT_KEY, params={"tz": "UTC", "limit": "1"})
+        second = mock.get(COVERAGE).json()
+    assert first["exchanges"] == first["cells"]["status:200"] == 9
+    assert first["cells"]["limit:1"] == 3
+    assert first["cells"]["param:limit:present"] == first["cells"]["param:tz:present"] == 9
+    assert second["exchanges"] == second["cells"]["status:200"] == 10
+    assert second["cells"]["limit:1"] == 4

@@ -106,7 +106,7 @@ def records(app: FrontDoor) -> tuple[list[tuple[Any, ...]], Counter[str], int]:
     recording = app.door.recording
     assert recording is not None
     journal = [record[1:4] + record[4:5] + record[6:] for record in recording.journal.records]
-    ledger = recording.coverage.ledger
+    ledger = recording.coverage.settle()
     return journal, Counter(ledger.counts()), ledger.exchanges
 
 

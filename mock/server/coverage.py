@@ -9,8 +9,12 @@ the query validation resolved (left in the scope under ``RESOLVED``).
 It runs on every request, so it reads nothing twice: the parameters written
 come from the front cache (``SENT`` in the scope; parsed here only for a
 request that did not reach it), the cells of a status, code and parameters are
-memoised, and those of a query are the core's (memoised there too), so that a
-repeated request costs a few lookups and one update of the counts.
+memoised, and those of a query are the core's (memoised there too). A 200
+is not even looked up then: the front cache hands every repeat the same
+``Resolved``, so a repeat adds one to that answer's tally, and the tallies
+become cells when the ledger is read or written (:meth:`SharedLedger.settle`;
+at most :data:`MAX_WAITING` distinct answers wait, past that one is counted at
+once).
 
 With ``--workers N`` each worker counts what it answered; :class:`SharedLedger`
 writes its counts to its own file in the directory the workers share
@@ -27,6 +31,7 @@ import asyncio
 import functools
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -59,6 +64,8 @@ __all__ = [
 
 #: The oldest a worker's counts get before its file in the shared directory shows them.
 FLUSH_SECONDS = 0.5
+#: Distinct answers (front-cache entries) counted later, when the ledger is read.
+MAX_WAITING = 4096
 
 
 def coverage_ledger() -> Ledger:
@@ -77,6 +84,9 @@ class SharedLedger:
         self.ledger = ledger
         self.directory = Path(directory) if directory else None
         self._scheduled = False
+        # 200s not yet counted into the ledger: id(resolved) -> [resolved, sent, answers].
+        # A repeat adds one here; its cells are looked up and counted when anyone reads.
+        self._answers: dict[int, list[Any]] = {}
 
     def record_answer(self, scope: Scope, status: int, error_body: bytes) -> None:
         """Count the cells of the answer ``status`` (``error_body``: its body, if >= 400)."""
@@ -84,26 +94,50 @@ class SharedLedger:
         sent = extensions.get(SENT)
         if sent is None:
             sent = _sent(scope["query_string"])
-        code = _code(error_body) if status >= 400 else None
         resolved = extensions.get(RESOLVED)
         if status == 200 and isinstance(resolved, Resolved):
-            self.record(_answered(sent, resolved.query))
+            self._answered(sent, resolved)
         else:
+            code = _code(error_body) if status >= 400 else None
             self.record(_cells(status, code, sent))
+
+    def _answered(self, sent: frozenset[str], resolved: Resolved) -> None:
+        # The front cache hands out the same Resolved (and sent) for every repeat.
+        waiting = self._answers.get(id(resolved))
+        if waiting is not None and waiting[1] is sent:
+            waiting[2] += 1
+        elif waiting is None and len(self._answers) < MAX_WAITING:
+            self._answers[id(resolved)] = [resolved, sent, 1]
+        else:
+            self.record(_answered(sent, resolved.query))
+            return
+        self._schedule()
 
     def record(self, cells: Iterable[str], *more: Iterable[str]) -> None:
         self.ledger.record(cells, *more)
+        self._schedule()
+
+    def _schedule(self) -> None:
         if self.directory is not None and not self._scheduled:
             # The first change after a write schedules the next one.
             self._scheduled = True
             asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+
+    def settle(self) -> Ledger:
+        """The ledger, with every answer recorded so far counted in it."""
+        answers, self._answers = self._answers, {}
+        for resolved, sent, times in answers.values():
+            cells = Counter(_answered(sent, resolved.query))
+            self.ledger.add({cell: n * times for cell, n in cells.items()}, times)
+        return self.ledger
 
     def flush(self) -> None:
         """Write this worker's counts to its file (whole, or not at all)."""
         self._scheduled = False
         if self.directory is None:
             return
-        state = {"exchanges": self.ledger.exchanges, "cells": self.ledger.counts()}
+        ledger = self.settle()
+        state = {"exchanges": ledger.exchanges, "cells": ledger.counts()}
         path = self._own()
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(state, separators=(",", ":")), encoding="utf-8")
@@ -111,11 +145,12 @@ class SharedLedger:
 
     def total(self) -> tuple[Ledger, int]:
         """The sum of every worker's counts (this one's live), and how many workers counted."""
+        ledger = self.settle()
         if self.directory is None:
-            return self.ledger, 1 if self.ledger.exchanges else 0
-        total = Ledger(self.ledger.known)
-        total.add(self.ledger.counts(), self.ledger.exchanges)
-        workers = 1 if self.ledger.exchanges else 0
+            return ledger, 1 if ledger.exchanges else 0
+        total = Ledger(ledger.known)
+        total.add(ledger.counts(), ledger.exchanges)
+        workers = 1 if ledger.exchanges else 0
         own = self._own()
         for path in sorted(self.directory.glob("coverage-*.json")):
             state = _read(path) if path != own else None
