@@ -30,6 +30,7 @@ from .errors import BadOptions
 from .events import Handler, RunFinished, RunStarted
 from .har import HarWriter
 from .outcomes import Finding
+from .protocol import ProxyProtocol
 from .proxy import ValidationProxy
 from .traffic import Traffic
 
@@ -118,6 +119,7 @@ def serve_proxy(
             host=config.host,
             port=config.port,
             lifespan="on",
+            http=ProxyProtocol,
             log_level="warning",
             access_log=False,  # URLs may carry what users would not want in CI logs
             # The answers are the upstream's, Date and Server included: not a second of each.
