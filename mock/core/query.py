@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 from .buckets import Granularity
@@ -84,6 +84,21 @@ class UsageQuery:
     group_by: tuple[Dimension, ...]
     tz: str
     limit: int
+    # Hashed once: a query keys the memo's bodies and coverage's cells on every request.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = (self.account_id, self.start, self.end, self.granularity, self.group_by)
+        object.__setattr__(self, "_hash", hash((*values, self.tz, self.limit)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __setstate__(self, state: Sequence[object]) -> None:
+        # Unpickled in another process, whose str hashes differ: hashed again there.
+        for name, value in zip(_QUERY_FIELDS, state, strict=False):
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     @property
     def timeline(self) -> Timeline:
@@ -92,6 +107,9 @@ class UsageQuery:
     def written(self, instant: int) -> str:
         """``instant`` written in the query's zone, as ``meta`` echoes it."""
         return format_instant(instant, self.timeline.offset_at(instant // US))
+
+
+_QUERY_FIELDS = tuple(f.name for f in fields(UsageQuery) if f.init)
 
 
 def resolve_query(raw: RawQuery, *, account_id: str, now: int) -> UsageQuery:
