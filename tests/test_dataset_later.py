@@ -39,7 +39,13 @@ def test_a_later_load_is_kept_when_told_and_then_mapped(data: Path) -> None:
     assert not items(data, "conversations")
     assert not items(data, "scope")
     assert not isinstance(first.conversations.start.base, np.memmap)  # from memory
+    decoded = first.conversations
     first.derived.keep_now()
+    # The dataset now reads the columns mapped from the cache: the decoded copy can go.
+    assert first.conversations is not decoded
+    assert isinstance(first.conversations.start.base, np.memmap)
+    for name in COLUMNS:
+        assert np.array_equal(getattr(first.conversations, name), getattr(decoded, name)), name
     assert len(items(data, "conversations")) == 1
     assert len(items(data, "scope")) == 1
     # From now on an item is kept at once.

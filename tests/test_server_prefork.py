@@ -126,7 +126,7 @@ def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None
     files.save_dataset(synthetic.generate(seed=2, now=NOW, size=6000), data)  # primes another
     assert (data / files.CONVERSATIONS_FILE).stat().st_size > MIN_BYTES
     config = {"dataset_factory": None, "data_dir": str(data), "workers": 2, "now": NOW}
-    # The first start decodes, answers from memory, and writes the cache once it answers.
+    # The first start decodes and keeps the columns before it forks; a worker keeps a scope.
     with uvicorn_server(env, **config) as base:
         with httpx.Client(base_url=base) as client:
             response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})

@@ -188,11 +188,7 @@ class Dataset:
         agent_code = {agent_id: i for i, agent_id in enumerate(agent_ids)}
         rows = list(records)
         conversations = Conversations(
-            ids=(
-                np.array([r.conversation_id.encode() for r in rows], dtype=np.bytes_)
-                if rows
-                else np.empty(0, dtype="S1")
-            ),
+            ids=np.array([r.conversation_id.encode() for r in rows] or [b""], "S")[: len(rows)],
             start=np.array([r.start for r in rows], dtype=np.int64),
             duration=np.array([r.duration_seconds for r in rows], dtype=np.int64),
             account=np.array([account_code[r.account_id] for r in rows], dtype=np.int32),
@@ -223,6 +219,11 @@ class Dataset:
             )
             for i in range(len(rows))
         ]
+
+    def serve_from(self, conversations: Conversations) -> None:
+        """Read the same rows from ``conversations`` from now on: the columnar cache's
+        mapping of the columns this dataset decoded, so the decoded copy can be freed."""
+        object.__setattr__(self, "conversations", conversations)  # one reference, swapped
 
     def account(self, account_id: str) -> Account | None:
         index = self._by_id.get(account_id)

@@ -86,12 +86,15 @@ def load_dataset(
             derived = Later(entry, ("conversations", conversations))
         else:
             conversations = entry.save("conversations", conversations)
-    return Dataset(
+    dataset = Dataset(
         accounts=accounts,
         agent_ids=agent_table(accounts),
         conversations=conversations,
         derived=derived,
     )
+    if isinstance(derived, Later):
+        derived.then = dataset.serve_from
+    return dataset
 
 
 def _entry(folder: Path, accounts: tuple[Account, ...]) -> cache.Entry | None:

@@ -7,9 +7,11 @@ and the first start would wait for it. :class:`Later` is the dataset's
 process builds is kept in memory and written by :meth:`Later.keep_now`, which
 the server calls when it answers (see ``mock/server/run.py``); from then on,
 and at once in any process forked from this one, items are kept as usual by
-the :class:`~.cache.Entry`. A load that finds the entry written maps it as
-before; each item is written into a staging directory and renamed into
-place, so a server stopped while writing leaves no half-written item.
+the :class:`~.cache.Entry`; the dataset then reads the columns mapped from
+the cache, as a later load would, and the decoded copy is freed. A load that
+finds the entry written maps it as before; each item is written into a
+staging directory and renamed into place, so a server stopped while writing
+leaves no half-written item.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class Later:
         self._owner = os.getpid()
         self._lock = threading.Lock()
         self._pending: list[tuple[str, Any]] | None = [first]
+        #: Called with the kept (mapped) copy of ``first`` once it is written: the
+        #: dataset reads it from then on, and the decoded copy can be freed.
+        self.then: Callable[[Any], None] | None = None
 
     def keep(self, name: str, kind: type[T], build: Callable[[], T]) -> T:
         """As :meth:`Entry.keep`; in this process before :meth:`keep_now`, kept in memory."""
@@ -57,3 +62,8 @@ class Later:
             waiting, self._pending = self._pending or [], None
         for name, value in waiting:
             self.entry.put(name, value)
+        if waiting and self.then is not None:
+            name, value = waiting[0]
+            kept = self.entry.load(name, type(value))
+            if kept is not None:
+                self.then(kept)

@@ -9,11 +9,9 @@ serve from that one copy, shared page by page until written (numpy's column
 buffers never are). A ``--data`` dataset's columns and scopes are file
 mappings of the columnar cache (:mod:`usagekit.mock.datasets.cache`), and so is
 each rollup a worker builds later: the other worker maps the same file, and
-the page cache holds one copy for all. A first load's columns and scopes,
-decoded here, are shared from this process's memory instead, and the parent
-writes them into the cache once the workers run (``after_fork``). The parent
-only supervises: a worker that dies is forked again from the same state, and
-SIGINT/SIGTERM stop every worker.
+the page cache holds one copy for all (a first load's columns are written
+there before the fork; see ``run._build``). The parent only supervises: a worker that dies is forked
+again from the same state, and SIGINT/SIGTERM stop every worker.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ import signal
 import socket
 import threading
 import types
-from collections.abc import Callable
 
 import uvicorn
 
@@ -45,12 +42,8 @@ class Prefork:
         sock: socket.socket,
         workers: int,
         server: type[uvicorn.Server] = uvicorn.Server,
-        after_fork: Callable[[], threading.Thread] | None = None,
     ) -> None:
-        """``after_fork``: starts a thread of work for the parent once the workers run."""
         self.config = config
-        self.after_fork = after_fork
-        self.thread: threading.Thread | None = None
         self.server = server
         self.socket = sock
         self.workers = workers
@@ -65,19 +58,12 @@ class Prefork:
         try:
             for _ in range(self.workers):
                 self._fork()
-            if self.after_fork is not None:
-                self.thread = self.after_fork()
             while not self.should_exit.wait(0.2):
                 self._reap(restart=True)
         finally:
             self._stop_all()
 
     def _fork(self) -> None:
-        if self.thread is not None:
-            # A thread holding a lock at the fork would leave it held for ever in the
-            # worker: a worker restarted while the parent's thread works waits for it.
-            self.thread.join()
-            self.thread = None
         pid = os.fork()
         if pid == 0:  # the worker
             code = 0

@@ -94,10 +94,14 @@ def _build(config: ServerConfig, *, shared: bool, later: bool) -> tuple[ASGIApp,
     # is then one --watch reloads, not one taken for the data already loaded.
     watched = signature(Path(config.data_dir)) if config.watch and config.data_dir else None
     dataset = load_dataset(config, later=later)
-    # A first load's scopes are built by the workers as asked for, and kept in the cache
-    # by the first to build each (one at a time); every other dataset's, here, once.
-    if shared and not isinstance(dataset.derived, Later):
-        _with_scopes(dataset)
+    if shared and isinstance(dataset.derived, Later):
+        # A first load: forked workers would each be charged for the decoded columns,
+        # all resident, ids included. Written now and mapped instead, with no page
+        # touched here; the workers build the scopes they are asked for, and the first
+        # to build each keeps it for the other (one at a time).
+        dataset.derived.keep_now()
+    elif shared:
+        _with_scopes(dataset)  # every scope here, once, for every worker
     if shared and isinstance(dataset.derived, Entry):
         # Scopes built just now read the mapped columns and left their pages in this
         # process's page tables, for every worker to inherit and be charged for. A
@@ -127,10 +131,6 @@ def _keep_when_up(later: Later, up: Callable[[], bool]) -> threading.Thread:
     thread = threading.Thread(target=keep, name="usagekit-keep", daemon=True)
     thread.start()
     return thread
-
-
-def _always() -> bool:
-    return True
 
 
 def _with_scopes(dataset: Dataset) -> Dataset:
@@ -214,16 +214,11 @@ def serve(config: ServerConfig) -> None:
         return
     if not config.watch:
         # One dataset for every worker: built here, then forked (see prefork.py).
-        app, later = _build(config, shared=True, later=True)
+        app, _ = _build(config, shared=True, later=True)
         server_config = uvicorn.Config(app, **options)
         try:
             Prefork(
-                server_config,
-                server_config.bind_socket(),
-                config.workers,
-                GracefulServer,
-                # The workers answer at once; the parent then writes the cache.
-                after_fork=None if later is None else partial(_keep_when_up, later, _always),
+                server_config, server_config.bind_socket(), config.workers, GracefulServer
             ).run()
         finally:
             if config.control_dir is not None:
