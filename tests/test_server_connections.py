@@ -81,6 +81,24 @@ def test_a_half_sent_request_is_closed_after_the_read_timeout(server) -> None:
         assert time.monotonic() - started < 3
 
 
+def test_a_later_request_on_the_connection_gets_its_own_whole_deadline(server) -> None:
+    # The connection's one deadline timer, armed for the first request, must neither close
+    # the connection at that request's deadline nor let the second run past its own.
+    with connect(server) as sock:
+        first = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_one(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(0.6)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        second = time.monotonic()
+        sock.settimeout(first + 1.3 - time.monotonic())
+        with pytest.raises(TimeoutError):  # the first request's deadline has passed
+            sock.recv(100)
+        sock.settimeout(10)
+        assert sock.recv(100) == b""
+        assert 0.9 < time.monotonic() - second < 3
+
+
 def test_a_silent_connection_is_closed_too(server) -> None:
     with connect(server) as sock:
         started = time.monotonic()

@@ -116,6 +116,9 @@ class ContractProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
         self.max_connections = max_connections
+        # The request deadline: when it is due (None: no request under way), and one timer
+        # per connection that checks it -- not a timer armed and cancelled per request.
+        self._due: float | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._stall: asyncio.TimerHandle | None = None
         self._in_head = True
@@ -136,7 +139,7 @@ class ContractProtocol(HttpToolsProtocol):
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._cancel()
         if self._stall is not None:
             self._stall.cancel()
             self._stall = None
@@ -162,7 +165,7 @@ class ContractProtocol(HttpToolsProtocol):
             self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
-        if self._in_head and self._deadline is None:
+        if self._in_head and self._due is None:
             self._arm()
         super().data_received(data)
 
@@ -228,22 +231,33 @@ class ContractProtocol(HttpToolsProtocol):
             raise HeadTooLarge
 
     def _refuse(self, problem: Problem) -> None:
-        self._disarm()
+        self._cancel()
         if not self.transport.is_closing():
             self.transport.write(raw_response(problem))
             self.transport.close()
 
     def _arm(self) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(self.request_timeout, self._expire)
+        self._due = self.loop.time() + self.request_timeout
+        if self._deadline is None:
+            self._deadline = self.loop.call_at(self._due, self._expire)
 
     def _disarm(self) -> None:
+        self._due = None
+
+    def _cancel(self) -> None:
+        self._due = None
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
 
     def _expire(self) -> None:
         self._deadline = None
+        if self._due is None:  # no request under way
+            return
+        if self.loop.time() < self._due:  # a later request's deadline
+            self._deadline = self.loop.call_at(self._due, self._expire)
+            return
+        self._due = None
         if not self.transport.is_closing():
             logger.debug("closed a connection that sent no whole request in time")
             self.transport.close()
