@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from workbench_support import workbench
 
 from usagekit.mock.datasets import files
 from usagekit.mock.server.coverage import FLUSH_SECONDS as COVERAGE_FLUSH_SECONDS
-from usagekit.mock.server.journal import CAPACITY, FLUSH_SECONDS, Journal
+from usagekit.mock.server.journal import CAPACITY, FLUSH_SECONDS, Journal, entry_of, line_of
 from usagekit.mock.server.scenario_store import Scenario, ScenarioStore
 from usagekit.mock.server.watch import POLL_SECONDS, Watcher, signature
 
@@ -299,3 +300,34 @@ def test_a_store_sees_another_workers_change_at_its_next_read(tmp_path: Path):
     assert other.generation == before + 1
     other.delete(None)
     assert one.current().everyone is None
+
+
+def test_a_batch_longer_than_the_journal_keeps_its_newest_entries(tmp_path: Path):
+    async def fill() -> Journal:
+        journal = Journal(str(tmp_path))
+        for n in range(3 * CAPACITY + 5):
+            journal.add((float(n), "GET", "/p", f"n={n}".encode(), 200, 0.001, None))
+        journal.flush()
+        return journal
+
+    journal = asyncio.run(fill())
+    newest = journal.last(CAPACITY)
+    assert [e[3] for e in newest] == [f"n={3 * CAPACITY + 4 - i}" for i in range(CAPACITY)]
+    assert sum(len(p.read_text().splitlines()) for p in tmp_path.glob("journal-*")) <= CAPACITY
+    journal.close()
+
+
+def test_journal_lines_are_the_entries_as_compact_json():
+    rng = random.Random(7)
+    text = 'aZ09/?&=%+"\\\x00\x1f\x7f\xe9\xff ,:[]{}'
+    for _ in range(3000):
+        record = (
+            rng.choice([time.time(), rng.random() * 2e9, 0.0, 1e-7]),
+            rng.choice(["GET", "HEAD", 'P"T']),
+            "".join(rng.choice(text) for _ in range(rng.randrange(20))),
+            bytes(rng.randrange(256) for _ in range(rng.randrange(30))),
+            rng.choice([0, 200, 404, 503]),
+            rng.choice([rng.random(), rng.random() * 10, 0.0, 1e-9]),
+            rng.choice([None, bytes(rng.randrange(256) for _ in range(32))]),
+        )
+        assert line_of(record) == json.dumps(entry_of(record), separators=(",", ":")) + "\n"

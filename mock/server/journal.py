@@ -9,8 +9,10 @@ front cache computed, the latency in seconds) goes into a bounded deque, and
 everything people read (the text, the ISO time, the account, its role) is
 worked out when the journal is written or read. With a shared directory
 (``--workers N``) each worker also writes its entries to its own JSON-lines
-file there, in batches at most :data:`FLUSH_SECONDS` old; a file starts afresh
-(the previous one kept as ``.old``) every :data:`CAPACITY` lines, so the
+file there, in batches at most :data:`FLUSH_SECONDS` old (a line per entry, the
+parts a repeat shares encoded once: :func:`line_of`; of a batch longer than
+:data:`CAPACITY`, only the newest entries, as no reader shows more); a file
+starts afresh (the previous one kept as ``.old``) every :data:`CAPACITY` lines, so the
 journal's files hold at most 2 x CAPACITY lines a worker, and any worker
 answers with everyone's requests.
 """
@@ -18,6 +20,7 @@ answers with everyone's requests.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from collections import deque
@@ -36,7 +39,7 @@ from .access import Grant, digest
 from .admin import json_response
 from .routes import API_KEY_HEADER, KEY_DIGEST, header
 
-__all__ = ["CAPACITY", "FLUSH_SECONDS", "Journal", "journal_routes"]
+__all__ = ["CAPACITY", "FLUSH_SECONDS", "Journal", "entry_of", "journal_routes", "line_of"]
 
 #: Entries kept per worker (and lines per journal file).
 CAPACITY = 1000
@@ -63,6 +66,32 @@ def entry_of(record: Record) -> Entry:
         round(seconds * 1000, 2),
         shown_digest,
     )
+
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def line_of(record: Record) -> str:
+    """``record``'s line in a journal file: its :data:`Entry` as compact JSON.
+
+    Written for every request a worker answers, so the parts a repeat shares (method,
+    path, query; the key's digest) are encoded once, and the numbers as ``json`` would.
+    """
+    at, method, path, query, status, seconds, key_digest = record
+    return (
+        f"[{at!r},{_request_json(method, path, query)},{status},"
+        f"{round(seconds * 1000, 2)!r},{_digest_json(key_digest)}]\n"
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_json(method: str, path: str, query: bytes) -> str:
+    return f"{_encode(method)},{_encode(path)},{_encode(query.decode('latin-1'))}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest_json(key_digest: bytes | None) -> str:
+    return _encode(key_digest.hex() if key_digest is not None else None)
 
 
 class Journal:
@@ -95,12 +124,14 @@ class Journal:
 
     def flush(self) -> None:
         """Write the buffered entries to this worker's file."""
-        pending, self._pending = self._pending, []
+        # A reader shows at most CAPACITY entries, newest first: of a batch longer than
+        # that, the older ones would only be rotated away unread.
+        pending, self._pending = self._pending[-CAPACITY:], []
         for record in pending:
             if self._file is None or self._lines >= CAPACITY:
                 self._rotate()
             assert self._file is not None
-            self._file.write(json.dumps(entry_of(record), separators=(",", ":")) + "\n")
+            self._file.write(line_of(record))
             self._lines += 1
         if self._file is not None:
             self._file.flush()
