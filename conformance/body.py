@@ -31,7 +31,7 @@ import msgspec
 
 from .exchange import Exchange
 from .failures import MalformedBody
-from .stamps import Stamp, known_stamp, read_stamp
+from .stamps import Stamp, read_stamp, read_stamps
 
 __all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value", "read_error", "read_usage"]
 
@@ -156,9 +156,7 @@ def read_usage(exchange: Exchange) -> UsageBody:
     meta = _meta(exchange, json.loads(bytes(wire.meta)))
     # map walks the buckets in C; a failure is looked for only once one is known to be there.
     texts = list(map(_TS, wire.data))
-    stamps = list(map(known_stamp, texts))
-    if None in stamps:  # some text not read before (or not a stamp)
-        stamps = list(map(read_stamp, texts))
+    stamps = read_stamps(texts)
     if None in stamps:
         index = stamps.index(None)
         raise _fail(
