@@ -11,6 +11,7 @@ listen raises :class:`BadOptions` (the command writes its reports saying so).
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import sys
 import threading
@@ -127,6 +128,11 @@ def serve_proxy(
             date_header=False,
         )
     )
+    # What the kit built (the spec, schemathesis' and the rules' tables, the oracle) lives
+    # as long as the proxy: out of the cyclic collector's sight, as the mock's workers do,
+    # so that the full collections a judged answer's garbage triggers no longer walk it.
+    gc.collect()
+    gc.freeze()
     stop = threading.Event()
     refresher = threading.Thread(
         target=_refresh, args=(stop, config.refresh, write_reports), daemon=True
