@@ -8,12 +8,14 @@ unless ``--data`` names one. Everything runs with a cache directory of its own
 (``USAGEKIT_CACHE_DIR``, emptied first), so "cold" is cold whatever the
 user's cache holds. In one run:
 
-1. the load of DIR in this process (CPU seconds): decoding without a cache,
-   the first load through the empty cache (decode, then keep), and a load that
-   maps what the first kept;
+1. the load of DIR in this process (CPU seconds, with the forked decoder of
+   the file's second half): decoding without a cache, the first load through
+   the empty cache (decode, then keep), and a load that maps what the first
+   kept;
 2. ``usagekit mock --data DIR`` with 1 and 2 workers, first with the cache
    emptied (cold), then with it filled (warm): seconds to healthy, the CPU
-   time of the server's processes until then, and their memory -- the sum of
+   time of the server's processes until then (with the children they have
+   reaped, such as that decoder), and their memory -- the sum of
    PSS (a page the workers share counts once) and of RSS -- after start and
    after the warm-up bench/server.py runs (2 s of the cached mix, 2 s of the
    unique mix, c=32);
