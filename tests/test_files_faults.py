@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import factories as f
@@ -215,6 +217,32 @@ def test_the_staging_directory_of_a_killed_export_is_removed_by_the_next(tmp_pat
         ACCOUNTS_FILE,
         CONVERSATIONS_FILE,
     ]
+
+
+def test_an_export_swaps_its_two_files_while_no_load_reads_them(tmp_path: Path) -> None:
+    folder = dataset_dir(tmp_path)
+    other = f.dataset([f.conversation("2024-03-01T12:00:00Z", n) for n in (1, 2)])
+    reading = os.open(folder, os.O_RDONLY)
+    fcntl.flock(reading, fcntl.LOCK_SH)  # a load is reading the files
+    export = threading.Thread(target=save_dataset, args=(other, folder))
+    export.start()
+    export.join(0.5)
+    assert export.is_alive()  # written, and waiting to swap them in
+    assert len(load_dataset(folder).conversations) == 1  # other loads read the old pair
+    os.close(reading)
+    export.join(10)
+    assert len(load_dataset(folder).conversations) == 2
+    writing = os.open(folder, os.O_RDONLY)
+    fcntl.flock(writing, fcntl.LOCK_EX)  # an export is swapping the files
+    found: list[int] = []
+    load = threading.Thread(target=lambda: found.append(len(load_dataset(folder).conversations)))
+    load.start()
+    load.join(0.5)
+    assert load.is_alive()
+    assert not found
+    os.close(writing)
+    load.join(10)
+    assert found == [2]
 
 
 def test_a_failed_export_into_a_new_directory_leaves_nothing(tmp_path: Path) -> None:

@@ -36,8 +36,11 @@ gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -73,19 +76,19 @@ def load_dataset(
         raise DatasetError(
             path=str(folder), line=None, field=None, message="not a dataset directory"
         )
-    accounts = read_accounts(folder / ACCOUNTS_FILE)
-    path = folder / CONVERSATIONS_FILE
-    entry = _entry(folder, accounts) if use_cache else None
-    conversations = None if entry is None else entry.load("conversations", Conversations)
-    derived: Derived | None = entry
-    if conversations is None:
-        conversations = read_conversations(path, accounts)
-        if entry is None or not entry.current():  # changed while read: kept nowhere
-            derived = None
-        elif later:
-            derived = Later(entry, ("conversations", conversations))
-        else:
-            conversations = entry.save("conversations", conversations)
+    with _both_files(folder, fcntl.LOCK_SH):  # never one file of an export and one not
+        accounts = read_accounts(folder / ACCOUNTS_FILE)
+        entry = _entry(folder, accounts) if use_cache else None
+        conversations = None if entry is None else entry.load("conversations", Conversations)
+        derived: Derived | None = entry
+        if conversations is None:
+            conversations = read_conversations(folder / CONVERSATIONS_FILE, accounts)
+            if entry is None or not entry.current():  # changed while read: kept nowhere
+                derived = None
+            elif later:
+                derived = Later(entry, ("conversations", conversations))
+            else:
+                conversations = entry.save("conversations", conversations)
     dataset = Dataset(
         accounts=accounts,
         agent_ids=agent_table(accounts),
@@ -95,6 +98,24 @@ def load_dataset(
     if isinstance(derived, Later):
         derived.then = dataset.serve_from
     return dataset
+
+
+@contextlib.contextmanager
+def _both_files(folder: Path, operation: int) -> Iterator[None]:
+    """A lock on the directory itself (``flock``, advisory): an export replaces its two
+    files under ``LOCK_EX`` and a load reads them under ``LOCK_SH``, so a load sees
+    both files of one export. Where the directory cannot be locked, it is not."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, operation)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def _entry(folder: Path, accounts: tuple[Account, ...]) -> cache.Entry | None:
@@ -128,7 +149,8 @@ def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
     as it was and no temporary file behind; a kill, which no code outlives,
     leaves the staging directory, which the next export there removes. A new
     directory appears whole with one rename; an existing one gets its two
-    files replaced by two renames (other files in it are left alone).
+    files replaced by two renames (other files in it are left alone), under a
+    lock that keeps every load of this package from reading between them.
     """
     folder = Path(directory)
     fresh = not folder.exists()
@@ -142,8 +164,9 @@ def save_dataset(dataset: Dataset, directory: str | os.PathLike[str]) -> None:
         if fresh:
             staging.rename(folder)
         else:
-            os.replace(staging / CONVERSATIONS_FILE, folder / CONVERSATIONS_FILE)
-            os.replace(staging / ACCOUNTS_FILE, folder / ACCOUNTS_FILE)
+            with _both_files(folder, fcntl.LOCK_EX):  # while no load reads them
+                os.replace(staging / CONVERSATIONS_FILE, folder / CONVERSATIONS_FILE)
+                os.replace(staging / ACCOUNTS_FILE, folder / ACCOUNTS_FILE)
             staging.rmdir()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
