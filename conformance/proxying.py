@@ -99,6 +99,8 @@ def serve_proxy(
         )
 
     def write_reports() -> None:
+        if not handlers:
+            return  # no report asked for: no summary every few seconds either
         summary = traffic.summary()
         for handler in handlers:
             handler.handle(RunFinished(summary=summary))
