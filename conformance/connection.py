@@ -114,10 +114,12 @@ class Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         if self.surplus:
             return
-        self.head_done = True
         # llhttp forgets them once the message is complete: ask while the head is fresh.
         assert self.parser is not None
         self.status = self.parser.get_status_code()
+        if 100 <= self.status < 200 and self.status != 101:
+            return  # an interim answer (100 Continue, 103 Early Hints): the answer follows
+        self.head_done = True
         self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
@@ -126,7 +128,10 @@ class Connection(asyncio.Protocol):
             self.buffered += len(body)
 
     def on_message_complete(self) -> None:
-        self.done = True
+        if self.head_done or self.surplus:
+            self.done = True
+        else:  # after an interim answer: its head is forgotten, the final one is read
+            self.reason, self.headers = bytearray(), []
 
     # -- the caller's side --------------------------------------------------------------
 

@@ -70,15 +70,21 @@ async def raw_server(
             b"hello until the end",
         ),
         (b"HTTP/1.1 204 No Content\r\n\r\n", b""),
+        (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+            b"hello",
+        ),
     ],
-    ids=["length", "chunked", "until-close", "no-content"],
+    ids=["length", "chunked", "until-close", "no-content", "after-interim-answers"],
 )
 def test_every_framing_reads_whole(answer: bytes, body: bytes, run: Run) -> None:
     async def go() -> None:
         server, port, _ = await raw_server([answer])
         upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
         got = await upstream.send("GET", b"/x", [], b"")
-        assert await got.read(1000) == body
+        assert (got.status, await got.read(1000)) == (204 if not body else 200, body)
+        assert b"link" not in dict(got.headers)  # an interim answer's headers are not the answer's
         got.release()
         await upstream.aclose()
         server.close()
