@@ -12,12 +12,15 @@ is an error; other keys are ignored, because vendor exports carry more. The
 first bad line stops the load with a :class:`DatasetError` naming the file,
 the line and the field. Blank lines are bad lines too: every line is a record.
 
-The file is read in blocks of whole lines. Each block goes the fastest way
-that accepts it (:mod:`._columns`): the canonical lines this module writes,
-else any JSON, else line by line (:mod:`._lines`), which finds the first bad
-line. Repeated conversation ids are found across blocks by :mod:`._ids`. A
-large file is read in two halves at once on two cores (:mod:`._halves`), with
-the columns and the errors of one read.
+The file is read in blocks of whole lines, first quickly: each block goes the
+fastest way that accepts it -- the canonical lines this module writes, by numpy
+from the bytes (:mod:`._canonical`), else any JSON (:mod:`._columns`) -- and
+repeated ids are looked for once, at the end; a large file is read in two
+halves at once on two cores (:mod:`._halves`). At the quick read's first doubt
+the file is read again, carefully: a block the fast ways doubt, or whose ids
+may repeat earlier ones (:mod:`._ids`), is checked line by line
+(:mod:`._lines`), which finds the first bad line. So the columns and the
+errors are those of one careful read.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
 """The second half of a large ``conversations.jsonl``, decoded at once by a forked process.
 
-Decoding is CPU-bound Python (a regular expression, then numpy), so on two
+Decoding is CPU-bound (numpy over each block's bytes, or ``json``), so on two
 cores a file of at least :data:`PARALLEL_BYTES` is read in two halves at the
 same time: a forked child decodes the lines after the middle while the parent
 decodes those before, and sends its columns back through a pipe.
 
-The child's result is only a shortcut. If it fails for any reason (a bad line,
-a repeated id, a signal), or if one of its ids may repeat one of the first
-half's, the parent reads the second half itself, after the first, exactly as a
-sequential read would: every error is the one a sequential read reports, at
-the same line. Only a single-threaded process forks here (a thread holding a
-lock would leave it held for ever in the child): ``--watch`` reloads from a
-thread and reads sequentially.
+The child's result is only a shortcut of the quick read (see
+:mod:`._conversations`). If it fails for any reason (a line the fast ways
+doubt, a signal), or if an id may repeat across the halves, the whole file is
+read again by the careful reader, in order, so every error is the one a
+sequential read reports, at the same line. Only a single-threaded process
+forks here (a thread holding a lock would leave it held for ever in the
+child): ``--watch`` reloads from a thread and reads sequentially.
 """
 
 from __future__ import annotations
