@@ -37,7 +37,7 @@ from .zones import Timeline
 
 __all__ = ["LABEL_WIDTH", "OPENER_HEAD", "OPENER_TAIL", "BucketGrid", "Granularity", "bucket_grid"]
 
-#: The width of a label row in :attr:`BucketGrid.ascii`: ``YYYY-MM-DDTHH:MM:SS+HH:MM``.
+#: The width of a ``ts`` label in :attr:`BucketGrid.openers`: ``YYYY-MM-DDTHH:MM:SS+HH:MM``.
 LABEL_WIDTH = 25
 #: What a bucket's ``ts`` label is framed in, in the body: the encoder's openers
 #: (``]},`` closes the bucket before), written with the labels once per page.
