@@ -88,18 +88,20 @@ def build_app(config: ServerConfig, *, shared: bool = False) -> ASGIApp:
 
 
 def _build(config: ServerConfig, *, shared: bool, later: bool) -> tuple[ASGIApp, Later | None]:
-    """The app, and the dataset's cache writes still to do (``later``: a first load's
-    columns and scopes are written by :func:`_keep_when_up`, not before the app is built)."""
+    """The app, and the dataset's cache writes still to do (``later``: a first load of one
+    worker's columns and scopes are written by :func:`_keep_when_up` once it answers)."""
     # The files as they were before the load: an edit made while this worker starts
     # is then one --watch reloads, not one taken for the data already loaded.
     watched = signature(Path(config.data_dir)) if config.watch and config.data_dir else None
     dataset = load_dataset(config, later=later)
+    keeping = None
     if shared and isinstance(dataset.derived, Later):
         # A first load: forked workers would each be charged for the decoded columns,
-        # all resident, ids included. Written now and mapped instead, with no page
-        # touched here; the workers build the scopes they are asked for, and the first
-        # to build each keeps it for the other (one at a time).
-        dataset.derived.keep_now()
+        # all resident, ids included. Written now (while the app is built: the writes
+        # and checksums release the GIL) and mapped instead; the workers build the
+        # scopes they are asked for, and the first to build each keeps it for the other.
+        keeping = threading.Thread(target=dataset.derived.keep_now, name="usagekit-keep")
+        keeping.start()
     elif shared:
         _with_scopes(dataset)  # every scope here, once, for every worker
     if shared and isinstance(dataset.derived, Entry):
@@ -113,6 +115,8 @@ def _build(config: ServerConfig, *, shared: bool, later: bool) -> tuple[ASGIApp,
     # walks it, which keeps those pauses out of the answers' p99 -- and, in forked
     # workers, keeps the collector from writing to (and so copying) the shared pages.
     gc.collect()
+    if keeping is not None:
+        keeping.join()  # no thread may run at the fork; the decoded copy is freed by now
     gc.freeze()
     _release_free_memory()
     return app, dataset.derived if isinstance(dataset.derived, Later) else None
