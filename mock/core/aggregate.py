@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .buckets import bucket_grid
-from .dataset import Dataset, Scope
+from .dataset import Dataset
 from .query import UsageQuery
 from .response import UsageMeta, UsageResult
 from .rollup import RollupCache, tally_rollup
-from .tally import Tally, tally_records
+from .tally import Tally, tally_slice
 
 __all__ = ["Aggregator", "aggregate"]
 
@@ -44,24 +42,20 @@ class Aggregator:
         scope = self.dataset.scope(query.account_id)
         grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
         dimensions = tuple(d.value for d in query.group_by)
+        # The range's records: one binary search for both ends (numpy's call costs more
+        # than the search); the rollups pay off past a few records per bucket.
+        lo, hi = scope.start.searchsorted((query.start, int(grid.edges[-1]))).tolist()
         tally: Tally | None = None
-        if self.use_rollups and self._rollups_pay_off(scope, grid.edges, query.start):
+        if self.use_rollups and hi - lo > 8 * len(grid.edges):
             tally = tally_rollup(scope, self._rollups, dimensions, grid.edges, query.start)
         if tally is None:
-            tally = tally_records(scope, dimensions, grid.edges, query.start, len(grid))
+            tally = tally_slice(scope, dimensions, grid.edges, lo, hi, len(grid))
         return UsageResult(
             meta=UsageMeta.of(query),
             grid=grid,
             tally=tally,
             tables=tuple(scope.values(d) for d in dimensions),
         )
-
-    @staticmethod
-    def _rollups_pay_off(scope: Scope, edges: np.ndarray, start: int) -> bool:
-        """Rollups win once the range holds more records than a few per bucket."""
-        starts = scope.start
-        records = int(np.searchsorted(starts, edges[-1])) - int(np.searchsorted(starts, start))
-        return records > 8 * len(edges)
 
 
 def aggregate(dataset: Dataset, query: UsageQuery) -> UsageResult:

@@ -128,7 +128,7 @@ class Rollup:
         seconds then conversations."""
         relative = np.minimum(np.maximum(slot_edges - self.first, 0), self.span)
         if self.index is not None:
-            cells = self.index[relative]
+            cells = self.index.take(relative, axis=0)  # rows: several times faster than []
         else:
             groups = np.arange(len(self.groups), dtype=np.int64) * self.span
             cells = self.key.searchsorted(relative[:, None] + groups)
@@ -243,7 +243,9 @@ def tally_rollup(
         usage = usage[:, order]
     found = np.flatnonzero(usage[:, :, 1] != 0)  # nonzero() is faster on booleans
     cells = _take_pairs(usage.reshape(-1, 2), found)
-    bucket, group = np.divmod(found, len(keys))
+    # int64 floor division is cheap where np.divmod is not (some 4x on thousands of cells).
+    bucket = found // len(keys)
+    group = found - bucket * len(keys)
     return Tally(bucket=bucket, keys=keys[group], seconds=cells[:, 0], conversations=cells[:, 1])
 
 
