@@ -241,12 +241,17 @@ def tally_rollup(
     order, keys = cache.ordered(rollup, requested)
     if order is not None:
         usage = usage[:, order]
-    found = np.flatnonzero(usage[:, :, 1] != 0)  # nonzero() is faster on booleans
+    found = np.flatnonzero(usage[:, :, 1].astype(bool))  # nonzero() is faster on booleans
     cells = _take_pairs(usage.reshape(-1, 2), found)
     # int64 floor division is cheap where np.divmod is not (some 4x on thousands of cells).
     bucket = found // len(keys)
     group = found - bucket * len(keys)
-    return Tally(bucket=bucket, keys=keys[group], seconds=cells[:, 0], conversations=cells[:, 1])
+    return Tally(
+        bucket=bucket,
+        keys=keys.take(group, axis=0),  # rows: take is several times faster than []
+        seconds=cells[:, 0],
+        conversations=cells[:, 1],
+    )
 
 
 #: A (seconds, conversations) pair of int64 as one item, so that gathering pairs is one
