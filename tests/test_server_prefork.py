@@ -120,6 +120,21 @@ def kept(root: Path, item: str) -> bool:
     return any(root.glob(f"*/*/{item}-*/manifest.json"))
 
 
+def first_start(env: dict[str, str], config: dict[str, object], root: Path) -> None:
+    """A server's first start over ``config``'s data: it answers, and the cache under
+    ``root`` then holds the columns and the scope built for the answer."""
+    with uvicorn_server(env, **config) as base:
+        with httpx.Client(base_url=base) as client:
+            response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
+            assert response.status_code == 200, response.text
+        for _ in range(200):
+            if kept(root, "conversations") and kept(root, "scope"):
+                break
+            time.sleep(0.05)
+        assert kept(root, "conversations")
+        assert kept(root, "scope")
+
+
 def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None:
     data, root = tmp_path / "data", tmp_path / "cache-of-this-test"
     env = {CACHE_ENV: str(root)}
@@ -127,16 +142,7 @@ def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None
     assert (data / files.CONVERSATIONS_FILE).stat().st_size > MIN_BYTES
     config = {"dataset_factory": None, "data_dir": str(data), "workers": 2, "now": NOW}
     # The first start decodes and keeps the columns before it forks; a worker keeps a scope.
-    with uvicorn_server(env, **config) as base:
-        with httpx.Client(base_url=base) as client:
-            response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
-            assert response.status_code == 200, response.text
-        for _ in range(200):
-            if kept(root, "conversations"):
-                break
-            time.sleep(0.05)
-        assert kept(root, "conversations")
-        assert kept(root, "scope")
+    first_start(env, config, root)
     assert not list(root.glob("*/*/.staging-*"))
     with uvicorn_server(env, **config) as base:
         with httpx.Client(base_url=base) as client:
@@ -160,16 +166,7 @@ def test_one_worker_answers_from_memory_then_writes_the_cache(tmp_path, monkeypa
     data, root = tmp_path / "data", tmp_path / "cache-of-this-test"
     files.save_dataset(synthetic.generate(seed=2, now=NOW, size=6000), data)  # primes another
     config = {"dataset_factory": None, "data_dir": str(data), "workers": 1, "now": NOW}
-    with uvicorn_server({CACHE_ENV: str(root)}, **config) as base:
-        with httpx.Client(base_url=base) as client:
-            response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
-            assert response.status_code == 200, response.text
-        for _ in range(200):
-            if kept(root, "scope"):
-                break
-            time.sleep(0.05)
-        assert kept(root, "conversations")
-        assert kept(root, "scope")  # built for the answer, before or after the write
+    first_start({CACHE_ENV: str(root)}, config, root)  # answers, then writes the cache
     monkeypatch.setenv(CACHE_ENV, str(root))
     monkeypatch.setattr(files, "read_conversations", None)  # mapped, never decoded again
     loaded = files.load_dataset(data)

@@ -28,10 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from usagekit.mock.core.dataset import NO_AGENT
-from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT
 
 from ._digits import clocks, column, durations, window
-from ._ids import id_hashes
 from ._lines import MAX_ID_BYTES, Codes, Columns
 
 __all__ = ["canonical"]
@@ -106,20 +104,15 @@ def canonical(block: bytes, ends: np.ndarray, codes: Codes) -> Columns | None:
     account, type_, direction, status, *named = found
     if named:
         agent[agents] = named[0]
-    if not np.all((agent == NO_AGENT) | (codes.agent_owner[agent] == account)):
-        return None
-    if duration.max() >= 2**31 or start.min() < MIN_INSTANT or start.max() > MAX_INSTANT:
-        return None
-    return Columns(
+    return codes.columns(
         ids=ids,
-        hashes=id_hashes(ids),
         start=start,
         duration=duration,
         account=account,
         agent=agent,
-        type=type_.astype(np.int8),
-        direction=direction.astype(np.int8),
-        status=status.astype(np.int8),
+        type=type_,
+        direction=direction,
+        status=status,
     )
 
 

@@ -19,15 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from usagekit.mock.core.dataset import NO_AGENT
-from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, US
+from usagekit.mock.core.instants import MIN_INSTANT, US
 
-from ._ids import id_hashes
 from ._lines import FIELDS, MAX_ID_BYTES, Codes, Columns
 
 __all__ = ["decoded"]
-
-_MAX_DURATION = 2**31
 
 _CLOCK = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
 _TIMESTAMP = re.compile(r"^(" + _CLOCK + r")(Z|[+-][0-9]{2}:[0-9]{2})$", re.M)
@@ -128,16 +124,10 @@ def _checked(
         return None
     # numpy has rejected impossible dates (30 February, hour 24) with
     # ValueError; year 0 parses, so the range check rejects it here.
-    if local.min() < MIN_INSTANT or start.min() < MIN_INSTANT or start.max() > MAX_INSTANT:
+    if local.min() < MIN_INSTANT:
         return None
-    if duration.min() < 0 or duration.max() >= _MAX_DURATION:
-        return None
-    if not np.all((agent == NO_AGENT) | (codes.agent_owner[agent] == account)):
-        return None
-    column = np.array(ids, dtype=np.bytes_)
-    return Columns(
-        ids=column,
-        hashes=id_hashes(column),
+    return codes.columns(
+        ids=np.array(ids, dtype=np.bytes_),
         start=start,
         duration=duration,
         account=account,
