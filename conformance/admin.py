@@ -12,10 +12,11 @@ every answer of the proxy's own, speak the contract's error shape.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
+
+from usagekit.mock.wire import is_loopback
 
 __all__ = [
     "COVERAGE_PATH",
@@ -78,7 +79,7 @@ class Gate:
                 detail="Send Authorization: Bearer <the --admin-token value>.",
             )
             return 401, body, [(b"www-authenticate", b"Bearer")]
-        if _is_loopback(scope):
+        if is_loopback(scope):
             return None
         body = error_body(
             "forbidden",
@@ -90,13 +91,3 @@ class Gate:
 
 def _header(scope: Scope, name: bytes) -> bytes:
     return next((v for k, v in scope["headers"] if k.lower() == name), b"")
-
-
-def _is_loopback(scope: Scope) -> bool:
-    client = scope.get("client")
-    if not client:
-        return False
-    try:
-        return ipaddress.ip_address(client[0]).is_loopback
-    except ValueError:
-        return False

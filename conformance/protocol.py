@@ -11,47 +11,11 @@ work is a few look-ups, and that second write was a fifth of its CPU.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["OneWrite", "ProxyProtocol"]
+from usagekit.mock.wire import OneWrite
 
-#: What uvicorn writes before a body it is waiting for, which must leave at once.
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-class OneWrite:
-    """The connection's transport as one answer sees it: its head leaves with its body."""
-
-    __slots__ = ("_head", "_held", "_transport")
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self._transport = transport
-        self._head = b""
-        self._held: bool | None = None  # None: no head yet; True: head held; False: sent
-
-    def write(self, data: bytes) -> None:
-        if self._held is None and data != _CONTINUE:
-            self._head, self._held = data, True
-        elif self._held:
-            self._held = False
-            self._transport.writelines((self._head, data))
-        else:
-            self._transport.write(data)
-
-    def flush(self) -> None:
-        if self._held:
-            self._held = False
-            self._transport.write(self._head)
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
+__all__ = ["ProxyProtocol"]
 
 
 class ProxyProtocol(HttpToolsProtocol):

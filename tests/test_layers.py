@@ -19,6 +19,8 @@ TOOLS = {"schemathesis", "hypothesis", "faker", "pandas", "duckdb"}
 FORBIDDEN = {
     "usagekit.mock.core": WEB | CLI | TOOLS | {"usagekit.mock.datasets", "usagekit.mock.server"},
     "usagekit.mock.datasets": WEB | CLI | {"schemathesis", "usagekit.mock.server"},
+    # Wire helpers both the server and the proxy use: the standard library only.
+    "usagekit.mock.wire": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
     "usagekit.mock": CLI | {"usagekit.conformance"},
     "usagekit.conformance": CLI | {"usagekit.mock.server"},
 }

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 import pytest
 import uvicorn
 
-from usagekit.conformance.protocol import OneWrite, ProxyProtocol
+from usagekit.conformance.protocol import ProxyProtocol
+from usagekit.mock.wire import OneWrite
 
 
 class Transport:

@@ -20,7 +20,8 @@ from factories import PARENT_KEY
 from server_support import ME, SERVE, TESTS, free_port, uvicorn_server, wait_healthy
 
 from usagekit.mock.server.config import ServerConfig
-from usagekit.mock.server.protocol import MAX_HEAD_BYTES, OneWrite
+from usagekit.mock.server.protocol import MAX_HEAD_BYTES
+from usagekit.mock.wire import OneWrite
 
 
 def connect(base: str) -> socket.socket:

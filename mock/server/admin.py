@@ -15,7 +15,6 @@ get 403); with it, every client must send ``Authorization: Bearer TOKEN``
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from usagekit.mock.wire import is_loopback
 
 from .problems import JSON, error_body, send_bytes
 from .routes import header
@@ -50,16 +51,6 @@ async def _not_found(scope: Scope, _receive: Receive, send: Send) -> None:
     path = scope.get("root_path", "") + scope["path"]
     body = error_body("not_found", "Not found.", detail=f"No admin route {path}.")
     await send_bytes(send, 404, body)
-
-
-def is_loopback(scope: Scope) -> bool:
-    client = scope.get("client")
-    if not client:
-        return False
-    try:
-        return ipaddress.ip_address(client[0]).is_loopback
-    except ValueError:
-        return False
 
 
 class AdminGate:

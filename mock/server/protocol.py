@@ -33,9 +33,11 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from usagekit.mock.wire import OneWrite
+
 from .problems import JSON, Problem, bad_request, service_unavailable
 
-__all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol", "OneWrite"]
+__all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol"]
 
 logger = logging.getLogger("usagekit.mock.server")
 
@@ -63,44 +65,6 @@ def raw_response(problem: Problem) -> bytes:
 
 
 _REASONS = {400: "Bad Request", 503: "Service Unavailable"}
-
-
-#: What uvicorn writes before a body it is waiting for, which must leave at once.
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-class OneWrite:
-    """The connection's transport as an answer sees it: the answer's head is held until
-    the first part of its body, and both leave in one ``writelines`` -- one system call
-    and one segment for the client to wake up to, where uvicorn makes two."""
-
-    __slots__ = ("_head", "_state", "_transport")
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self._transport = transport
-        self._head = b""
-        self._state = 0  # 0: no head yet, 1: head held, 2: head sent
-
-    def write(self, data: bytes) -> None:
-        if self._state == 0 and data != _CONTINUE:
-            self._head, self._state = data, 1
-        elif self._state == 1:
-            self._state = 2
-            self._transport.writelines((self._head, data))
-        else:
-            self._transport.write(data)
-
-    def flush(self) -> None:
-        if self._state == 1:
-            self._state = 2
-            self._transport.write(self._head)
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
 
 
 class ContractProtocol(HttpToolsProtocol):

@@ -1,0 +1,65 @@
+"""HTTP/1 wire helpers shared by the mock's server and the kit's proxy.
+
+Both serve HTTP through uvicorn's httptools protocol and both gate their own
+admin paths to loopback clients, but neither may import the other
+(ARCHITECTURE.md). What they share at the wire lives here, beside ``spec``:
+standard library only, no framework, no contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["CONTINUE", "OneWrite", "is_loopback"]
+
+#: What uvicorn writes before a body it is waiting for, which must leave at once.
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class OneWrite:
+    """The connection's transport as one answer sees it: the answer's head is held until
+    the first part of its body, and both leave in one ``writelines`` -- one system call
+    and one segment for the client to wake up to, where uvicorn makes two. An answer
+    without a body (HEAD, 204, 304) has its head sent by :meth:`flush` when it ends."""
+
+    __slots__ = ("_head", "_state", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head = b""
+        self._state = 0  # 0: no head yet, 1: head held, 2: head sent
+
+    def write(self, data: bytes) -> None:
+        if self._state == 0 and data != CONTINUE:
+            self._head, self._state = data, 1
+        elif self._state == 1:
+            self._state = 2
+            self._transport.writelines((self._head, data))
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._state == 1:
+            self._state = 2
+            self._transport.write(self._head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def is_loopback(scope: Mapping[str, Any]) -> bool:
+    """Whether an ASGI scope's client is a loopback address (no client: not)."""
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        return ipaddress.ip_address(client[0]).is_loopback
+    except ValueError:
+        return False
