@@ -101,7 +101,7 @@ def bucket_grid(
     bounds, offsets, openers = _boundaries_from(
         timeline, granularity, page, index, last_second, limit
     )
-    buckets = min(int(np.searchsorted(bounds, last_second, side="right")), limit)
+    buckets = min(int(bounds.searchsorted(last_second, side="right")), limit)
     stop = min(end, int(bounds[buckets]) * US) if len(bounds) > buckets else end
     edges = np.empty(buckets + 1, dtype=np.int64)
     edges[:buckets] = bounds[:buckets] * US
@@ -148,7 +148,7 @@ def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> 
     page = second // _PAGE[granularity]
     while True:
         found, _ = _page(timeline, granularity, page)
-        index = int(np.searchsorted(found, second, side="right"))
+        index = int(found.searchsorted(second, side="right"))
         if index:
             return page, index - 1
         page -= 1

@@ -160,7 +160,7 @@ class UsageResult:
                 _rows(text[:, opener:], value)[bucket, slot] = _rows(values)
             else:
                 # Where each bucket's first value is: one binary search for all of them.
-                starts = np.searchsorted(bucket, np.arange(buckets), side="left")
+                starts = bucket.searchsorted(np.arange(buckets), side="left")
                 text = np.zeros((buckets + rows, max(opener, value)), dtype=np.uint8)
                 text[np.arange(buckets) + starts, :opener] = openers
                 text[np.arange(rows) + bucket + 1, :value] = values
@@ -271,7 +271,7 @@ def _digits(numbers: np.ndarray) -> np.ndarray:
         # Forms 1 and 0 with a higher chunk; 2 and 1 where it is blank.
         index += _TWO_FORMS.take((higher == 0).view(np.uint8), axis=0)
         return _CHUNKS.take(index).view(np.uint8).reshape(len(numbers), 8)
-    counts = 1 + np.searchsorted(_CHUNK_LIMITS, numbers, side="right")
+    counts = 1 + _CHUNK_LIMITS.searchsorted(numbers, side="right")
     chunks = int(counts.max())
     out = np.empty((chunks, len(numbers)), dtype="<u4")
     rest = numbers

@@ -43,8 +43,8 @@ def tally_records(
     scope: Scope, dimensions: Sequence[str], edges: np.ndarray, start: int, buckets: int
 ) -> Tally:
     """Tally the records in ``[start, edges[-1])`` into the buckets ``edges`` delimit."""
-    lo = int(np.searchsorted(scope.start, start, side="left"))
-    hi = int(np.searchsorted(scope.start, edges[-1], side="left"))
+    lo = int(scope.start.searchsorted(start, side="left"))
+    hi = int(scope.start.searchsorted(edges[-1], side="left"))
     return tally_slice(scope, dimensions, edges, lo, hi, buckets)
 
 
@@ -52,9 +52,9 @@ def tally_slice(
     scope: Scope, dimensions: Sequence[str], edges: np.ndarray, lo: int, hi: int, buckets: int
 ) -> Tally:
     """Tally the records ``lo:hi`` of ``scope`` (all inside ``edges``)."""
-    bucket = np.searchsorted(edges, scope.start[lo:hi], side="right") - 1
+    bucket = edges.searchsorted(scope.start[lo:hi], side="right") - 1
     if not dimensions:
-        found = np.searchsorted(bucket, np.arange(buckets + 1), side="left")
+        found = bucket.searchsorted(np.arange(buckets + 1), side="left")
         cumulative = np.concatenate([[0], np.cumsum(scope.duration[lo:hi])])
         return Tally(
             bucket=np.arange(buckets, dtype=np.int64),
