@@ -111,6 +111,11 @@ class Rollup:
         """Usage per group of ``scope``'s records ``first[0]:first[1]`` and of
         ``last[0]:last[1]``: shape (2, groups, 2), seconds then conversations."""
         groups = len(self.groups)
+        if groups == 1:  # two sums of a slice each: no cells to tell apart
+            (a, b), (c, d) = first, last
+            duration = scope.duration
+            found = [[[int(duration[a:b].sum()), b - a]], [[int(duration[c:d].sum()), d - c]]]
+            return np.array(found, dtype=np.int64)
         records = np.concatenate([np.arange(*first), np.arange(*last)])
         cell = np.zeros(len(records), dtype=np.int64)
         if groups > 1:
@@ -204,8 +209,8 @@ def tally_rollup(
     start: int,
 ) -> Tally | None:
     """The tally of ``[start, edges[-1])`` from rollups, or ``None`` off the grid."""
-    inner = edges[1:-1]
-    if (inner % SLOT).any():
+    slot_edges = edges // SLOT  # a multiplication tells the grid, cheaper than a remainder
+    if (slot_edges[1:-1] * SLOT != edges[1:-1]).any():
         return None
     stop = int(edges[-1])
     first_slot, last_slot = -(-start // SLOT), stop // SLOT
@@ -213,9 +218,7 @@ def tally_rollup(
         return None  # the range is within one slot: the raw records are cheaper
     canonical, requested = _orders(tuple(dimensions))
     rollup = cache.get(scope, canonical)
-    slot_edges = np.empty(len(edges), dtype=np.int64)
     slot_edges[0], slot_edges[-1] = first_slot, last_slot
-    slot_edges[1:-1] = inner // SLOT
     usage = rollup.totals(slot_edges)  # (buckets, groups, 2)
     # The partial slots at both ends come from the raw records. Every inner edge is on
     # the slot grid, so the first one's records are in the first bucket, the last's in
