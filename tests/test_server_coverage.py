@@ -7,9 +7,13 @@ from factories import PARENT_KEY
 from server_support import ME
 from workbench_support import workbench
 
+from usagekit.mock.core.query import RawQuery, resolve_query
 from usagekit.mock.server import coverage
+from usagekit.mock.server.routes import SENT
+from usagekit.mock.server.validation import RESOLVED, Resolved
 
 COVERAGE = "/_usagekit/coverage"
+NOW = 1_736_899_200_000_000  # 2025-01-15T00:00:00Z, in µs
 
 
 def test_the_mock_counts_what_it_served():
@@ -83,3 +87,28 @@ def test_repeats_count_in_full_when_read_later(monkeypatch: pytest.MonkeyPatch) 
     assert first["cells"]["param:limit:present"] == first["cells"]["param:tz:present"] == 9
     assert second["exchanges"] == second["cells"]["status:200"] == 10
     assert second["cells"]["limit:1"] == 4
+
+
+def test_a_first_answer_is_counted_at_once_and_only_repeats_wait() -> None:
+    # A read or a flush must never find new queries to classify: under never-seen
+    # traffic that backlog stalled a worker at every flush.
+    shared = coverage.SharedLedger(coverage.coverage_ledger())
+    resolved = [
+        Resolved(
+            query=resolve_query(RawQuery(tz="UTC", limit=str(n)), account_id="a", now=NOW),
+            second=None,
+        )
+        for n in (1, 2)
+    ]
+    sent = frozenset({"tz", "limit"})
+    for answer in (*resolved, resolved[0], resolved[0]):
+        scope = {"query_string": b"", "extensions": {SENT: sent, RESOLVED: answer}}
+        shared.record_answer(scope, 200, b"")
+    before = shared.ledger.counts()  # not settled: what a flush would find already there
+    assert before["status:200"] == 2
+    assert before["limit:1"] == 1
+    after = shared.settle().counts()
+    assert after["status:200"] == shared.ledger.exchanges == 4
+    assert after["limit:1"] == 3
+    assert after["param:limit:present"] == 4
+    assert shared.settle().counts() == after  # the repeats are counted once

@@ -14,7 +14,8 @@ is not even looked up then: the front cache hands every repeat the same
 ``Resolved``, so a repeat adds one to that answer's tally, and the tallies
 become cells when the ledger is read or written (:meth:`SharedLedger.settle`;
 at most :data:`MAX_WAITING` distinct answers wait, past that one is counted at
-once).
+once). An answer's first time is counted at once, so a read or a flush has
+only repeats to add up, never a backlog of new queries to classify.
 
 With ``--workers N`` each worker counts what it answered; :class:`SharedLedger`
 writes its counts to its own file in the directory the workers share
@@ -84,7 +85,7 @@ class SharedLedger:
         self.ledger = ledger
         self.directory = Path(directory) if directory else None
         self._scheduled = False
-        # 200s not yet counted into the ledger: id(resolved) -> [resolved, sent, answers].
+        # 200s answered again since last counted: id(resolved) -> [resolved, sent, repeats].
         # A repeat adds one here; its cells are looked up and counted when anyone reads.
         self._answers: dict[int, list[Any]] = {}
 
@@ -106,12 +107,15 @@ class SharedLedger:
         waiting = self._answers.get(id(resolved))
         if waiting is not None and waiting[1] is sent:
             waiting[2] += 1
-        elif waiting is None and len(self._answers) < MAX_WAITING:
-            self._answers[id(resolved)] = [resolved, sent, 1]
-        else:
-            self.record(_answered(sent, resolved.query))
+            self._schedule()
             return
-        self._schedule()
+        # A first answer is counted at once: its bucket grid is still in the core's
+        # cache then, and a read or a flush never finds a backlog of new queries to
+        # classify (under never-seen traffic that stalled a worker for tens of ms at
+        # every flush, behind which every request it held waited).
+        self.record(_answered(sent, resolved.query))
+        if waiting is None and len(self._answers) < MAX_WAITING:
+            self._answers[id(resolved)] = [resolved, sent, 0]
 
     def record(self, cells: Iterable[str], *more: Iterable[str]) -> None:
         self.ledger.record(cells, *more)
@@ -127,6 +131,8 @@ class SharedLedger:
         """The ledger, with every answer recorded so far counted in it."""
         answers, self._answers = self._answers, {}
         for resolved, sent, times in answers.values():
+            if not times:  # counted when first answered, not repeated since
+                continue
             cells = Counter(_answered(sent, resolved.query))
             self.ledger.add({cell: n * times for cell, n in cells.items()}, times)
         return self.ledger
