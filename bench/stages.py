@@ -13,21 +13,32 @@ be shared. ``app`` is also timed request by request, for the distribution
 (p50, p99, max): a worker answers one request at a time, so at c=32 a slow
 answer (hour buckets over 30 days grouped by agent: some 350 kB) delays every
 request queued behind it.
+
+Run on its own (``python bench/stages.py --data DIR``, the dataset exported as
+``server.py`` does), it prints the in-process stages alone, each the least CPU
+time of ``--repeat`` passes over the same ``--count`` queries, with the
+aggregator's own parts (the bucket grid, ``meta``, the tally and the rest):
+the figures to compare before and after a change to the cold path.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from load import DEMO_API_KEY, NOW, SEED, unique_query
 
 from usagekit.mock.core.aggregate import Aggregator
+from usagekit.mock.core.buckets import bucket_grid
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.query import RawQuery, resolve_query
+from usagekit.mock.core.response import UsageMeta
+from usagekit.mock.datasets import files
 from usagekit.mock.datasets.synthetic import DEMO_ACCOUNT_ID
 from usagekit.mock.server.config import ServerConfig, parse_instant
 from usagekit.mock.server.workbench import create_workbench
@@ -116,3 +127,59 @@ def measure(dataset: Dataset, count: int = 400) -> Split:
     app_ms = sum(each) / len(each)
     p50, p99 = each[len(each) // 2], each[min(len(each) - 1, len(each) * 99 // 100)]
     return Split(resolve_ms, aggregate_ms, encode_ms, app_ms, body_kb, p50, p99, each[-1])
+
+
+def _least_us(run, items, repeat: int) -> float:
+    """The least CPU time of ``repeat`` passes, in µs per item."""
+    return min(_cpu(run, items)[0] for _ in range(repeat)) * 1000
+
+
+def parts(dataset: Dataset, count: int, repeat: int) -> dict[str, float]:
+    """CPU µs per never-seen query of each in-process stage and of the aggregator's parts."""
+    now = parse_instant(NOW)
+    rng = random.Random(SEED)
+    warm = [unique_query(rng) for _ in range(200)]
+    raws = [_raw(unique_query(rng)) for _ in range(count)]
+    aggregator = Aggregator(dataset)
+
+    def resolve(raw: RawQuery):
+        return resolve_query(raw, account_id=DEMO_ACCOUNT_ID, now=now)
+
+    for path in warm:  # zone pages, rollups and scopes built before timing
+        aggregator(resolve(_raw(path))).to_json()
+    queries = [resolve(raw) for raw in raws]
+    results = [aggregator(query) for query in queries]
+
+    def fresh_grid(query):  # uncached: the aggregator's cache keeps the last few grids
+        return bucket_grid.__wrapped__(  # type: ignore[attr-defined]
+            query.timeline, query.granularity, query.start, query.end, query.limit
+        )
+
+    aggregate = _least_us(aggregator, queries, repeat)
+    grid = _least_us(fresh_grid, queries, repeat)
+    meta = _least_us(UsageMeta.of, queries, repeat)
+    figures = {
+        "resolve": _least_us(resolve, raws, repeat),
+        "aggregate": aggregate,
+        "  bucket grid": grid,
+        "  meta": meta,
+        "  tally and the rest": aggregate - grid - meta,
+        "encode": _least_us(lambda result: result.to_json(), results, repeat),
+    }
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--data", type=Path, required=True, help="an exported dataset")
+    parser.add_argument("--count", type=int, default=2000, help="queries (default 2000)")
+    parser.add_argument("--repeat", type=int, default=5, help="passes (default 5)")
+    args = parser.parse_args()
+    figures = parts(files.load_dataset(args.data), args.count, args.repeat)
+    print(f"CPU µs per never-seen query ({args.count} queries, least of {args.repeat} passes):")
+    for name, value in figures.items():
+        print(f"{name:22s} {value:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
