@@ -93,7 +93,8 @@ def bucket_grid(
     if not start < end or limit < 1:
         raise ValueError("bucket_grid needs start < end and limit >= 1")
     # The helpers compare with ``is``; a plain "hour" must not fall through to days.
-    granularity = Granularity(granularity)
+    if type(granularity) is not Granularity:
+        granularity = Granularity(granularity)
     first_second = start // US
     last_second = (end - 1) // US  # the bucket of the last instant before end
     page, index = _bucket_start(timeline, granularity, first_second)
@@ -102,10 +103,13 @@ def bucket_grid(
         timeline, granularity, page, index, last_second, limit
     )
     buckets = min(int(bounds.searchsorted(last_second, side="right")), limit)
-    stop = min(end, int(bounds[buckets]) * US) if len(bounds) > buckets else end
-    edges = np.empty(buckets + 1, dtype=np.int64)
-    edges[:buckets] = bounds[:buckets] * US
-    edges[buckets] = stop
+    if len(bounds) > buckets:  # the next bucket's start, or end if that comes first
+        edges = bounds[: buckets + 1] * US
+        edges[buckets] = min(end, int(edges[buckets]))
+    else:
+        edges = np.empty(buckets + 1, dtype=np.int64)
+        edges[:buckets] = bounds[:buckets] * US
+        edges[buckets] = end
     grid = BucketGrid(edges=edges, offsets=offsets[:buckets], openers=openers[:buckets])
     for array in (grid.edges, grid.offsets, grid.openers):
         array.flags.writeable = False

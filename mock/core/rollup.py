@@ -111,20 +111,20 @@ class Rollup:
         """Usage per group of ``scope``'s records ``first[0]:first[1]`` and of
         ``last[0]:last[1]``: shape (2, groups, 2), seconds then conversations."""
         groups = len(self.groups)
+        (a, b), (c, d) = first, last
+        duration = scope.duration
         if groups == 1:  # two sums of a slice each: no cells to tell apart
-            (a, b), (c, d) = first, last
-            duration = scope.duration
             found = [[[int(duration[a:b].sum()), b - a]], [[int(duration[c:d].sum()), d - c]]]
             return np.array(found, dtype=np.int64)
-        records = np.concatenate([np.arange(*first), np.arange(*last)])
-        cell = np.zeros(len(records), dtype=np.int64)
-        if groups > 1:
-            for dimension, size in zip(self.dimensions, self.sizes, strict=True):
-                cell = cell * size + scope.column(dimension)[records]
-            cell = self.codes.searchsorted(cell)
-        cell[first[1] - first[0] :] += groups  # the last range's cells after the first's
+        # Each column's two slices end to end: cheaper than gathering by record numbers.
+        cell = np.zeros(b - a + d - c, dtype=np.int64)
+        for dimension, size in zip(self.dimensions, self.sizes, strict=True):
+            column = scope.column(dimension)
+            cell = cell * size + np.concatenate((column[a:b], column[c:d]))
+        cell = self.codes.searchsorted(cell)
+        cell[b - a :] += groups  # the last range's cells after the first's
         out = np.zeros((2 * groups, 2), dtype=np.int64)
-        np.add.at(out[:, 0], cell, scope.duration[records])
+        np.add.at(out[:, 0], cell, np.concatenate((duration[a:b], duration[c:d])))
         out[:, 1] = np.bincount(cell, minlength=2 * groups)
         return out.reshape(2, groups, 2)
 
