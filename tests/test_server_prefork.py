@@ -127,7 +127,9 @@ def first_start(env: dict[str, str], config: dict[str, object], root: Path) -> N
         with httpx.Client(base_url=base) as client:
             response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
             assert response.status_code == 200, response.text
-        for _ in range(200):
+        # The cache is written by a low-priority thread: on a busy machine it may wait.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             if kept(root, "conversations") and kept(root, "scope"):
                 break
             time.sleep(0.05)
