@@ -107,31 +107,36 @@ class Rollup:
             span=span,
         )
 
-    def sums(self, scope: Scope, first: tuple[int, int], last: tuple[int, int]) -> np.ndarray:
-        """Usage per group of ``scope``'s records ``first[0]:first[1]`` and of
-        ``last[0]:last[1]``: shape (2, groups, 2), seconds then conversations."""
+    def add_partial(
+        self, scope: Scope, usage: np.ndarray, first: tuple[int, int], last: tuple[int, int]
+    ) -> None:
+        """Add the usage of ``scope``'s records ``first[0]:first[1]`` to the first row of
+        ``usage`` (shape (buckets, groups, 2), C-contiguous) and of ``last[0]:last[1]``
+        to its last row, in place."""
         groups = len(self.groups)
         (a, b), (c, d) = first, last
         duration = scope.duration
         if groups == 1:  # two sums of a slice each: no cells to tell apart
-            found = [[[int(duration[a:b].sum()), b - a]], [[int(duration[c:d].sum()), d - c]]]
-            return np.array(found, dtype=np.int64)
+            usage[0, 0] += (int(duration[a:b].sum()), b - a)
+            usage[-1, 0] += (int(duration[c:d].sum()), d - c)
+            return
         # Each column's two slices end to end: cheaper than gathering by record numbers.
         cell = np.zeros(b - a + d - c, dtype=np.int64)
         for dimension, size in zip(self.dimensions, self.sizes, strict=True):
             column = scope.column(dimension)
             cell = cell * size + np.concatenate((column[a:b], column[c:d]))
         cell = self.codes.searchsorted(cell)
-        cell[b - a :] += groups  # the last range's cells after the first's
-        out = np.zeros((2 * groups, 2), dtype=np.int64)
-        np.add.at(out[:, 0], cell, np.concatenate((duration[a:b], duration[c:d])))
-        out[:, 1] = np.bincount(cell, minlength=2 * groups)
-        return out.reshape(2, groups, 2)
+        cell[b - a :] += (len(usage) - 1) * groups  # the last range's cells in the last row
+        flat = usage.reshape(-1, 2)
+        np.add.at(flat[:, 0], cell, np.concatenate((duration[a:b], duration[c:d])))
+        np.add.at(flat[:, 1], cell, 1)
 
     def totals(self, slot_edges: np.ndarray) -> np.ndarray:
         """Usage per (interval between slot edges, group): shape (intervals, groups, 2),
         seconds then conversations."""
-        relative = np.minimum(np.maximum(slot_edges - self.first, 0), self.span)
+        relative = slot_edges - self.first
+        if relative[0] < 0 or relative[-1] > self.span:  # ascending: the ends tell
+            relative = np.minimum(np.maximum(relative, 0), self.span)
         if self.index is not None:
             cells = self.index.take(relative, axis=0)  # rows: several times faster than []
         else:
@@ -227,9 +232,7 @@ def tally_rollup(
         [start, first_slot * SLOT, last_slot * SLOT, stop]
     ).tolist()
     if head < middle or tail < stop_at:
-        first, last = rollup.sums(scope, (head, middle), (tail, stop_at))
-        usage[0] += first
-        usage[-1] += last
+        rollup.add_partial(scope, usage, (head, middle), (tail, stop_at))
     buckets = len(edges) - 1
     if not dimensions:
         totals = usage[:, 0] if usage.shape[1] else np.zeros((buckets, 2), dtype=np.int64)
