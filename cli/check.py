@@ -27,7 +27,8 @@ from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
 
 from .aborted import KINDS, CheckCommand, file_reports, write_aborted
-from .options import COVERAGE_JSON, DATA, INSTANT, JUNIT_XML, MIN_COVERAGE, PROFILE, report_option
+from .judging import COVERAGE_JSON, DATA, JUNIT_XML, MIN_COVERAGE, PROFILE, report_option
+from .options import INSTANT
 
 __all__ = ["check"]
 

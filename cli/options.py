@@ -1,30 +1,12 @@
-"""Option types the commands share, declared once."""
+"""Option types the commands share, declared once (the judging ones are in :mod:`.judging`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
-
 import click
-from click.decorators import FC
 
-from usagekit.conformance.events import Handler
-from usagekit.conformance.profiles import Profile
-from usagekit.conformance.reporting.files import coverage_report, junit_report, report_for
 from usagekit.mock.core.instants import parse_instant
 
-__all__ = [
-    "ADMIN_TOKEN",
-    "COVERAGE_JSON",
-    "DATA",
-    "INSTANT",
-    "JUNIT_XML",
-    "MIN_COVERAGE",
-    "PROFILE",
-    "Instant",
-    "report_handlers",
-    "report_option",
-]
+__all__ = ["ADMIN_TOKEN", "INSTANT", "Instant"]
 
 
 class Instant(click.ParamType):
@@ -46,39 +28,6 @@ class Instant(click.ParamType):
 INSTANT = Instant()
 
 
-def report_handlers(
-    reports: Sequence[Path], junit_xml: Path | None, coverage_json: Path | None
-) -> list[Handler]:
-    """The report files a command's --report, --junit-xml and --coverage-json ask for."""
-    handlers: list[Handler] = [report_for(path) for path in reports]
-    if junit_xml is not None:
-        handlers.append(junit_report(junit_xml))
-    if coverage_json is not None:
-        handlers.append(coverage_report(coverage_json))
-    return handlers
-
-
-#: Options ``check`` and ``proxy`` share, declared once.
-PROFILE = click.option(
-    "--profile",
-    type=click.Choice([p.value for p in Profile]),
-    default=Profile.REFERENCE.value,
-    show_default=True,
-    help="contract: what the published contract states; reference: every rule of openapi.yaml.",
-)
-DATA = click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The dataset the server serves: every answer is compared with the reference.",
-)
-JUNIT_XML = click.option(
-    "--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report."
-)
-COVERAGE_JSON = click.option(
-    "--coverage-json",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the coverage ledger as JSON.",
-)
 #: The mock's /_usagekit/* and the proxy's own paths answer loopback clients, or this token.
 ADMIN_TOKEN = click.option(
     "--admin-token",
@@ -87,20 +36,3 @@ ADMIN_TOKEN = click.option(
     help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
     "(default: loopback clients only).",
 )
-MIN_COVERAGE = click.option(
-    "--min-coverage",
-    multiple=True,
-    metavar="CELL",
-    help="Exit 1 unless this cell (or every cell of a pattern: 'tz:*') was exercised.",
-)
-
-
-def report_option(help: str) -> Callable[[FC], FC]:
-    """``--report PATH`` (repeatable, into ``reports``); ``help`` says what each command writes."""
-    return click.option(
-        "--report",
-        "reports",
-        multiple=True,
-        type=click.Path(dir_okay=False, path_type=Path),
-        help=help,
-    )

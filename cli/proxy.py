@@ -21,17 +21,16 @@ from usagekit.conformance.reporting.files import FileReport
 from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
 
-from .options import (
-    ADMIN_TOKEN,
+from .judging import (
     COVERAGE_JSON,
     DATA,
-    INSTANT,
     JUNIT_XML,
     MIN_COVERAGE,
     PROFILE,
     report_handlers,
     report_option,
 )
+from .options import ADMIN_TOKEN, INSTANT
 
 __all__ = ["proxy"]
 
