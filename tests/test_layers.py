@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +152,15 @@ def test_the_proxy_is_a_judge_of_traffic_in_the_kit() -> None:
 
 def _named(name: str, names: dict[str, Path]) -> tuple[str, Path]:
     return name, names[name]
+
+
+def test_the_mock_command_starts_without_the_kit() -> None:
+    """``usagekit mock`` imports its own module only: schemathesis is ~0.6 s of a start."""
+    code = (
+        "import sys\nfrom usagekit.cli.main import main\n"
+        "main.get_command(None, 'mock')\n"
+        "kit = ('schemathesis', 'usagekit.conformance.')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(kit) and 'provenance' not in m))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
