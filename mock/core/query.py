@@ -273,7 +273,8 @@ def _instant(name: str, text: str, timeline: Timeline | None, invalid: _Report) 
     return instant
 
 
-#: Two days: more than any UTC offset the database has ever had (under 16 hours).
+#: Two days: more than any UTC offset can be (the database's largest, Manila's mean time
+#: until 1844, is under 16 hours; a POSIX rule's is under 25).
 _MARGIN = 2 * 86_400 * US
 
 
