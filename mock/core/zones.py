@@ -175,10 +175,11 @@ class Timeline:
 
     def transitions(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """The transitions ``t`` with ``lo < t <= hi``: their instants and new offsets."""
-        start = int(np.searchsorted(self.explicit_instants, lo, side="right"))
-        stop = int(np.searchsorted(self.explicit_instants, hi, side="right"))
-        instants = self.explicit_instants[start:stop].tolist()
-        offsets = self.explicit_offsets[start:stop].tolist()
+        # On the lists, as offset_at does: coverage asks for every answer's range.
+        start = bisect.bisect_right(self._instants, lo)
+        stop = bisect.bisect_right(self._instants, hi)
+        instants = self._instants[start:stop]
+        offsets = self._offsets[start:stop]
         if self.footer_from is not None and hi > self.footer_from:
             for year in range(_year_of(max(lo, self.footer_from)), _year_of(hi) + 1):
                 for instant, offset in self._footer_transitions(year):
