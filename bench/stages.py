@@ -18,7 +18,8 @@ Run on its own (``python bench/stages.py --data DIR``, the dataset exported as
 ``server.py`` does), it prints the in-process stages alone, each the least CPU
 time of ``--repeat`` passes over the same ``--count`` queries, with the
 aggregator's own parts (the bucket grid, ``meta``, the tally and the rest):
-the figures to compare before and after a change to the cold path.
+the figures to compare before and after a change to the cold path; ``--app``
+adds the whole app's, request by request.
 """
 
 from __future__ import annotations
@@ -174,11 +175,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="an exported dataset")
     parser.add_argument("--count", type=int, default=2000, help="queries (default 2000)")
     parser.add_argument("--repeat", type=int, default=5, help="passes (default 5)")
+    parser.add_argument("--app", action="store_true", help="also the whole app, per request")
     args = parser.parse_args()
-    figures = parts(files.load_dataset(args.data), args.count, args.repeat)
+    dataset = files.load_dataset(args.data)
+    figures = parts(dataset, args.count, args.repeat)
     print(f"CPU µs per never-seen query ({args.count} queries, least of {args.repeat} passes):")
     for name, value in figures.items():
         print(f"{name:22s} {value:8.1f}")
+    if args.app:
+        app = measure(dataset, args.count)
+        us = 1000
+        print(f"whole app (one pass)   {app.app_ms * us:8.1f}  "
+              f"(p50 {app.app_p50_ms * us:.1f}, p99 {app.app_p99_ms * us:.1f})")  # fmt: skip
 
 
 if __name__ == "__main__":
