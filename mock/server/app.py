@@ -155,6 +155,11 @@ def contract_app(
     app.add_api(spec)
     app.add_url_rule("/healthz", "healthz", healthz, methods=HEALTHZ_METHODS)
     install_error_handlers(app)
+    # connexion builds its middleware stack on the first request (even /healthz's):
+    # built here, the parent of forked workers holds one copy that they share, where
+    # each worker built its own (2.4 MB of each worker's private pages right after start).
+    stack = app.middleware
+    stack.app, stack.middleware_stack = stack._build_middleware_stack()
 
     fast = FastPathMiddleware(
         app,
