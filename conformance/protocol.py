@@ -3,7 +3,7 @@
 uvicorn writes an answer's head as soon as the app starts it and its body
 when the app sends it: two system calls, two segments for the client to wake
 up to. The proxy sends a judged answer's head and its whole body back to back,
-so :class:`OneWrite` holds the head until the first part of the body and lets
+so :class:`~usagekit.mock.wire.OneWrite` holds the head until the first part of the body and lets
 both leave in one ``writelines`` (an answer without a body -- HEAD, 204, 304 --
 has its head flushed when it completes). For a repeated answer the proxy's own
 work is a few look-ups, and that second write was a fifth of its CPU.
@@ -13,26 +13,10 @@ from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from usagekit.mock.wire import OneWrite
+from usagekit.mock.wire import OneWriteAnswers
 
 __all__ = ["ProxyProtocol"]
 
 
-class ProxyProtocol(HttpToolsProtocol):
+class ProxyProtocol(OneWriteAnswers, HttpToolsProtocol):
     """uvicorn's protocol, with each request's answer written through a :class:`OneWrite`."""
-
-    def on_headers_complete(self) -> None:
-        before = self.cycle
-        super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is None or cycle is before:
-            return
-        one = OneWrite(self.transport)
-        cycle.transport = one  # type: ignore[assignment]
-        completed = cycle.on_response
-
-        def on_response() -> None:
-            one.flush()
-            completed()
-
-        cycle.on_response = on_response

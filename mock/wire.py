@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CONTINUE", "OneWrite", "is_loopback"]
+__all__ = ["CONTINUE", "OneWrite", "OneWriteAnswers", "is_loopback"]
 
 #: What uvicorn writes before a body it is waiting for, which must leave at once.
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -52,6 +52,27 @@ class OneWrite:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+class OneWriteAnswers:
+    """A mixin for uvicorn's httptools protocol: each request's answer is written through
+    a :class:`OneWrite` (list it before the protocol class)."""
+
+    def on_headers_complete(self) -> None:
+        before = self.cycle  # type: ignore[attr-defined]
+        super().on_headers_complete()  # type: ignore[misc]
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if cycle is None or cycle is before:  # no new request (e.g. refused): nothing to wrap
+            return
+        one = OneWrite(self.transport)  # type: ignore[attr-defined]
+        cycle.transport = one
+        completed = cycle.on_response
+
+        def on_response() -> None:
+            one.flush()  # an answer without a body (HEAD, 204, 304) has its head only
+            completed()
+
+        cycle.on_response = on_response
 
 
 def is_loopback(scope: Mapping[str, Any]) -> bool:

@@ -33,7 +33,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from usagekit.mock.wire import OneWrite
+from usagekit.mock.wire import OneWriteAnswers
 
 from .problems import JSON, Problem, bad_request, service_unavailable
 
@@ -67,7 +67,7 @@ def raw_response(problem: Problem) -> bytes:
 _REASONS = {400: "Bad Request", 503: "Service Unavailable"}
 
 
-class ContractProtocol(HttpToolsProtocol):
+class ContractProtocol(OneWriteAnswers, HttpToolsProtocol):
     """See the module docstring."""
 
     def __init__(
@@ -150,19 +150,7 @@ class ContractProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        before = self.cycle
-        super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None and cycle is not before:
-            one = OneWrite(self.transport)
-            cycle.transport = one  # type: ignore[assignment]
-            completed = cycle.on_response
-
-            def on_response() -> None:
-                one.flush()  # an answer without a body (HEAD, 204, 304) has its head only
-                completed()
-
-            cycle.on_response = on_response
+        super().on_headers_complete()  # OneWriteAnswers wraps the new answer's writes
 
     def on_message_complete(self) -> None:
         self._disarm()
