@@ -21,6 +21,7 @@ from typing import IO
 import httpx
 import pytest
 from node_tools import install, missing
+from processes import stop
 from server_support import free_port
 
 
@@ -53,12 +54,7 @@ def process(command: list[str], ready: str, timeout: float = 60.0) -> Iterator[s
             _wait(base + ready, child, timeout, log)
             yield base
         finally:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            stop(child)
 
 
 def _wait(url: str, child: subprocess.Popen[bytes], timeout: float, log: IO[bytes]) -> None:
