@@ -12,7 +12,9 @@ unless ``--data`` names one already exported). In one run:
 2. ``usagekit mock --data DIR`` with 1 and 2 workers: time to healthy, the
    CPU time the server's processes spent starting, their memory (the sum of
    PSS, which counts a page the workers share once, and of RSS, which counts it
-   in each), then the ``cached`` and ``unique`` mixes of ``load.py``;
+   in each) after start, right after a warm-up and at rest after it (an idle
+   worker gives its free heap back), then the ``cached`` and ``unique`` mixes
+   of ``load.py``;
 3. baselines answering the unique mix with a static example: Prism 5
    (``prism mock openapi.yaml``, default logging and ``-v silent``) when node
    and npm are installed -- the Prism 5.16.0 the tests run, pinned by
@@ -43,8 +45,12 @@ from load import NOW, Load, run_python, run_wrk, write_scripts
 from processes import cpu_seconds, export_dataset, free_port, memory_mb, stop, wait_healthy
 
 from usagekit.mock.datasets import files
+from usagekit.mock.server.heap import IDLE_SECONDS
 from usagekit.mock.spec import spec_path
 
+#: How long the server is left alone before its memory "at rest" is read: the time a
+#: worker without connections waits before giving its free heap back, and some.
+REST_SECONDS = IDLE_SECONDS + 0.5
 #: Installs the tests' pinned frontend tools (npm ci) and prints their bin directory.
 NODE_TOOLS = Path(__file__).resolve().parent.parent / "tests" / "node_tools.py"
 
@@ -116,19 +122,22 @@ class Bench:
         try:
             ready = wait_healthy(port, "/healthz")
             cpu = cpu_seconds(process.pid)
-            time.sleep(1.0)
+            time.sleep(REST_SECONDS)
             pss, rss = memory_mb(process.pid)
             # Every worker memoises the cached mix and builds the rollups the unique mix reads.
             self.drive(name, port, "cached", 32, warm=True)
             self.drive(name, port, "unique", 32, warm=True)
-            after_pss, after_rss = memory_mb(process.pid)
+            busy_pss, busy_rss = memory_mb(process.pid)
+            # At rest: a worker without connections gives its free heap back (mock/server/heap.py).
+            time.sleep(REST_SECONDS)
+            rest_pss, rest_rss = memory_mb(process.pid)
             self.notes.append(
                 f"{name}: healthy after {ready:.2f} s ({cpu:.2f} s CPU); memory after start "
-                f"PSS {pss:.0f} MiB (RSS {rss:.0f}), after the warm-up PSS {after_pss:.0f} MiB "
-                f"(RSS {after_rss:.0f})"
+                f"PSS {pss:.0f} MiB (RSS {rss:.0f}); after the warm-up PSS {busy_pss:.0f} MiB "
+                f"(RSS {busy_rss:.0f}) at once, {rest_pss:.0f} MiB (RSS {rest_rss:.0f}) at rest"
             )
             print(self.notes[-1], flush=True)
-            self.memory = getattr(self, "memory", {}) | {workers: (pss, after_pss)}
+            self.memory = getattr(self, "memory", {}) | {workers: (pss, busy_pss, rest_pss)}
             levels = (1, 32) if workers > 1 else (32,)
             for mix in ("cached", "unique"):
                 for concurrency in levels:
@@ -245,10 +254,10 @@ def report(bench: Bench) -> None:
     lines.append(f"unique p99 at c=32: {unique.p99_ms:.2f} ms ({verdict} <= 20 ms)")
     memory = getattr(bench, "memory", {})
     if 1 in memory and 2 in memory:
-        start, after = (memory[2][i] / memory[1][i] for i in (0, 1))
-        verdict = "meets" if max(start, after) <= 1.3 else "MISSES"
-        lines.append(f"PSS 2 workers / 1 worker: {start:.2f} after start, {after:.2f} after the "
-                     f"warm-up ({verdict} <= 1.3)")  # fmt: skip
+        start, busy, rest = (memory[2][i] / memory[1][i] for i in (0, 1, 2))
+        verdict = "meets" if max(start, busy, rest) <= 1.3 else "MISSES"
+        lines.append(f"PSS 2 workers / 1 worker: {start:.2f} after start, {busy:.2f} right after "
+                     f"the warm-up, {rest:.2f} at rest after it ({verdict} <= 1.3)")  # fmt: skip
     print("\n".join(lines))
 
 

@@ -35,6 +35,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from usagekit.mock.wire import OneWriteAnswers
 
+from .heap import IdleRelease
 from .problems import JSON, Problem, bad_request, service_unavailable
 
 __all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol"]
@@ -75,11 +76,13 @@ class ContractProtocol(OneWriteAnswers, HttpToolsProtocol):
         *args: Any,
         request_timeout: float = 5.0,
         max_connections: int = 1000,
+        idle: IdleRelease | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
         self.max_connections = max_connections
+        self.idle = idle
         # The request deadline: when it is due (None: no request under way), and one timer
         # per connection that checks it -- not a timer armed and cancelled per request.
         self._due: float | None = None
@@ -108,6 +111,8 @@ class ContractProtocol(OneWriteAnswers, HttpToolsProtocol):
             self._stall.cancel()
             self._stall = None
         super().connection_lost(exc)
+        if self.idle is not None:
+            self.idle.closed(self.loop, self.connections)
 
     def pause_writing(self) -> None:
         # A client that stops reading would hold its answer -- and a --max-requests

@@ -16,8 +16,6 @@ worker generates the same data and gives byte-identical answers.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import dataclasses
 import gc
 import os
@@ -38,6 +36,7 @@ from usagekit.mock.datasets.cache import Entry
 from usagekit.mock.datasets.later import Later
 
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
+from .heap import IdleRelease, release_free_memory
 from .logs import log_config
 from .prefork import Prefork
 from .protocol import ContractProtocol
@@ -118,7 +117,7 @@ def _build(config: ServerConfig, *, shared: bool, later: bool) -> tuple[ASGIApp,
     if keeping is not None:
         keeping.join()  # no thread may run at the fork; the decoded copy is freed by now
     gc.freeze()
-    _release_free_memory()
+    release_free_memory()
     return app, dataset.derived if isinstance(dataset.derived, Later) else None
 
 
@@ -143,23 +142,6 @@ def _with_scopes(dataset: Dataset) -> Dataset:
     return dataset
 
 
-def _release_free_memory() -> None:
-    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``).
-
-    Loading a dataset leaves much of the heap free; a worker forked from this
-    process would otherwise write its own allocations into those shared pages
-    and copy each one, so every worker paid again for the loader's garbage.
-    """
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        trim = getattr(libc, "malloc_trim", None)
-    except OSError:
-        trim = None
-    if trim is not None:
-        trim(0)
-
-
 def app_from_env() -> ASGIApp:
     """The app of one worker, from the config the parent put in the environment."""
     return build_app(ServerConfig.from_env())
@@ -179,6 +161,7 @@ def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
             ContractProtocol,
             request_timeout=config.read_timeout,
             max_connections=config.max_connections,
+            idle=IdleRelease(),
         ),
         # No websockets: an Upgrade is answered as plain HTTP, in the contract's shape.
         "ws": "none",
