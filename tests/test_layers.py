@@ -23,6 +23,8 @@ FORBIDDEN = {
     "usagekit.mock.datasets": WEB | CLI | {"schemathesis", "usagekit.mock.server"},
     # Wire helpers both the server and the proxy use: the standard library only.
     "usagekit.mock.wire": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
+    # Run by a bare interpreter (`python -I -S`) in the multi-worker server's parent's stead.
+    "usagekit.mock.server.supervisor": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
     "usagekit.mock": CLI | {"usagekit.conformance"},
     "usagekit.conformance": CLI | {"usagekit.mock.server"},
 }

@@ -1,16 +1,34 @@
-"""Several workers share one dataset: loaded once, in the parent, and forked."""
+"""Several workers share one dataset: loaded once, in the parent, and forked; the parent
+then becomes a small supervisor that starts a worker that dies afresh."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
+import uvicorn
 from factories import PARENT, PARENT_KEY
-from server_support import DATASET, LOADS_ENV, ME, NOW, Served, uvicorn_server
+from processes import free_port
+from server_support import (
+    DATASET,
+    LOADS_ENV,
+    ME,
+    NOW,
+    SERVE,
+    TESTS,
+    Served,
+    uvicorn_server,
+    wait_healthy,
+)
+from uvicorn.logging import DefaultFormatter
 
 from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.query import RawQuery, resolve_query
@@ -19,10 +37,19 @@ from usagekit.mock.datasets.cache import CACHE_ENV, MIN_BYTES
 from usagekit.mock.server.app import create_app
 from usagekit.mock.server.config import ServerConfig
 from usagekit.mock.server.memo import BODY_ENTRY_BYTES, FRONT_ENTRY_BYTES
+from usagekit.mock.server.prefork import Prefork
 
 
 def children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def command_line(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
 
 
 def answers(base: str, count: int) -> set[bytes]:
@@ -35,28 +62,87 @@ def answers(base: str, count: int) -> set[bytes]:
         return found
 
 
-def test_two_workers_load_the_dataset_once_and_a_dead_worker_is_replaced(tmp_path) -> None:
-    loads = tmp_path / "loads"
-    env = {LOADS_ENV: str(loads)}
-    factory = "server_support:counted_dataset"
-    with uvicorn_server(env, dataset_factory=factory, workers=2, now=NOW) as base:
-        (parent,) = [int(line) for line in loads.read_text().split()]
-        workers = children(parent)
+def uvicorn_line(level: int, message: str, *args: object) -> str:
+    """``message`` as uvicorn's default log formatter writes it (no colours: not a tty)."""
+    formatter = DefaultFormatter("%(levelprefix)s %(message)s", use_colors=False)
+    return formatter.format(logging.LogRecord("uvicorn.error", level, "", 0, message, args, None))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_the_parent_becomes_a_supervisor_that_replaces_a_dead_worker_by_a_new_one(
+    tmp_path, stop
+) -> None:
+    loads, control = tmp_path / "loads", tmp_path / "control"
+    control.mkdir()
+    port = free_port()
+    settings = ServerConfig(
+        port=port,
+        dataset_factory="server_support:counted_dataset",
+        workers=2,
+        now=NOW,
+        access_log=False,
+        control_dir=str(control),
+    )
+    path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE, settings.to_env()],
+        env={**os.environ, "PYTHONPATH": path, LOADS_ENV: str(loads)},
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process)
+        # The process that loaded the dataset is now the supervisor of the forked workers.
+        assert loads.read_text().split() == [str(process.pid)]
+        assert Path(command_line(process.pid)[3]).name == "supervisor.py"
+        workers = children(process.pid)
         assert len(workers) == 2
-        assert len(answers(base, 10)) == 1
+        before = answers(base, 10)
+        assert len(before) == 1
 
         os.kill(workers[0], signal.SIGKILL)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            now = children(parent)
-            if len(now) == 2 and workers[0] not in now:
+            now = children(process.pid)
+            if len(now) == 2 and workers[0] not in now and len(loads.read_text().split()) == 2:
                 break
             time.sleep(0.1)
         else:
-            raise AssertionError(f"no new worker: {children(parent)}")
-        assert len(answers(base, 10)) == 1
-        # The new worker was forked from the parent's copy, not loaded again.
-        assert loads.read_text().split() == [str(parent)]
+            raise AssertionError(f"no new worker: {children(process.pid)}")
+        (new,) = set(now) - {workers[1]}
+        # A new interpreter that built its own app (it loaded the dataset) ...
+        assert loads.read_text().split() == [str(process.pid), str(new)]
+        assert command_line(new)[1:3] == ["-m", "usagekit.mock.server.worker"]
+        # ... and, alone on the socket while its sibling is stopped, answers byte for byte.
+        os.kill(workers[1], signal.SIGSTOP)
+        try:
+            wait_healthy(base, process)
+            assert answers(base, 5) == before
+        finally:
+            os.kill(workers[1], signal.SIGCONT)
+
+        process.send_signal(stop)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        _, log = process.communicate()
+    assert not control.exists()  # removed by the supervisor, as serve's finally did
+    lines = log.decode().splitlines()
+    assert uvicorn_line(logging.INFO, "Started parent process [%d]", process.pid) in lines
+    exited = uvicorn_line(logging.WARNING, "worker %d exited (%d); starting another", workers[0], 9)
+    assert exited in lines
+
+
+def test_prefork_in_the_test_process_stops_its_workers_instead_of_replacing_pytest() -> None:
+    app = create_app(DATASET, ServerConfig(now=NOW))
+    config = uvicorn.Config(app, port=0, log_config=None)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    before = set(children(os.getpid()))
+    with config.bind_socket() as sock, pytest.raises(RuntimeError, match="replace the pytest"):
+        Prefork(config, sock, 2).run()
+    assert set(children(os.getpid())) == before  # forked, then killed and reaped
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
 
 
 class Counting:
@@ -152,15 +238,20 @@ def test_workers_map_one_copy_of_the_cached_columns_and_scopes(tmp_path) -> None
                 response = client.get(ME, headers={"X-API-Key": synthetic.DEMO_API_KEY})
                 assert response.status_code == 200, response.text
         processes = mapping(str(root))
-        (parent,) = [pid for pid in processes if len(children(pid)) == 2]
-        resident = resident_kib(parent, "/conversations-")
-    # The parent and its two workers, each mapping the same files: one copy, in the page cache.
-    assert len(processes) == 3, processes
+        (supervisor,) = {parent_of(pid) for pid in processes}
+        pss = int(Path(f"/proc/{supervisor}/smaps_rollup").read_text().split("Pss:")[1].split()[0])
+        resident = [resident_kib(pid, "/conversations-") for pid in processes]
+        workers = children(supervisor)
+    # The two workers map the same files: one copy, in the page cache. Their parent, the
+    # supervisor, maps none of them (a new image, not a fork) and holds next to nothing.
+    assert len(processes) == 2, processes
+    assert sorted(workers) == sorted(processes)
     for names in processes.values():
         assert {"conversations", "scope"} <= names
-    # The parent built the scopes from the mapped columns, yet forked its workers with
-    # none of the columns' pages in its page tables (no query reads ids).
-    assert resident <= 64, resident
+    assert pss < 16 * 1024, pss  # KiB; a bare `python -I -S` is ~4 MiB
+    # The builder built the scopes from the mapped columns, yet forked its workers with
+    # none of the columns' pages in their page tables (the answers come from the scopes).
+    assert max(resident) <= 64, resident
     assert sorted(p.name for p in data.iterdir()) == [files.ACCOUNTS_FILE, files.CONVERSATIONS_FILE]
 
 

@@ -10,8 +10,16 @@ buffers never are). A ``--data`` dataset's columns and scopes are file
 mappings of the columnar cache (:mod:`usagekit.mock.datasets.cache`), and so is
 each rollup a worker builds later: the other worker maps the same file, and
 the page cache holds one copy for all (a first load's columns are written
-there before the fork; see ``run._build``). The parent only supervises: a worker that dies is forked
-again from the same state, and SIGINT/SIGTERM stop every worker.
+there before the fork; see ``run._build``).
+
+Once they are forked the parent has nothing left to do but wait for them, and
+every page it keeps -- and the original of each page a worker writes -- would
+be charged to the server for nothing. So it ``exec()``s the small supervisor
+of :mod:`.supervisor` in its own place (the same pid: the workers stay its
+children), which replaces a worker that dies by a new one (:mod:`.worker`)
+and stops them all on SIGINT/SIGTERM. An ``exec`` replaces the whole process:
+:func:`os.execv` failing (as the tests' ``conftest`` makes it in the pytest
+process) stops the workers just forked and raises.
 """
 
 from __future__ import annotations
@@ -20,21 +28,26 @@ import logging
 import os
 import signal
 import socket
-import threading
-import types
+import sys
+from typing import NoReturn
 
 import uvicorn
+
+from . import supervisor
 
 __all__ = ["Prefork"]
 
 logger = logging.getLogger("uvicorn.error")
 
-#: Seconds a worker has to finish its answers once asked to stop.
-STOP_GRACE = 10.0
+#: How the supervisor starts a worker afresh; it adds the listening socket's descriptor.
+WORKER = [sys.executable, "-m", "usagekit.mock.server.worker"]
 
 
 class Prefork:
-    """Forks ``workers`` uvicorn servers over one bound socket and keeps them running."""
+    """Forks ``workers`` uvicorn servers over one bound socket, then becomes their supervisor.
+
+    ``control_dir``: a directory the supervisor removes when it stops (the
+    builder's ``finally`` does not run once it has ``exec()``ed)."""
 
     def __init__(
         self,
@@ -42,64 +55,50 @@ class Prefork:
         sock: socket.socket,
         workers: int,
         server: type[uvicorn.Server] = uvicorn.Server,
+        *,
+        control_dir: str | None = None,
     ) -> None:
         self.config = config
         self.server = server
         self.socket = sock
         self.workers = workers
-        self.children: set[int] = set()
-        self.should_exit = threading.Event()
+        self.control_dir = control_dir
 
-    def run(self) -> None:
-        """Serve until SIGINT or SIGTERM; blocks."""
-        for name in ("SIGINT", "SIGTERM"):
-            signal.signal(getattr(signal, name), self._stop)
+    def run(self) -> NoReturn:
+        """Fork the workers and ``exec()`` the supervisor; returns only by raising."""
+        # Blocked until the supervisor waits for them: a signal sent meanwhile stays pending.
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, supervisor.WATCHED)
         logger.info("Started parent process [%d]", os.getpid())
+        children: list[int] = []
         try:
-            for _ in range(self.workers):
-                self._fork()
-            while not self.should_exit.wait(0.2):
-                self._reap(restart=True)
-        finally:
-            self._stop_all()
+            for _ in range(self.workers):  # each noted as soon as forked, to stop on failure
+                children.append(self._fork())  # noqa: PERF401
+            fd = self.socket.fileno()
+            os.set_inheritable(fd, True)  # for the supervisor, and the workers it starts
+            level = logger.getEffectiveLevel()
+            argv = supervisor.command(children, level, self.control_dir, [*WORKER, str(fd)])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.execv(argv[0], argv)
+        except BaseException:
+            for pid in children:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+            raise
 
-    def _fork(self) -> None:
+    def _fork(self) -> int:
         pid = os.fork()
         if pid == 0:  # the worker
             code = 0
             try:
                 for name in ("SIGINT", "SIGTERM"):
                     signal.signal(getattr(signal, name), signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, supervisor.WATCHED)
                 self.server(self.config).run(sockets=[self.socket])
             except BaseException:  # whatever happens, never return to the parent's code
                 logger.exception("worker %d failed", os.getpid())
                 code = 1
             finally:
                 os._exit(code)
-        self.children.add(pid)
-
-    def _reap(self, *, restart: bool) -> None:
-        for pid in list(self.children):
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                self.children.discard(pid)
-                if restart and not self.should_exit.is_set():
-                    logger.warning("worker %d exited (%d); starting another", pid, status)
-                    self._fork()
-
-    def _stop(self, signum: int, _frame: types.FrameType | None) -> None:
-        self.should_exit.set()
-
-    def _stop_all(self) -> None:
-        for pid in self.children:
-            os.kill(pid, signal.SIGTERM)
-        deadline = threading.Event()
-        for _ in range(int(STOP_GRACE / 0.1)):
-            self._reap(restart=False)
-            if not self.children:
-                return
-            deadline.wait(0.1)
-        for pid in self.children:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        self.children.clear()
+        return pid

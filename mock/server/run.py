@@ -3,7 +3,9 @@
 One worker serves the app built in this process (so a bad dataset fails
 before the socket opens). Several workers share one app: it is built here,
 once, and the workers are forked from this process (:mod:`.prefork`), so the
-dataset is in memory once whatever their number. With ``--watch`` each worker
+dataset is in memory once whatever their number; this process then becomes
+their small supervisor, which starts a worker that dies afresh
+(:mod:`.worker`, from the config in :data:`CONFIG_ENV`). With ``--watch`` each worker
 reloads its own data, so there uvicorn's ``workers=N`` starts each worker from
 an import string and :func:`app_from_env`, an app factory, builds it from the
 :class:`ServerConfig` the parent wrote into :data:`CONFIG_ENV`. The parent
@@ -26,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -200,33 +202,46 @@ def serve(config: ServerConfig) -> None:
         server.run()
         return
     if not config.watch:
-        # One dataset for every worker: built here, then forked (see prefork.py).
-        app, _ = _build(config, shared=True, later=True)
-        server_config = uvicorn.Config(app, **options)
-        try:
-            Prefork(
-                server_config, server_config.bind_socket(), config.workers, GracefulServer
-            ).run()
-        finally:
-            if config.control_dir is not None:
-                shutil.rmtree(config.control_dir, ignore_errors=True)
-        return
+        _prefork(config, options)
     # --watch reloads the data in a thread of each worker, which a fork would not
     # carry over: there every worker is a new interpreter that loads its own copy.
     if config.data_dir is not None:
         # Load once here: a worker that fails at start-up is restarted by uvicorn's
         # supervisor again and again, so a bad directory must fail before any starts.
         load_dataset(config)
-    os.environ[CONFIG_ENV] = config.to_env()
-    # Workers are new interpreters that inherit this environment. The server does no
-    # linear algebra, and OpenBLAS's spinning thread pool (one thread per core, in
-    # every worker) slows N workers starting side by side on N cores threefold.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    # Workers import connexion before any code of ours runs: the same quiet start as
-    # the parent's command (see usagekit.cli) has to come through the environment.
-    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{STARLETTE_TESTCLIENT}:UserWarning")
+    _worker_environment(config)
     try:
         uvicorn.run(APP_FACTORY, factory=True, workers=config.workers, **options)
     finally:
         if config.control_dir is not None:
             shutil.rmtree(config.control_dir, ignore_errors=True)
+
+
+def _prefork(config: ServerConfig, options: dict[str, Any]) -> NoReturn:
+    """One dataset for every worker: built here, then forked (see prefork.py); this
+    process then becomes their supervisor, which removes the control directory."""
+    try:
+        app, _ = _build(config, shared=True, later=True)
+        server_config = uvicorn.Config(app, **options)
+        _worker_environment(config)  # for a worker the supervisor starts afresh
+        sock = server_config.bind_socket()
+        Prefork(
+            server_config, sock, config.workers, GracefulServer, control_dir=config.control_dir
+        ).run()
+    except BaseException:
+        if config.control_dir is not None:
+            shutil.rmtree(config.control_dir, ignore_errors=True)
+        raise
+
+
+def _worker_environment(config: ServerConfig) -> None:
+    """The environment of workers started as new interpreters: ``config`` for
+    :func:`app_from_env` (or :mod:`.worker`), and a quiet, lean start."""
+    os.environ[CONFIG_ENV] = config.to_env()
+    # The server does no linear algebra, and OpenBLAS's spinning thread pool (one
+    # thread per core, in every worker) slows N workers starting side by side on N
+    # cores threefold.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # Workers import connexion before any code of ours runs: the same quiet start as
+    # the parent's command (see usagekit.cli) has to come through the environment.
+    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{STARLETTE_TESTCLIENT}:UserWarning")
