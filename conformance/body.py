@@ -145,6 +145,7 @@ class _Wire(msgspec.Struct, gc=False):
 
 
 _decode_wire = msgspec.json.Decoder(_Wire).decode
+_decode_json = msgspec.json.Decoder().decode
 _TS, _VALUES = attrgetter("ts"), attrgetter("values")
 
 
@@ -153,7 +154,11 @@ def read_usage(exchange: Exchange) -> UsageBody:
         wire = _decode_wire(exchange.content)
     except msgspec.MsgspecError:
         return _read_usage_plainly(exchange)
-    meta = _meta(exchange, json.loads(bytes(wire.meta)))
+    try:
+        raw_meta = _decode_json(wire.meta)
+    except msgspec.MsgspecError:  # a number out of msgspec's range, say: json reads it
+        raw_meta = json.loads(bytes(wire.meta))
+    meta = _meta(exchange, raw_meta)
     # map walks the buckets in C; a failure is looked for only once one is known to be there.
     texts = list(map(_TS, wire.data))
     stamps = read_stamps(texts)

@@ -9,14 +9,20 @@ size of each value's dimensions. A rule decides from the columns that it holds,
 and only when it may not does it walk the values again to name the first
 offending bucket (so a message is the same either way, and a column never
 makes a verdict stricter than the walk).
+
+The reference's order -- values strictly ascending by their dimensions, in
+``group_by`` order -- is tried first, by comparing each value's dimensions with
+the next one's as Python strings (or tuples of them): one pass that proves both
+sorting and distinct groups, without ranking every dimension value. An answer
+in any other order is decided from the ranks.
 """
 
 from __future__ import annotations
 
 import math
 from functools import cached_property
-from itertools import chain
-from operator import attrgetter, itemgetter
+from itertools import chain, islice
+from operator import attrgetter, itemgetter, lt
 
 import numpy as np
 
@@ -25,6 +31,11 @@ from .body import UsageBody
 __all__ = ["Columns"]
 
 _NONE: dict[str, str] = {}  # the dimensions of a value without any
+_VALUES, _DIMENSIONS, _CONVERSATIONS = (
+    attrgetter("values"),
+    attrgetter("dimensions"),
+    attrgetter("conversations"),
+)
 
 
 class Columns:
@@ -32,7 +43,7 @@ class Columns:
 
     def __init__(self, body: UsageBody) -> None:
         # map, chain and attrgetter walk the values in C: a Python loop per value is the cost.
-        lists = [b.values for b in body.buckets]
+        lists = list(map(_VALUES, body.buckets))
         #: Whether some bucket has no ``values`` at all (absent or null).
         self.some_bucket_bare = None in lists
         if self.some_bucket_bare:
@@ -42,10 +53,11 @@ class Columns:
         #: Values per bucket (a bucket without values has 0).
         self.per_bucket = np.fromiter(map(len, lists), np.int64, len(lists))
         #: Each value's ``dimensions``, ``None`` where absent or null.
-        self.dimensions = list(map(attrgetter("dimensions"), values))
-        self.conversations = list(map(attrgetter("conversations"), values))
+        self.dimensions = list(map(_DIMENSIONS, values))
+        self._values = values
         self._columns: dict[str, list[str | None]] = {}
         self._codes: dict[str, np.ndarray] = {}
+        self._ascending: dict[tuple[str, ...], bool] = {}
 
     @cached_property
     def bucket(self) -> np.ndarray:
@@ -99,9 +111,33 @@ class Columns:
             self._codes[name] = codes
         return codes
 
+    def strictly_ascending_within_buckets(self, names: tuple[str, ...]) -> bool:
+        """Whether every value has each of ``names``' dimensions and, in every bucket, the
+        values are strictly ascending by them, compared in order (code points, as
+        :meth:`codes` ranks them). ``False`` says only that this quick proof failed."""
+        held = self._ascending.get(names)
+        if held is None:
+            held = self._ascending[names] = self._strictly_ascending(names)
+        return held
+
+    def _strictly_ascending(self, names: tuple[str, ...]) -> bool:
+        if not names:
+            return False
+        columns = [self._named(name) for name in names]
+        if any(None in column for column in columns):
+            return False
+        if self.count < 2:
+            return True
+        keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+        less = np.fromiter(map(lt, keys, islice(keys, 1, None)), bool, self.count - 1)
+        # A pair of values in two buckets is not compared: the later one opens its bucket.
+        opens = np.cumsum(self.per_bucket)[:-1]
+        less[opens[(opens > 0) & (opens < self.count)] - 1] = True
+        return bool(less.all())
+
     def sorted_within_buckets(self, names: tuple[str, ...]) -> bool:
         """Whether, in every bucket, the values are ascending by ``names``' dimensions in order."""
-        if self.count < 2 or not names:
+        if self.count < 2 or not names or self.strictly_ascending_within_buckets(names):
             return True
         same = self.bucket[1:] == self.bucket[:-1]
         ordered = np.ones(self.count - 1, dtype=bool)  # lexicographic <=, from the last name
@@ -117,6 +153,10 @@ class Columns:
         Only meaningful where :meth:`has_exactly` holds for ``names``.
         """
         if self.count < 2:
+            return True
+        if not names:  # every value's combination is the same: one value per bucket at most
+            return bool((self.per_bucket <= 1).all())
+        if self.strictly_ascending_within_buckets(names):
             return True
         rows = [self.codes(name) for name in names]
         spans = [int(row.max()) + 1 for row in rows]
@@ -134,4 +174,4 @@ class Columns:
     @cached_property
     def some_without_conversations(self) -> bool:
         """Whether some value counts no conversation."""
-        return 0 in self.conversations
+        return 0 in map(_CONVERSATIONS, self._values)

@@ -64,6 +64,14 @@ def test_columns_agree_with_a_walk(buckets: list[list[Value] | None], names: lis
         distinct = all(len({key(v) for v in b}) == len(b) for b in _values(buckets))
         assert columns.distinct_within_buckets(wanted) is distinct
 
+    # The quick proof of both: never where the walk finds a bucket out of order or a repeat.
+    strictly = (
+        bool(wanted)
+        and all(all(n in (v.dimensions or {}) for n in wanted) for v in values)
+        and all(key(a) < key(b) for b in _values(buckets) for a, b in pairwise(b))
+    )
+    assert columns.strictly_ascending_within_buckets(wanted) is strictly
+
     assert columns.some_without_conversations is any(v.conversations == 0 for v in values)
     assert columns.some_undimensioned is any(v.dimensions is None for v in values)
     assert columns.per_bucket.tolist() == [len(b) for b in _values(buckets)]
