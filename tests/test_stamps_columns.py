@@ -23,8 +23,9 @@ def _labels(draw: st.DrawFn) -> list[str]:
     step = timedelta(minutes=draw(st.sampled_from([60, 1440, 61, 45 * 24 * 60])))
     texts = []
     for i in range(draw(st.integers(30, 60))):
-        when = first + step * i
-        if when.year > 9999:
+        try:
+            when = first + step * i
+        except OverflowError:  # past 9999-12-31, which datetime cannot hold
             break
         text = when.strftime("%Y-%m-%dT%H:%M:%S").rjust(19, "0")
         if offset is None:
