@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from operator import attrgetter
 from typing import Annotated, Any
 
@@ -31,6 +30,7 @@ import msgspec
 
 from .exchange import Exchange
 from .failures import MalformedBody
+from .once import once
 from .stamps import Stamp, read_stamp, read_stamps
 
 __all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value", "read_error", "read_usage"]
@@ -84,7 +84,7 @@ class UsageBody:
     buckets: tuple[Bucket, ...]
     exchange: Exchange = field(compare=False, repr=False)
 
-    @cached_property
+    @once
     def raw(self) -> dict[str, Any]:
         """The body as JSON's own types (parsed only for the rules that compare it whole)."""
         return self.exchange.json()

@@ -20,13 +20,13 @@ in any other order is decided from the ranks.
 from __future__ import annotations
 
 import math
-from functools import cached_property
 from itertools import chain, islice
 from operator import attrgetter, itemgetter, lt
 
 import numpy as np
 
 from .body import UsageBody
+from .once import once
 
 __all__ = ["Columns"]
 
@@ -59,17 +59,17 @@ class Columns:
         self._codes: dict[str, np.ndarray] = {}
         self._ascending: dict[tuple[str, ...], bool] = {}
 
-    @cached_property
+    @once
     def bucket(self) -> np.ndarray:
         """The index of the bucket each value is in."""
         return np.repeat(np.arange(len(self.per_bucket)), self.per_bucket)
 
-    @cached_property
+    @once
     def some_undimensioned(self) -> bool:
         """Whether some value has no ``dimensions`` (absent or null)."""
         return None in self.dimensions
 
-    @cached_property
+    @once
     def sizes(self) -> np.ndarray:
         """How many dimensions each value has (none counts 0)."""
         dims = self.dimensions
@@ -171,7 +171,7 @@ class Columns:
         stacked = np.stack([row[order] for row in rows])
         return not (stacked[:, 1:] == stacked[:, :-1]).all(axis=0).any()
 
-    @cached_property
+    @once
     def some_without_conversations(self) -> bool:
         """Whether some value counts no conversation."""
         return 0 in map(_CONVERSATIONS, self._values)

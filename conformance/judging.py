@@ -85,8 +85,20 @@ def judge(view: ExchangeView, rules: Iterable[Rule] | None = None) -> list[Judge
             verdicts.append(Judged(rule=rule, failure=_attributed(failure, rule, view)))
         else:
             if verdict is not NOT_APPLICABLE:
-                verdicts.append(Judged(rule=rule, failure=None))
+                verdicts.append(_held(rule))
     return verdicts
+
+
+#: Each rule's verdict "held", made once: a Judged is immutable, and a judged answer was
+#: a dozen of them.
+_HELD: dict[str, Judged] = {}
+
+
+def _held(rule: Rule) -> Judged:
+    held = _HELD.get(rule.name)
+    if held is None or held.rule is not rule:
+        held = _HELD[rule.name] = Judged(rule=rule, failure=None)
+    return held
 
 
 def _attributed(failure: ConformanceFailure, rule: Rule, view: ExchangeView) -> ConformanceFailure:

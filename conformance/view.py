@@ -29,7 +29,6 @@ Readings, and when each is there (``None`` otherwise):
 
 from __future__ import annotations
 
-from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
@@ -41,6 +40,7 @@ from .columns import Columns
 from .config import CLOCK_SKEW, KitConfig
 from .exchange import Exchange, is_usage_path
 from .failures import MalformedBody
+from .once import once
 from .oracle import Access, Oracle
 from .profiles import Profile
 from .stamps import Stamps
@@ -80,15 +80,15 @@ class ExchangeView:
 
     # -- what came back ------------------------------------------------------------------
 
-    @cached_property
+    @once
     def endpoint(self) -> bool:
         return self.exchange.method == "GET" and is_usage_path(self.exchange.path)
 
-    @cached_property
+    @once
     def ok(self) -> bool:
         return self.endpoint and self.exchange.status == 200
 
-    @cached_property
+    @once
     def _usage(self) -> UsageBody | MalformedBody | None:
         if not self.ok:
             return None
@@ -107,7 +107,7 @@ class ExchangeView:
         """Why a 200 of the endpoint breaks the contract's shape, if it does."""
         return self._usage if isinstance(self._usage, MalformedBody) else None
 
-    @cached_property
+    @once
     def _error(self) -> ErrorBody | MalformedBody | None:
         if self.exchange.status < 400:
             return None
@@ -127,7 +127,7 @@ class ExchangeView:
 
     # -- what the contract expects -------------------------------------------------------
 
-    @cached_property
+    @once
     def _access(self) -> tuple[Access, str | None]:
         # Traffic's ``me`` is the account a 200 names: read from the body already read.
         usage = self.usage if self.exchange.account == "me" else None
@@ -142,11 +142,11 @@ class ExchangeView:
         """The real id of the account the request may read (``me`` resolved)."""
         return self._access[1]
 
-    @cached_property
+    @once
     def raw(self) -> RawQuery | None:
         return self.oracle.raw_query(self.exchange) if self.endpoint else None
 
-    @cached_property
+    @once
     def now(self) -> int:
         """The server's "now" for this request.
 
@@ -160,7 +160,7 @@ class ExchangeView:
                 return usage.meta.end.instant
         return self.config.now()
 
-    @cached_property
+    @once
     def resolved(self) -> UsageQuery | QueryError | None:
         """The query the reference semantics read, its ``QueryError``, or ``None`` if open.
 
@@ -194,22 +194,22 @@ class ExchangeView:
         resolved = self.resolved
         return resolved if isinstance(resolved, QueryError) else None
 
-    @cached_property
+    @once
     def stamps(self) -> Stamps | None:
         usage = self.usage
         return Stamps.of(list(map(_TS, usage.buckets))) if usage is not None else None
 
-    @cached_property
+    @once
     def columns(self) -> Columns | None:
         usage = self.usage
         return Columns(usage) if usage is not None else None
 
-    @cached_property
+    @once
     def grid(self) -> Stamps | None:
         query = self.query
         return self.oracle.grid(query) if query is not None else None
 
-    @cached_property
+    @once
     def answer(self) -> dict[str, Any] | None:
         query = self.query
         return self.oracle.answer(query) if query is not None else None
