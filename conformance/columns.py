@@ -27,6 +27,7 @@ import numpy as np
 
 from .body import UsageBody
 from .once import once
+from .stamps import every
 
 __all__ = ["Columns"]
 
@@ -79,7 +80,7 @@ class Columns:
 
     def has_exactly(self, names: tuple[str, ...]) -> bool:
         """Whether every value's dimensions have exactly the keys ``names`` (none: no keys)."""
-        if not (self.sizes == len(names)).all():
+        if not every(self.sizes == len(names)):
             return False
         return all(None not in self._named(name) for name in names)
 
@@ -133,7 +134,7 @@ class Columns:
         # A pair of values in two buckets is not compared: the later one opens its bucket.
         opens = np.cumsum(self.per_bucket)[:-1]
         less[opens[(opens > 0) & (opens < self.count)] - 1] = True
-        return bool(less.all())
+        return bool(every(less))
 
     def sorted_within_buckets(self, names: tuple[str, ...]) -> bool:
         """Whether, in every bucket, the values are ascending by ``names``' dimensions in order."""
@@ -145,7 +146,7 @@ class Columns:
             codes = self.codes(name)
             before, after = codes[:-1], codes[1:]
             ordered = (before < after) | ((before == after) & ordered)
-        return bool((ordered | ~same).all())
+        return bool(every(ordered | ~same))
 
     def distinct_within_buckets(self, names: tuple[str, ...]) -> bool:
         """Whether no bucket repeats a combination of ``names``' dimensions.
@@ -155,7 +156,7 @@ class Columns:
         if self.count < 2:
             return True
         if not names:  # every value's combination is the same: one value per bucket at most
-            return bool((self.per_bucket <= 1).all())
+            return bool(every(self.per_bucket <= 1))
         if self.strictly_ascending_within_buckets(names):
             return True
         rows = [self.codes(name) for name in names]

@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.spec import OPERATION_PATH
@@ -92,7 +92,7 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
         base_url=origin,
         path=path,
         account=account,
-        params=recorded.params,
+        params=tuple(parse_qsl(split.query, keep_blank_values=True)),  # Recorded.params, split once
         key=KeyRole.NONE if key is None else KeyRole.TRAFFIC,
         key_text=None,
         status=recorded.status,

@@ -18,7 +18,7 @@ from usagekit.conformance.failures import ReferenceMismatch, WrongValue
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import Verdict, needs, response_rule, when
 from usagekit.conformance.rules.diff import describe_differences
-from usagekit.conformance.stamps import Stamps, label, well_written, written_offset
+from usagekit.conformance.stamps import Stamps, every, label, well_written, written_offset
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.instants import US
 from usagekit.mock.core.zones import same_zone
@@ -45,7 +45,7 @@ def buckets_follow_calendar(view: ExchangeView) -> Verdict:
     held = (got.instants[:common] == expected.instants[:common]) & well_written(
         got.offsets[:common], expected.offsets[:common]
     )
-    if not held.all():
+    if not every(held):
         index = int(np.argmin(held))  # the first bucket that is not the expected one
         raise WrongValue(
             f"bucket {index} is {body.buckets[index].text}, expected {label(expected[index])}",

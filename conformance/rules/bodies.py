@@ -17,7 +17,7 @@ import numpy as np
 from usagekit.conformance.failures import WrongValue
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import Verdict, needs, response_rule, when
-from usagekit.conformance.stamps import offset_label, well_written, written_offset
+from usagekit.conformance.stamps import every, offset_label, well_written, written_offset
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.instants import US
 from usagekit.mock.core.query import DEFAULT_LIMIT, DEFAULT_TZ
@@ -111,7 +111,8 @@ def buckets_ascending(view: ExchangeView) -> Verdict:
 
     Accepts: instants compared whatever offset each ts is written in.
     """
-    if (np.diff(view.stamps.instants) > 0).all():
+    instants = view.stamps.instants
+    if every(instants[1:] > instants[:-1]):
         return  # the walk below only names the first bucket out of order
     buckets = view.usage.buckets
     for before, after in itertools.pairwise(buckets):
@@ -205,7 +206,7 @@ def dimension_keys_match_group_by(view: ExchangeView) -> Verdict:
     need_dimensions = bool(wanted) or view.reference
     columns = view.columns
     if (
-        (not one_value or ((columns.per_bucket == 1).all() and not columns.some_bucket_bare))
+        (not one_value or (every(columns.per_bucket == 1) and not columns.some_bucket_bare))
         and not (need_dimensions and columns.some_undimensioned)
         and columns.has_exactly(tuple(wanted))
     ):
