@@ -29,7 +29,9 @@ Each cell is measured in two placements of the processes on the CPUs:
   own. Direct is then the mock and the load generator on that same one CPU, the
   hardware the proxied path's upstream gets, so the ratio answers "does the
   proxy bottleneck the traffic when it has a core of its own?": it is 100%
-  until the proxy's CPU per request exceeds the mock's and the load's together.
+  until the proxy's CPU per request exceeds the mock's and the load's together
+  (printed too, from the CPU per request: the share of direct's rate that the
+  proxy's core alone allows, a figure a busy machine distorts far less).
   Skipped, with the reason printed, on a machine with fewer than two CPUs.
 
 The load generator is wrk where installed (as ``server.py`` uses it), else
@@ -244,6 +246,15 @@ def summarize(
             print(f"{placement.name:<8} {mix}: added p50 latency (c=1) {added:.2f} ms -> "
                   f"{'meets' if added <= 2 else 'MISSES'} <= 2 ms; throughput (c=32) {ratio:.0%} "
                   f"of direct -> {'meets' if ratio >= 0.7 else 'MISSES'} >= 70%")  # fmt: skip
+    for mix in MIXES if any(p.name == OWN_CORE for p in chosen) else ():
+        # CPU per request, which a neighbour's load distorts far less than req/s: with a
+        # core of its own, the proxy caps proxied throughput at 1 / its CPU per exchange,
+        # and direct runs at 1 / (mock + load) on the other core.
+        load_ms, mock_ms, _ = cpu[mix, OWN_CORE, 32, "direct"]
+        proxy_ms = cpu[mix, OWN_CORE, 32, "proxied"][2]
+        print(f"own core {mix}: CPU per request (c=32) proxy {proxy_ms:.3f} ms vs mock + load "
+              f"{mock_ms + load_ms:.3f} ms direct -> the proxy's core alone caps proxied "
+              f"at {min(1.0, (mock_ms + load_ms) / proxy_ms):.0%} of direct")  # fmt: skip
     violations = found["violations"]
     assert isinstance(violations, list)
     print(f"proxy: {found['exchanges']} exchanges judged, {len(violations)} distinct violations")
