@@ -95,8 +95,11 @@ def pin(pid: int, cpus: frozenset[int]) -> None:
     """Every thread of ``pid`` and of its descendants to ``cpus``, checked in /proc."""
     for member in tree(pid):
         for task in Path(f"/proc/{member}/task").iterdir():
-            os.sched_setaffinity(int(task.name), cpus)
-            status = (task / "status").read_text()
+            try:
+                os.sched_setaffinity(int(task.name), cpus)
+                status = (task / "status").read_text()
+            except (ProcessLookupError, FileNotFoundError):
+                continue  # a thread that ended meanwhile (the mock's cache writer, say)
             allowed = next(x for x in status.splitlines() if x.startswith("Cpus_allowed_list:"))
             if parse_cpu_list(allowed.split(":")[1]) != cpus:
                 raise RuntimeError(f"thread {task.name} of {member}: {allowed.strip()}")
