@@ -21,10 +21,10 @@ generation time) are not compared, so rules that compare answers accept them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import msgspec
 
@@ -78,11 +78,41 @@ class UsageMetaView:
     raw: dict[str, Any] = field(compare=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class UsageBody:
+    """A 200's body. The rules that read every bucket at once read ``stamps`` and
+    ``values`` (one per bucket, in order); :attr:`buckets` are built on first use, which
+    the rules of a body that holds never make (:meth:`of` builds a body from buckets)."""
+
     meta: UsageMetaView
-    buckets: tuple[Bucket, ...]
-    exchange: Exchange = field(compare=False, repr=False)
+    exchange: Exchange = field(repr=False)
+    stamps: Sequence[Stamp]  # each bucket's ts, read
+    texts: Sequence[str] = field(repr=False)  # ... as written
+    values: Sequence[tuple[Value, ...] | None] = field(repr=False)  # None: absent or null
+
+    @classmethod
+    def of(cls, *, meta: UsageMetaView, buckets: tuple[Bucket, ...], exchange: Exchange) -> Self:
+        body = cls(
+            meta=meta,
+            exchange=exchange,
+            stamps=[b.ts for b in buckets],
+            texts=[b.text for b in buckets],
+            values=[b.values for b in buckets],
+        )
+        body.__dict__["buckets"] = buckets
+        return body
+
+    @once
+    def buckets(self) -> tuple[Bucket, ...]:
+        return tuple(map(Bucket, self.stamps, self.texts, self.values))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UsageBody):
+            return NotImplemented
+        return self.meta == other.meta and self.buckets == other.buckets
+
+    def __hash__(self) -> int:
+        return hash((self.meta, self.buckets))
 
     @once
     def raw(self) -> dict[str, Any]:
@@ -167,8 +197,8 @@ def read_usage(exchange: Exchange) -> UsageBody:
         raise _fail(
             exchange, f"data[{index}].ts", f"is {texts[index]!r}, not a date-time with an offset"
         )
-    buckets = map(Bucket, stamps, texts, map(_VALUES, wire.data))
-    return UsageBody(meta=meta, buckets=tuple(buckets), exchange=exchange)
+    values = list(map(_VALUES, wire.data))
+    return UsageBody(meta=meta, exchange=exchange, stamps=stamps, texts=texts, values=values)
 
 
 def _read_usage_plainly(exchange: Exchange) -> UsageBody:
@@ -178,7 +208,7 @@ def _read_usage_plainly(exchange: Exchange) -> UsageBody:
     if not isinstance(data, list):
         raise _fail(exchange, "data", "is missing or not a list")
     buckets = tuple(_bucket(exchange, i, item) for i, item in enumerate(data))
-    return UsageBody(meta=meta, buckets=buckets, exchange=exchange)
+    return UsageBody.of(meta=meta, buckets=buckets, exchange=exchange)
 
 
 def _meta(exchange: Exchange, meta: Any) -> UsageMetaView:

@@ -32,11 +32,7 @@ from .stamps import every
 __all__ = ["Columns"]
 
 _NONE: dict[str, str] = {}  # the dimensions of a value without any
-_VALUES, _DIMENSIONS, _CONVERSATIONS = (
-    attrgetter("values"),
-    attrgetter("dimensions"),
-    attrgetter("conversations"),
-)
+_DIMENSIONS, _CONVERSATIONS = attrgetter("dimensions"), attrgetter("conversations")
 
 
 class Columns:
@@ -44,7 +40,7 @@ class Columns:
 
     def __init__(self, body: UsageBody) -> None:
         # map, chain and attrgetter walk the values in C: a Python loop per value is the cost.
-        lists = list(map(_VALUES, body.buckets))
+        lists = list(body.values)
         #: Whether some bucket has no ``values`` at all (absent or null).
         self.some_bucket_bare = None in lists
         if self.some_bucket_bare:

@@ -29,7 +29,6 @@ Readings, and when each is there (``None`` otherwise):
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 from usagekit.mock.core.errors import QueryError
@@ -46,8 +45,6 @@ from .profiles import Profile
 from .stamps import Stamps
 
 __all__ = ["ExchangeView"]
-
-_TS = attrgetter("ts")
 
 
 class ExchangeView:
@@ -197,7 +194,7 @@ class ExchangeView:
     @once
     def stamps(self) -> Stamps | None:
         usage = self.usage
-        return Stamps.of(list(map(_TS, usage.buckets))) if usage is not None else None
+        return Stamps.of(usage.stamps) if usage is not None else None
 
     @once
     def columns(self) -> Columns | None:

@@ -30,7 +30,7 @@ BUCKETS = st.lists(st.one_of(st.none(), st.lists(VALUES, max_size=4)), max_size=
 
 
 def _body(buckets: list[list[Value] | None]) -> UsageBody:
-    return UsageBody(
+    return UsageBody.of(
         meta=None,  # type: ignore[arg-type]  # the columns read only the buckets
         buckets=tuple(
             Bucket(ts=Stamp(i, 0), text=str(i), values=None if v is None else tuple(v))
