@@ -32,6 +32,7 @@ from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
 from .exchange import Exchange
 from .forwarding import decoded, forwarded, kept, request_body
 from .har import HarWriter, Recorded
+from .protocol import WHOLE
 from .traffic import Traffic, Violation, exchange_of
 from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout
 
@@ -157,8 +158,10 @@ class ValidationProxy:
             marks.append((RULES, ", ".join(dict.fromkeys(v.rule for v in violations)).encode()))
         headers = [(k, v) for k, v in headers if k != b"content-length"]
         headers += [(b"content-length", str(len(body)).encode()), *marks]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        whole = flight.scope.get("extensions", {}).get(WHOLE)  # protocol.ProxyProtocol's
+        if whole is None or not await whole(send, status, headers, body):
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
         if self.recorder is not None:
             self.recorder.add(made[0] if made else flight.recorded(answer, raw))
 

@@ -7,11 +7,12 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote_to_bytes
 
 import pytest
 import uvicorn
 
-from usagekit.conformance.protocol import ProxyProtocol
+from usagekit.conformance.protocol import WHOLE, ProxyProtocol
 from usagekit.mock.wire import OneWrite
 
 
@@ -52,12 +53,23 @@ def test_the_head_is_held_until_the_body_and_flushed_when_there_is_none() -> Non
     assert bare.closed
 
 
+_WRITTEN: list[bool] = []  # what the extension answered, request by request
+
+
 async def _app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     if scope["type"] != "http":
         return
     status = int(scope["path"].strip("/") or 200)
     body = b"" if status in (204, 304) else b"hello"
     headers = [(b"content-length", str(len(body)).encode())] if body else []
+    name, _, value = scope["query_string"].partition(b"=")
+    if name:  # ?plain=VALUE or ?whole=VALUE: one more header, by ASGI or the extension
+        headers.append((b"x-value", unquote_to_bytes(value)))
+    if name == b"whole":
+        written = await scope["extensions"][WHOLE](send, status, headers, body)
+        _WRITTEN.append(written)
+        if written:
+            return
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -68,7 +80,14 @@ def _serving() -> Iterator[int]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(_app, port=port, http=ProxyProtocol, lifespan="off", log_level="warning")
+        uvicorn.Config(
+            _app,
+            port=port,
+            http=ProxyProtocol,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,  # as the proxy serves (a logged answer is sent by ASGI)
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -98,3 +117,51 @@ def test_every_answer_arrives_whole_on_a_kept_alive_connection(method: str, path
     with _serving() as port:
         heads = asyncio.run(go(port))
     assert heads == [f"HTTP/1.1 {path.strip('/')}".encode()] * 2
+
+
+async def _exchange(port: int, requests: list[bytes]) -> bytes:
+    """Everything the server writes back to ``requests`` on one connection, until it closes
+    it or is quiet for a moment."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"".join(requests))
+    received = b""
+    try:
+        while chunk := await asyncio.wait_for(reader.read(1 << 16), 0.5):
+            received += chunk
+    except TimeoutError:
+        pass
+    writer.close()
+    return received
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("path", ["/200", "/502", "/204"])
+@pytest.mark.parametrize("close", [False, True])
+def test_a_whole_answer_is_written_as_uvicorns_send_writes_it(
+    method: str, path: str, close: bool
+) -> None:
+    """Byte for byte what ASGI's two messages give, the connection kept alive or closed alike
+    (the second request proves the cycle completed; HEAD and 204 are declined, sent by ASGI)."""
+    connection = b"connection: close\r\n" if close else b""
+    requests = {
+        query: [f"{method} {path}?{query} HTTP/1.1\r\nhost: x\r\n".encode() + connection + b"\r\n"]
+        * 2
+        for query in ("plain=v", "whole=v")
+    }
+    _WRITTEN.clear()
+    with _serving() as port:
+        plain, whole = (asyncio.run(_exchange(port, requests[q])) for q in requests)
+    assert whole == plain
+    declined = method == "HEAD" or path == "/204"
+    assert [not declined] * (1 if close else 2) == _WRITTEN
+    assert whole.count(b"HTTP/1.1 ") == (1 if close else 2)
+    assert (b"connection: close\r\n" in whole) == close
+
+
+def test_a_header_uvicorn_refuses_is_declined_and_refused_by_uvicorn() -> None:
+    with _serving() as port:
+        received = asyncio.run(
+            _exchange(port, [b"GET /200?whole=a%01b HTTP/1.1\r\nhost: x\r\n\r\n"])
+        )
+    assert received == b""  # uvicorn's send raised on the value: the connection is closed
+    assert _WRITTEN[-1] is False
