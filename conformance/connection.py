@@ -57,6 +57,7 @@ class Connection(asyncio.Protocol):
         self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self.reason = bytearray()
         self.headers: Headers = []
+        self.names: list[bytes] = []  # the headers' names, lower-cased once
         self.body: deque[bytes] = deque()
         self.buffered = 0
         self.head_done = False
@@ -110,6 +111,7 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.surplus:
             self.headers.append((name, value))
+            self.names.append(name.lower())
 
     def on_headers_complete(self) -> None:
         if self.surplus:
@@ -131,7 +133,7 @@ class Connection(asyncio.Protocol):
         if self.head_done or self.surplus:
             self.done = True
         else:  # after an interim answer: its head is forgotten, the final one is read
-            self.reason, self.headers = bytearray(), []
+            self.reason, self.headers, self.names = bytearray(), [], []
 
     # -- the caller's side --------------------------------------------------------------
 

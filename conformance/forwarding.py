@@ -49,10 +49,15 @@ def forwarded(raw: Headers, *, decodable: bool) -> Headers:
     return kept
 
 
-def kept(headers: Headers) -> Headers:
-    """The upstream's headers, lower-cased, minus hop-by-hop ones."""
-    drop = _dropped(headers)
-    return [(k.lower(), v) for k, v in headers if k.lower() not in drop]
+def kept(headers: Headers, names: list[bytes], *, without: bytes = b"") -> Headers:
+    """The upstream's headers (``names``: theirs lower-cased), lower-cased, minus hop-by-hop
+    ones and ``without``."""
+    drop = _dropped(headers) if b"connection" in names else HOP_BY_HOP
+    return [
+        (name, v)
+        for name, (_, v) in zip(names, headers, strict=True)
+        if name not in drop and name != without
+    ]
 
 
 def _dropped(headers: Headers) -> frozenset[bytes]:

@@ -150,14 +150,14 @@ class ValidationProxy:
             return exchange_of(made[0], self.upstream)
 
         violations = self.traffic.judge_answer(flight.judged_as(answer), raw, exchange)
-        status, headers, body = answer.status, kept(answer.headers), raw
+        status, body = answer.status, raw
+        headers = kept(answer.headers, answer.names, without=b"content-length")
         if violations and self.strict:
             status, headers, body = 502, [(b"content-type", JSON)], _strict_body(violations)
-        marks = [(VIOLATIONS, str(len(violations)).encode())]
+        headers.append((b"content-length", b"%d" % len(body)))
+        headers.append((VIOLATIONS, b"%d" % len(violations)))
         if violations:
-            marks.append((RULES, ", ".join(dict.fromkeys(v.rule for v in violations)).encode()))
-        headers = [(k, v) for k, v in headers if k != b"content-length"]
-        headers += [(b"content-length", str(len(body)).encode()), *marks]
+            headers.append((RULES, ", ".join(dict.fromkeys(v.rule for v in violations)).encode()))
         whole = flight.scope.get("extensions", {}).get(WHOLE)  # protocol.ProxyProtocol's
         if whole is None or not await whole(send, status, headers, body):
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -166,7 +166,7 @@ class ValidationProxy:
             self.recorder.add(made[0] if made else flight.recorded(answer, raw))
 
     async def _streamed(self, flight: _Flight, answer: Answer, send: Send) -> None:
-        headers = kept(answer.headers)
+        headers = kept(answer.headers, answer.names)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         parts: list[bytes] = []
         size = 0

@@ -33,13 +33,16 @@ class Answer:
         self.status = connection.status
         self.reason = connection.reason.decode("latin-1")
         self.headers = connection.headers
+        self.names = connection.names  # lower-cased
         self._upstream = upstream
         self._connection: Connection | None = connection
         self._done = head or connection.done or self.status in (204, 304) or self.status < 200
         self._ended = False  # the body ended with the connection (no length, no chunks)
 
     def header(self, name: bytes) -> bytes | None:
-        return next((v for k, v in self.headers if k.lower() == name), None)
+        """The first value of a header (``name`` lower-case)."""
+        names = self.names
+        return self.headers[names.index(name)][1] if name in names else None
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body, de-framed, chunk by chunk."""
