@@ -16,7 +16,7 @@ import httpx
 
 from .upstream import Headers
 
-__all__ = ["MAX_BODY", "decoded", "forwarded", "kept", "request_body"]
+__all__ = ["MAX_BODY", "decoded", "forwarded", "has_body", "kept", "request_body"]
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
@@ -73,6 +73,15 @@ def _dropped(headers: Headers) -> frozenset[bytes]:
 def _decodable(accepted: bytes) -> bytes:
     codings = [c for c in accepted.split(b",") if c.split(b";")[0].strip().lower() in DECODABLE]
     return b",".join(codings).strip() or b"identity"
+
+
+def has_body(headers: Headers) -> bool:
+    """Whether a request has a body to read (RFC 9112 6.3: only with a length or a coding);
+    a GET of the endpoint has none, and is forwarded without waiting on ``receive``."""
+    return any(k.lower() in _FRAMING for k, _ in headers)
+
+
+_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 
 
 async def request_body(receive: Receive) -> bytes | None:

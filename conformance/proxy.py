@@ -30,7 +30,7 @@ from typing import Any
 
 from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
 from .exchange import Exchange
-from .forwarding import decoded, forwarded, kept, request_body
+from .forwarding import decoded, forwarded, has_body, kept, request_body
 from .har import HarWriter, Recorded
 from .protocol import WHOLE
 from .traffic import Traffic, Violation, exchange_of
@@ -112,7 +112,7 @@ class ValidationProxy:
         flight = _Flight(scope=scope, started=time.time(), clock=time.perf_counter())
         judged = self.traffic.covers(scope["method"], scope["path"])
         headers = forwarded(scope["headers"], decodable=judged)
-        body = await request_body(receive)
+        body = await request_body(receive) if has_body(scope["headers"]) else b""
         if body is None:
             await reply(send, 413, error_body("payload_too_large", "The request body is too large"))
             return

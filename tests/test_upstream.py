@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -205,6 +205,19 @@ def test_other_paths_are_forwarded_untouched_but_for_hop_by_hop_headers() -> Non
     assert answer.headers["x-upstream"] == "yes"
     assert "keep-alive" not in answer.headers
     assert "x-usagekit-violations" not in answer.headers
+
+
+async def _in_parts() -> AsyncIterator[bytes]:
+    yield b'{"x"'
+    yield b": 1}"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_is_forwarded_whatever_its_method_and_framing(chunked: bool) -> None:
+    content = _in_parts() if chunked else b'{"x": 1}'  # transfer-encoding or content-length
+    with serving(ECHO) as base:
+        answer = _through(base, "GET", "/some/where", content=content)
+    assert answer.json()["body"] == '{"x": 1}'
 
 
 def test_an_unreachable_upstream_is_a_502_in_the_contracts_shape() -> None:
