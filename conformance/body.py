@@ -1,16 +1,10 @@
-"""Typed views of the contract's bodies, read leniently and judged strictly.
+"""Typed views of the contract's bodies: the records the rules read.
 
-``read_usage`` turns a 200 body into :class:`UsageBody` or raises
-:class:`MalformedBody` saying which field breaks the published shape. Fields
-the published contract makes optional (``values``, ``dimensions``, ``meta.tz``,
+:mod:`~usagekit.conformance.reading` reads a body off the wire into these
+records (or says which field breaks the published shape). Fields the published
+contract makes optional (``values``, ``dimensions``, ``meta.tz``,
 ``meta.group_by``) are kept as ``None`` when absent, so that the reference
 profile can require them and the contract profile need not.
-
-A 200 is read by msgspec straight into the typed records (a 60 kB answer in
-C, checked as it is decoded); whatever msgspec refuses is read again by the
-plain reader, which names the field that breaks the shape, so a malformed body
-gets the same words either way (tests/test_conformance_body.py holds the two
-readers to each other).
 
 Two bodies are equal when they say the same thing in the contract's terms:
 the same instants in the same offsets, the same values and meta. The text of a
@@ -20,20 +14,17 @@ generation time) are not compared, so rules that compare answers accept them.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Annotated, Any, Self
 
 import msgspec
 
 from .exchange import Exchange
-from .failures import MalformedBody
 from .once import once
-from .stamps import Stamp, read_stamp, read_stamps
+from .stamps import Stamp
 
-__all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value", "read_error", "read_usage"]
+__all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value"]
 
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
@@ -135,192 +126,3 @@ class ErrorBody:
     code: str
     message: str
     fields: tuple[str, ...] | None  # errors[].field, when errors[] is present
-
-
-def _fail(exchange: Exchange, where: str, problem: str) -> MalformedBody:
-    return MalformedBody(f"{where} {problem}", exchanges=(exchange,))
-
-
-def _json_object(exchange: Exchange) -> dict[str, Any]:
-    try:
-        body = exchange.json()
-    except ValueError:
-        raise _fail(exchange, "the body", "is not JSON") from None
-    if not isinstance(body, dict):
-        raise _fail(exchange, "the body", "is not a JSON object")
-    return body
-
-
-def _integer(exchange: Exchange, where: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail(exchange, where, f"is {value!r}, not an integer >= 0")
-    return value
-
-
-def _stamp(exchange: Exchange, where: str, value: Any) -> Stamp:
-    stamp = read_stamp(value)
-    if stamp is None:
-        raise _fail(exchange, where, f"is {value!r}, not a date-time with an offset")
-    return stamp
-
-
-class _WireBucket(msgspec.Struct, gc=False):
-    ts: str
-    values: tuple[Value, ...] | None = None
-
-
-class _Wire(msgspec.Struct, gc=False):
-    meta: msgspec.Raw
-    data: tuple[_WireBucket, ...]
-
-
-_decode_wire = msgspec.json.Decoder(_Wire).decode
-_decode_json = msgspec.json.Decoder().decode
-_TS, _VALUES = attrgetter("ts"), attrgetter("values")
-
-
-def read_usage(exchange: Exchange) -> UsageBody:
-    try:
-        wire = _decode_wire(exchange.content)
-    except msgspec.MsgspecError:
-        return _read_usage_plainly(exchange)
-    try:
-        raw_meta = _decode_json(wire.meta)
-    except msgspec.MsgspecError:  # a number out of msgspec's range, say: json reads it
-        raw_meta = json.loads(bytes(wire.meta))
-    meta = _meta(exchange, raw_meta)
-    # map walks the buckets in C; a failure is looked for only once one is known to be there.
-    texts = list(map(_TS, wire.data))
-    stamps = read_stamps(texts)
-    if None in stamps:
-        index = stamps.index(None)
-        raise _fail(
-            exchange, f"data[{index}].ts", f"is {texts[index]!r}, not a date-time with an offset"
-        )
-    values = list(map(_VALUES, wire.data))
-    return UsageBody(meta=meta, exchange=exchange, stamps=stamps, texts=texts, values=values)
-
-
-def _read_usage_plainly(exchange: Exchange) -> UsageBody:
-    body = _json_object(exchange)
-    meta = _meta(exchange, body.get("meta"))
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise _fail(exchange, "data", "is missing or not a list")
-    buckets = tuple(_bucket(exchange, i, item) for i, item in enumerate(data))
-    return UsageBody.of(meta=meta, buckets=buckets, exchange=exchange)
-
-
-def _meta(exchange: Exchange, meta: Any) -> UsageMetaView:
-    if not isinstance(meta, dict):
-        raise _fail(exchange, "meta", "is missing or not an object")
-    for name in ("account_id", "granularity"):
-        if not isinstance(meta.get(name), str):
-            raise _fail(exchange, f"meta.{name}", "is missing or not a string")
-    group_by = meta.get("group_by")
-    if group_by is not None and not (
-        isinstance(group_by, list) and all(isinstance(g, str) for g in group_by)
-    ):
-        raise _fail(exchange, "meta.group_by", f"is {group_by!r}, not a list of strings")
-    tz = meta.get("tz")
-    if tz is not None and not isinstance(tz, str):
-        raise _fail(exchange, "meta.tz", f"is {tz!r}, not a string")
-    return UsageMetaView(
-        account_id=meta["account_id"],
-        start=_stamp(exchange, "meta.start", meta.get("start")),
-        end=_stamp(exchange, "meta.end", meta.get("end")),
-        granularity=meta["granularity"],
-        group_by=tuple(group_by) if group_by is not None else None,
-        tz=tz,
-        raw=meta,
-    )
-
-
-def _bucket(exchange: Exchange, index: int, item: Any) -> Bucket:
-    # Called for every bucket of every answer: the place names of a failure
-    # (``data[3].values[1].seconds``) are written only when there is one.
-    if not isinstance(item, dict):
-        raise _fail(exchange, f"data[{index}]", "is not an object")
-    values = item.get("values")
-    if values is not None and not isinstance(values, list):
-        raise _fail(exchange, f"data[{index}].values", "is not a list")
-    text = item.get("ts")
-    stamp = read_stamp(text)
-    if stamp is None:
-        raise _fail(exchange, f"data[{index}].ts", f"is {text!r}, not a date-time with an offset")
-    return Bucket(
-        ts=stamp,
-        text=text,
-        values=tuple(_values(exchange, index, values)) if values is not None else None,
-    )
-
-
-def _values(exchange: Exchange, index: int, values: list[Any]) -> Iterator[Value]:
-    for j, item in enumerate(values):
-        # JSON's own types, checked inline: the common well-formed value costs no call;
-        # anything else takes _value's full checks and its failure's place name.
-        if type(item) is dict:
-            dimensions = item.get("dimensions")
-            seconds = item.get("seconds")
-            conversations = item.get("conversations")
-            if (
-                type(seconds) is int
-                and seconds >= 0
-                and type(conversations) is int
-                and conversations >= 0
-                and (
-                    dimensions is None
-                    or (
-                        type(dimensions) is dict
-                        and all(type(v) is str for v in dimensions.values())
-                    )
-                )
-            ):
-                yield Value(seconds=seconds, conversations=conversations, dimensions=dimensions)
-                continue
-        yield _value(exchange, index, j, item)
-
-
-def _value(exchange: Exchange, index: int, j: int, item: Any) -> Value:
-    if not isinstance(item, dict):
-        raise _fail(exchange, f"data[{index}].values[{j}]", "is not an object")
-    dimensions = item.get("dimensions")
-    if dimensions is not None and not (
-        isinstance(dimensions, dict) and all(isinstance(v, str) for v in dimensions.values())
-    ):
-        where = f"data[{index}].values[{j}].dimensions"
-        raise _fail(exchange, where, f"is {dimensions!r}, not a string map")
-    seconds = item.get("seconds")
-    conversations = item.get("conversations")
-    if not (_counts(seconds) and _counts(conversations)):
-        where = f"data[{index}].values[{j}]"
-        _integer(exchange, f"{where}.seconds", seconds)
-        _integer(exchange, f"{where}.conversations", conversations)
-    return Value(seconds=seconds, conversations=conversations, dimensions=dimensions)
-
-
-def _counts(value: Any) -> bool:
-    """Whether ``value`` is an integer >= 0 (``_integer`` says why not, when it is not)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def read_error(exchange: Exchange) -> ErrorBody:
-    body = _json_object(exchange)
-    for name in ("code", "message"):
-        if not isinstance(body.get(name), str):
-            raise _fail(exchange, name, "is missing or not a string")
-    detail = body.get("detail")
-    if detail is not None and not isinstance(detail, str):
-        raise _fail(exchange, "detail", f"is {detail!r}, not a string")
-    errors = body.get("errors")
-    fields: tuple[str, ...] | None = None
-    if errors is not None:
-        if not isinstance(errors, list) or not all(
-            isinstance(e, dict)
-            and isinstance(e.get("field"), str)
-            and isinstance(e.get("message"), str)
-            for e in errors
-        ):
-            raise _fail(exchange, "errors", "is not a list of {field, message} strings")
-        fields = tuple(e["field"] for e in errors)
-    return ErrorBody(code=body["code"], message=body["message"], fields=fields)

@@ -34,7 +34,7 @@ from typing import Any
 from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.query import RawQuery, UsageQuery
 
-from .body import ErrorBody, UsageBody, read_error, read_usage
+from .body import ErrorBody, UsageBody
 from .columns import Columns
 from .config import CLOCK_SKEW, KitConfig
 from .exchange import Exchange, is_usage_path
@@ -42,6 +42,7 @@ from .failures import MalformedBody
 from .once import once
 from .oracle import Access, Oracle
 from .profiles import Profile
+from .reading import read_error, read_usage
 from .stamps import Stamps
 
 __all__ = ["ExchangeView"]

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from usagekit.conformance import body as body_module
-from usagekit.conformance.body import _read_usage_plainly, read_error, read_usage
+from usagekit.conformance import reading as reading_module
 from usagekit.conformance.exchange import Exchange, KeyRole
 from usagekit.conformance.failures import MalformedBody
+from usagekit.conformance.reading import _read_usage_plainly, read_error, read_usage
 
 
 def exchange(body: object, status: int = 200) -> Exchange:
@@ -153,7 +153,7 @@ def test_the_fast_reader_reads_as_the_plain_one(content: bytes) -> None:
 
 def test_a_well_formed_body_takes_the_fast_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     plain: list[Exchange] = []
-    monkeypatch.setattr(body_module, "_read_usage_plainly", plain.append)
+    monkeypatch.setattr(reading_module, "_read_usage_plainly", plain.append)
     read_usage(dataclasses.replace(exchange(None), content=_mutated("extra-members")))
     assert plain == []
     read_usage(dataclasses.replace(exchange(None), content=_mutated("seconds-huge")))
