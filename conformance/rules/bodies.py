@@ -17,7 +17,13 @@ import numpy as np
 from usagekit.conformance.failures import WrongValue
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import Verdict, needs, response_rule, when
-from usagekit.conformance.stamps import every, offset_label, well_written, written_offset
+from usagekit.conformance.stamps import (
+    Stamps,
+    every,
+    offset_label,
+    well_written,
+    written_offset,
+)
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.instants import US
 from usagekit.mock.core.query import DEFAULT_LIMIT, DEFAULT_TZ
@@ -167,7 +173,7 @@ def ts_in_requested_zone(view: ExchangeView) -> Verdict:
     stamps = view.stamps
     if not len(stamps):
         return
-    held = well_written(stamps.offsets, _offsets_at(timeline, stamps.instants // US))
+    held = well_written(stamps.offsets, _zone_offsets(view, zone, timeline, stamps))
     for index in np.flatnonzero(~held).tolist():  # each one read again exactly
         bucket = view.usage.buckets[index]
         expected = timeline.offset_at(bucket.ts.instant // US)
@@ -177,6 +183,21 @@ def ts_in_requested_zone(view: ExchangeView) -> Verdict:
                 f"({offset_label(expected)})",
                 exchanges=(view.exchange,),
             )
+
+
+def _zone_offsets(view: ExchangeView, zone: str, timeline: Timeline, stamps: Stamps) -> np.ndarray:
+    """The zone's offset at each of ``stamps``' instants.
+
+    Under the reference profile, whose calendar rule builds the query's grid
+    anyway, an answer whose instants are the grid's in the same zone reads the
+    offsets the grid was cut with (``Timeline.offsets_at`` of the same
+    instants) instead of looking them up again.
+    """
+    query = view.query if view.reference else None
+    grid = view.grid if query is not None and query.tz == zone else None
+    if grid is not None and len(grid) == len(stamps) and every(grid.instants == stamps.instants):
+        return grid.offsets
+    return _offsets_at(timeline, stamps.instants // US)
 
 
 def _offsets_at(timeline: Timeline, instants: np.ndarray) -> np.ndarray:
@@ -206,7 +227,7 @@ def dimension_keys_match_group_by(view: ExchangeView) -> Verdict:
     need_dimensions = bool(wanted) or view.reference
     columns = view.columns
     if (
-        (not one_value or (every(columns.per_bucket == 1) and not columns.some_bucket_bare))
+        (not one_value or columns.one_per_bucket)
         and not (need_dimensions and columns.some_undimensioned)
         and columns.has_exactly(tuple(wanted))
     ):
