@@ -39,7 +39,9 @@ class Columns:
     """The values of every bucket of one answer, flat and in order."""
 
     def __init__(self, body: UsageBody) -> None:
-        # map, chain and attrgetter walk the values in C: a Python loop per value is the cost.
+        # map, chain and attrgetter walk the values in C: a Python loop per value is the cost,
+        # and so is each pass over them (some 25 ns a value): a question is answered in as
+        # few passes as it can be.
         lists = list(body.values)
         #: Whether some bucket has no ``values`` at all (absent or null).
         self.some_bucket_bare = None in lists
@@ -47,14 +49,19 @@ class Columns:
             lists = [v if v is not None else () for v in lists]
         values = list(chain.from_iterable(lists))
         self.count = len(values)
-        #: Values per bucket (a bucket without values has 0).
-        self.per_bucket = np.fromiter(map(len, lists), np.int64, len(lists))
+        self._lists = lists
         #: Each value's ``dimensions``, ``None`` where absent or null.
         self.dimensions = list(map(_DIMENSIONS, values))
         self._values = values
         self._columns: dict[str, list[str | None]] = {}
+        self._complete: dict[str, bool] = {}  # name -> whether every value has it
         self._codes: dict[str, np.ndarray] = {}
         self._ascending: dict[tuple[str, ...], bool] = {}
+
+    @once
+    def per_bucket(self) -> np.ndarray:
+        """Values per bucket (a bucket without values has 0)."""
+        return np.array(list(map(len, self._lists)), np.int64)
 
     @once
     def bucket(self) -> np.ndarray:
@@ -62,9 +69,27 @@ class Columns:
         return np.repeat(np.arange(len(self.per_bucket)), self.per_bucket)
 
     @once
+    def one_per_bucket(self) -> bool:
+        """Whether every bucket has exactly one value."""
+        return (
+            self.count == len(self._lists)
+            and not self.some_bucket_bare
+            and 0 not in map(len, self._lists)
+        )
+
+    @once
+    def _dimension_count(self) -> int | None:
+        """How many dimensions the values have all together; ``None`` if some value has
+        none at all (absent or null): one pass answers both."""
+        try:
+            return sum(map(len, self.dimensions))
+        except TypeError:  # len(None)
+            return None
+
+    @once
     def some_undimensioned(self) -> bool:
         """Whether some value has no ``dimensions`` (absent or null)."""
-        return None in self.dimensions
+        return self._dimension_count is None
 
     @once
     def sizes(self) -> np.ndarray:
@@ -75,21 +100,35 @@ class Columns:
         return np.fromiter(map(len, dims), np.int64, self.count)
 
     def has_exactly(self, names: tuple[str, ...]) -> bool:
-        """Whether every value's dimensions have exactly the keys ``names`` (none: no keys)."""
-        if not every(self.sizes == len(names)):
+        """Whether every value's dimensions have exactly the keys ``names`` (none: no keys).
+
+        ``names`` are distinct: when every value has each of them and the values
+        have ``len(names)`` dimensions each on average, none has another.
+        """
+        if not all(self._has(name) for name in names):
             return False
-        return all(None not in self._named(name) for name in names)
+        total = self._dimension_count
+        if total is None:  # some have none: the others' count (names is then empty)
+            total = sum(map(len, filter(None, self.dimensions)))
+        return total == self.count * len(names)
+
+    def _has(self, name: str) -> bool:
+        """Whether every value has the dimension ``name``."""
+        if name not in self._complete:
+            self._named(name)
+        return self._complete[name]
 
     def _named(self, name: str) -> list[str | None]:
         column = self._columns.get(name)
         if column is None:
-            dims = self.dimensions
-            if self.some_undimensioned:
-                dims = [d if d is not None else _NONE for d in dims]
             try:
-                column = list(map(itemgetter(name), dims))
-            except KeyError:
+                # A body's dimension values are strings: a value of None here is no reading's.
+                column = list(map(itemgetter(name), self.dimensions))
+                self._complete[name] = True
+            except (KeyError, TypeError):  # some value lacks it, or has no dimensions
+                dims = [d if d is not None else _NONE for d in self.dimensions]
                 column = [d.get(name) for d in dims]
+                self._complete[name] = None not in column
             self._columns[name] = column
         return column
 
@@ -120,9 +159,9 @@ class Columns:
     def _strictly_ascending(self, names: tuple[str, ...]) -> bool:
         if not names:
             return False
-        columns = [self._named(name) for name in names]
-        if any(None in column for column in columns):
+        if not all(self._has(name) for name in names):
             return False
+        columns = [self._named(name) for name in names]
         if self.count < 2:
             return True
         keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
