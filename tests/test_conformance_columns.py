@@ -75,3 +75,4 @@ def test_columns_agree_with_a_walk(buckets: list[list[Value] | None], names: lis
     assert columns.some_without_conversations is any(v.conversations == 0 for v in values)
     assert columns.some_undimensioned is any(v.dimensions is None for v in values)
     assert columns.per_bucket.tolist() == [len(b) for b in _values(buckets)]
+    assert columns.one_per_bucket is all(b is not None and len(b) == 1 for b in buckets)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from usagekit.conformance.rules.bodies import _offsets_at
+from usagekit.mock.core.buckets import Granularity, bucket_grid
 from usagekit.mock.core.instants import parse_instant
 from usagekit.mock.core.zones import get_timeline
 
@@ -40,3 +41,18 @@ def test_offsets_at_is_offset_at_for_every_instant(
     shuffled = np.random.default_rng(1).permutation(instants)  # a server's order is not trusted
     expected = [timeline.offset_at(int(i)) for i in shuffled]
     assert _offsets_at(timeline, shuffled).tolist() == expected
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize(("first", "last", "step"), SPANS)
+@pytest.mark.parametrize("granularity", list(Granularity))
+def test_a_grids_offsets_are_offset_at_of_its_starts(
+    zone: str, first: str, last: str, step: int, granularity: Granularity
+) -> None:
+    # The rule reads them instead of _offsets_at when an answer's instants are the grid's.
+    timeline = get_timeline(zone)
+    grid = bucket_grid(timeline, granularity, parse_instant(first), parse_instant(last), 500)
+    assert len(grid)
+    expected = [timeline.offset_at(int(s)) for s in grid.starts]
+    assert grid.offsets.tolist() == expected
+    assert grid.offsets.tolist() == _offsets_at(timeline, grid.starts).tolist()
