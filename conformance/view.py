@@ -95,7 +95,7 @@ class ExchangeView:
         except MalformedBody as failure:
             return failure
 
-    @property
+    @once  # a rule or a guard asks for it a dozen times an exchange
     def usage(self) -> UsageBody | None:
         """The 200's body, or ``None`` (also when malformed: see :attr:`usage_failure`)."""
         return self._usage if isinstance(self._usage, UsageBody) else None
@@ -179,7 +179,7 @@ class ExchangeView:
                 return None
         return resolved
 
-    @property
+    @once  # a rule or a guard asks for it a dozen times an exchange
     def query(self) -> UsageQuery | None:
         """The valid query of a request on a readable account."""
         if self.access is not Access.READABLE or self.account is None:
