@@ -34,6 +34,8 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
+#: Of a request: the upstream's Host is its own, and the body is framed anew.
+_NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length"}
 #: Codings the judge reads a compressed answer through (httpx's decoders).
 DECODABLE = frozenset({b"gzip", b"deflate", b"identity"})
 #: A request body beyond this is refused with a 413 (the contract's operation has none).
@@ -42,10 +44,13 @@ MAX_BODY = 1 << 20
 
 def forwarded(raw: Headers, *, decodable: bool) -> Headers:
     """The client's headers minus hop-by-hop ones (and those ``Connection`` names) and Host."""
-    drop = _dropped(raw) | {b"host", b"content-length"}
-    kept = [(k, v) for k, v in raw if k.lower() not in drop]
-    if decodable:
-        kept = [(k, _decodable(v)) if k.lower() == b"accept-encoding" else (k, v) for k, v in kept]
+    drop = _dropped(raw, _NOT_FORWARDED)
+    kept = []
+    for k, v in raw:
+        name = k.lower()
+        if name in drop:
+            continue
+        kept.append((k, _decodable(v)) if decodable and name == b"accept-encoding" else (k, v))
     return kept
 
 
@@ -60,14 +65,15 @@ def kept(headers: Headers, names: list[bytes], *, without: bytes = b"") -> Heade
     ]
 
 
-def _dropped(headers: Headers) -> frozenset[bytes]:
+def _dropped(headers: Headers, dropped: frozenset[bytes] = HOP_BY_HOP) -> frozenset[bytes]:
+    """``dropped`` and what a ``Connection`` header of ``headers`` names."""
     named = [
         token.strip().lower()
         for k, v in headers
         if k.lower() == b"connection"
         for token in v.split(b",")
     ]
-    return HOP_BY_HOP.union(named) if named else HOP_BY_HOP
+    return dropped.union(named) if named else dropped
 
 
 def _decodable(accepted: bytes) -> bytes:
