@@ -48,12 +48,9 @@ class ProxyProtocol(OneWriteAnswers, HttpToolsProtocol):
     """uvicorn's protocol, with each request's answer written through a :class:`OneWrite`
     and a whole answer writable at once through the scope's :data:`WHOLE` extension."""
 
-    def on_headers_complete(self) -> None:
-        before = self.cycle
-        super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None and cycle is not before:  # the app's task has not run yet
-            cycle.scope.setdefault("extensions", {})[WHOLE] = _whole
+    def answering(self, cycle: RequestResponseCycle) -> None:
+        super().answering(cycle)
+        cycle.scope.setdefault("extensions", {})[WHOLE] = _whole
 
 
 async def _whole(

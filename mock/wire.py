@@ -62,8 +62,12 @@ class OneWriteAnswers:
         before = self.cycle  # type: ignore[attr-defined]
         super().on_headers_complete()  # type: ignore[misc]
         cycle = self.cycle  # type: ignore[attr-defined]
-        if cycle is None or cycle is before:  # no new request (e.g. refused): nothing to wrap
-            return
+        if cycle is not None and cycle is not before:  # else no new request (e.g. refused)
+            self.answering(cycle)
+
+    def answering(self, cycle: Any) -> None:
+        """A new request's cycle, before its app's task runs: its answer's writes go
+        through a :class:`OneWrite`. A protocol that adds to a new answer extends this."""
         one = OneWrite(self.transport)  # type: ignore[attr-defined]
         cycle.transport = one
         completed = cycle.on_response
