@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .errors import BadOptions
 
-__all__ = ["REDACTED", "HarWriter", "Recorded", "read_har"]
+__all__ = ["REDACTED", "HarWriter", "Recorded", "query_params", "read_har"]
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
@@ -52,12 +52,17 @@ class Recorded:
 
     @property
     def params(self) -> tuple[tuple[str, str], ...]:
-        return tuple(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
+        return query_params(urlsplit(self.url).query)
 
     def header(self, name: str) -> str | None:
         """The first request header called ``name`` (any case)."""
         name = name.lower()
         return next((v for k, v in self.request_headers if k.lower() == name), None)
+
+
+def query_params(query: str) -> tuple[tuple[str, str], ...]:
+    """A recorded URL's query as the kit's exchanges hold it: every pair, blank values too."""
+    return tuple(parse_qsl(query, keep_blank_values=True))
 
 
 class HarWriter:

@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.spec import OPERATION_PATH
@@ -34,7 +34,7 @@ from usagekit.mock.spec import OPERATION_PATH
 from .config import KitConfig
 from .coverage import cells_of, contract_ledger
 from .exchange import Exchange, KeyRole
-from .har import Recorded
+from .har import Recorded, query_params
 from .judging import declare_rules, judge
 from .oracle import Oracle
 from .outcomes import Finding, Outcomes, Summary, judged_of
@@ -92,7 +92,7 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
         base_url=origin,
         path=path,
         account=account,
-        params=tuple(parse_qsl(split.query, keep_blank_values=True)),  # Recorded.params, split once
+        params=query_params(split.query),  # Recorded.params, from the URL split above
         key=KeyRole.NONE if key is None else KeyRole.TRAFFIC,
         key_text=None,
         status=recorded.status,
