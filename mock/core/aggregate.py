@@ -21,7 +21,7 @@ from .dataset import Dataset
 from .query import UsageQuery
 from .response import UsageMeta, UsageResult
 from .rollup import RollupCache, tally_rollup
-from .tally import Tally, tally_slice
+from .tally import Tally, record_range, tally_slice
 
 __all__ = ["Aggregator", "aggregate"]
 
@@ -42,9 +42,8 @@ class Aggregator:
         scope = self.dataset.scope(query.account_id)
         grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
         dimensions = tuple(d.value for d in query.group_by)
-        # The range's records: one binary search for both ends (numpy's call costs more
-        # than the search); the rollups pay off past a few records per bucket.
-        lo, hi = scope.start.searchsorted((query.start, int(grid.edges[-1]))).tolist()
+        # The range's records: the rollups pay off past a few records per bucket.
+        lo, hi = record_range(scope, query.start, int(grid.edges[-1]))
         tally: Tally | None = None
         if self.use_rollups and hi - lo > 8 * len(grid.edges):
             tally = tally_rollup(scope, self._rollups, dimensions, grid.edges, query.start)
