@@ -26,13 +26,12 @@ import http.client
 import pstats
 import random
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from load import NOW, SEED, unique_query
-from processes import cpu_seconds, free_port, stop, wait_healthy
+from processes import cpu_seconds, free_port, stop, usagekit, wait_healthy
 
 from usagekit.cli.options import INSTANT
 from usagekit.conformance.config import KitConfig
@@ -50,10 +49,8 @@ WARM_UP = 200
 def record(size: int, answers: int) -> tuple[list[Recorded], float]:
     """``answers`` never-seen answers of the mock, and its CPU ms per answer."""
     port = free_port()
-    code = "import sys\nfrom usagekit.cli.mock import mock\nmock(sys.argv[1:])"
     mock = subprocess.Popen(
-        [sys.executable, "-c", code, "--port", str(port), "--size", str(size),
-         "--no-access-log", "--now", NOW],
+        usagekit("mock", "--port", str(port), "--size", str(size), "--no-access-log", "--now", NOW),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     rng = random.Random(SEED)

@@ -1,5 +1,6 @@
-"""The bench's server processes: the issue's dataset exported, a free port, waiting until
-one answers, its CPU time and memory (the process and its descendants), stopping it."""
+"""The bench's server processes: the issue's dataset exported, the command that starts one,
+a free port, waiting until one answers, its CPU time and memory (the process and its
+descendants), stopping it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ def export_dataset(target: Path, size: int) -> Path:
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     return target
+
+
+def usagekit(subcommand: str, *args: str, flags: tuple[str, ...] = ()) -> list[str]:
+    """The command line of ``usagekit SUBCOMMAND ARGS`` run by this very Python (and its
+    installed package), whatever ``usagekit`` is on the PATH; ``flags``: the interpreter's."""
+    name = subcommand
+    code = f"import sys\nfrom usagekit.cli.{name} import {name}\n{name}(sys.argv[1:])"
+    return [sys.executable, *flags, "-c", code, *args]
 
 
 def free_port() -> int:

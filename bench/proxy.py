@@ -55,7 +55,6 @@ import os
 import resource
 import shutil
 import subprocess
-import sys
 import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -64,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from load import NOW, Load, run_python, run_wrk, write_scripts
-from processes import cpu_seconds, free_port, stop, tree, wait_healthy
+from processes import cpu_seconds, free_port, stop, tree, usagekit, wait_healthy
 
 MIXES = ("cached", "unique")
 SHARED, OWN_CORE = "shared", "own core"
@@ -133,9 +132,8 @@ def spent(*pids: int) -> list[float]:
 
 
 def start(command: str, *args: str) -> subprocess.Popen[bytes]:
-    code = f"import sys\nfrom usagekit.cli.{command} import {command}\n{command}(sys.argv[1:])"
     return subprocess.Popen(
-        [sys.executable, "-c", code, *args, "--now", NOW],
+        usagekit(command, *args, "--now", NOW),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

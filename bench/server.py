@@ -42,7 +42,15 @@ from pathlib import Path
 
 import stages
 from load import NOW, Load, run_python, run_wrk, write_scripts
-from processes import cpu_seconds, export_dataset, free_port, memory_mb, stop, wait_healthy
+from processes import (
+    cpu_seconds,
+    export_dataset,
+    free_port,
+    memory_mb,
+    stop,
+    usagekit,
+    wait_healthy,
+)
 
 from usagekit.mock.datasets import files
 from usagekit.mock.server.heap import IDLE_SECONDS
@@ -111,12 +119,10 @@ class Bench:
 
     def mock(self, workers: int, data: Path) -> None:
         port = free_port()
-        script = "import sys\nfrom usagekit.cli.mock import mock\nmock(sys.argv[1:])"
-        command = [
-            sys.executable, "-c", script,
-            "--data", str(data), "--port", str(port), "--workers", str(workers), "--now", NOW,
-            "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
+        command = usagekit(
+            "mock", "--data", str(data), "--port", str(port), "--workers", str(workers),
+            "--now", NOW, "--no-access-log", "--log-level", "warning",
+        )  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         name = f"usagekit mock, {workers} worker{'s' if workers > 1 else ''}"
         try:

@@ -30,11 +30,10 @@ import asyncio
 import random
 import statistics
 import subprocess
-import sys
 import time
 
 from load import NOW, QUERIES, unique_query
-from server import free_port, memory_mb, stop, wait_healthy
+from processes import free_port, memory_mb, stop, usagekit, wait_healthy
 
 from usagekit.mock.datasets.synthetic import DEMO_API_KEY
 
@@ -43,12 +42,11 @@ SAMPLE_SECONDS = 5.0
 
 
 def start_mock(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-c", "import sys\nfrom usagekit.cli.mock import mock\nmock(sys.argv[1:])",
-        "--port", str(port), "--workers", str(args.workers), "--size", str(args.size),
+    command = usagekit(
+        "mock", "--port", str(port), "--workers", str(args.workers), "--size", str(args.size),
         "--now", NOW, "--cache-mb", str(args.cache_mb), "--no-access-log",
         "--log-level", "warning",
-    ]  # fmt: skip
+    )  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

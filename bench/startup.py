@@ -31,18 +31,23 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from load import NOW, run_python, run_wrk, write_scripts
-from processes import cpu_seconds, export_dataset, free_port, memory_mb, stop, wait_healthy
+from processes import (
+    cpu_seconds,
+    export_dataset,
+    free_port,
+    memory_mb,
+    stop,
+    usagekit,
+    wait_healthy,
+)
 
 from usagekit.mock.datasets import cache, files
-
-MOCK = "import sys\nfrom usagekit.cli.mock import mock\nmock(sys.argv[1:])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +73,10 @@ def timed_load(data: Path, *, use_cache: bool) -> float:
 
 def start(data: Path, workers: int, label: str, scripts: dict[str, Path] | None) -> Start:
     port = free_port()
-    command = [
-        sys.executable, "-W", "ignore", "-c", MOCK, "--data", str(data), "--port", str(port),
-        "--workers", str(workers), "--now", NOW, "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+    command = usagekit(
+        "mock", "--data", str(data), "--port", str(port), "--workers", str(workers),
+        "--now", NOW, "--no-access-log", "--log-level", "warning", flags=("-W", "ignore"),
+    )  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         healthy = wait_healthy(port, "/healthz")
