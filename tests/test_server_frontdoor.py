@@ -1,9 +1,9 @@
-"""The front door answers a repeat exactly as the whole chain of layers behind it would.
+"""The front door answers a valid request exactly as the whole chain of layers behind it would.
 
 Each request is sent twice, once to the app ``usagekit mock`` serves (the front door
 first) and once to the chain behind the door: the answers (status, headers, body), the
 journal's entries and the coverage ledger's counts must not tell them apart, and the
-door must have answered every plain repeat itself.
+door must have answered every plain valid request itself, a repeat or not.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ REQUESTS = [
     (GROUPED, PARENT_KEY, {}),
     (f"{ME}?granularity=hour&limit=24", CHILD_KEY, {}),
     (f"{PATH.format(CHILD)}?granularity=day", PARENT_KEY, {}),
+    (f"{ME}?tz=UTC&x=1", PARENT_KEY, {}),  # another spelling of a known query
 ]
 # Requests the door leaves to the chain (with why), each after the plain ones are warm.
 PASSED_ON = [
@@ -96,7 +97,6 @@ PASSED_ON = [
     (ME, "sk-nobody", {}),  # a key never answered 200
     (PATH.format(OTHER), PARENT_KEY, {}),  # 403: never remembered
     (f"{ME}?limit=0", PARENT_KEY, {}),  # 422
-    (f"{ME}?tz=UTC&x=1", PARENT_KEY, {}),  # another spelling, first seen as written
     ("/healthz", None, {}),
     ("/_usagekit/names", None, {}),
 ]
@@ -129,6 +129,42 @@ def test_the_door_answers_a_repeat_as_the_chain_would() -> None:
         assert door_records[1] - counts == chain_records[1] - door_records[1], target
         assert door_records[2] - exchanges == chain_records[2] - door_records[2], target
     assert ("vary", "Origin") in [(k.decode(), v.decode()) for k, v in by_door[1]]
+
+
+def test_the_door_answers_a_new_request_as_the_chain_would() -> None:
+    # Two servers, each seeing every request for the first time: one through its
+    # door, one through the chain alone.
+    app, chain = door_of(create_workbench(DATASET, ServerConfig(now=NOW)))
+    other, other_chain = door_of(create_workbench(DATASET, ServerConfig(now=NOW)))
+    new = [
+        *REQUESTS,
+        (f"{ME}?granularity=hour&start=2024-10-26T00:00:00&end=2024-10-28T00:00:00"
+         "&tz=Europe/Vienna&group_by=type", CHILD_KEY, {}),
+    ]  # fmt: skip
+    for target, key, headers in new + PASSED_ON:
+        by_door = answer(app, scope_of(target, key, **headers))
+        by_chain = answer(other_chain.app, scope_of(target, key, **headers))
+        assert by_door == by_chain, target
+    assert chain.calls == len(PASSED_ON)  # every valid request answered at the door
+    assert records(app) == records(other)
+    assert [record[3] for record in records(app)[0]][: len(new)] == [200] * len(new)
+
+
+def test_a_new_answer_that_fails_is_the_chains_to_refuse() -> None:
+    app, chain = door_of(create_workbench(DATASET, ServerConfig(now=NOW)))
+    fast = app.door.hits()
+    assert fast is not None
+
+    def broken(query: Any) -> bytes:
+        raise RuntimeError("the aggregator broke")
+
+    fast.answer = broken
+    status, headers, body = answer(app, scope_of(GROUPED, PARENT_KEY))
+    assert chain.calls == 1  # the door tried, then sent it on, for the Guard to answer
+    assert status == 500
+    assert b'"code":"internal_error"' in body.replace(b" ", b"")
+    assert ("vary", "Origin") in [(k.decode(), v.decode()) for k, v in headers]
+    assert app.limit.in_flight == 0
 
 
 def test_the_door_of_the_contract_app_alone() -> None:

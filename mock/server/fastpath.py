@@ -40,7 +40,10 @@ from .problems import method_not_allowed, send_bytes, send_problem
 from .routes import API_KEY_HEADER, KEY_DIGEST, SENT, header, is_operation, query_lists
 from .validation import RESOLVED, Resolved
 
-__all__ = ["FastPathMiddleware"]
+__all__ = ["DECLINED", "FastPathMiddleware"]
+
+#: In the scope's extensions: the request connexion is to answer, and its front-cache keys.
+DECLINED = "usagekit.declined"
 
 
 class FastPathMiddleware:
@@ -63,20 +66,45 @@ class FastPathMiddleware:
         self.direct = direct
         self.answer = answer
 
-    def hit(self, scope: Scope, key: bytes) -> bytes | None:
-        """The body of a GET of the operation repeated as written with ``key``, or ``None``.
+    def served(self, scope: Scope, key: bytes) -> bytes | None:
+        """The body of the 200 this middleware answers itself to a GET of the operation with
+        ``key``, or ``None`` when connexion is to answer.
 
-        On a hit, what the layers outside read is left in the scope, as :meth:`__call__`
-        leaves it (the front door, :mod:`.frontdoor`, answers with it).
+        A repeat as written costs one lookup; anything else is parsed once, here, and the
+        parsed parameters serve the front key and the direct resolver alike. What validation
+        would have left for the middlewares outside (the ledger, the journal) is left in the
+        scope, and on ``None`` what connexion's 200 is remembered under (:data:`DECLINED`),
+        so that the front door (:mod:`.frontdoor`) and :meth:`__call__` share one decision.
         """
         key_digest = digest(key)
-        raw = (key_digest, scope["path"], scope["query_string"])
-        entry = self.front.get_raw(raw, self.clock.second())
+        path, query_string = scope["path"], scope["query_string"]
+        raw = (key_digest, path, query_string)
+        second = self.clock.second()
+        entry = self.front.get_raw(raw, second)
+        written = request = None
         if entry is None:
+            written = query_lists(query_string)
+            request = request_of(key_digest, path, written)
+            entry = self.front.get(request, second, raw)
+        if entry is not None:
+            body = self.memo.get(entry.query)
+            if body is not None:
+                _leave(scope, key_digest, entry)
+                return body
+        extensions = scope.setdefault("extensions", {})
+        extensions[KEY_DIGEST] = key_digest
+        if written is None or request is None:  # found as written; its body was evicted
+            written = query_lists(query_string)
+            request = request_of(key_digest, path, written)
+        sent = extensions[SENT] = sent_parameters(request)
+        # A miss. A valid request is resolved once, by the core, and answered here.
+        resolved = None if self.direct is None else self.direct.resolve(scope, key, written)
+        if resolved is None or self.answer is None:
+            extensions[DECLINED] = (request, raw)
             return None
-        body = self.memo.get(entry.query)
-        if body is not None:
-            _leave(scope, key_digest, entry)
+        extensions[RESOLVED] = resolved
+        body = self.answer(resolved.query)
+        self.front.put(request, _entry(resolved, sent), raw)
         return body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,43 +122,15 @@ class FastPathMiddleware:
         if not key:
             await self.app(scope, receive, send)
             return
-
-        key_digest = digest(key)
-        path, query_string = scope["path"], scope["query_string"]
-        raw = (key_digest, path, query_string)
-        second = self.clock.second()
-        # A repeat as written costs one lookup; anything else is parsed once, here, and
-        # the parsed parameters serve the front key and the direct resolver alike.
-        entry = self.front.get_raw(raw, second)
-        written = request = None
-        if entry is None:
-            written = query_lists(query_string)
-            request = request_of(key_digest, path, written)
-            entry = self.front.get(request, second, raw)
-        if entry is not None:
-            body = self.memo.get(entry.query)
+        declined = scope.get("extensions", {}).get(DECLINED)  # the front door asked already
+        if declined is None:
+            body = self.served(scope, key)
             if body is not None:
-                _leave(scope, key_digest, entry)
                 await send_bytes(send, 200, body)
                 return
-        # What validation would have left for the middlewares outside (coverage, the
-        # journal) goes in the scope on every path that skips it.
-        extensions = scope.setdefault("extensions", {})
-        extensions[KEY_DIGEST] = key_digest
-        if written is None or request is None:  # found as written; its body was evicted
-            written = query_lists(query_string)
-            request = request_of(key_digest, path, written)
-        sent = extensions[SENT] = sent_parameters(request)
+            declined = scope["extensions"][DECLINED]
 
-        # A miss. A valid request is resolved once, by the core, and answered here.
-        resolved = None if self.direct is None else self.direct.resolve(scope, key, written)
-        if resolved is not None and self.answer is not None:
-            extensions[RESOLVED] = resolved
-            await send_bytes(send, 200, self.answer(resolved.query))
-            self.front.put(request, _entry(resolved, sent), raw)
-            return
-
-        # Anything else: connexion answers, and validation leaves what it resolved in the scope.
+        # Connexion answers, and validation leaves what it resolved in the scope.
         status = 0
 
         async def watch(message: Message) -> None:
@@ -140,9 +140,10 @@ class FastPathMiddleware:
             await send(message)
 
         await self.app(scope, receive, watch)
-        resolved = extensions.get(RESOLVED)
+        resolved = scope["extensions"].get(RESOLVED)
         if status == 200 and isinstance(resolved, Resolved):
-            self.front.put(request, _entry(resolved, sent), raw)
+            request, raw = declined
+            self.front.put(request, _entry(resolved, scope["extensions"][SENT]), raw)
 
 
 def _leave(scope: Scope, key_digest: bytes, entry: FrontEntry) -> None:

@@ -1,11 +1,12 @@
-"""The front door: a repeated request answered in one step, with every layer's effect.
+"""The front door: a valid request answered in one step, with every layer's effect.
 
-A repeat of a request answered 200 -- a front-cache hit (:mod:`.fastpath`) -- meets
-a dozen layers on its way in (CORS, the Guard, the request caps, the workbench's
-dispatch, the journal and the coverage ledger, runtime scenarios, ``Prefer`` and
-chaos, rate limiting), and for the usual request each of them only passes it on and
-watches the answer go by: a coroutine and a wrapped ``send`` per layer, most of the
-CPU time such an answer costs. :class:`FrontDoor` sits outside them all and answers
+A valid request of the operation -- a front-cache hit, or one never seen that the
+direct resolver answers (:mod:`.fastpath`) -- meets a dozen layers on its way in
+(CORS, the Guard, the request caps, the workbench's dispatch, the journal and the
+coverage ledger, runtime scenarios, ``Prefer`` and chaos, rate limiting), and for
+the usual request each of them only passes it on and watches the answer go by: a
+coroutine and a wrapped ``send`` per layer, most of the CPU time a repeat costs and
+a sixth of a new answer's. :class:`FrontDoor` sits outside them all and answers
 such a request itself when it can tell, asking each layer's own rule, that every one
 of them would pass it on:
 
@@ -16,15 +17,18 @@ of them would pass it on:
 * a free ``--max-requests`` slot, a request line within the caps
   (:func:`.limits.refusal`), a path the workbench does not route itself and no
   runtime scenario in force (:attr:`Door.passes`);
-* the front cache holds the request as written with that key, and its body
-  (:meth:`.FastPathMiddleware.hit`), so it names the operation.
+* the path names the operation, and the front cache answers it 200 itself
+  (:meth:`.FastPathMiddleware.served`): a repeat from the memo, or a new valid
+  request resolved by the core; what connexion is to answer (an error) goes on.
 
 It then does what those layers would have done: the answer's head with ``Vary:
 Origin`` (CORS), the in-flight slot held while it is sent, the journal's entry and
 the ledger's count (:mod:`.recording`'s order: the journal even when sending fails,
-the ledger only after a whole answer), and the Guard's handling of an exception.
-Anything else takes the whole chain, unchanged; ``tests/test_server_frontdoor.py``
-holds both ways to the same answers and records.
+the ledger only after a whole answer), and the Guard's handling of an exception
+once the answer started; one before it (computing a new answer) sends the request
+on, for the chain to meet it again and answer it the Guard's way. Anything else
+takes the whole chain, unchanged; ``tests/test_server_frontdoor.py`` holds both
+ways to the same answers and records.
 """
 
 from __future__ import annotations
@@ -36,11 +40,11 @@ from time import perf_counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .cors import NO_ORIGIN
-from .fastpath import FastPathMiddleware
+from .fastpath import DECLINED, FastPathMiddleware
 from .limits import ConcurrencyLimitMiddleware, refusal
 from .problems import send_bytes
 from .recording import RecordingMiddleware
-from .routes import API_KEY_HEADER
+from .routes import API_KEY_HEADER, is_operation
 
 #: The Guard's handling of an exception (``GuardMiddleware.failed``).
 Failed = Callable[..., Awaitable[None]]
@@ -82,6 +86,7 @@ class FrontDoor:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = perf_counter()  # the journal's time includes computing a new answer
         body = self._hit(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
         if body is None:
             await self.app(scope, receive, send)
@@ -89,7 +94,6 @@ class FrontDoor:
         limit, recording = self.limit, self.door.recording
         limit.in_flight += 1
         try:
-            started = perf_counter()
             try:
                 await send_bytes(send, 200, body, NO_ORIGIN)
             finally:
@@ -120,6 +124,11 @@ class FrontDoor:
             or not self.door.passes(scope)
         ):
             return None
-        # Last, as it leaves the request's digest in the scope. The front cache keeps
-        # GETs of the operation's path only: a hit is one.
-        return fast.hit(scope, key)
+        if not is_operation(scope):
+            return None
+        # Last, as it leaves what it found in the scope.
+        try:
+            return fast.served(scope, key)
+        except Exception:  # the chain meets it again and answers it the Guard's way
+            scope.get("extensions", {}).pop(DECLINED, None)
+            return None
