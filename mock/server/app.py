@@ -3,7 +3,7 @@
 :func:`create_app` takes the dataset (the test seam) and a
 :class:`ServerConfig`, and returns one ASGI app. From the socket inwards::
 
-    FrontDoor                 a repeat the layers below would pass on, answered at once
+    FrontDoor                 a valid request the layers below would pass on, answered at once
     CORS                      every answer, errors included, carries the CORS headers
     Guard                     an exception anywhere in front of connexion -> 500 in shape
     ConcurrencyLimit          --max-requests in flight; one more -> 503 + Retry-After
