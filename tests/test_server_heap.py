@@ -1,9 +1,11 @@
-"""An idle worker gives its free heap back: once, after its last connection closed."""
+"""An idle worker gives its free heap back: once, after its last connection closed; and a
+serving worker's cyclic collector walks its youngest generation seldom."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import pickle
 import socket
 import threading
@@ -17,7 +19,8 @@ import uvicorn
 from usagekit.mock.server.config import ServerConfig
 from usagekit.mock.server.heap import IdleRelease, release_free_memory
 from usagekit.mock.server.protocol import ContractProtocol
-from usagekit.mock.server.run import uvicorn_options
+from usagekit.mock.server.run import GracefulServer, uvicorn_options
+from usagekit.mock.wire import GC_YOUNG, serving_collector
 
 
 class Count:
@@ -109,3 +112,46 @@ def test_a_server_releases_once_its_clients_are_gone() -> None:
         while count.calls == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert count.calls == 1
+
+
+def collections_while(keep: int) -> int:
+    """Collections of the youngest generation while ``keep`` new containers stay alive."""
+    found = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 0:
+            found.append(info)
+
+    gc.callbacks.append(count)
+    try:
+        kept = [[] for _ in range(keep)]
+    finally:
+        gc.callbacks.remove(count)
+    assert len(kept) == keep
+    return len(found)
+
+
+def test_a_serving_collector_walks_the_young_seldom_and_is_restored() -> None:
+    before = gc.get_threshold()
+    assert collections_while(5_000) >= 5  # CPython's pace: every 700 containers kept
+    with serving_collector():
+        assert gc.get_threshold() == (GC_YOUNG, *before[1:])
+        gc.collect()
+        assert collections_while(5_000) == 0
+    assert gc.get_threshold() == before
+    with contextlib.suppress(RuntimeError), serving_collector():
+        raise RuntimeError("the server failed")
+    assert gc.get_threshold() == before
+
+
+def test_the_mocks_server_serves_with_the_serving_collector(monkeypatch) -> None:
+    seen = []
+
+    async def serve(self: uvicorn.Server, sockets: object = None) -> None:
+        seen.append(gc.get_threshold()[0])
+
+    monkeypatch.setattr(uvicorn.Server, "serve", serve)
+    before = gc.get_threshold()
+    asyncio.run(GracefulServer(uvicorn.Config(app=lambda *_: None)).serve())
+    assert seen == [GC_YOUNG]
+    assert gc.get_threshold() == before

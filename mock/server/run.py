@@ -22,6 +22,7 @@ import dataclasses
 import gc
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -36,6 +37,7 @@ from starlette.types import ASGIApp
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.datasets.cache import Entry
 from usagekit.mock.datasets.later import Later
+from usagekit.mock.wire import serving_collector
 
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
 from .heap import IdleRelease, release_free_memory
@@ -180,6 +182,10 @@ class GracefulServer(uvicorn.Server):
     would exit 143 where the multi-worker supervisor exits 0; a finished
     shutdown is a success either way.
     """
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        with serving_collector():
+            await super().serve(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
