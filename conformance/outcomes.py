@@ -212,15 +212,17 @@ class Outcomes:
         with self._lock:
             self._failed(name, finding)
 
-    def judged(self, verdicts: Iterable[tuple[str, Finding | None]]) -> None:
-        """One exchange's verdicts at once: the request counted, each rule passed or failed."""
+    def judged(self, verdicts: Iterable[tuple[str, Finding | None]], times: int = 1) -> None:
+        """One exchange's verdicts at once: the request counted, each rule passed or failed;
+        ``times``: so many exchanges with these verdicts (a proxy's repeats of one answer)."""
         with self._lock:
-            self.requests += 1
+            self.requests += times
             for name, finding in verdicts:
                 if finding is None:
-                    self._rules[name].passed += 1
+                    self._rules[name].passed += times
                 else:
-                    self._failed(name, finding)
+                    for _ in range(times):
+                        self._failed(name, finding)
 
     def _failed(self, name: str, finding: Finding) -> None:
         tally = self._rules[name]

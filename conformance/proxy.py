@@ -33,7 +33,7 @@ from .exchange import Exchange
 from .forwarding import decoded, forwarded, has_body, kept, request_body
 from .har import HarWriter, Recorded
 from .protocol import WHOLE
-from .traffic import Traffic, Violation, exchange_of
+from .traffic import Traffic, Violation, exchange_at
 from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout
 
 __all__ = ["ValidationProxy"]
@@ -120,6 +120,7 @@ class ValidationProxy:
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
         flight.target, flight.sent = target, headers
+        flight.keyed = any(k.lower() == b"x-api-key" for k, _ in headers)
         flight.url = self.upstream + target.decode("latin-1")
         try:
             answer = await self._client.send(scope["method"], target, headers, body)
@@ -143,13 +144,9 @@ class ValidationProxy:
         except UpstreamError as exc:
             await reply(send, 502, error_body("upstream_unreadable", str(exc)))
             return
-        made: list[Recorded] = []  # built only when judged anew or recorded
-
-        def exchange() -> Exchange:
-            made.append(flight.recorded(answer, raw))
-            return exchange_of(made[0], self.upstream)
-
-        violations = self.traffic.judge_answer(flight.judged_as(answer), raw, exchange)
+        violations = self.traffic.judge_answer(
+            flight.judged_as(answer), raw, lambda: flight.exchange(answer, raw, self.upstream)
+        )
         status, body = answer.status, raw
         headers = kept(answer.headers, answer.names, without=b"content-length")
         if violations and self.strict:
@@ -163,7 +160,7 @@ class ValidationProxy:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         if self.recorder is not None:
-            self.recorder.add(made[0] if made else flight.recorded(answer, raw))
+            self.recorder.add(flight.recorded(answer, raw))
 
     async def _streamed(self, flight: _Flight, answer: Answer, send: Send) -> None:
         headers = kept(answer.headers, answer.names)
@@ -190,21 +187,35 @@ class _Flight:
     target: bytes = b""  # path and query as the client wrote them
     url: str = ""
     sent: Headers = field(default_factory=list)
+    keyed: bool = False  # sent an X-API-Key
 
     def judged_as(self, answer: Answer) -> tuple[object, ...]:
         """What the rules read of the exchange besides the body (see ``Traffic.judge``)."""
         return (
             self.scope["method"],
             self.target,
-            any(k.lower() == b"x-api-key" for k, _ in self.sent),
+            self.keyed,
             answer.status,
             answer.header(b"content-type"),
             answer.header(b"content-encoding"),  # the body is judged decoded
         )
 
+    def exchange(self, answer: Answer, raw: bytes, base_url: str) -> Exchange:
+        """The exchange the rules judge: ``exchange_of(self.recorded(...), base_url)``
+        without building the HAR entry, which only ``--record`` needs."""
+        return exchange_at(
+            self.scope["method"],
+            self.url,
+            keyed=self.keyed,
+            status=answer.status,
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in answer.headers},
+            content=_content(answer, raw),
+            elapsed=time.perf_counter() - self.clock,
+            base_url=base_url,
+        )
+
     def recorded(self, answer: Answer, raw: bytes) -> Recorded:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]
-        encoding = answer.header(b"content-encoding")
         return Recorded(
             started=self.started,
             method=self.scope["method"],
@@ -213,10 +224,16 @@ class _Flight:
             status=answer.status,
             reason=answer.reason,
             response_headers=tuple(headers),
-            content=decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw,
+            content=_content(answer, raw),
             elapsed=time.perf_counter() - self.clock,
             http_version=f"HTTP/{self.scope.get('http_version', '1.1')}",
         )
+
+
+def _content(answer: Answer, raw: bytes) -> bytes:
+    """The body as the judge and the HAR read it: decoded when the upstream compressed it."""
+    encoding = answer.header(b"content-encoding")
+    return decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw
 
 
 def _strict_body(violations: list[Violation]) -> bytes:

@@ -14,7 +14,12 @@ account, and the answer is held to the reference for that account.
 An answer seen before -- the same request, key or none, status, content type
 and body bytes -- is not judged again: its verdicts are remembered (up to
 :data:`VERDICTS_KEPT` answers and :data:`VERDICT_BYTES` of bodies), and a
-repeat costs a dictionary look-up and one comparison of bytes.
+repeat costs a dictionary look-up and one comparison of bytes. A repeat whose
+rules all held is counted on its remembered verdicts (``repeats``) and added to
+the outcomes and the ledger when anyone reads them (:meth:`Traffic.summary`,
+:meth:`Traffic.violations`, :attr:`Traffic.ledger`) or the verdicts are
+forgotten: counting each at once, rule by rule and cell by cell, was some 7% of
+the proxy's CPU per repeated answer.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from usagekit.mock.core.coverage import Ledger
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.spec import OPERATION_PATH
 
@@ -42,7 +48,7 @@ from .registry import RuleKind
 from .rules import RULES
 from .view import ExchangeView
 
-__all__ = ["Traffic", "Violation", "exchange_of"]
+__all__ = ["Traffic", "Violation", "exchange_at", "exchange_of"]
 
 #: Verdicts remembered for answers seen again (a dashboard asks the same things over and over).
 VERDICTS_KEPT = 1024
@@ -63,13 +69,17 @@ class Violation:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class _Verdicts:
     """What the rules found in one exchange, and the coverage cells it exercised."""
 
     content: bytes  # the body judged: a repeat is told by its bytes, not by a hash
     findings: tuple[tuple[str, Finding | None], ...]  # (rule, None when it holds)
     cells: tuple[str, ...] | None
+    #: Whether every rule held: such an answer's repeats are counted in ``repeats``.
+    clean: bool = False
+    #: Repeats not yet added to the outcomes and the ledger (``Traffic._settle``).
+    repeats: int = 0
 
 
 @dataclass(slots=True)
@@ -80,25 +90,48 @@ class _Seen:
 
 def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
     """A recorded exchange as the kit's :class:`Exchange`; ``base_url`` defaults to its origin."""
-    split = urlsplit(recorded.url)
-    match = _OPERATION.search(split.path)
-    prefix = split.path[: match.start()] if match else ""
-    path = split.path[len(prefix) :]
-    origin = base_url.rstrip("/") if base_url else f"{split.scheme}://{split.netloc}{prefix}"
-    account = path.split("/")[3] if match else ""
-    key = recorded.header("x-api-key")
-    return Exchange(
-        method=recorded.method,
-        base_url=origin,
-        path=path,
-        account=account,
-        params=query_params(split.query),  # Recorded.params, from the URL split above
-        key=KeyRole.NONE if key is None else KeyRole.TRAFFIC,
-        key_text=None,
+    return exchange_at(
+        recorded.method,
+        recorded.url,
+        keyed=recorded.header("x-api-key") is not None,
         status=recorded.status,
         headers={k.lower(): v for k, v in recorded.response_headers},
         content=recorded.content,
         elapsed=recorded.elapsed,
+        base_url=base_url,
+    )
+
+
+def exchange_at(
+    method: str,
+    url: str,
+    *,
+    keyed: bool,
+    status: int,
+    headers: dict[str, str],
+    content: bytes,
+    elapsed: float,
+    base_url: str | None = None,
+) -> Exchange:
+    """:func:`exchange_of` from its parts (``headers``: the answer's, names lower-case),
+    for the proxy, which judges an answer it records only with ``--record``."""
+    split = urlsplit(url)
+    match = _OPERATION.search(split.path)
+    prefix = split.path[: match.start()] if match else ""
+    path = split.path[len(prefix) :]
+    origin = base_url.rstrip("/") if base_url else f"{split.scheme}://{split.netloc}{prefix}"
+    return Exchange(
+        method=method,
+        base_url=origin,
+        path=path,
+        account=path.split("/")[3] if match else "",
+        params=query_params(split.query),  # Recorded.params, from the URL split above
+        key=KeyRole.TRAFFIC if keyed else KeyRole.NONE,
+        key_text=None,
+        status=status,
+        headers=headers,
+        content=content,
+        elapsed=elapsed,
     )
 
 
@@ -114,7 +147,7 @@ class Traffic:
     ) -> None:
         self.config = config
         self.oracle = Oracle(config, dataset)
-        self.ledger = contract_ledger()
+        self._ledger = contract_ledger()
         self.outcomes = Outcomes()
         self.on_violation = on_violation
         self.started = time.perf_counter()
@@ -161,6 +194,8 @@ class Traffic:
         if verdicts is None:
             verdicts = self._judged(exchange(), content)
             self._remember(request, verdicts)
+        elif verdicts.clean:
+            return []  # counted in verdicts.repeats
         self.outcomes.judged(verdicts.findings)
         violations = []
         for _, finding in verdicts.findings:
@@ -168,28 +203,57 @@ class Traffic:
                 violations.append(Violation(rule=finding.rule, reason=finding.reason))
                 self._count(finding)
         if verdicts.cells is not None:
-            self.ledger.record(verdicts.cells)
+            self._ledger.record(verdicts.cells)
         return violations
 
     def _remembered(self, request: Hashable, content: bytes) -> _Verdicts | None:
+        """The verdicts of an answer seen before, a clean one's repeat counted."""
         with self._lock:
             verdicts = self._verdicts.get(request)
             if verdicts is None or verdicts.content != content:
                 return None
             self._verdicts.move_to_end(request)
+            verdicts.repeats += verdicts.clean
             return verdicts
 
     def _remember(self, request: Hashable, verdicts: _Verdicts) -> None:
         if len(verdicts.content) > VERDICT_BYTES // 4:
             return  # judged every time rather than crowding out the rest
+        forgotten = []
         with self._lock:
             old = self._verdicts.pop(request, None)
-            self._kept -= len(old.content) if old is not None else 0
+            if old is not None:
+                self._kept -= len(old.content)
+                forgotten.append(old)
             self._verdicts[request] = verdicts
             self._kept += len(verdicts.content)
             while len(self._verdicts) > VERDICTS_KEPT or self._kept > VERDICT_BYTES:
                 _, dropped = self._verdicts.popitem(last=False)
                 self._kept -= len(dropped.content)
+                forgotten.append(dropped)
+            self._count_repeats(forgotten)
+
+    def _settle(self) -> None:
+        """Add the repeats counted on the remembered verdicts to the outcomes and the ledger."""
+        with self._lock:
+            self._count_repeats(self._verdicts.values())
+
+    def _count_repeats(self, remembered: Iterable[_Verdicts]) -> None:
+        # Under self._lock, so that no repeat is counted twice or lost between two readers.
+        for verdicts in remembered:
+            times, verdicts.repeats = verdicts.repeats, 0
+            if not times:
+                continue
+            self.outcomes.judged(verdicts.findings, times)
+            if verdicts.cells is not None:
+                cells = Counter(verdicts.cells)
+                self._ledger.add({cell: n * times for cell, n in cells.items()}, times)
+
+    @property
+    def ledger(self) -> Ledger:
+        """The coverage ledger, with every exchange judged so far counted in it."""
+        self._settle()
+        return self._ledger
 
     def _judged(self, exchange: Exchange, content: bytes) -> _Verdicts:
         view = ExchangeView(exchange, self.oracle)
@@ -206,7 +270,12 @@ class Traffic:
                     judged=judged_of(failure.exchanges or (exchange,)),
                 )
             findings.append((judged.rule.name, finding))
-        return _Verdicts(content=content, findings=tuple(findings), cells=cells_of(view))
+        return _Verdicts(
+            content=content,
+            findings=tuple(findings),
+            cells=cells_of(view),
+            clean=all(finding is None for _, finding in findings),
+        )
 
     def _count(self, finding: Finding) -> None:
         key = (finding.rule, finding.reason)
@@ -223,6 +292,7 @@ class Traffic:
 
     def violations(self) -> dict[str, Any]:
         """The running tally: ``{"exchanges": n, "violations": [{rule, reason, count, curl}]}``."""
+        self._settle()
         with self._lock:
             items = [
                 {"rule": rule, "reason": reason, "count": seen.count, "curl": seen.curl}
@@ -231,9 +301,10 @@ class Traffic:
         return {"exchanges": self.outcomes.requests, "violations": items}
 
     def summary(self) -> Summary:
+        self._settle()
         return self.outcomes.summary(
             base_url=self.config.base_url,
             profile=self.config.profile.value,
             elapsed=time.perf_counter() - self.started,
-            coverage=self.ledger.to_dict(),
+            coverage=self._ledger.to_dict(),
         )

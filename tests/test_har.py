@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import jsonschema
 import pytest
 
 from usagekit.conformance.errors import BadOptions
-from usagekit.conformance.har import REDACTED, HarWriter, Recorded, read_har
+from usagekit.conformance.har import REDACTED, HarWriter, Recorded, query_params, read_har
 
 DATA = Path(__file__).parent / "data"
 SCHEMA = json.loads((DATA / "har-1.2.schema.json").read_text(encoding="utf-8"))
@@ -166,3 +167,19 @@ def test_a_file_that_is_not_a_har_is_a_clear_error(tmp_path: Path, text: str, me
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BadOptions, match="No such file"):
         read_har(tmp_path / "absent.har")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "tz=UTC&limit=24",
+        "group_by=agent,type&group_by=&&limit",
+        "=&a==b&&=x&tz=Europe/Vienna&",
+        "start=2024-01-01T00:00:00%2B01:00&tz=America%2FNew_York",
+        "a+b=c+d&e=%zz&f=%E2%82%AC",
+        "end=2024-01-02T00:00:00+05:30",
+    ],
+)
+def test_a_query_is_read_as_parse_qsl_reads_it(query: str) -> None:
+    assert query_params(query) == tuple(parse_qsl(query, keep_blank_values=True))

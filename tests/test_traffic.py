@@ -93,3 +93,24 @@ def test_a_body_too_large_for_the_budget_is_judged_every_time(
         judged(judge, recorded(body), built)
     assert len(built) == 2
     assert judge._kept == 0
+
+
+def test_repeats_are_counted_when_read_and_when_their_verdicts_are_forgotten(
+    body: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(traffic_module, "VERDICTS_KEPT", 1)
+    judge, built = traffic(), []
+    first, other = recorded(body), recorded(body, recorded(body).url + "&n=1")
+    for _ in range(3):
+        judged(judge, first, built)
+    assert judge.violations()["exchanges"] == 3  # the two repeats, counted as it is read
+    judged(judge, first, built)
+    judged(judge, other, built)  # the first answer's verdicts let go, its repeat still counted
+    assert len(built) == 2
+    summary = judge.summary()
+    assert summary.requests == 5
+    assert {r.passed for r in summary.results if r.passed} == {5}
+    cells = judge.ledger.counts()
+    assert judge.ledger.exchanges == 5
+    assert cells["status:200"] == 5
+    assert judge.summary().requests == 5  # nothing counted twice
