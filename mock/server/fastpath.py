@@ -67,8 +67,8 @@ class FastPathMiddleware:
         self.answer = answer
 
     def served(self, scope: Scope, key: bytes) -> bytes | None:
-        """The body of the 200 this middleware answers itself to a GET of the operation with
-        ``key``, or ``None`` when connexion is to answer.
+        """The body of the 200 this middleware answers itself to a GET with ``key``, or
+        ``None`` when connexion is to answer (or the path is not the operation's).
 
         A repeat as written costs one lookup; anything else is parsed once, here, and the
         parsed parameters serve the front key and the direct resolver alike. What validation
@@ -83,6 +83,8 @@ class FastPathMiddleware:
         entry = self.front.get_raw(raw, second)
         written = request = None
         if entry is None:
+            if not is_operation(scope):  # the front door asks of any path
+                return None
             written = query_lists(query_string)
             request = request_of(key_digest, path, written)
             entry = self.front.get(request, second, raw)

@@ -44,7 +44,7 @@ from .fastpath import DECLINED, FastPathMiddleware
 from .limits import ConcurrencyLimitMiddleware, refusal
 from .problems import send_bytes
 from .recording import RecordingMiddleware
-from .routes import API_KEY_HEADER, is_operation
+from .routes import API_KEY_HEADER
 
 #: The Guard's handling of an exception (``GuardMiddleware.failed``).
 Failed = Callable[..., Awaitable[None]]
@@ -123,8 +123,6 @@ class FrontDoor:
             or refusal(scope) is not None
             or not self.door.passes(scope)
         ):
-            return None
-        if not is_operation(scope):
             return None
         # Last, as it leaves what it found in the scope.
         try:
