@@ -27,6 +27,7 @@ plus a thread-safe counter, stdlib only.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import functools
 import itertools
@@ -53,6 +54,8 @@ __all__ = [
 PARAMETERS = ("start", "end", "granularity", "group_by", "tz", "limit")
 _ORDER = tuple(Dimension)
 _RANGES = (("<=1h", 3600), ("<=1d", 86_400), ("<=31d", 31 * 86_400), ("<=366d", 366 * 86_400))
+_RANGE_MOST = [most for _, most in _RANGES]
+_RANGE_NAMES = [name for name, _ in _RANGES] + [">366d"]
 _ZONES = ("utc", "fixed", "dst-north", "dst-south", "fractional", "offset-change")
 
 
@@ -123,34 +126,54 @@ def exchange_cells(
 @functools.lru_cache(maxsize=4096)
 def query_cells(query: UsageQuery) -> tuple[str, ...]:
     """The cells of a valid query (those :func:`exchange_cells` adds for ``query``)."""
-    found = [f"granularity:{query.granularity.value}", f"group_by:{_combination(query.group_by)}"]
-    if len(query.group_by) > 1:
-        found.append(f"group_by_order:{','.join(d.value for d in query.group_by)}")
-    if query.limit in (MIN_LIMIT, MAX_LIMIT):
-        found.append(f"limit:{query.limit}")
     grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
-    if int(grid.edges[-1]) < query.end:
-        found.append("limit:truncated")
     span = (query.end - query.start) // US
-    found.append("range:" + next((name for name, most in _RANGES if span <= most), ">366d"))
-    found += _zone_cells(query.timeline, query.start // US, query.end // US)
+    # A never-seen query is classified as it is answered, so what its shape shares with
+    # other queries is worked out once per shape.
+    shape = _shape_cells(
+        query.granularity,
+        query.group_by,
+        query.limit,
+        int(grid.edges[-1]) < query.end,
+        _RANGE_NAMES[bisect.bisect_left(_RANGE_MOST, span)],
+    )
+    return shape + _zone_cells(query.timeline, query.start // US, query.end // US)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape_cells(
+    granularity: Granularity,
+    group_by: tuple[Dimension, ...],
+    limit: int,
+    truncated: bool,
+    span: str,
+) -> tuple[str, ...]:
+    found = [f"granularity:{granularity.value}", f"group_by:{_combination(group_by)}"]
+    if len(group_by) > 1:
+        found.append(f"group_by_order:{','.join(d.value for d in group_by)}")
+    if limit in (MIN_LIMIT, MAX_LIMIT):
+        found.append(f"limit:{limit}")
+    if truncated:
+        found.append("limit:truncated")
+    found.append(f"range:{span}")
     return tuple(found)
 
 
-def _zone_cells(timeline: Timeline, start: int, end: int) -> list[str]:
-    found = list(_zone_classes(timeline, _year_start(start), _year_start(end, after=True)))
-    instants, offsets = timeline.transitions(start, end - 1)
-    if len(instants):
-        found.append("tz:offset-change")
-        before = timeline.offset_at(start)
-        for instant, after in zip(instants.tolist(), offsets.tolist(), strict=True):
-            # The local times [instant + before, instant + after) never happen.
-            first_midnight = -(-(instant + before) // 86_400) * 86_400
-            if first_midnight < instant + after:
-                found.append("tz:skipped-midnight")
-                break
-            before = after
-    return found
+def _zone_cells(timeline: Timeline, start: int, end: int) -> tuple[str, ...]:
+    found = _zone_classes(timeline, _year_start(start), _year_start(end, after=True))
+    instants, offsets = timeline.transition_lists(start, end - 1)
+    if not instants:
+        return found
+    changes = ["tz:offset-change"]
+    before = timeline.offset_at(start)
+    for instant, after in zip(instants, offsets, strict=True):
+        # The local times [instant + before, instant + after) never happen.
+        first_midnight = -(-(instant + before) // 86_400) * 86_400
+        if first_midnight < instant + after:
+            changes.append("tz:skipped-midnight")
+            break
+        before = after
+    return found + tuple(changes)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -180,7 +203,11 @@ def _zone_classes(timeline: Timeline, lo: int, hi: int) -> tuple[str, ...]:
 
 def _year_start(second: int, *, after: bool = False) -> int:
     """The first second of ``second``'s UTC year (of the next year when ``after``)."""
-    days = second // 86_400
+    return _year_start_of_day(second // 86_400, after)
+
+
+@functools.lru_cache(maxsize=4096)
+def _year_start_of_day(days: int, after: bool) -> int:
     year = _civil_year(days) + (1 if after else 0)
     return _days_from_civil(year) * 86_400
 

@@ -175,6 +175,11 @@ class Timeline:
 
     def transitions(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """The transitions ``t`` with ``lo < t <= hi``: their instants and new offsets."""
+        instants, offsets = self.transition_lists(lo, hi)
+        return np.array(instants, dtype=np.int64), np.array(offsets, dtype=np.int64)
+
+    def transition_lists(self, lo: int, hi: int) -> tuple[list[int], list[int]]:
+        """:meth:`transitions` as lists of ints (what the coverage ledger reads)."""
         # On the lists, as offset_at does: coverage asks for every answer's range.
         start = bisect.bisect_right(self._instants, lo)
         stop = bisect.bisect_right(self._instants, hi)
@@ -186,7 +191,7 @@ class Timeline:
                     if max(lo, self.footer_from) < instant <= hi:
                         instants.append(instant)
                         offsets.append(offset)
-        return np.array(instants, dtype=np.int64), np.array(offsets, dtype=np.int64)
+        return instants, offsets
 
     def offsets_at(self, instants: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`offset_at` for an ascending array of instants."""
