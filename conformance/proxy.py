@@ -28,6 +28,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
 from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
 from .exchange import Exchange
 from .forwarding import decoded, forwarded, has_body, kept, request_body
@@ -72,6 +74,14 @@ class ValidationProxy:
         self.recorder = recorder
         self._client = Upstream(self.upstream, timeout=timeout)
         self._gate = Gate(admin_token)
+        self._own_app: Callable[[Scope, Receive, Send], Awaitable[None]] = self._answer_own
+
+    def trust_forwarded(self, trusted_hosts: list[str] | str) -> None:
+        """Let the gate read the client as ``X-Forwarded-For`` names it when a trusted host
+        sent it (uvicorn's ``proxy_headers``). The proxy's server runs without uvicorn's
+        middleware, which cost every forwarded request a few percent of the proxy's CPU
+        for a rewrite of the client only the gate reads; its own paths go through it."""
+        self._own_app = ProxyHeadersMiddleware(self._answer_own, trusted_hosts=trusted_hosts)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -83,13 +93,16 @@ class ValidationProxy:
         if scope["type"] != "http":
             return
         if scope["method"] == "GET" and scope["path"] in OWN_PATHS:
-            refusal = self._gate.refusal(scope)
-            if refusal is not None:
-                await reply(send, *refusal)
-                return
-            await reply(send, 200, json.dumps(self._own(scope["path"]), indent=2).encode())
+            await self._own_app(scope, receive, send)
             return
         await self._forward(scope, receive, send)
+
+    async def _answer_own(self, scope: Scope, _receive: Receive, send: Send) -> None:
+        refusal = self._gate.refusal(scope)
+        if refusal is not None:
+            await reply(send, *refusal)
+            return
+        await reply(send, 200, json.dumps(self._own(scope["path"]), indent=2).encode())
 
     def _own(self, path: str) -> Any:
         if path == VIOLATIONS_PATH:

@@ -119,20 +119,21 @@ def serve_proxy(
         timeout=config.timeout,
         admin_token=config.admin_token,
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=config.host,
-            port=config.port,
-            lifespan="on",
-            http=ProxyProtocol,
-            log_level="warning",
-            access_log=False,  # URLs may carry what users would not want in CI logs
-            # The answers are the upstream's, Date and Server included: not a second of each.
-            server_header=False,
-            date_header=False,
-        )
+    served = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        lifespan="on",
+        http=ProxyProtocol,
+        log_level="warning",
+        access_log=False,  # URLs may carry what users would not want in CI logs
+        # The answers are the upstream's, Date and Server included: not a second of each.
+        server_header=False,
+        date_header=False,
+        proxy_headers=False,  # read for the proxy's own paths only (trust_forwarded)
     )
+    app.trust_forwarded(served.forwarded_allow_ips)
+    server = uvicorn.Server(served)
     # What the kit built (the spec, schemathesis' and the rules' tables, the oracle) lives
     # as long as the proxy: out of the cyclic collector's sight, as the mock's workers do,
     # so that the full collections a judged answer's garbage triggers no longer walk it.

@@ -212,6 +212,19 @@ def test_the_admin_token_reaches_the_process() -> None:
                 stop(process)
 
 
+def test_the_process_gate_reads_x_forwarded_for_from_loopback_as_uvicorn_does() -> None:
+    app = MinimalServer(dataset=DATASET, now=NOW).app()
+    with serving(app) as upstream, proxy_process(upstream) as (base, process):
+        behind = httpx.get(
+            f"{base}/_usagekit/violations", headers={"X-Forwarded-For": "203.0.113.7"}
+        )
+        local = httpx.get(f"{base}/_usagekit/violations")
+        stop(process)
+    assert behind.status_code == 403
+    assert behind.json()["code"] == "forbidden"
+    assert local.status_code == 200
+
+
 def test_the_answer_keeps_the_upstreams_date_and_server_and_adds_none() -> None:
     app = MinimalServer(dataset=DATASET, now=NOW).app()
     with serving(app) as upstream, proxy_process(upstream) as (base, process):

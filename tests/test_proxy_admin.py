@@ -18,13 +18,20 @@ LOOPBACK = [("127.0.0.1", 50_000), ("::1", 50_000)]
 
 
 def ask(
-    client: tuple[str, int], path: str, headers: dict[str, str], token: str | None = None
+    client: tuple[str, int],
+    path: str,
+    headers: dict[str, str],
+    token: str | None = None,
+    trusted: str | None = None,
 ) -> httpx.Response:
-    """One GET through a proxy (in front of a correct server) from ``client``'s address."""
+    """One GET through a proxy (in front of a correct server) from ``client``'s address;
+    ``trusted``: the hosts whose ``X-Forwarded-For`` the gate reads (``trust_forwarded``)."""
     upstream = MinimalServer(dataset=DATASET, now=NOW).app()
 
     async def go(base: str) -> httpx.Response:
         proxy = ValidationProxy(base, traffic(), admin_token=token)
+        if trusted is not None:
+            proxy.trust_forwarded(trusted)
         transport = httpx.ASGITransport(app=proxy, client=client)
         async with httpx.AsyncClient(transport=transport, base_url="http://proxy.test") as http:
             answer = await http.get(path, headers=headers)
@@ -85,3 +92,20 @@ def test_the_token_opens_the_own_paths_to_any_client(path: str) -> None:
     answer = ask(REMOTE, path, {"Authorization": "bearer  s3cret"}, token="s3cret")
     assert answer.status_code == 200
     assert isinstance(answer.json(), dict)
+
+
+@pytest.mark.parametrize("path", OWN)
+def test_a_trusted_hosts_forwarded_client_is_the_one_the_gate_reads(path: str) -> None:
+    behind = {"X-Forwarded-For": REMOTE[0]}  # a reverse proxy on loopback, for a remote client
+    assert_error_shape(ask(LOOPBACK[0], path, behind, trusted="127.0.0.1"), 403, "forbidden")
+    assert ask(LOOPBACK[0], path, {}, trusted="127.0.0.1").status_code == 200
+    assert ask(REMOTE, path, {"X-Forwarded-For": "127.0.0.1"}, trusted="127.0.0.1").status_code == (
+        403  # an untrusted host cannot claim loopback
+    )
+
+
+def test_a_forwarded_request_is_proxied_whoever_it_names() -> None:
+    behind = {"X-Forwarded-For": REMOTE[0]}
+    answer = ask(LOOPBACK[0], USAGE.format("me"), behind, trusted="127.0.0.1")
+    assert answer.status_code == 401  # the upstream's, judged
+    assert answer.headers["x-usagekit-violations"] == "0"

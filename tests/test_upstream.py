@@ -122,6 +122,34 @@ def test_a_kept_alive_connection_is_reused_and_a_closed_one_replaced(run: Run) -
     assert run(go(hang_up=True)) == 3  # a connection the server dropped is replaced
 
 
+def test_the_answers_on_one_connection_are_read_in_turn_after_a_head(run: Run) -> None:
+    # One parser reads the answers of a kept-alive connection in turn, except after a HEAD's,
+    # whose announced body never comes: the next answer is read by a new one.
+    answers = [
+        b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n",  # HEAD: the length, no body
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nthird\r\n0\r\n\r\n",
+        b"HTTP/1.1 201 Created\r\ncontent-length: 6\r\n\r\nfourth",
+    ]
+
+    async def go() -> list[tuple[int, bytes]]:
+        server, port, seen = await raw_server(list(answers))
+        upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
+        read = []
+        for method in ("GET", "HEAD", "GET", "GET"):
+            answer = await upstream.send(method, b"/x", [], b"")
+            read.append((answer.status, await answer.read(1000)))
+            answer.release()
+        assert len(seen) == 4
+        assert len(upstream._idle) == 1  # all four on one connection
+        await upstream.aclose()
+        server.close()
+        await server.wait_closed()
+        return read
+
+    assert run(go()) == [(200, b"first"), (200, b""), (200, b"third"), (201, b"fourth")]
+
+
 def test_an_upstream_that_is_down_or_slow_is_an_upstream_error(run: Run) -> None:
     async def go() -> None:
         down = Upstream("http://127.0.0.1:9", timeout=2)
