@@ -9,87 +9,20 @@ has its head flushed when it completes). For a repeated answer the proxy's own
 work is a few look-ups, and that second write was a fifth of its CPU.
 
 An answer the proxy holds whole (the endpoint's, read to be judged) may skip
-ASGI's two messages: the scope's extension :data:`WHOLE` writes status line,
-headers and body at once and completes uvicorn's cycle as its ``send`` would
-(flow control, ``Connection: close``, the next request on a kept-alive
-connection). uvicorn's ``send`` checks every header with two regular
-expressions and builds the head from a copy of the list; for a repeated answer
-that was a quarter of the proxy's CPU. Whatever the hook does not handle the
-same way -- a started answer, HEAD, 1xx/204/304, an access log, a header a
-regular expression refuses -- it declines, and the caller sends through ASGI.
+ASGI's two messages through the scope's extension :data:`~usagekit.mock.whole.WHOLE`
+(:mod:`usagekit.mock.whole`, which the mock's server shares).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from uvicorn.protocols.http.httptools_impl import (
-    HEADER_RE,
-    HEADER_VALUE_RE,
-    STATUS_LINE,
-    HttpToolsProtocol,
-    RequestResponseCycle,
-)
-
-from usagekit.mock.wire import OneWriteAnswers
+from usagekit.mock.whole import WHOLE, Whole, WholeAnswers
 
 __all__ = ["WHOLE", "ProxyProtocol", "Whole"]
 
-#: The scope's extension (ASGI ``scope["extensions"]``) that writes a whole answer.
-WHOLE = "usagekit.whole"
-#: ``await whole(send, status, headers, body)``: whether it wrote the answer (else send it
-#: by ASGI). It takes the app's ``send`` rather than close over the request's cycle: a
-#: scope that held its cycle would be a reference cycle per request, left to the garbage
-#: collector, and cost more than the hook saves.
-Whole = Callable[[object, int, list[tuple[bytes, bytes]], bytes], Awaitable[bool]]
 
-
-class ProxyProtocol(OneWriteAnswers, HttpToolsProtocol):
-    """uvicorn's protocol, with each request's answer written through a :class:`OneWrite`
-    and a whole answer writable at once through the scope's :data:`WHOLE` extension."""
-
-    def answering(self, cycle: RequestResponseCycle) -> None:
-        super().answering(cycle)
-        cycle.scope.setdefault("extensions", {})[WHOLE] = _whole
-
-
-async def _whole(
-    send: object, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-) -> bool:
-    """RequestResponseCycle.send of a start and a last body message, as one write.
-    ``headers``' names are lower-case, with ``content-length`` (``len(body)``) and no
-    hop-by-hop header (``forwarding.kept``): what uvicorn's send reads of them."""
-    cycle = getattr(send, "__self__", None)  # a middleware's own send: declined
-    if (
-        not isinstance(cycle, RequestResponseCycle)
-        or cycle.response_started
-        or cycle.access_log
-        or cycle.scope["method"] == "HEAD"
-        or status < 200
-        or status in (204, 304)
-    ):
-        return False
-    if cycle.default_headers:
-        headers = cycle.default_headers + headers
-    if HEADER_RE.search(b"".join([k for k, _ in headers])) or HEADER_VALUE_RE.search(
-        b"".join([v for _, v in headers])
-    ):
-        return False  # uvicorn's send refuses it, as it should
-    if cycle.flow.write_paused and not cycle.disconnected:
-        await cycle.flow.drain()
-    if cycle.disconnected:
-        return True  # as send: nobody to answer
-    cycle.response_started = True
-    cycle.waiting_for_100_continue = False
-    head = [STATUS_LINE[status]]
-    head += [b"%s: %s\r\n" % pair for pair in headers]
-    if not cycle.keep_alive:
-        head.append(b"connection: close\r\n")
-    head.append(b"\r\n")
-    cycle.transport.writelines((b"".join(head), body))
-    cycle.response_complete = True
-    cycle.message_event.set()
-    if not cycle.keep_alive:
-        cycle.transport.close()
-    cycle.on_response()
-    return True
+class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
+    """uvicorn's protocol, with each request's answer written through a
+    :class:`~usagekit.mock.wire.OneWrite` and a whole answer writable at once through the
+    scope's :data:`WHOLE` extension."""

@@ -23,6 +23,11 @@ FORBIDDEN = {
     "usagekit.mock.datasets": WEB | CLI | {"schemathesis", "usagekit.mock.server"},
     # Wire helpers both the server and the proxy use: the standard library only.
     "usagekit.mock.wire": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
+    # The whole-answer hook both servers' protocols install: uvicorn and the wire only.
+    "usagekit.mock.whole": (WEB - {"uvicorn"})
+    | CLI
+    | TOOLS
+    | {"numpy", "yaml", "usagekit.mock.core", "usagekit.mock.datasets", "usagekit.mock.server"},
     # Run by a bare interpreter (`python -I -S`) in the multi-worker server's parent's stead.
     "usagekit.mock.server.supervisor": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
     "usagekit.mock": CLI | {"usagekit.conformance"},

@@ -351,3 +351,28 @@ def test_keep_alive_answers_head_and_body_together_also_pipelined(server) -> Non
             if method == "GET":
                 assert len(stream.read(length)) == length
         assert statuses == [200, 405, 401, 200]
+
+
+def test_the_front_doors_answers_in_one_write_are_the_bytes_asgi_sends() -> None:
+    """A new request and its repeat, answered at the front door: through the protocol's
+    whole-answer hook (no access log), and by ASGI's two messages (an access log declines
+    the hook). Byte for byte the same but for the date, on a kept-alive connection."""
+    request = (
+        f"GET {ME}?granularity=hour&group_by=agent&tz=Europe/Vienna&start=2024-10-26T00:00:00"
+        "&end=2024-10-28T00:00:00 HTTP/1.1\r\n"
+        f"Host: t\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
+    ).encode()
+    answers = []
+    for access_log in (False, True):
+        with uvicorn_server(access_log=access_log) as base, connect(base) as sock:
+            sock.sendall(request)
+            first = read_one(sock)
+            sock.sendall(request)
+            answers.append([first, read_one(sock)])
+    undated = [
+        [b"\r\n".join(x for x in raw.split(b"\r\n") if not x.startswith(b"date: ")) for raw in pair]
+        for pair in answers
+    ]
+    assert undated[0] == undated[1]
+    assert answer(answers[0][1])[0] == 200
+    assert b"vary: Origin" in answers[0][0]

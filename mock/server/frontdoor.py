@@ -95,7 +95,7 @@ class FrontDoor:
         limit.in_flight += 1
         try:
             try:
-                await send_bytes(send, 200, body, NO_ORIGIN)
+                await send_bytes(send, 200, body, NO_ORIGIN, scope)
             finally:
                 if recording is not None:
                     recording.journal.record_request(scope, 200, perf_counter() - started)

@@ -23,10 +23,11 @@ from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
-from starlette.types import Send
+from starlette.types import Scope, Send
 
 from usagekit.mock.core.errors import FieldError
 from usagekit.mock.spec import error_codes
+from usagekit.mock.whole import WHOLE
 
 __all__ = [
     "JSON",
@@ -174,19 +175,21 @@ async def send_bytes(
     status: int,
     body: bytes,
     headers: Sequence[tuple[bytes, bytes]] = (),
+    scope: Scope | None = None,
 ) -> None:
-    """Answer a raw ASGI request with a JSON body (the middlewares' short-cut)."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", _JSON_BYTES),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
+    """Answer a raw ASGI request with a JSON body (the middlewares' short-cut).
+
+    With the request's ``scope``, in one write through the protocol's
+    :data:`~usagekit.mock.whole.WHOLE` hook where it takes the answer: ``send``
+    must then be the server's own (what the front door is given), else it declines.
+    """
+    head = [(b"content-type", _JSON_BYTES), (b"content-length", str(len(body)).encode())]
+    head += headers
+    if scope is not None:
+        whole = scope.get("extensions", {}).get(WHOLE)
+        if whole is not None and await whole(send, status, head, body):
+            return
+    await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -19,7 +19,9 @@ is its httptools protocol with:
   closed;
 * malformed HTTP answered ``400 bad_request`` in the contract's shape;
 * an ``Upgrade:`` the server does not speak (websockets are off) is ignored, as
-  RFC 9110 allows: the request is answered as plain HTTP, quietly.
+  RFC 9110 allows: the request is answered as plain HTTP, quietly;
+* an answer's head leaves with its body in one write, and the front door's
+  answers skip ASGI's two messages (:mod:`usagekit.mock.whole`, the proxy's too).
 
 uvicorn builds one protocol per connection from ``config.http``; the knobs come
 in through :func:`functools.partial` (which pickles, for ``--workers N``).
@@ -33,7 +35,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from usagekit.mock.wire import OneWriteAnswers
+from usagekit.mock.whole import WholeAnswers
 
 from .heap import IdleRelease
 from .problems import JSON, Problem, bad_request, service_unavailable
@@ -68,7 +70,7 @@ def raw_response(problem: Problem) -> bytes:
 _REASONS = {400: "Bad Request", 503: "Service Unavailable"}
 
 
-class ContractProtocol(OneWriteAnswers, HttpToolsProtocol):
+class ContractProtocol(WholeAnswers, HttpToolsProtocol):
     """See the module docstring."""
 
     def __init__(
@@ -155,7 +157,7 @@ class ContractProtocol(OneWriteAnswers, HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        super().on_headers_complete()  # OneWriteAnswers wraps the new answer's writes
+        super().on_headers_complete()  # WholeAnswers wraps the new answer's writes
 
     def on_message_complete(self) -> None:
         self._disarm()
