@@ -61,7 +61,7 @@ class Columns:
     @once
     def per_bucket(self) -> np.ndarray:
         """Values per bucket (a bucket without values has 0)."""
-        return np.array(list(map(len, self._lists)), np.int64)
+        return np.fromiter(map(len, self._lists), np.int64, len(self._lists))
 
     @once
     def bucket(self) -> np.ndarray:

@@ -112,11 +112,14 @@ class Upstream:
     async def send(self, method: str, target: bytes, headers: Headers, body: bytes) -> Answer:
         """Send one request (``target``: path and query as the client wrote them)."""
         verb = method.encode("ascii")
-        lines = [b"%s %s%s HTTP/1.1\r\nhost: %s\r\n" % (verb, self.prefix, target, self.authority)]
-        lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
+        # One join of the parts: a %-format per header took half again as long.
+        parts = [verb, b" ", self.prefix, target, b" HTTP/1.1\r\nhost: ", self.authority, b"\r\n"]
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
         if body or verb not in _NO_BODY:
-            lines.append(b"content-length: %d\r\n" % len(body))
-        request = b"".join([*lines, b"\r\n", body])
+            parts.append(b"content-length: %d\r\n" % len(body))
+        parts += (b"\r\n", body)
+        request = b"".join(parts)
         while self._idle:
             connection = self._idle.pop()
             if connection.closed:
