@@ -25,6 +25,7 @@ from typing import TextIO
 import uvicorn
 
 from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.wire import serving_collector
 
 from .config import KitConfig
 from .errors import BadOptions
@@ -34,9 +35,6 @@ from .outcomes import Finding
 from .protocol import ProxyProtocol
 from .proxy import ValidationProxy
 from .traffic import Traffic
-
-#: Containers allocated (net of those freed) between two collections of the youngest generation.
-GC_YOUNG = 20_000
 
 __all__ = ["ProxyConfig", "ViolationLog", "serve_proxy"]
 
@@ -139,22 +137,17 @@ def serve_proxy(
     # so that the full collections a judged answer's garbage triggers no longer walk it.
     gc.collect()
     gc.freeze()
-    # A never-seen answer's records (a dict per value's dimensions, tuples, lists) are
-    # thousands of containers, all alive while it is judged and freed by reference counts
-    # after: at CPython's default of 700 the collector walked them two or three times per
-    # answer for nothing. Cycles still are collected, every GC_YOUNG containers kept.
-    threshold = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG, *threshold[1:])
     stop = threading.Event()
     refresher = threading.Thread(
         target=_refresh, args=(stop, config.refresh, write_reports), daemon=True
     )
     refresher.start()
     try:
-        with _signals_end_the_run(), contextlib.suppress(SystemExit):
+        # A never-seen answer's records are thousands of containers, freed by reference
+        # counts once judged: the collector's pace of a server (mock/wire.py) spares them.
+        with _signals_end_the_run(), serving_collector(), contextlib.suppress(SystemExit):
             server.run()  # uvicorn exits (1) when it cannot listen
     finally:
-        gc.set_threshold(*threshold)
         stop.set()
         refresher.join(timeout=config.refresh + 5)
         if recorder is not None:
