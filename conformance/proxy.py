@@ -30,11 +30,12 @@ from typing import Any
 
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from usagekit.mock.whole import send_whole
+
 from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
 from .exchange import Exchange
 from .forwarding import decoded, forwarded, has_body, kept, request_body
 from .har import HarWriter, Recorded
-from .protocol import WHOLE
 from .traffic import Traffic, Violation, exchange_at
 from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout
 
@@ -168,10 +169,7 @@ class ValidationProxy:
         headers.append((VIOLATIONS, b"%d" % len(violations)))
         if violations:
             headers.append((RULES, ", ".join(dict.fromkeys(v.rule for v in violations)).encode()))
-        whole = flight.scope.get("extensions", {}).get(WHOLE)  # protocol.ProxyProtocol's
-        if whole is None or not await whole(send, status, headers, body):
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+        await send_whole(flight.scope, send, status, headers, body)  # protocol.ProxyProtocol's
         if self.recorder is not None:
             self.recorder.add(flight.recorded(answer, raw))
 

@@ -18,7 +18,8 @@ alike, beside :mod:`.wire` (which the standard library alone serves).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
@@ -29,7 +30,7 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from .wire import OneWriteAnswers
 
-__all__ = ["WHOLE", "Whole", "WholeAnswers", "write_whole"]
+__all__ = ["WHOLE", "Whole", "WholeAnswers", "send_whole", "write_whole"]
 
 #: The scope's extension (ASGI ``scope["extensions"]``) that writes a whole answer.
 WHOLE = "usagekit.whole"
@@ -48,6 +49,22 @@ class WholeAnswers(OneWriteAnswers):
     def answering(self, cycle: RequestResponseCycle) -> None:
         super().answering(cycle)
         cycle.scope.setdefault("extensions", {})[WHOLE] = write_whole
+
+
+async def send_whole(
+    scope: MutableMapping[str, Any],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+) -> None:
+    """Answer with ``status``, ``headers`` and ``body``: at once through the scope's
+    :data:`WHOLE` hook where the protocol offers it and it takes the answer, else by
+    ASGI's start and body messages. ``headers`` as :func:`write_whole` reads them."""
+    whole = scope.get("extensions", {}).get(WHOLE)
+    if whole is None or not await whole(send, status, headers, body):
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def write_whole(

@@ -27,7 +27,7 @@ from starlette.types import Scope, Send
 
 from usagekit.mock.core.errors import FieldError
 from usagekit.mock.spec import error_codes
-from usagekit.mock.whole import WHOLE
+from usagekit.mock.whole import send_whole
 
 __all__ = [
     "JSON",
@@ -179,18 +179,13 @@ async def send_bytes(
 ) -> None:
     """Answer a raw ASGI request with a JSON body (the middlewares' short-cut).
 
-    With the request's ``scope``, in one write through the protocol's
-    :data:`~usagekit.mock.whole.WHOLE` hook where it takes the answer: ``send``
-    must then be the server's own (what the front door is given), else it declines.
+    With the request's ``scope``, in one write where the protocol's hook takes the
+    answer (:func:`~usagekit.mock.whole.send_whole`): ``send`` must then be the
+    server's own (what the front door is given), else it declines.
     """
     head = [(b"content-type", _JSON_BYTES), (b"content-length", str(len(body)).encode())]
     head += headers
-    if scope is not None:
-        whole = scope.get("extensions", {}).get(WHOLE)
-        if whole is not None and await whole(send, status, head, body):
-            return
-    await send({"type": "http.response.start", "status": status, "headers": head})
-    await send({"type": "http.response.body", "body": body})
+    await send_whole({} if scope is None else scope, send, status, head, body)
 
 
 async def send_problem(send: Send, problem: Problem) -> None:
