@@ -40,7 +40,7 @@ from time import perf_counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .cors import NO_ORIGIN
-from .fastpath import DECLINED, FastPathMiddleware
+from .fastpath import FastPathMiddleware
 from .limits import ConcurrencyLimitMiddleware, refusal
 from .problems import send_bytes
 from .recording import RecordingMiddleware
@@ -128,5 +128,4 @@ class FrontDoor:
         try:
             return fast.served(scope, key)
         except Exception:  # the chain meets it again and answers it the Guard's way
-            scope.get("extensions", {}).pop(DECLINED, None)
             return None
