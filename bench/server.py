@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/server.py [--data DIR] [--size 1000000] [--duration 10]
                                      [--python-client] [--no-prism] [--no-connexion]
+                                     [--no-baseline]
 
 The dataset is the issue's: ``usagekit dataset export DIR --seed 1 --now
 2025-01-15T00:00:00Z --size 1000000`` (exported to a temporary directory
@@ -15,7 +16,11 @@ unless ``--data`` names one already exported). In one run:
    in each) after start, right after a warm-up and at rest after it (an idle
    worker gives its free heap back), then the ``cached`` and ``unique`` mixes
    of ``load.py``;
-3. baselines answering the unique mix with a static example: Prism 5
+3. the mock as issue 13 found it (``baseline.py``: its commit unpacked from
+   this checkout's history), 2 workers, both mixes: the issue's "cached not
+   lower than today" and "the cold path at >= 2x today" as ratios of one run,
+   not against figures from another day's host;
+4. baselines answering the unique mix with a static example: Prism 5
    (``prism mock openapi.yaml``, default logging and ``-v silent``) when node
    and npm are installed -- the Prism 5.16.0 the tests run, pinned by
    ``tests/node/package-lock.json`` and installed by ``tests/node_tools.py``
@@ -23,8 +28,9 @@ unless ``--data`` names one already exported). In one run:
 
 The load generator is wrk where installed, else an asyncio client over raw
 keep-alive sockets. Prints a table and the ratios the issue's targets name:
-unique/cached, unique/Prism-default, unique/Prism-silent, p99 at c=32, and
-the memory of two workers over one. Nothing is asserted. On a shared machine
+unique/cached, unique/Prism-default, unique/Prism-silent, cached and unique
+over the mock as the issue found it, p99 at c=32, and the memory of two
+workers over one. Nothing is asserted. On a shared machine
 every figure moves with the neighbours' load: compare ratios from one run.
 """
 
@@ -37,11 +43,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+import baseline
 import stages
-from load import NOW, Load, run_python, run_wrk, write_scripts
+from load import NOW, run_python, run_wrk, write_scripts
 from processes import (
     cpu_seconds,
     export_dataset,
@@ -51,6 +57,7 @@ from processes import (
     usagekit,
     wait_healthy,
 )
+from verdicts import Cell, print_split, report
 
 from usagekit.mock.datasets import files
 from usagekit.mock.server.heap import IDLE_SECONDS
@@ -61,17 +68,6 @@ from usagekit.mock.spec import spec_path
 REST_SECONDS = IDLE_SECONDS + 0.5
 #: Installs the tests' pinned frontend tools (npm ci) and prints their bin directory.
 NODE_TOOLS = Path(__file__).resolve().parent.parent / "tests" / "node_tools.py"
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    server: str
-    mix: str
-    concurrency: int
-    load: Load
-    #: CPU time the server's processes spent per answer (ms), when measured: on a
-    #: shared machine a steadier figure than the rate, which follows the neighbours.
-    cpu_ms: float | None = None
 
 
 def prism_command() -> list[str]:
@@ -90,6 +86,7 @@ class Bench:
         )
         self.cells: list[Cell] = []
         self.notes: list[str] = []
+        self.memory: dict[int, tuple[float, float, float]] = {}
 
     def drive(
         self,
@@ -143,7 +140,7 @@ class Bench:
                 f"(RSS {busy_rss:.0f}) at once, {rest_pss:.0f} MiB (RSS {rest_rss:.0f}) at rest"
             )
             print(self.notes[-1], flush=True)
-            self.memory = getattr(self, "memory", {}) | {workers: (pss, busy_pss, rest_pss)}
+            self.memory[workers] = (pss, busy_pss, rest_pss)
             levels = (1, 32) if workers > 1 else (32,)
             for mix in ("cached", "unique"):
                 for concurrency in levels:
@@ -152,7 +149,13 @@ class Bench:
             stop(process)
 
     def baseline(
-        self, name: str, command: list[str], port: int, health: str, env: dict | None = None
+        self,
+        name: str,
+        command: list[str],
+        port: int,
+        health: str,
+        env: dict | None = None,
+        mixes: tuple[str, ...] = ("unique",),
     ) -> None:
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
@@ -160,10 +163,30 @@ class Bench:
         try:
             ready = wait_healthy(port, health)
             print(f"{name}: healthy after {ready:.2f} s", flush=True)
-            self.drive(name, port, "unique", 32, warm=True)
-            self.drive(name, port, "unique", 32)
+            for mix in mixes:
+                self.drive(name, port, mix, 32, warm=True)
+            for mix in mixes:
+                self.drive(name, port, mix, 32, pid=process.pid)
         finally:
             stop(process)
+
+    def found(self, workdir: Path, data: Path) -> None:
+        """The mock as issue 13 found it (baseline.py), 2 workers, both mixes."""
+        path, why = baseline.unpack(workdir / "baseline")
+        if path is None:
+            self.notes.append(f"no in-run baseline: {why}")
+            print(self.notes[-1], flush=True)
+            return
+        port = free_port()
+        command, env = baseline.command(
+            path, "mock", "--data", str(data), "--port", str(port), "--workers", "2",
+            "--now", NOW, "--no-access-log", "--log-level", "warning",
+        )  # fmt: skip
+        try:
+            self.baseline(baseline.LABEL, command, port, "/healthz", env, ("cached", "unique"))
+        except TimeoutError as error:  # the rest of the run still reports
+            self.notes.append(f"no in-run baseline: {baseline.LABEL} did not start ({error})")
+            print(self.notes[-1], flush=True)
 
 
 ANY_KEY = """
@@ -190,6 +213,9 @@ def main() -> None:
     parser.add_argument("--python-client", action="store_true", help="never use wrk")
     parser.add_argument("--no-prism", action="store_true", help="skip Prism 5")
     parser.add_argument("--no-connexion", action="store_true", help="skip connexion's mock")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the mock as issue 13 found it"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="usagekit-bench-"))
@@ -204,6 +230,8 @@ def main() -> None:
         print_split(split)
         for workers in (1, 2):
             bench.mock(workers, data)
+        if not args.no_baseline:
+            bench.found(workdir, data)
         if not args.no_prism and shutil.which("node") and shutil.which("npm"):
             prism = prism_command()
             for name, extra in (
@@ -217,54 +245,9 @@ def main() -> None:
             port = free_port()
             command, env = connexion_command(workdir, port)
             bench.baseline("connexion --mock=all", command, port, "/openapi.json", env)
-        report(bench)
+        report(bench.cells, bench.notes, bench.memory)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def print_split(split: stages.Split) -> None:
-    kb = split.body_kb
-    print(f"\nper-stage split of a never-seen query, in process (CPU ms; bodies {kb:.1f} kB):")
-    print("| resolve | aggregate | encode | HTTP stack | whole app | app p50 | app p99 | app max |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(f"| {split.resolve_ms:.3f} | {split.aggregate_ms:.3f} | {split.encode_ms:.3f} | "
-          f"{split.stack_ms:.3f} | {split.app_ms:.3f} | {split.app_p50_ms:.3f} | "
-          f"{split.app_p99_ms:.3f} | {split.app_max_ms:.3f} |\n", flush=True)  # fmt: skip
-
-
-def report(bench: Bench) -> None:
-    print(
-        "\n| server | mix | c | req/s | p50 ms | p99 ms | non-2xx/errors | server CPU ms/answer |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    for c in bench.cells:
-        cpu = "" if c.cpu_ms is None else f"{c.cpu_ms:.3f}"
-        print(f"| {c.server} | {c.mix} | {c.concurrency} | {c.load.rps:,.0f} | "
-              f"{c.load.p50_ms:.2f} | {c.load.p99_ms:.2f} | {c.load.errors} | {cpu} |")  # fmt: skip
-    cell = {(c.server, c.mix, c.concurrency): c.load for c in bench.cells}
-    unique = cell.get(("usagekit mock, 2 workers", "unique", 32))
-    cached = cell.get(("usagekit mock, 2 workers", "cached", 32))
-    print()
-    for note in bench.notes:
-        print(note)
-    if unique is None:
-        return
-    lines = [f"unique / cached (2 workers, c=32): {unique.rps / cached.rps:.2f}"] if cached else []
-    for name, target in (("Prism 5 (default)", 1.5), ("Prism 5 (-v silent)", 0.6)):
-        prism = cell.get((name, "unique", 32))
-        if prism is not None:
-            ratio = unique.rps / prism.rps
-            verdict = "meets" if ratio >= target else "MISSES"
-            lines.append(f"unique / {name}: {ratio:.2f} ({verdict} >= {target})")
-    verdict = "meets" if unique.p99_ms <= 20 else "MISSES"
-    lines.append(f"unique p99 at c=32: {unique.p99_ms:.2f} ms ({verdict} <= 20 ms)")
-    memory = getattr(bench, "memory", {})
-    if 1 in memory and 2 in memory:
-        start, busy, rest = (memory[2][i] / memory[1][i] for i in (0, 1, 2))
-        verdict = "meets" if max(start, busy, rest) <= 1.3 else "MISSES"
-        lines.append(f"PSS 2 workers / 1 worker: {start:.2f} after start, {busy:.2f} right after "
-                     f"the warm-up, {rest:.2f} at rest after it ({verdict} <= 1.3)")  # fmt: skip
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""What bench/server.py prints once its cells are measured: the per-stage split, the table
+of every cell, and issue 13's ratios with their verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import baseline
+import stages
+from load import Load
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    server: str
+    mix: str
+    concurrency: int
+    load: Load
+    #: CPU time the server's processes spent per answer (ms), when measured: on a
+    #: shared machine a steadier figure than the rate, which follows the neighbours.
+    cpu_ms: float | None = None
+
+
+def print_split(split: stages.Split) -> None:
+    kb = split.body_kb
+    print(f"\nper-stage split of a never-seen query, in process (CPU ms; bodies {kb:.1f} kB):")
+    print("| resolve | aggregate | encode | HTTP stack | whole app | app p50 | app p99 | app max |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(f"| {split.resolve_ms:.3f} | {split.aggregate_ms:.3f} | {split.encode_ms:.3f} | "
+          f"{split.stack_ms:.3f} | {split.app_ms:.3f} | {split.app_p50_ms:.3f} | "
+          f"{split.app_p99_ms:.3f} | {split.app_max_ms:.3f} |\n", flush=True)  # fmt: skip
+
+
+def report(
+    cells: list[Cell], notes: list[str], memory: dict[int, tuple[float, float, float]]
+) -> None:
+    """The table of every cell, the notes, and the issue's ratios.
+
+    ``memory``: PSS (MiB) per number of workers, after start, after the warm-up, at rest."""
+    print(
+        "\n| server | mix | c | req/s | p50 ms | p99 ms | non-2xx/errors | server CPU ms/answer |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for c in cells:
+        cpu = "" if c.cpu_ms is None else f"{c.cpu_ms:.3f}"
+        print(f"| {c.server} | {c.mix} | {c.concurrency} | {c.load.rps:,.0f} | "
+              f"{c.load.p50_ms:.2f} | {c.load.p99_ms:.2f} | {c.load.errors} | {cpu} |")  # fmt: skip
+    cell = {(c.server, c.mix, c.concurrency): c.load for c in cells}
+    unique = cell.get(("usagekit mock, 2 workers", "unique", 32))
+    cached = cell.get(("usagekit mock, 2 workers", "cached", 32))
+    print()
+    for note in notes:
+        print(note)
+    if unique is None:
+        return
+    lines = [f"unique / cached (2 workers, c=32): {unique.rps / cached.rps:.2f}"] if cached else []
+    for name, target in (("Prism 5 (default)", 1.5), ("Prism 5 (-v silent)", 0.6)):
+        prism = cell.get((name, "unique", 32))
+        if prism is not None:
+            ratio = unique.rps / prism.rps
+            verdict = "meets" if ratio >= target else "MISSES"
+            lines.append(f"unique / {name}: {ratio:.2f} ({verdict} >= {target})")
+    lines += against_found(cells)
+    verdict = "meets" if unique.p99_ms <= 20 else "MISSES"
+    lines.append(f"unique p99 at c=32: {unique.p99_ms:.2f} ms ({verdict} <= 20 ms)")
+    if 1 in memory and 2 in memory:
+        start, busy, rest = (memory[2][i] / memory[1][i] for i in (0, 1, 2))
+        verdict = "meets" if max(start, busy, rest) <= 1.3 else "MISSES"
+        lines.append(f"PSS 2 workers / 1 worker: {start:.2f} after start, {busy:.2f} right after "
+                     f"the warm-up, {rest:.2f} at rest after it ({verdict} <= 1.3)")  # fmt: skip
+    print("\n".join(lines))
+
+
+def against_found(cells: list[Cell]) -> list[str]:
+    """Now over the mock as issue 13 found it, in this run: req/s, and CPU per answer (which
+    the neighbours' load distorts less), against the issue's "not lower" and "2x"."""
+    lines = []
+    for mix, target in (("cached", 1.0), ("unique", 2.0)):
+        now = next((c for c in cells if (c.server, c.mix, c.concurrency) == (
+            "usagekit mock, 2 workers", mix, 32)), None)  # fmt: skip
+        then = next((c for c in cells if (c.server, c.mix) == (baseline.LABEL, mix)), None)
+        if now is None or then is None:
+            continue
+        ratio = now.load.rps / then.load.rps
+        cpu = (
+            f"; CPU per answer {then.cpu_ms / now.cpu_ms:.2f}x less"
+            if now.cpu_ms and then.cpu_ms
+            else ""
+        )
+        verdict = "meets" if ratio >= target else "MISSES"
+        lines.append(f"{mix} / {baseline.LABEL}: {ratio:.2f} ({verdict} >= {target:g}){cpu}")
+    return lines
