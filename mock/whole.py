@@ -30,7 +30,15 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from .wire import OneWriteAnswers
 
-__all__ = ["WHOLE", "Whole", "WholeAnswers", "send_whole", "write_whole"]
+__all__ = [
+    "WHOLE",
+    "Whole",
+    "WholeAnswers",
+    "send_whole",
+    "takes_whole",
+    "write_now",
+    "write_whole",
+]
 
 #: The scope's extension (ASGI ``scope["extensions"]``) that writes a whole answer.
 WHOLE = "usagekit.whole"
@@ -74,25 +82,42 @@ async def write_whole(
     ``headers``' names are lower-case, with ``content-length`` (``len(body)``) and no
     hop-by-hop header (``forwarding.kept``): what uvicorn's send reads of them."""
     cycle = getattr(send, "__self__", None)  # a middleware's own send: declined
-    if (
-        not isinstance(cycle, RequestResponseCycle)
-        or cycle.response_started
-        or cycle.access_log
-        or cycle.scope["method"] == "HEAD"
-        or status < 200
-        or status in (204, 304)
-    ):
+    if not isinstance(cycle, RequestResponseCycle) or not takes_whole(cycle, status):
         return False
-    if cycle.default_headers:
-        headers = cycle.default_headers + headers
-    if HEADER_RE.search(b"".join([k for k, _ in headers])) or HEADER_VALUE_RE.search(
-        b"".join([v for _, v in headers])
+    every = cycle.default_headers + headers
+    if HEADER_RE.search(b"".join([k for k, _ in every])) or HEADER_VALUE_RE.search(
+        b"".join([v for _, v in every])
     ):
         return False  # uvicorn's send refuses it, as it should
     if cycle.flow.write_paused and not cycle.disconnected:
         await cycle.flow.drain()
+    write_now(cycle, status, headers, body)
+    return True
+
+
+def takes_whole(cycle: RequestResponseCycle, status: int) -> bool:
+    """Whether :func:`write_now` may write an answer of ``cycle`` with ``status`` as
+    uvicorn's send would: a final status with a body, not started, and no access log
+    line to write. (Headers that uvicorn's send would refuse are the caller's to
+    decline: :func:`write_whole` checks what it is given.)"""
+    return not (
+        cycle.response_started
+        or cycle.access_log
+        or cycle.scope["method"] == "HEAD"
+        or status < 200
+        or status in (204, 304)
+    )
+
+
+def write_now(
+    cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """Write an answer :func:`takes_whole` took, and complete ``cycle`` as uvicorn's
+    send would; the transport buffers what the socket does not take at once."""
     if cycle.disconnected:
-        return True  # as send: nobody to answer
+        return  # as send: nobody to answer
+    if cycle.default_headers:
+        headers = cycle.default_headers + headers
     cycle.response_started = True
     cycle.waiting_for_100_continue = False
     head = [STATUS_LINE[status]]
@@ -106,4 +131,3 @@ async def write_whole(
     if not cycle.keep_alive:
         cycle.transport.close()
     cycle.on_response()
-    return True

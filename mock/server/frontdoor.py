@@ -29,20 +29,28 @@ once the answer started; one before it (computing a new answer) sends the reques
 on, for the chain to meet it again and answer it the Guard's way. Anything else
 takes the whole chain, unchanged; ``tests/test_server_frontdoor.py`` holds both
 ways to the same answers and records.
+
+Where nothing is to be awaited, the protocol asks :meth:`FrontDoor.at_once` before
+it makes the request's task, and the door's answer leaves from there
+(``tests/test_server_at_once.py``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from time import perf_counter
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+from usagekit.mock.whole import takes_whole, write_now
 
 from .cors import NO_ORIGIN
 from .fastpath import FastPathMiddleware
 from .limits import ConcurrencyLimitMiddleware, refusal
-from .problems import send_bytes
+from .problems import json_head, send_bytes
 from .recording import RecordingMiddleware
 from .routes import API_KEY_HEADER
 
@@ -50,6 +58,8 @@ from .routes import API_KEY_HEADER
 Failed = Callable[..., Awaitable[None]]
 
 __all__ = ["Door", "FrontDoor"]
+
+logger = logging.getLogger("usagekit.mock.server")
 
 
 def _always(_scope: Scope) -> bool:
@@ -106,6 +116,32 @@ class FrontDoor:
             await self.failed(scope, send, exc, started=True)
         finally:
             limit.in_flight -= 1
+
+    def at_once(self, cycle: RequestResponseCycle) -> bool:
+        """Answer ``cycle``'s request as :meth:`__call__` would, from the protocol, before
+        any task is made for it (:class:`.protocol.ContractProtocol`); ``False``: start
+        the task as usual. Only where nothing is to be awaited: an answer the protocol
+        writes at once (no access log, a socket that takes writes), a valid GET the front
+        cache answers itself. The slot of ``--max-requests`` is held for no time."""
+        scope = cycle.scope
+        if scope["method"] != "GET" or cycle.flow.write_paused or not takes_whole(cycle, 200):
+            return False
+        started = perf_counter()
+        body = self._hit(scope)
+        if body is None:
+            return False
+        recording = self.door.recording
+        try:
+            try:
+                write_now(cycle, 200, json_head(body, NO_ORIGIN), body)
+            finally:
+                if recording is not None:
+                    recording.journal.record_request(scope, 200, perf_counter() - started)
+            if recording is not None:
+                recording.coverage.record_answer(scope, 200, b"")
+        except Exception as exc:  # after the answer started: as the Guard does, logged
+            logger.debug("error after the answer started: %s", type(exc).__name__)
+        return True
 
     def _hit(self, scope: Scope) -> bytes | None:
         key = None

@@ -183,9 +183,14 @@ async def send_bytes(
     answer (:func:`~usagekit.mock.whole.send_whole`): ``send`` must then be the
     server's own (what the front door is given), else it declines.
     """
-    head = [(b"content-type", _JSON_BYTES), (b"content-length", str(len(body)).encode())]
-    head += headers
-    await send_whole({} if scope is None else scope, send, status, head, body)
+    await send_whole({} if scope is None else scope, send, status, json_head(body, headers), body)
+
+
+def json_head(
+    body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> list[tuple[bytes, bytes]]:
+    """The headers of a JSON ``body``: its type and length, then ``headers``."""
+    return [(b"content-type", _JSON_BYTES), (b"content-length", b"%d" % len(body)), *headers]
 
 
 async def send_problem(send: Send, problem: Problem) -> None:

@@ -21,7 +21,9 @@ is its httptools protocol with:
 * an ``Upgrade:`` the server does not speak (websockets are off) is ignored, as
   RFC 9110 allows: the request is answered as plain HTTP, quietly;
 * an answer's head leaves with its body in one write, and the front door's
-  answers skip ASGI's two messages (:mod:`usagekit.mock.whole`, the proxy's too).
+  answers skip ASGI's two messages (:mod:`usagekit.mock.whole`, the proxy's too);
+* an app that can answer a request at once (the front door's ``at_once``) is asked
+  before the request's task is made, and a request it answers gets none.
 
 uvicorn builds one protocol per connection from ``config.http``; the knobs come
 in through :func:`functools.partial` (which pickles, for ``--workers N``).
@@ -33,7 +35,7 @@ import asyncio
 import logging
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from usagekit.mock.whole import WholeAnswers
 
@@ -165,6 +167,14 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         super().on_message_complete()
 
     # -- answers below the app -----------------------------------------------------------
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # uvicorn's one place that makes a request's task: an app that can answer at once
+        # (the front door, .frontdoor.FrontDoor.at_once) saves the task, the coroutines of
+        # its layers and the ASGI messages a repeat costs.
+        at_once = getattr(app, "at_once", None)
+        if at_once is None or not at_once(cycle):
+            super()._start_asgi_task(cycle, app)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn calls this for any parser error; a callback's own error says more.
