@@ -131,3 +131,31 @@ def test_forwarded_headers_still_name_the_client_behind_the_door() -> None:
         )
     assert local.split(b" ", 2)[1] == b"200"
     assert forwarded.split(b" ", 2)[1] == b"403"
+
+
+def test_a_pipelined_burst_gets_one_answer_at_once_then_takes_turns() -> None:
+    """Ten requests in one write: the first is answered inside the read, the others by
+    tasks, one after the other (others' requests in between); every answer in order."""
+    burst = [get(QUERY)] * 10
+    made: list[str] = []
+    with serving(made) as port:
+        asyncio.run(exchange(port, [get(QUERY)]))  # remembered: the burst is all repeats
+        made.clear()
+
+        async def pipelined() -> list[bytes]:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"".join(burst))
+            heads = []
+            for _ in burst:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                await asyncio.wait_for(reader.readexactly(length), 5)
+                heads.append(head.split(b" ", 2)[1])
+            writer.close()
+            return heads
+
+        statuses = asyncio.run(pipelined())
+    assert statuses == [b"200"] * 10
+    # One at once per read: the burst is one segment on loopback (a split one, a few reads).
+    assert made == [ME] * len(made)
+    assert 1 <= 10 - len(made) <= 3

@@ -23,7 +23,8 @@ is its httptools protocol with:
 * an answer's head leaves with its body in one write, and the front door's
   answers skip ASGI's two messages (:mod:`usagekit.mock.whole`, the proxy's too);
 * an app that can answer a request at once (the front door's ``at_once``) is asked
-  before the request's task is made, and a request it answers gets none.
+  before the request's task is made, and a request it answers gets none -- one a
+  read: the rest of a pipelined burst takes turns with other connections, by tasks.
 
 uvicorn builds one protocol per connection from ``config.http``; the knobs come
 in through :func:`functools.partial` (which pickles, for ``--workers N``).
@@ -50,6 +51,10 @@ logger = logging.getLogger("usagekit.mock.server")
 MAX_HEAD_BYTES = 64 * 1024
 #: ``Retry-After`` of a 503 for too many connections at once.
 RETRY_AFTER_SECONDS = 1
+#: Answers written inside one read's callback (``at_once``): a client sends one request
+#: a read, and the rest of a pipelined burst takes its turns with the other
+#: connections' requests, by tasks, instead of holding the worker for all of them.
+AT_ONCE_PER_READ = 1
 
 
 class HeadTooLarge(Exception):
@@ -94,6 +99,7 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         self._stall: asyncio.TimerHandle | None = None
         self._in_head = True
         self._head_bytes = 0
+        self._at_once = AT_ONCE_PER_READ
 
     # -- connection ----------------------------------------------------------------------
 
@@ -140,6 +146,7 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._in_head and self._due is None:
             self._arm()
+        self._at_once = AT_ONCE_PER_READ
         super().data_received(data)
 
     # -- parser callbacks ----------------------------------------------------------------
@@ -173,8 +180,10 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         # (the front door, .frontdoor.FrontDoor.at_once) saves the task, the coroutines of
         # its layers and the ASGI messages a repeat costs.
         at_once = getattr(app, "at_once", None)
-        if at_once is None or not at_once(cycle):
-            super()._start_asgi_task(cycle, app)
+        if at_once is not None and self._at_once and at_once(cycle):
+            self._at_once -= 1
+            return
+        super()._start_asgi_task(cycle, app)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn calls this for any parser error; a callback's own error says more.
