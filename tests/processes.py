@@ -3,6 +3,8 @@
 :func:`running` starts the command with the tests' directory on ``PYTHONPATH``,
 waits until :func:`wait_answering` sees the server answer, and stops it after;
 ``server_support`` and ``servers.process`` start their servers through it.
+:func:`in_thread` serves a ``uvicorn.Server`` from a thread of the test's process
+instead, for a test that patches what the server runs.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 TESTS = Path(__file__).resolve().parent
 
@@ -26,6 +30,20 @@ def free_port() -> int:
     with socket.socket() as sock:  # the server binds it a moment later
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def in_thread(server: uvicorn.Server) -> Iterator[None]:
+    """``server`` running in a daemon thread of this process until the block ends."""
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            threading.Event().wait(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(5)
 
 
 @contextmanager

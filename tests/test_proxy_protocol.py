@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import unquote_to_bytes
 
 import pytest
 import uvicorn
+from processes import in_thread
 
 from usagekit.conformance.protocol import WHOLE, ProxyProtocol
 from usagekit.mock.wire import OneWrite
@@ -89,15 +89,8 @@ def _serving() -> Iterator[int]:
             access_log=False,  # as the proxy serves (a logged answer is sent by ASGI)
         )
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            threading.Event().wait(0.01)
+    with in_thread(server):
         yield port
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/200"), ("HEAD", "/200"), ("GET", "/204")])

@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 from factories import PARENT_KEY
+from processes import in_thread
 from server_support import DATASET, ME, NOW
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -50,15 +50,8 @@ def serving(tasks: list[str], **config: Any) -> Iterator[int]:
         patch.setattr(HttpToolsProtocol, "_start_asgi_task", counted)
         if settings.access_log:  # uvicorn logs access where its logger has a handler
             patch.setattr(logging.getLogger("uvicorn.access"), "handlers", [logging.NullHandler()])
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            while not server.started:
-                threading.Event().wait(0.01)
+        with in_thread(server):
             yield port
-        finally:
-            server.should_exit = True
-            thread.join(5)
 
 
 def get(path: str, key: str | None = PARENT_KEY, extra: str = "") -> bytes:
