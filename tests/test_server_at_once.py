@@ -28,6 +28,20 @@ QUERY = (
 )
 
 
+class Logged(logging.Handler):
+    """The access log's records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+LOGGED = Logged()
+
+
 @contextmanager
 def serving(tasks: list[str], **config: Any) -> Iterator[int]:
     """The workbench served by uvicorn in a thread with the mock's own options; ``tasks``
@@ -49,7 +63,9 @@ def serving(tasks: list[str], **config: Any) -> Iterator[int]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(HttpToolsProtocol, "_start_asgi_task", counted)
         if settings.access_log:  # uvicorn logs access where its logger has a handler
-            patch.setattr(logging.getLogger("uvicorn.access"), "handlers", [logging.NullHandler()])
+            access = logging.getLogger("uvicorn.access")
+            patch.setattr(access, "handlers", [LOGGED])
+            patch.setattr(access, "level", logging.INFO)
         with in_thread(server):
             yield port
 
@@ -152,3 +168,14 @@ def test_a_pipelined_burst_gets_one_answer_at_once_then_takes_turns() -> None:
     # One at once per read: the burst is one segment on loopback (a split one, a few reads).
     assert made == [ME] * len(made)
     assert 1 <= 10 - len(made) <= 3
+
+
+def test_with_an_access_log_uvicorn_reads_forwarded_headers_for_every_line() -> None:
+    """An access log line names the client X-Forwarded-For names, also for an answer the
+    door gives (with a log, uvicorn's proxy_headers stay around the app)."""
+    made: list[str] = []
+    LOGGED.records.clear()
+    with serving(made, access_log=True) as port:
+        asyncio.run(exchange(port, [get(QUERY, extra="X-Forwarded-For: 203.0.113.9\r\n")] * 2))
+    clients = [record.args[0] for record in LOGGED.records if isinstance(record.args, tuple)]
+    assert clients == ["203.0.113.9:0", "203.0.113.9:0"]

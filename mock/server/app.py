@@ -195,7 +195,7 @@ def with_edges(app: ASGIApp, config: ServerConfig, door: Door | None = None) -> 
         RequestLimitsMiddleware(app), max_requests=config.max_requests
     )
     guard = GuardMiddleware(limit)
-    edges = ContractCORSMiddleware(
+    edges: ASGIApp = ContractCORSMiddleware(
         guard,
         allow_origins=list(config.cors_origins) or ["*"],
         allow_methods=["GET"],
@@ -203,14 +203,14 @@ def with_edges(app: ASGIApp, config: ServerConfig, door: Door | None = None) -> 
         expose_headers=["Retry-After", "Preference-Applied", "Warning"],
         max_age=600,
     )
-    # uvicorn's own reading of X-Forwarded-For/-Proto (its proxy_headers, off in
-    # .run.uvicorn_options), with its default trust, inside the front door: what the door
-    # answers never reads the client's address or scheme, and it cost a repeat 3%.
-    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-    forwarded = ProxyHeadersMiddleware(edges, trusted_hosts=trusted)
+    if config.forwarded_inside:
+        # uvicorn's own reading of X-Forwarded-For/-Proto (its proxy_headers, then off in
+        # .run.uvicorn_options), with its default trust: it cost a repeat 3%.
+        trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+        edges = ProxyHeadersMiddleware(edges, trusted_hosts=trusted)
     if door is None:
-        return forwarded
-    return FrontDoor(forwarded, door=door, failed=guard.failed, limit=limit)
+        return edges
+    return FrontDoor(edges, door=door, failed=guard.failed, limit=limit)
 
 
 class GuardMiddleware:

@@ -124,6 +124,14 @@ class ServerConfig:
             raise ConfigError("--watch needs --data DIR")
 
     @property
+    def forwarded_inside(self) -> bool:
+        """Whether the app reads ``X-Forwarded-*`` itself, inside the front door, instead of
+        uvicorn's ``proxy_headers`` around it: what the door answers never reads the
+        client's address or scheme -- but an access log line does, so with one uvicorn
+        reads them first, as it always did."""
+        return not self.access_log
+
+    @property
     def rate_per_worker(self) -> float | None:
         """Each worker enforces its share: N workers each allow ``rate_limit / N``."""
         return None if self.rate_limit is None else self.rate_limit / self.workers

@@ -169,9 +169,9 @@ def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
         ),
         # No websockets: an Upgrade is answered as plain HTTP, in the contract's shape.
         "ws": "none",
-        # The app reads X-Forwarded-* itself, behind the front door (.app.with_edges): what
-        # the door answers never reads the client's address or scheme.
-        "proxy_headers": False,
+        # Without an access log the app reads X-Forwarded-* itself, inside the front door
+        # (ServerConfig.forwarded_inside, .app.with_edges).
+        "proxy_headers": not config.forwarded_inside,
         "timeout_keep_alive": config.keep_alive,
         # In-flight answers finish on SIGTERM; a stuck one does not hold the exit for ever.
         "timeout_graceful_shutdown": GRACEFUL_SECONDS,
