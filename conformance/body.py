@@ -24,7 +24,7 @@ from .exchange import Exchange
 from .once import once
 from .stamps import Stamp
 
-__all__ = ["Bucket", "ErrorBody", "UsageBody", "UsageMetaView", "Value"]
+__all__ = ["Bucket", "ErrorBody", "Expectation", "Expected", "UsageBody", "UsageMetaView", "Value"]
 
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
@@ -69,17 +69,43 @@ class UsageMetaView:
     raw: dict[str, Any] = field(compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What every value of an answer must be for the rules of a value to hold.
+
+    ``names``: the requested dimensions, in ``group_by`` order (each value has
+    exactly these); ``one_value``: each bucket has exactly one value;
+    ``counted``: each value counts at least one conversation.
+    """
+
+    names: tuple[str, ...]
+    one_value: bool
+    counted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """An answer's values decoded as its :class:`Expectation` wants them, per bucket
+    (see :mod:`~usagekit.conformance.expecting`)."""
+
+    expectation: Expectation
+    values: list[tuple[Any, ...]]  # records with seconds, conversations, dimensions
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class UsageBody:
     """A 200's body. The rules that read every bucket at once read ``stamps`` and
     ``values`` (one per bucket, in order); :attr:`buckets` are built on first use, which
-    the rules of a body that holds never make (:meth:`of` builds a body from buckets)."""
+    the rules of a body that holds never make (:meth:`of` builds a body from buckets).
+    A body read as expected (:attr:`expected`) reads ``values`` only when first asked."""
 
     meta: UsageMetaView
     exchange: Exchange = field(repr=False)
     stamps: Sequence[Stamp]  # each bucket's ts, read
     texts: Sequence[str] = field(repr=False)  # ... as written
     values: Sequence[tuple[Value, ...] | None] = field(repr=False)  # None: absent or null
+    #: The values as the request expects them, when they are (else ``None``).
+    expected: Expected | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, *, meta: UsageMetaView, buckets: tuple[Bucket, ...], exchange: Exchange) -> Self:

@@ -68,6 +68,11 @@ class Columns:
         """The index of the bucket each value is in."""
         return np.repeat(np.arange(len(self.per_bucket)), self.per_bucket)
 
+    @property
+    def first_names(self) -> tuple[str, ...]:
+        """The first value's dimension names, as written (none when there is no value)."""
+        return tuple(self.dimensions[0] or ()) if self.count else ()
+
     @once
     def one_per_bucket(self) -> bool:
         """Whether every bucket has exactly one value."""

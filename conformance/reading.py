@@ -14,15 +14,17 @@ readers to each other).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from operator import attrgetter
 from typing import Any
 
 import msgspec
 
-from .body import Bucket, ErrorBody, UsageBody, UsageMetaView, Value
+from .body import Bucket, ErrorBody, Expectation, Expected, UsageBody, UsageMetaView, Value
 from .exchange import Exchange
+from .expecting import decode_expected
 from .failures import MalformedBody
+from .once import once
 from .stamps import Stamp, read_stamp, read_stamps
 
 __all__ = ["read_error", "read_usage"]
@@ -70,11 +72,27 @@ _decode_json = msgspec.json.Decoder().decode
 _TS, _VALUES = attrgetter("ts"), attrgetter("values")
 
 
-def read_usage(exchange: Exchange) -> UsageBody:
+def read_usage(exchange: Exchange, expectation: Expectation | None = None) -> UsageBody:
+    """The 200's body; read first as ``expectation`` wants its values, when given."""
+    if expectation is not None:
+        decoded = decode_expected(exchange.content, expectation)
+        if decoded is not None:
+            wire, expected = decoded
+            return _usage(exchange, wire, _PlainValues(exchange), expected)
     try:
         wire = _decode_wire(exchange.content)
     except msgspec.MsgspecError:
         return _read_usage_plainly(exchange)
+    return _usage(exchange, wire, list(map(_VALUES, wire.data)), None)
+
+
+def _usage(
+    exchange: Exchange,
+    wire: Any,
+    values: Sequence[tuple[Value, ...] | None],
+    expected: Expected | None,
+) -> UsageBody:
+    """A body decoded by msgspec (``meta`` raw, ``data``'s buckets with ``ts``) as a UsageBody."""
     try:
         raw_meta = _decode_json(wire.meta)
     except msgspec.MsgspecError:  # a number out of msgspec's range, say: json reads it
@@ -88,8 +106,34 @@ def read_usage(exchange: Exchange) -> UsageBody:
         raise _fail(
             exchange, f"data[{index}].ts", f"is {texts[index]!r}, not a date-time with an offset"
         )
-    values = list(map(_VALUES, wire.data))
-    return UsageBody(meta=meta, exchange=exchange, stamps=stamps, texts=texts, values=values)
+    return UsageBody(
+        meta=meta, exchange=exchange, stamps=stamps, texts=texts, values=values, expected=expected
+    )
+
+
+class _PlainValues(Sequence[tuple[Value, ...] | None]):
+    """The values of a body read as expected, decoded the plain way only when first asked
+    (by a rule naming a failure, or a relation summing them): the expected reading
+    proved them well-formed, so msgspec reads them as it would have."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self._exchange = exchange
+
+    @once
+    def _values(self) -> list[tuple[Value, ...] | None]:
+        try:
+            return list(map(_VALUES, _decode_wire(self._exchange.content).data))
+        except msgspec.MsgspecError:  # not if the expected reading held; the plain one decides
+            return list(_read_usage_plainly(self._exchange).values)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._values[index]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[tuple[Value, ...] | None]:
+        return iter(self._values)
 
 
 def _read_usage_plainly(exchange: Exchange) -> UsageBody:

@@ -38,6 +38,7 @@ from .body import ErrorBody, UsageBody
 from .columns import Columns
 from .config import CLOCK_SKEW, KitConfig
 from .exchange import Exchange, is_usage_path
+from .expecting import ExpectedColumns, expectation_of
 from .failures import MalformedBody
 from .once import once
 from .oracle import Access, Oracle
@@ -90,8 +91,13 @@ class ExchangeView:
     def _usage(self) -> UsageBody | MalformedBody | None:
         if not self.ok:
             return None
+        # The request says what its values must be: msgspec checks that as it decodes them.
+        raw = self.raw
+        expectation = (
+            expectation_of(raw.group_by, reference=self.reference) if raw is not None else None
+        )
         try:
-            return read_usage(self.exchange)
+            return read_usage(self.exchange, expectation)
         except MalformedBody as failure:
             return failure
 
@@ -198,9 +204,13 @@ class ExchangeView:
         return Stamps.of(usage.stamps) if usage is not None else None
 
     @once
-    def columns(self) -> Columns | None:
+    def columns(self) -> Columns | ExpectedColumns | None:
         usage = self.usage
-        return Columns(usage) if usage is not None else None
+        if usage is None:
+            return None
+        if usage.expected is not None:
+            return ExpectedColumns(usage.expected, lambda: Columns(usage))
+        return Columns(usage)
 
     @once
     def grid(self) -> Stamps | None:

@@ -262,7 +262,7 @@ def distinct_groups(view: ExchangeView) -> Verdict:
     Accepts: values in any order, dimension keys in any order.
     """
     columns = view.columns
-    names = tuple(columns.dimensions[0] or ()) if columns.count else ()
+    names = columns.first_names
     if columns.has_exactly(names) and columns.distinct_within_buckets(names):
         return  # the walk below only names the first bucket that repeats one
     for bucket in view.usage.buckets:

@@ -1,0 +1,161 @@
+"""A 200's values read as the request expects them, so that msgspec checks them in C.
+
+The rules of a value (exactly the requested dimensions, one value per
+ungrouped bucket, no empty group, sorted and distinct groups) walked a Python
+record and a ``dict`` per value: decoding them and asking the columns was
+three fifths of judging a never-seen answer. A request says what its answer's
+values must look like, so its answer is first decoded into records of that
+shape -- the dimensions a :class:`msgspec.Struct` whose fields are exactly the
+requested ones (no other key allowed), ordered as ``group_by`` orders them, so
+that comparing two of them is comparing their groups as the reference sorts
+them; ``conversations`` at least 1 where empty groups are judged; a tuple of
+exactly one value where one is wanted. msgspec refuses a body that breaks any
+of it, and that body is read as before (:mod:`~usagekit.conformance.reading`),
+so the expectation only ever decides that a rule holds, never that it fails:
+:class:`ExpectedColumns` answers what the shape proves and asks
+:class:`Columns` of the values read the plain way for everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from itertools import chain, islice
+from operator import attrgetter, lt
+from typing import Annotated, Any
+
+import msgspec
+import numpy as np
+
+from usagekit.mock.core.query import Dimension
+
+from .body import Count, Expectation, Expected
+from .columns import Columns
+from .once import once
+from .stamps import every
+
+__all__ = ["ExpectedColumns", "decode_expected", "expectation_of"]
+
+_KNOWN = frozenset(d.value for d in Dimension)
+Counted = Annotated[int, msgspec.Meta(ge=1)]
+_CONVERSATIONS = attrgetter("conversations")
+
+
+def expectation_of(group_by: Sequence[str] | None, *, reference: bool) -> Expectation | None:
+    """What a request's ``group_by`` wants of every value, or ``None`` where no answer
+    meets it (a dimension the contract does not name: the plain reading judges those)."""
+    names = tuple(dict.fromkeys(group_by or ()))
+    if not _KNOWN.issuperset(names):
+        return None
+    return Expectation(names, one_value=reference and not names, counted=reference and bool(names))
+
+
+@cache  # a few expectations at most: the three dimensions' orders and two profiles
+def _decoder(expectation: Expectation) -> msgspec.json.Decoder:
+    names = expectation.names
+    groups = msgspec.defstruct(
+        "Groups", [(n, str) for n in names], forbid_unknown_fields=True, frozen=True, gc=False
+    )
+    value = msgspec.defstruct(
+        "ExpectedValue",
+        [("seconds", Count), ("conversations", Counted if expectation.counted else Count),
+         ("dimensions", groups)],
+        frozen=True, gc=False,
+    )  # fmt: skip
+    values = tuple[value] if expectation.one_value else tuple[value, ...]  # type: ignore[valid-type]
+    bucket = msgspec.defstruct("ExpectedBucket", [("ts", str), ("values", values)], gc=False)
+    body = msgspec.defstruct(
+        "ExpectedBody", [("meta", msgspec.Raw), ("data", tuple[bucket, ...])], gc=False
+    )
+    return msgspec.json.Decoder(body)
+
+
+def decode_expected(content: bytes, expectation: Expectation) -> tuple[Any, Expected] | None:
+    """The body's ``meta`` (raw) and its buckets (``ts``, ``values``) as ``expectation``
+    wants them, or ``None`` when some value is not (the plain reading decides why)."""
+    try:
+        body = _decoder(expectation).decode(content)
+    except msgspec.MsgspecError:
+        return None
+    return body, Expected(expectation, list(map(attrgetter("values"), body.data)))
+
+
+class ExpectedColumns:
+    """:class:`Columns`' answers for an answer read as expected: what its shape proves,
+    and, for any other question, the plain columns' answer (read then)."""
+
+    def __init__(self, expected: Expected, plain: Callable[[], Columns]) -> None:
+        self._expected = expected.expectation
+        self._lists = expected.values
+        self._plain = plain  # the plain columns, read only when a question needs them
+        values = list(chain.from_iterable(self._lists))
+        self.count = len(values)
+        self._values = values
+        self.some_bucket_bare = False  # values are required by the expectation
+        self.some_undimensioned = False  # ... and so are dimensions
+        self._ascending: dict[tuple[str, ...], bool] = {}
+
+    @once
+    def plain(self) -> Columns:
+        return self._plain()
+
+    @once
+    def per_bucket(self) -> np.ndarray:
+        return np.fromiter(map(len, self._lists), np.int64, len(self._lists))
+
+    @once
+    def one_per_bucket(self) -> bool:
+        if self._expected.one_value:
+            return True
+        return self.count == len(self._lists) and 0 not in map(len, self._lists)
+
+    @property
+    def first_names(self) -> tuple[str, ...]:
+        return self._expected.names if self.count else ()
+
+    def has_exactly(self, names: tuple[str, ...]) -> bool:
+        # Every value has exactly the expected names (each a distinct field of its groups).
+        return not self.count or sorted(names) == sorted(self._expected.names)
+
+    @once
+    def some_without_conversations(self) -> bool:
+        if self._expected.counted:
+            return False
+        return 0 in map(_CONVERSATIONS, self._values)
+
+    def strictly_ascending_within_buckets(self, names: tuple[str, ...]) -> bool:
+        held = self._ascending.get(names)
+        if held is None:
+            held = self._ascending[names] = self._strictly_ascending(names)
+        return held
+
+    def _strictly_ascending(self, names: tuple[str, ...]) -> bool:
+        if not names or names != self._expected.names:
+            return self.plain.strictly_ascending_within_buckets(names)
+        if self.count < 2:
+            return True
+        # One name: its values, compared as strings; more: tuples of them, in group_by order
+        # (the reference's sort key, as Columns compares them).
+        keys = list(map(attrgetter(*(f"dimensions.{name}" for name in names)), self._values))
+        less = np.fromiter(map(lt, keys, islice(keys, 1, None)), bool, self.count - 1)
+        # A pair of values in two buckets is not compared: the later one opens its bucket.
+        opens = np.cumsum(self.per_bucket)[:-1]
+        less[opens[(opens > 0) & (opens < self.count)] - 1] = True
+        return bool(every(less))
+
+    def sorted_within_buckets(self, names: tuple[str, ...]) -> bool:
+        if self.count < 2 or not names or self.strictly_ascending_within_buckets(names):
+            return True
+        return self.plain.sorted_within_buckets(names)
+
+    def distinct_within_buckets(self, names: tuple[str, ...]) -> bool:
+        if self.count < 2:
+            return True
+        if not names:
+            return bool(every(self.per_bucket <= 1))
+        # Distinctness does not depend on the order the names are compared in.
+        if sorted(names) == sorted(self._expected.names) and self.strictly_ascending_within_buckets(
+            self._expected.names
+        ):
+            return True
+        return self.plain.distinct_within_buckets(names)
