@@ -58,7 +58,7 @@ def test_every_reading_is_made_once(oracle: Oracle, monkeypatch: pytest.MonkeyPa
     for name in ("read_usage", "read_error"):
         original = getattr(view_module, name)
         monkeypatch.setattr(
-            view_module, name, lambda e, _f=original, _n=name: calls.append(_n) or _f(e)
+            view_module, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a)
         )
     resolves = []
     resolve = oracle.resolve
