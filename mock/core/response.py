@@ -11,9 +11,10 @@ Python object per value: each bucket opener and each value is a row of one
 ``uint8`` matrix, in output order, whose pieces are NUL-padded (JSON text
 never holds a NUL byte: json.dumps escapes it), and dropping every NUL byte
 leaves the body. The pieces are written before the query: ``ts`` labels per
-page of a zone's calendar, framed as openers (:attr:`BucketGrid.openers`), every ``dimensions``
-object of a scope's value tables, and the digits of the numbers four at a time
-from a table.
+page of a zone's calendar, framed as openers (:attr:`BucketGrid.openers`); each
+``dimensions`` object of a scope's value tables as the whole value it ends, NULs
+where the digits go (a value is one row taken, then its two numbers written);
+and the digits four at a time from a table (:mod:`.digits`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .buckets import BucketGrid
+from .digits import ascii_rows, digits
 from .query import UsageQuery
 from .tally import Tally
 
@@ -39,17 +41,6 @@ def _row(text: bytes) -> np.ndarray:
 
 _SECONDS, _CONVERSATIONS = _row(b'{"seconds":'), _row(b',"conversations":')
 _COMMA = ord(",")
-#: ``_CHUNKS[c + 10_000 * form]``: the four digits of ``0 <= c < 10_000`` as ASCII in a
-#: little-endian uint32: all four (form 0, an inner chunk), without leading zeros (form
-#: 1, a number's first chunk; 0 is "0"), or none (form 2, left of the first chunk).
-_CHUNKS = np.array(
-    [f"{c:04d}".encode() for c in range(10_000)]
-    + [str(c).rjust(4, "\0").encode() for c in range(10_000)]
-    + [b"\0\0\0\0"] * 10_000,
-    dtype="S4",
-).view("<u4")
-#: ``10_000**k`` for ``k = 1..4``: a number has as many chunks as entries it is not below, + 1.
-_CHUNK_LIMITS = 10_000 ** np.arange(1, 5, dtype=np.int64)
 #: The largest dense table of ``dimensions`` objects kept per grouping (bytes).
 _DENSE_BYTES = 128 * 1024
 
@@ -119,36 +110,35 @@ class UsageResult:
         """The body as canonical JSON bytes."""
         buckets, rows = len(self.grid), len(self.tally)
         table, slot, slots = self._dimensions()
-        # An ungrouped value's dimensions are one constant row, written like the keys.
-        dimensions = (
-            table[0]
-            if slot is None
-            else _rows(table).take(slot).view(np.uint8).reshape(rows, table.shape[1])
-        )
-        pieces = [
-            _SECONDS,
-            _digits(self.tally.seconds),
-            _CONVERSATIONS,
-            _digits(self.tally.conversations),
-            dimensions,
-        ]
+        seconds, conversations = digits(self.tally.seconds), digits(self.tally.conversations)
+        # Each slot's value with its digits left out, without and with the comma before it.
+        templates = _templates(table, seconds.shape[1], conversations.shape[1])
+        value = templates.shape[-1]
+        at = len(_SECONDS) + 1
+        # Where each number's digits go in a value, and the digits.
+        numbers = ((at, seconds), (at + seconds.shape[1] + len(_CONVERSATIONS), conversations))
         openers = self.grid.openers
         opener = openers.shape[1]
-        value = 1 + sum(piece.shape[-1] for piece in pieces)  # a comma, then the pieces
         # Where every (bucket, slot) cell holds a value -- every ungrouped body, many
         # grouped ones -- a bucket is one row: its opener, then each slot's value, in
         # slot order (the output order within a bucket), a comma before all but the first.
         if rows == buckets * slots:
             text = np.empty((buckets, opener + slots * value), dtype=np.uint8)
             text[:, :opener] = openers
-            comma = np.full((1, slots, 1), _COMMA, dtype=np.uint8)
-            comma[:, :1] = 0
-            _write(text[:, opener:].reshape(buckets, slots, value), [comma, *pieces])
+            cells = text[:, opener:].reshape(buckets, slots, value)
+            cells[:] = templates[1, :slots]
+            cells[:, :1, 0] = 0  # no comma before a bucket's first value
+            for start, column in numbers:
+                width = column.shape[1]
+                cells[..., start : start + width] = column.reshape(buckets, slots, width)
         else:
             bucket = self.tally.bucket
-            comma = np.zeros((rows, 1), dtype=np.uint8)  # a bucket's first value has none
-            np.multiply(bucket[1:] == bucket[:-1], _COMMA, out=comma[1:, 0], casting="unsafe")
-            values = _write(np.empty((rows, value), np.uint8), [comma, *pieces])
+            # A bucket's first value has no comma before it: the template without one.
+            chosen = slot + slots * np.concatenate(([False], bucket[1:] == bucket[:-1]))
+            values = _rows(templates).reshape(-1).take(chosen).view(np.uint8)
+            values = values.reshape(rows, value)
+            for start, column in numbers:
+                values[:, start : start + column.shape[1]] = column
             # Where most cells hold a value, the same rows with NULs for the empty cells;
             # an empty cell costs its width in NULs to drop, so past a quarter more cells
             # than values (and one a bucket) each opener and each value is a row of its
@@ -202,18 +192,40 @@ def _rows(array: np.ndarray, width: int | None = None) -> np.ndarray:
     return items if width else items[..., 0]
 
 
-def _write(dest: np.ndarray, pieces: list[np.ndarray]) -> np.ndarray:
-    """Write ``pieces`` side by side into ``dest`` (shape (..., width)): each a constant
-    row, one row per value in the order of ``dest``'s leading axes (shape (values,
-    width)), or anything else that broadcasts to ``dest``'s leading axes."""
-    at = 0
-    for piece in pieces:
-        width = piece.shape[-1]
-        if 1 < piece.ndim < dest.ndim:
-            piece = piece.reshape(*dest.shape[:-1], width)
-        dest[..., at : at + width] = piece
-        at += width
-    return dest
+def _templates(table: np.ndarray, seconds: int, conversations: int) -> np.ndarray:
+    """Each ``dimensions`` row of ``table`` as the whole value it ends, with NULs where the
+    digits go (``seconds`` and ``conversations`` bytes wide): ``[0]`` without, ``[1]``
+    with the comma before it (shape ``(2, len(table), width)``, ``uint8``)."""
+    key = (id(table), seconds, conversations)
+    found = _TEMPLATES.get(key)
+    if found is not None and found[0] is table:
+        return found[1]
+    rows, width = table.shape
+    value = 1 + len(_SECONDS) + seconds + len(_CONVERSATIONS) + conversations + width
+    templates = np.zeros((2, rows, value), dtype=np.uint8)
+    templates[1, :, 0] = _COMMA
+    at = 1
+    for piece, size in (
+        (_SECONDS, len(_SECONDS)),
+        (None, seconds),
+        (_CONVERSATIONS, len(_CONVERSATIONS)),
+        (None, conversations),
+        (table, width),
+    ):
+        if piece is not None:
+            templates[:, :, at : at + size] = piece
+        at += size
+    if sum(kept.nbytes for _, kept in _TEMPLATES.values()) > _TEMPLATE_BYTES:
+        _TEMPLATES.clear()
+    _TEMPLATES[key] = (table, templates)
+    return templates
+
+
+#: :func:`_templates` of the tables in use, by the table's id: the table is kept with
+#: them, so its id is never another table's. The dense tables are few (lru-cached); a
+#: query's own table of the combinations present is kept too, within the budget.
+_TEMPLATES: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+_TEMPLATE_BYTES = 4 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=32)
@@ -243,53 +255,7 @@ def _dimension_rows(
         ).encode()
         for row in ranks
     ]
-    return _ascii_rows(texts)
-
-
-def _ascii_rows(texts: list[bytes]) -> np.ndarray:
-    """``texts`` as rows of one ``uint8`` matrix, NUL-padded."""
-    width = max(map(len, texts), default=1)
-    return np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
-
-
-def _digits(numbers: np.ndarray) -> np.ndarray:
-    """Each number's decimal text, right-aligned in NUL padding (rows of ``uint8``),
-    four digits at a time from :data:`_CHUNKS`."""
-    if not len(numbers):
-        return np.zeros((0, 4), dtype=np.uint8)
-    if int(numbers.min()) < 0:  # never from a dataset (durations are >= 0); still exact
-        return _ascii_rows([str(n).rjust(20, "\0").encode() for n in numbers.tolist()])
-    top = int(numbers.max())
-    # Counts and most durations of a bucket take one or two chunks: a few whole-array
-    # operations each, where the per-call cost of numpy is most of the work.
-    if top < 10_000:
-        return _CHUNKS.take(numbers + 10_000).view(np.uint8).reshape(len(numbers), 4)
-    if top < 10_000**2:
-        index = np.empty((len(numbers), 2), dtype=np.int64)
-        higher = np.floor_divide(numbers, 10_000, out=index[:, 0])  # by a scalar: libdivide
-        np.subtract(numbers, higher * 10_000, out=index[:, 1])
-        # Forms 1 and 0 with a higher chunk; 2 and 1 where it is blank.
-        index += _TWO_FORMS.take((higher == 0).view(np.uint8), axis=0)
-        return _CHUNKS.take(index).view(np.uint8).reshape(len(numbers), 8)
-    counts = 1 + _CHUNK_LIMITS.searchsorted(numbers, side="right")
-    chunks = int(counts.max())
-    out = np.empty((chunks, len(numbers)), dtype="<u4")
-    rest = numbers
-    # The form of the last chunk; each one further left is one form further, up to 2.
-    form = 2 - counts
-    for k in range(chunks):
-        higher = rest // 10_000
-        index = np.minimum(np.maximum(form + k, 0), 2)
-        index *= 10_000
-        index += rest - higher * 10_000
-        _CHUNKS.take(index, out=out[chunks - 1 - k])
-        rest = higher
-    return out.T.copy().view(np.uint8)
-
-
-#: The offsets in :data:`_CHUNKS` of the forms of a number's two chunks, without (row
-#: 0) and with (row 1) a blank higher one.
-_TWO_FORMS = np.array([[10_000, 0], [20_000, 10_000]], dtype=np.int64)
+    return ascii_rows(texts)
 
 
 #: A string as JSON text, as ``json.dumps(value, ensure_ascii=False)`` writes it.
