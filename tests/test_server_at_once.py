@@ -18,6 +18,7 @@ from processes import in_thread
 from server_support import DATASET, ME, NOW
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from usagekit.mock.server import frontdoor
 from usagekit.mock.server.config import ServerConfig
 from usagekit.mock.server.run import uvicorn_options
 from usagekit.mock.server.workbench import create_workbench
@@ -179,3 +180,25 @@ def test_with_an_access_log_uvicorn_reads_forwarded_headers_for_every_line() -> 
         asyncio.run(exchange(port, [get(QUERY, extra="X-Forwarded-For: 203.0.113.9\r\n")] * 2))
     clients = [record.args[0] for record in LOGGED.records if isinstance(record.args, tuple)]
     assert clients == ["203.0.113.9:0", "203.0.113.9:0"]
+
+
+def test_an_answer_cut_short_closes_the_connection_instead_of_hanging(monkeypatch) -> None:
+    """Should writing fail half-way, the connection is closed, as uvicorn closes one whose
+    task's answer started and never finished: the client is not left waiting."""
+
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(frontdoor, "write_now", broken)
+    made: list[str] = []
+    with serving(made) as port:
+
+        async def closed() -> bytes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(get(QUERY))
+            received = await asyncio.wait_for(reader.read(), 5)  # until the server closes
+            writer.close()
+            return received
+
+        assert asyncio.run(closed()) == b""
+    assert made == []  # answered (cut short) without a task

@@ -141,6 +141,8 @@ class FrontDoor:
                 recording.coverage.record_answer(scope, 200, b"")
         except Exception as exc:  # after the answer started: as the Guard does, logged
             logger.debug("error after the answer started: %s", type(exc).__name__)
+            if not cycle.response_complete:  # as uvicorn ends a task's answer cut short
+                cycle.transport.close()
         return True
 
     def _hit(self, scope: Scope) -> bytes | None:
