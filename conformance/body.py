@@ -22,7 +22,7 @@ import msgspec
 
 from .exchange import Exchange
 from .once import once
-from .stamps import Stamp
+from .stamps import Stamp, Stamps
 
 __all__ = ["Bucket", "ErrorBody", "Expectation", "Expected", "UsageBody", "UsageMetaView", "Value"]
 
@@ -94,14 +94,14 @@ class Expected:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class UsageBody:
-    """A 200's body. The rules that read every bucket at once read ``stamps`` and
+    """A 200's body. The rules that read every bucket at once read ``starts`` and
     ``values`` (one per bucket, in order); :attr:`buckets` are built on first use, which
     the rules of a body that holds never make (:meth:`of` builds a body from buckets).
     A body read as expected (:attr:`expected`) reads ``values`` only when first asked."""
 
     meta: UsageMetaView
     exchange: Exchange = field(repr=False)
-    stamps: Sequence[Stamp]  # each bucket's ts, read
+    starts: Stamps  # each bucket's ts, read, as arrays
     texts: Sequence[str] = field(repr=False)  # ... as written
     values: Sequence[tuple[Value, ...] | None] = field(repr=False)  # None: absent or null
     #: The values as the request expects them, when they are (else ``None``).
@@ -112,12 +112,17 @@ class UsageBody:
         body = cls(
             meta=meta,
             exchange=exchange,
-            stamps=[b.ts for b in buckets],
+            starts=Stamps.of([b.ts for b in buckets]),
             texts=[b.text for b in buckets],
             values=[b.values for b in buckets],
         )
         body.__dict__["buckets"] = buckets
         return body
+
+    @once
+    def stamps(self) -> list[Stamp]:
+        """Each bucket's ts as a :class:`Stamp` (made only when a rule names a bucket)."""
+        return list(self.starts)
 
     @once
     def buckets(self) -> tuple[Bucket, ...]:

@@ -25,7 +25,7 @@ from .exchange import Exchange
 from .expecting import decode_expected
 from .failures import MalformedBody
 from .once import once
-from .stamps import Stamp, read_stamp, read_stamps
+from .stamps import Stamp, Stamps, read_stamp, read_stamps, stamp_columns
 
 __all__ = ["read_error", "read_usage"]
 
@@ -100,14 +100,16 @@ def _usage(
     meta = _meta(exchange, raw_meta)
     # map walks the buckets in C; a failure is looked for only once one is known to be there.
     texts = list(map(_TS, wire.data))
-    stamps = read_stamps(texts)
-    if None in stamps:
-        index = stamps.index(None)
-        raise _fail(
-            exchange, f"data[{index}].ts", f"is {texts[index]!r}, not a date-time with an offset"
-        )
+    starts = stamp_columns(texts)
+    if starts is None:  # a few labels, or some not written the common way: one by one
+        stamps = read_stamps(texts)
+        if None in stamps:
+            index = stamps.index(None)
+            where, text = f"data[{index}].ts", texts[index]
+            raise _fail(exchange, where, f"is {text!r}, not a date-time with an offset")
+        starts = Stamps.of(stamps)
     return UsageBody(
-        meta=meta, exchange=exchange, stamps=stamps, texts=texts, values=values, expected=expected
+        meta=meta, exchange=exchange, starts=starts, texts=texts, values=values, expected=expected
     )
 
 

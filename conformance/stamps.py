@@ -8,6 +8,7 @@ fractional zeros, a local-mean-time offset with seconds exact or to the minute
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ __all__ = [
     "offset_label",
     "read_stamp",
     "read_stamps",
+    "stamp_columns",
     "well_written",
     "written_offset",
 ]
@@ -89,15 +91,68 @@ def read_stamps(texts: list[str]) -> list[Stamp | None]:
     new = stamps.count(None)  # or read before and no stamp: those are read one by one
     if not new:
         return stamps
-    lengths = set(map(len, texts))
-    if new >= _COLUMNS_FROM and len(lengths) == 1 and (length := lengths.pop()) in _LAYOUTS:
-        read = _read_columns(texts, length)
-        if read is not None:
+    if new >= _COLUMNS_FROM:
+        columns = _columns(texts)
+        if columns is not None:
+            read = list(map(Stamp, columns[0].tolist(), columns[1].tolist()))
             if len(_READ) + len(texts) > _READ_KEPT:
                 _READ.clear()
             _READ.update(zip(texts, read, strict=True))
             return read
     return list(map(read_stamp, texts))
+
+
+def stamp_columns(texts: list[str]) -> Stamps | None:
+    """:func:`read_stamps` of each text as arrays, without a :class:`Stamp` each; ``None``
+    if some text is no stamp (:func:`read_stamps` says which).
+
+    An answer's labels were looked up, made into Stamps and then into arrays, some
+    1,600 instructions each; the texts read before are kept as places in two arrays, so
+    that a label read before is one look-up and its share of two numpy gathers, and only
+    the new ones are read.
+    """
+    with _PLACES_LOCK:  # a place is taken back when the arrays are full: read both at once
+        places = list(map(_PLACES.get, texts))
+        if None in places:
+            new = list(dict.fromkeys(t for t, p in zip(texts, places, strict=True) if p is None))
+            read = read_stamps(new)
+            if None in read:
+                return None
+            kept = _keep(new, read)
+            places = list(map(_PLACES.get, texts))
+            if not kept or None in places:  # too many or too long to keep; or some let go
+                return Stamps.of(read_stamps(texts))
+        at = np.fromiter(places, np.intp, len(places))
+        return Stamps(_INSTANTS[at], _OFFSETS[at])
+
+
+#: Texts read before, each by its place in _INSTANTS and _OFFSETS (bounded like _READ).
+_PLACES: dict[str, int] = {}
+_PLACES_LOCK = threading.Lock()
+_INSTANTS = np.zeros(_READ_KEPT, np.int64)
+_OFFSETS = np.zeros(_READ_KEPT, np.int64)
+
+
+def _keep(texts: list[str], stamps: list[Stamp | None]) -> bool:
+    """Keep new ``texts`` (distinct, none kept yet) and their stamps; whether all were."""
+    if len(texts) > _READ_KEPT // 2 or max(map(len, texts)) > _LONGEST:
+        return False
+    if len(_PLACES) + len(texts) > _READ_KEPT:
+        _PLACES.clear()  # the labels of the moment come back at once
+    first = len(_PLACES)
+    places = range(first, first + len(texts))
+    _INSTANTS[first : places.stop] = np.fromiter(map(_INSTANT, stamps), np.int64, len(texts))
+    _OFFSETS[first : places.stop] = np.fromiter(map(_OFFSET, stamps), np.int64, len(texts))
+    _PLACES.update(zip(texts, places, strict=True))
+    return True
+
+
+def _columns(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Instants and offsets of texts of one common layout (see :func:`_read_columns`)."""
+    lengths = set(map(len, texts))
+    if len(lengths) != 1 or (length := lengths.pop()) not in _LAYOUTS:
+        return None
+    return _read_columns(texts, length)
 
 
 #: New texts from which reading columns (a fixed cost of some 30 numpy calls) is cheaper.
@@ -108,8 +163,9 @@ _DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
 _DAYS_IN = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def _read_columns(texts: list[str], length: int) -> list[Stamp | None] | None:
-    """Texts of one length as stamps, or ``None`` unless every one is in the common layout."""
+def _read_columns(texts: list[str], length: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Texts of one length as instants (µs) and offsets (s), or ``None`` unless every one
+    is in the common layout."""
     try:
         raw = "".join(texts).encode("ascii")
     except UnicodeEncodeError:
@@ -146,8 +202,7 @@ def _read_columns(texts: list[str], length: int) -> list[Stamp | None] | None:
     yoe = y - era * 400
     doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
     days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
-    instants = ((days * 86_400 + hour * 3600 + minute * 60 + second) - offset) * US
-    return list(map(Stamp, instants.tolist(), offset.tolist()))
+    return ((days * 86_400 + hour * 3600 + minute * 60 + second) - offset) * US, offset
 
 
 def _read(text: str) -> Stamp | None:

@@ -198,10 +198,10 @@ class ExchangeView:
         resolved = self.resolved
         return resolved if isinstance(resolved, QueryError) else None
 
-    @once
+    @property
     def stamps(self) -> Stamps | None:
         usage = self.usage
-        return Stamps.of(usage.stamps) if usage is not None else None
+        return usage.starts if usage is not None else None
 
     @once
     def columns(self) -> Columns | ExpectedColumns | None:

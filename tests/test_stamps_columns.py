@@ -1,15 +1,17 @@
-"""Stamps read as columns (``read_stamps``) are exactly what reading each text gives."""
+"""Stamps read as columns (``read_stamps``, ``stamp_columns``) are exactly what reading each
+text gives."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from usagekit.conformance import stamps
-from usagekit.conformance.stamps import read_stamps
+from usagekit.conformance.stamps import read_stamps, stamp_columns
 
 #: Characters a mutation may put anywhere: the layout's own, and some it must refuse.
 _ODD = "0123456789-:+TtZz .é９"
@@ -86,3 +88,24 @@ def test_leap_days_and_the_first_years_are_read_exactly_as_columns(
         got = read_stamps(texts)
     assert None not in got
     assert got == [one_by_one(text) for text in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_labels(), min_size=1, max_size=6), st.sampled_from([8, 64, 1 << 16]))
+def test_kept_places_read_what_each_text_reads(answers: list[list[str]], kept: int) -> None:
+    """stamp_columns, answer after answer (labels kept, some of them let go when the arrays
+    are full), gives each answer's stamps as read_stamps does, or None where it holds one
+    that is no stamp."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(stamps, "_READ_KEPT", kept)
+        patched.setattr(stamps, "_PLACES", {})
+        patched.setattr(stamps, "_INSTANTS", np.zeros(kept, np.int64))
+        patched.setattr(stamps, "_OFFSETS", np.zeros(kept, np.int64))
+        for texts in [*answers, *reversed(answers)]:
+            expected = read_stamps(texts)
+            got = stamp_columns(texts)
+            if None in expected:
+                assert got is None
+            else:
+                assert got is not None
+                assert list(got) == expected

@@ -147,7 +147,7 @@ def bucket_count_within_limit(view: ExchangeView) -> Verdict:
     plain digits is not judged.
     """
     limit = _sent_limit(view)
-    count = len(view.usage.stamps)
+    count = len(view.usage.texts)
     if count > limit:
         raise WrongValue(f"{count} buckets for limit={limit}", exchanges=(view.exchange,))
 
