@@ -137,7 +137,9 @@ class ValidationProxy:
         flight.keyed = any(k.lower() == b"x-api-key" for k, _ in headers)
         flight.url = self.upstream + target.decode("latin-1")
         try:
-            answer = await self._client.send(scope["method"], target, headers, body)
+            answer = await self._client.send(
+                scope["method"], target, headers, body, whole=MAX_JUDGED if judged else 0
+            )
         except UpstreamTimeout as exc:
             await reply(send, 504, error_body("upstream_timeout", str(exc)))
             return
@@ -211,7 +213,7 @@ class _Flight:
             answer.header(b"content-encoding"),  # the body is judged decoded
         )
 
-    def exchange(self, answer: Answer, raw: bytes, base_url: str) -> Exchange:
+    def exchange(self, answer: Answer, raw: bytes | bytearray, base_url: str) -> Exchange:
         """The exchange the rules judge: ``exchange_of(self.recorded(...), base_url)``
         without building the HAR entry, which only ``--record`` needs."""
         return exchange_at(
@@ -225,7 +227,7 @@ class _Flight:
             base_url=base_url,
         )
 
-    def recorded(self, answer: Answer, raw: bytes) -> Recorded:
+    def recorded(self, answer: Answer, raw: bytes | bytearray) -> Recorded:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]
         return Recorded(
             started=self.started,
@@ -241,9 +243,10 @@ class _Flight:
         )
 
 
-def _content(answer: Answer, raw: bytes) -> bytes:
+def _content(answer: Answer, raw: bytes | bytearray) -> bytes:
     """The body as the judge and the HAR read it: decoded when the upstream compressed it."""
     encoding = answer.header(b"content-encoding")
+    raw = bytes(raw)  # the buffer it was read into, for a new answer only (else itself)
     return decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw
 
 

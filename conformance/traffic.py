@@ -182,17 +182,17 @@ class Traffic:
         return self.judge_answer(request, recorded.content, lambda: exchange_of(recorded, base_url))
 
     def judge_answer(
-        self, request: Hashable, content: bytes, exchange: Callable[[], Exchange]
+        self, request: Hashable, content: bytes | bytearray, exchange: Callable[[], Exchange]
     ) -> list[Violation]:
         """:meth:`judge` for a caller that builds the exchange only when it must.
 
         ``request`` names everything the rules read of the exchange but its body
-        ``content`` (see :meth:`judge`'s); ``exchange()`` is called only for an
-        answer not judged before.
+        ``content`` (see :meth:`judge`'s; the proxy's is the buffer it read it into);
+        ``exchange()`` is called only for an answer not judged before.
         """
         verdicts = self._remembered(request, content)
         if verdicts is None:
-            verdicts = self._judged(exchange(), content)
+            verdicts = self._judged(exchange(), bytes(content))
             self._remember(request, verdicts)
         elif verdicts.clean:
             return []  # counted in verdicts.repeats
@@ -206,7 +206,7 @@ class Traffic:
             self._ledger.record(verdicts.cells)
         return violations
 
-    def _remembered(self, request: Hashable, content: bytes) -> _Verdicts | None:
+    def _remembered(self, request: Hashable, content: bytes | bytearray) -> _Verdicts | None:
         """The verdicts of an answer seen before, a clean one's repeat counted."""
         with self._lock:
             verdicts = self._verdicts.get(request)

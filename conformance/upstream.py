@@ -18,7 +18,16 @@ from collections import deque
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from .connection import BODY, HEAD, WHOLE, Connection, Headers, UpstreamError, UpstreamTimeout
+from .connection import (
+    BODY,
+    HEAD,
+    WHOLE,
+    Connection,
+    Headers,
+    UpstreamError,
+    UpstreamTimeout,
+    read_buffer,
+)
 
 __all__ = ["Answer", "Headers", "Upstream", "UpstreamError", "UpstreamTimeout"]
 
@@ -61,8 +70,10 @@ class Answer:
                 return
             await connection.arrival(BODY)
 
-    async def read(self, limit: int) -> bytes:
-        """The whole body; :class:`UpstreamError` past ``limit`` bytes."""
+    async def read(self, limit: int) -> bytes | bytearray:
+        """The whole body; :class:`UpstreamError` past ``limit`` bytes. A body the request
+        was sent ``whole`` for comes as the buffer it was read into (never written to
+        again)."""
         connection = self._connection
         assert connection is not None
         while not (
@@ -73,6 +84,9 @@ class Answer:
             raise UpstreamError(f"the upstream's answer is larger than {limit} bytes")
         self._ended = not (self._done or connection.done)
         self._done = True
+        whole = connection.whole
+        if whole is not None:  # the connection's end before the body's: what came of it
+            return whole if connection.filled == len(whole) else bytes(whole[: connection.filled])
         body = connection.body
         connection.body, connection.buffered = deque(), 0
         return body[0] if len(body) == 1 else b"".join(body)
@@ -108,9 +122,14 @@ class Upstream:
         self.max_idle = max_idle
         self.where = f"{self.host}:{self.port}"
         self._idle: deque[Connection] = deque()
+        self._reads = read_buffer()  # the pool's connections read one at a time
 
-    async def send(self, method: str, target: bytes, headers: Headers, body: bytes) -> Answer:
-        """Send one request (``target``: path and query as the client wrote them)."""
+    async def send(
+        self, method: str, target: bytes, headers: Headers, body: bytes, *, whole: int = 0
+    ) -> Answer:
+        """Send one request (``target``: path and query as the client wrote them);
+        ``whole``: the answer's body will be read whole (:meth:`Answer.read`) up to so
+        many bytes, and may be read straight into place."""
         verb = method.encode("ascii")
         # One join of the parts: a %-format per header took half again as long.
         parts = [verb, b" ", self.prefix, target, b" HTTP/1.1\r\nhost: ", self.authority, b"\r\n"]
@@ -125,7 +144,7 @@ class Upstream:
             if connection.closed:
                 continue
             try:
-                return await self._exchange(connection, request, head=verb == b"HEAD")
+                return await self._exchange(connection, request, verb == b"HEAD", whole)
             except UpstreamTimeout:
                 raise
             except UpstreamError:
@@ -133,7 +152,7 @@ class Upstream:
                 if verb not in _IDEMPOTENT:
                     raise
                 # A kept-alive connection the upstream had closed: try a fresh one.
-        return await self._exchange(await self._connect(), request, head=verb == b"HEAD")
+        return await self._exchange(await self._connect(), request, verb == b"HEAD", whole)
 
     async def aclose(self) -> None:
         while self._idle:
@@ -145,7 +164,7 @@ class Upstream:
         try:
             async with asyncio.timeout(self.timeout):
                 _, connection = await loop.create_connection(
-                    lambda: Connection(self.where, self.timeout),
+                    lambda: Connection(self.where, self.timeout, self._reads),
                     self.host,
                     self.port,
                     ssl=self.ssl,
@@ -156,8 +175,10 @@ class Upstream:
             raise UpstreamError(f"{self.where}: {exc.strerror or exc}") from exc
         return connection
 
-    async def _exchange(self, connection: Connection, request: bytes, *, head: bool) -> Answer:
-        connection.send(request)
+    async def _exchange(
+        self, connection: Connection, request: bytes, head: bool, whole: int
+    ) -> Answer:
+        connection.send(request, 0 if head else whole)
         while not connection.head_done:
             if connection.closed:
                 raise UpstreamError(f"{self.where} closed the connection")

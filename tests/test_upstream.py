@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from usagekit.conformance.connection import BUFFERED
+from usagekit.conformance.connection import BUFFERED, READ
 from usagekit.conformance.proxy import ValidationProxy
 from usagekit.conformance.upstream import Upstream, UpstreamError, UpstreamTimeout
 
@@ -78,11 +79,15 @@ async def raw_server(
     ],
     ids=["length", "chunked", "until-close", "no-content", "after-interim-answers"],
 )
-def test_every_framing_reads_whole(answer: bytes, body: bytes, run: Run) -> None:
+@pytest.mark.parametrize("whole", [0, 1000], ids=["parsed", "sent-whole"])
+def test_every_framing_reads_whole(answer: bytes, body: bytes, whole: int, run: Run) -> None:
+    """Whether or not the request said its body is read whole (a length's body then comes
+    out of the read that brought it, past llhttp), every framing reads the same."""
+
     async def go() -> None:
         server, port, _ = await raw_server([answer])
         upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
-        got = await upstream.send("GET", b"/x", [], b"")
+        got = await upstream.send("GET", b"/x", [], b"", whole=whole)
         assert (got.status, await got.read(1000)) == (204 if not body else 200, body)
         assert b"link" not in dict(got.headers)  # an interim answer's headers are not the answer's
         got.release()
@@ -122,7 +127,8 @@ def test_a_kept_alive_connection_is_reused_and_a_closed_one_replaced(run: Run) -
     assert run(go(hang_up=True)) == 3  # a connection the server dropped is replaced
 
 
-def test_the_answers_on_one_connection_are_read_in_turn_after_a_head(run: Run) -> None:
+@pytest.mark.parametrize("whole", [0, 1000], ids=["parsed", "sent-whole"])
+def test_the_answers_on_one_connection_are_read_in_turn_after_a_head(whole: int, run: Run) -> None:
     # One parser reads the answers of a kept-alive connection in turn, except after a HEAD's,
     # whose announced body never comes: the next answer is read by a new one.
     answers = [
@@ -137,7 +143,7 @@ def test_the_answers_on_one_connection_are_read_in_turn_after_a_head(run: Run) -
         upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
         read = []
         for method in ("GET", "HEAD", "GET", "GET"):
-            answer = await upstream.send(method, b"/x", [], b"")
+            answer = await upstream.send(method, b"/x", [], b"", whole=whole)
             read.append((answer.status, await answer.read(1000)))
             answer.release()
         assert len(seen) == 4
@@ -298,7 +304,8 @@ def test_a_streamed_answer_larger_than_the_read_ahead_arrives_whole(run: Run) ->
     run(go())
 
 
-def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_one(run: Run) -> None:
+@pytest.mark.parametrize("whole", [0, 1000], ids=["parsed", "sent-whole"])
+def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_one(whole: int, run: Run) -> None:
     """Sent with the first answer, or later on the idle connection: it spoils the connection."""
     ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
     stray = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n"
@@ -320,11 +327,55 @@ def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_one(run: Run) ->
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         upstream = Upstream(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=5)
         for _ in range(3):
-            answer = await upstream.send("GET", b"/x", [], b"")
+            answer = await upstream.send("GET", b"/x", [], b"", whole=whole)
             assert (answer.status, await answer.read(100)) == (200, b"ok")
             answer.release()
             await asyncio.sleep(0.1)
         assert len(connections) == 3  # none of them was reused
+        await upstream.aclose()
+        server.close()
+
+    run(go())
+
+
+@pytest.mark.parametrize("size", [5, READ + 11], ids=["small", "past-one-read"])
+def test_a_body_read_whole_arrives_in_pieces_or_cut_short(size: int, run: Run) -> None:
+    """A body sent whole that spans reads is read into place, the same bytes; one the
+    upstream cuts short is what came of it, and its connection is not kept; one past the
+    limit is refused as without ``whole``."""
+    body = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % size
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.closing(writer), contextlib.suppress(ConnectionError, EOFError):
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                writer.write(head + body[:3])
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                if b"/short" in request:
+                    writer.write(body[3:-1])
+                    await writer.drain()
+                    break
+                writer.write(body[3:])
+                await writer.drain()
+
+    async def go() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        upstream = Upstream(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=5)
+        for _ in range(2):
+            answer = await upstream.send("GET", b"/x", [], b"", whole=2 * size)
+            assert bytes(await answer.read(2 * size)) == body
+            answer.release()
+        assert len(upstream._idle) == 1  # kept, and reused for the second
+        answer = await upstream.send("GET", b"/short", [], b"", whole=2 * size)
+        assert await answer.read(2 * size) == body[:-1]
+        answer.release()
+        assert not upstream._idle
+        answer = await upstream.send("GET", b"/x", [], b"", whole=size - 1)
+        with pytest.raises(UpstreamError):
+            await answer.read(size - 1)
+        answer.release()
         await upstream.aclose()
         server.close()
 
