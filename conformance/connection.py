@@ -2,10 +2,10 @@
 
 What arrives is fed straight to uvicorn's response parser (``httptools``,
 llhttp) in the event loop's callback: no stream reader, no task switch per
-read, and one timer per wait (the idle deadline moves as bytes arrive; the
-timer is re-armed only when it fires early). The caller (:mod:`.upstream`)
-waits for what it needs next -- the head, more body, or all of it -- and is
-woken only then. A body is read at most :data:`BUFFERED` bytes ahead of its
+read, and one timer per connection (the idle deadline moves as bytes arrive and
+waits begin; the timer is re-armed only when it fires early). The caller
+(:mod:`.upstream`) waits for what it needs next -- the head, more body, or all
+of it -- and is woken only then. A body is read at most :data:`BUFFERED` bytes ahead of its
 consumer (the transport is paused beyond that). Bytes that arrive while no
 request is in flight close the connection: they can only be a stale answer.
 
@@ -24,31 +24,15 @@ from typing import cast
 
 import httptools
 
-__all__ = [
-    "BODY",
-    "HEAD",
-    "WHOLE",
-    "Connection",
-    "Headers",
-    "UpstreamError",
-    "UpstreamTimeout",
-    "read_buffer",
-]
+__all__ = ["BODY", "HEAD", "WHOLE", "Connection", "Headers", "UpstreamError", "UpstreamTimeout"]
 
 Headers = list[tuple[bytes, bytes]]
 #: Bytes of a body read ahead of its consumer before the connection stops reading.
 BUFFERED = 1 << 20
-#: The largest read (uvloop's own size): the pool's connections share one such buffer.
+#: The largest read (uvloop's own size). The connections of a pool share one buffer of it:
+#: they read one at a time, in the loop's thread, and a read is parsed or copied out at once.
 READ = 1 << 18
 _END_OF_HEAD = b"\r\n\r\n"
-
-
-def read_buffer() -> bytearray:
-    """The buffer the connections of one pool read into (one at a time, in the loop's
-    thread; what a read brings is parsed or copied out before the next)."""
-    return bytearray(READ)
-
-
 HEAD, BODY, WHOLE = range(3)  # what a caller waits for (Connection.arrival)
 
 
@@ -64,7 +48,7 @@ class Connection(asyncio.BufferedProtocol):
     """One connection, and what has arrived of the answer in flight (httptools' callbacks)."""
 
     def __init__(self, where: str, timeout: float, reads: bytearray | None = None) -> None:
-        self._reads = reads if reads is not None else read_buffer()
+        self._reads = reads if reads is not None else bytearray(READ)
         self._read_view = memoryview(self._reads)
         self.where = where
         self.timeout = timeout
@@ -162,24 +146,19 @@ class Connection(asyncio.BufferedProtocol):
         return True
 
     def _length(self) -> int | None:
-        """The length of a body still to come that is to be read whole past llhttp: given
-        once by ``Content-Length``, not chunked, within the caller's limit."""
+        """The length of a body still to come, to read whole past llhttp: given once by
+        ``Content-Length``, not chunked, within the caller's limit."""
         names = self.names
         if self.done or self.body or self.status == 101 or b"transfer-encoding" in names:
             return None  # no body to come (204, 304, a length of 0), or llhttp's framing
-        if names.count(b"content-length") != 1:
-            return None
-        value = self.headers[names.index(b"content-length")][1]
-        if not value.isdigit() or int(value) > self._whole_limit:
-            return None
-        return int(value)
+        once = names.count(b"content-length") == 1
+        value = self.headers[names.index(b"content-length")][1] if once else b""
+        return int(value) if value.isdigit() and int(value) <= self._whole_limit else None
 
     def _read_whole(self, length: int, rest: memoryview) -> None:
         self.surplus = len(rest) > length
         if len(rest) >= length:  # the usual answer: all in the read that brought its head
-            self.whole = bytes(rest[:length])
-            self.filled = length
-            self.done = True
+            self.whole, self.filled, self.done = bytes(rest[:length]), length, True
             return
         whole = self.whole = bytearray(length)  # the rest is read into place (get_buffer)
         whole[: len(rest)] = rest
@@ -190,6 +169,7 @@ class Connection(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._disarm()
         self._wake()
 
     # -- httptools' callbacks -----------------------------------------------------------
@@ -253,12 +233,15 @@ class Connection(asyncio.BufferedProtocol):
         loop = self._loop
         waiter = self._waiter = loop.create_future()
         self._seen = loop.time()
-        self._timer = loop.call_at(self._seen + self.timeout, self._idle, waiter)
+        # One timer per connection, left armed between waits: one made and cancelled per
+        # wait was a fiftieth of the proxy's CPU per repeat. When it fires it checks the
+        # deadline of the wait then under way, if any (see _idle).
+        if self._timer is None:
+            self._timer = loop.call_at(self._seen + self.timeout, self._idle)
         try:
             await waiter
         finally:
             self._waiter = None
-            self._timer.cancel()
         if self.failure is not None:
             raise self.failure
 
@@ -272,15 +255,23 @@ class Connection(asyncio.BufferedProtocol):
 
     def close(self) -> None:
         self.closed = True
+        self._disarm()
         if self.transport is not None:
             self.transport.close()
 
-    def _idle(self, waiter: asyncio.Future[None]) -> None:
-        if waiter.done():
-            return
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _idle(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # no wait under way: the next one arms the timer again
         deadline = self._seen + self.timeout
         if self._loop.time() < deadline:  # bytes came meanwhile: the deadline moves, not the timer
-            self._timer = self._loop.call_at(deadline, self._idle, waiter)
+            self._timer = self._loop.call_at(deadline, self._idle)
             return
         self._fail(UpstreamTimeout(f"{self.where} did not answer in time"))
 

@@ -43,35 +43,37 @@ MAX_BODY = 1 << 20
 
 
 def forwarded(raw: Headers, *, decodable: bool) -> Headers:
-    """The client's headers minus hop-by-hop ones (and those ``Connection`` names) and Host."""
+    """The client's headers (ASGI's: names lower-case) minus hop-by-hop ones (and those
+    ``Connection`` names) and Host."""
     drop = _dropped(raw, _NOT_FORWARDED)
     kept = []
-    for k, v in raw:
-        name = k.lower()
+    for name, v in raw:
         if name in drop:
             continue
-        kept.append((k, _decodable(v)) if decodable and name == b"accept-encoding" else (k, v))
+        kept.append(
+            (name, _decodable(v)) if decodable and name == b"accept-encoding" else (name, v)
+        )
     return kept
 
 
 def kept(headers: Headers, names: list[bytes], *, without: bytes = b"") -> Headers:
     """The upstream's headers (``names``: theirs lower-cased), lower-cased, minus hop-by-hop
     ones and ``without``."""
-    drop = _dropped(headers) if b"connection" in names else HOP_BY_HOP
+    if b"connection" in names:
+        headers = [(name, v) for name, (_, v) in zip(names, headers, strict=True)]
+        drop = _dropped(headers)
+        return [(name, v) for name, v in headers if name not in drop and name != without]
     return [
         (name, v)
         for name, (_, v) in zip(names, headers, strict=True)
-        if name not in drop and name != without
+        if name not in HOP_BY_HOP and name != without
     ]
 
 
 def _dropped(headers: Headers, dropped: frozenset[bytes] = HOP_BY_HOP) -> frozenset[bytes]:
-    """``dropped`` and what a ``Connection`` header of ``headers`` names."""
+    """``dropped`` and what a ``Connection`` header of ``headers`` (names lower-case) names."""
     named = [
-        token.strip().lower()
-        for k, v in headers
-        if k.lower() == b"connection"
-        for token in v.split(b",")
+        token.strip().lower() for k, v in headers if k == b"connection" for token in v.split(b",")
     ]
     return dropped.union(named) if named else dropped
 
@@ -83,8 +85,9 @@ def _decodable(accepted: bytes) -> bytes:
 
 def has_body(headers: Headers) -> bool:
     """Whether a request has a body to read (RFC 9112 6.3: only with a length or a coding);
-    a GET of the endpoint has none, and is forwarded without waiting on ``receive``."""
-    return any(k.lower() in _FRAMING for k, _ in headers)
+    a GET of the endpoint has none, and is forwarded without waiting on ``receive``.
+    ``headers``: ASGI's, names lower-case (uvicorn lower-cases them once; so do the rest)."""
+    return any(k in _FRAMING for k, _ in headers)
 
 
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})

@@ -18,16 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from .connection import (
-    BODY,
-    HEAD,
-    WHOLE,
-    Connection,
-    Headers,
-    UpstreamError,
-    UpstreamTimeout,
-    read_buffer,
-)
+from .connection import BODY, HEAD, READ, WHOLE, Connection, Headers, UpstreamError, UpstreamTimeout
 
 __all__ = ["Answer", "Headers", "Upstream", "UpstreamError", "UpstreamTimeout"]
 
@@ -122,7 +113,7 @@ class Upstream:
         self.max_idle = max_idle
         self.where = f"{self.host}:{self.port}"
         self._idle: deque[Connection] = deque()
-        self._reads = read_buffer()  # the pool's connections read one at a time
+        self._reads = bytearray(READ)  # its connections' reads (connection.READ)
 
     async def send(
         self, method: str, target: bytes, headers: Headers, body: bytes, *, whole: int = 0

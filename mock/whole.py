@@ -42,11 +42,11 @@ __all__ = [
 
 #: The scope's extension (ASGI ``scope["extensions"]``) that writes a whole answer.
 WHOLE = "usagekit.whole"
-#: ``await whole(send, status, headers, body)``: whether it wrote the answer (else send it
-#: by ASGI). It takes the app's ``send`` rather than close over the request's cycle: a
-#: scope that held its cycle would be a reference cycle per request, left to the garbage
-#: collector, and cost more than the hook saves.
-Whole = Callable[[object, int, list[tuple[bytes, bytes]], bytes], Awaitable[bool]]
+#: ``await whole(send, status, headers, body[, checked])``: whether it wrote the answer (else
+#: send it by ASGI). It takes the app's ``send`` rather than close over the request's cycle:
+#: a scope that held its cycle would be a reference cycle per request, left to the garbage
+#: collector, and cost more than the hook saves. (``checked``: see :func:`write_whole`.)
+Whole = Callable[..., Awaitable[bool]]
 
 
 class WholeAnswers(OneWriteAnswers):
@@ -65,30 +65,42 @@ async def send_whole(
     status: int,
     headers: list[tuple[bytes, bytes]],
     body: bytes,
+    *,
+    checked: bool = False,
 ) -> None:
     """Answer with ``status``, ``headers`` and ``body``: at once through the scope's
     :data:`WHOLE` hook where the protocol offers it and it takes the answer, else by
-    ASGI's start and body messages. ``headers`` as :func:`write_whole` reads them."""
+    ASGI's start and body messages. ``headers`` and ``checked`` as :func:`write_whole`
+    reads them."""
     whole = scope.get("extensions", {}).get(WHOLE)
-    if whole is None or not await whole(send, status, headers, body):
+    if whole is None or not await whole(send, status, headers, body, checked):
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
 async def write_whole(
-    send: object, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    send: object,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    checked: bool = False,
 ) -> bool:
     """RequestResponseCycle.send of a start and a last body message, as one write.
     ``headers``' names are lower-case, with ``content-length`` (``len(body)``) and no
-    hop-by-hop header (``forwarding.kept``): what uvicorn's send reads of them."""
+    hop-by-hop header (``forwarding.kept``): what uvicorn's send reads of them.
+    ``checked``: the caller knows that no header is one uvicorn's send refuses -- the
+    proxy's come from llhttp, which refuses each of them itself
+    (``tests/test_proxy_protocol.py``) -- and the check is not made again: over an
+    upstream's headers it was a fortieth of the proxy's CPU per repeat."""
     cycle = getattr(send, "__self__", None)  # a middleware's own send: declined
     if not isinstance(cycle, RequestResponseCycle) or not takes_whole(cycle, status):
         return False
-    every = cycle.default_headers + headers
-    if HEADER_RE.search(b"".join([k for k, _ in every])) or HEADER_VALUE_RE.search(
-        b"".join([v for _, v in every])
-    ):
-        return False  # uvicorn's send refuses it, as it should
+    if not checked:
+        every = cycle.default_headers + headers
+        if HEADER_RE.search(b"".join([k for k, _ in every])) or HEADER_VALUE_RE.search(
+            b"".join([v for _, v in every])
+        ):
+            return False  # uvicorn's send refuses it, as it should
     if cycle.flow.write_paused and not cycle.disconnected:
         await cycle.flow.drain()
     write_now(cycle, status, headers, body)

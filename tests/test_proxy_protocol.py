@@ -10,7 +10,9 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 import uvicorn
+from httptools import HttpParserError, HttpResponseParser
 from processes import in_thread
+from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE
 
 from usagekit.conformance.protocol import WHOLE, ProxyProtocol
 from usagekit.mock.wire import OneWrite
@@ -158,3 +160,31 @@ def test_a_header_uvicorn_refuses_is_declined_and_refused_by_uvicorn() -> None:
         )
     assert received == b""  # uvicorn's send raised on the value: the connection is closed
     assert _WRITTEN[-1] is False
+
+
+@pytest.mark.parametrize("where", ["name", "value"])
+def test_no_header_llhttp_reads_is_one_uvicorns_send_refuses(where: str) -> None:
+    """The proxy writes an upstream's headers without uvicorn's two regular expressions
+    (``write_whole(checked=True)``): llhttp, which reads them, refuses every byte they
+    refuse, in a name or in a value."""
+
+    class Head:
+        def __init__(self) -> None:
+            self.headers: list[tuple[bytes, bytes]] = []
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self.headers.append((name, value))
+
+    read = []
+    for byte in range(256):
+        head = Head()
+        one = bytes([byte])
+        line = b"x" + one + b"y: ab" if where == "name" else b"x: a" + one + b"b"
+        try:
+            HttpResponseParser(head).feed_data(b"HTTP/1.1 200 OK\r\n" + line + b"\r\n\r\n")
+        except HttpParserError:
+            continue
+        read += head.headers
+    assert len(read) > (70 if where == "name" else 200)  # what a header may hold was read
+    assert not [name for name, _ in read if HEADER_RE.search(name)]
+    assert not [value for _, value in read if HEADER_VALUE_RE.search(value)]
