@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import io
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+from load import Load
 
 #: The last commit before work on issue 13 began: the code its table was measured on.
 REVISION = "b55dd8f1b83d5a50e98c20231ca81c6d22d4c44b"
@@ -30,8 +33,11 @@ REVISION = "b55dd8f1b83d5a50e98c20231ca81c6d22d4c44b"
 #: the spec, which ``mock/openapi.yaml`` links to (``../openapi.yaml``) at that revision.
 PARTS = ("mock", "conformance", "cli", "openapi.yaml")
 ROOT = Path(__file__).resolve().parent.parent
-#: How the bench names it.
+#: How the bench names it, and the mock of this checkout in the same rounds.
 LABEL = f"usagekit mock at {REVISION[:7]}, 2 workers"
+NOW = "usagekit mock now, 2 workers (alternating)"
+#: The cells of each mix alternate between the two this many times.
+ROUNDS = 3
 
 
 def unpack(target: Path) -> tuple[Path | None, str]:
@@ -59,3 +65,18 @@ def command(path: Path, *args: str) -> tuple[list[str], dict[str, str]]:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(path), os.environ.get("PYTHONPATH")])),
     }
     return [sys.executable, "-c", code, *args], env
+
+
+def combined(rounds: list[tuple[Load, float | None]]) -> tuple[Load, float | None]:
+    """Rounds of equal length as one cell: the mean rate, the median p50, the worst p99,
+    every error, and the CPU per answer over all of them."""
+    loads = [load for load, _ in rounds]
+    answers = [load.rps for load in loads]
+    spent = [cpu * n for (_, cpu), n in zip(rounds, answers, strict=True) if cpu is not None]
+    cpu_ms = sum(spent) / sum(answers) if len(spent) == len(rounds) and sum(answers) else None
+    return Load(
+        rps=sum(answers) / len(loads),
+        p50_ms=statistics.median(load.p50_ms for load in loads),
+        p99_ms=max(load.p99_ms for load in loads),
+        errors=sum(load.errors for load in loads),
+    ), cpu_ms

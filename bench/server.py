@@ -17,9 +17,10 @@ unless ``--data`` names one already exported). In one run:
    worker gives its free heap back), then the ``cached`` and ``unique`` mixes
    of ``load.py``;
 3. the mock as issue 13 found it (``baseline.py``: its commit unpacked from
-   this checkout's history), 2 workers, both mixes: the issue's "cached not
-   lower than today" and "the cold path at >= 2x today" as ratios of one run,
-   not against figures from another day's host;
+   this checkout's history) and this one, both up with 2 workers each, their
+   cells of each mix alternating in rounds so that a neighbour's load falls on
+   both alike: the issue's "cached not lower than today" and "the cold path at
+   >= 2x today" as ratios of one run, not against another day's figures;
 4. baselines answering the unique mix with a static example: Prism 5
    (``prism mock openapi.yaml``, default logging and ``-v silent``) when node
    and npm are installed -- the Prism 5.16.0 the tests run, pinned by
@@ -40,14 +41,13 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import baseline
 import stages
-from load import NOW, run_python, run_wrk, write_scripts
+from load import NOW, Load, run_python, run_wrk, write_scripts
 from processes import (
     cpu_seconds,
     export_dataset,
@@ -57,6 +57,7 @@ from processes import (
     usagekit,
     wait_healthy,
 )
+from rivals import connexion_command, prism_command
 from verdicts import Cell, print_split, report
 
 from usagekit.mock.datasets import files
@@ -66,16 +67,6 @@ from usagekit.mock.spec import spec_path
 #: How long the server is left alone before its memory "at rest" is read: the time a
 #: worker without connections waits before giving its free heap back, and some.
 REST_SECONDS = IDLE_SECONDS + 0.5
-#: Installs the tests' pinned frontend tools (npm ci) and prints their bin directory.
-NODE_TOOLS = Path(__file__).resolve().parent.parent / "tests" / "node_tools.py"
-
-
-def prism_command() -> list[str]:
-    """``prism mock`` of the Prism the tests pin, installed by their ``npm ci`` if need be."""
-    done = subprocess.run([sys.executable, str(NODE_TOOLS)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{NODE_TOOLS} failed:\n{done.stderr}")
-    return [str(Path(done.stdout.strip()) / "prism"), "mock"]
 
 
 class Bench:
@@ -99,18 +90,29 @@ class Bench:
         pid: int | None = None,
     ) -> None:
         seconds = 2 if warm else self.args.duration
+        load, cpu_ms = self.load(port, mix, concurrency, seconds, pid)
+        if not warm:
+            self.record(Cell(server, mix, concurrency, load, cpu_ms))
+
+    def load(
+        self, port: int, mix: str, concurrency: int, seconds: float, pid: int | None
+    ) -> tuple[Load, float | None]:
+        """The load of ``seconds`` of ``mix``, and the CPU time the server ``pid`` (and its
+        workers) spent per answer meanwhile, when given."""
         cpu = cpu_seconds(pid) if pid is not None else 0.0
         if self.scripts is not None:
             load = run_wrk(port, concurrency, seconds, self.scripts[mix])
         else:
             load = run_python(port, concurrency, seconds, mix)
-        if warm:
-            return
         answers = load.rps * seconds
         cpu_ms = (cpu_seconds(pid) - cpu) / answers * 1000 if pid is not None and answers else None
-        self.cells.append(Cell(server, mix, concurrency, load, cpu_ms))
+        return load, cpu_ms
+
+    def record(self, cell: Cell) -> None:
+        self.cells.append(cell)
+        load, cpu_ms = cell.load, cell.cpu_ms
         shown = f"  server CPU {cpu_ms:.3f} ms/answer" if cpu_ms is not None else ""
-        print(f"  {server:<26} {mix:<7} c={concurrency:<3} {load.rps:>9,.0f} req/s  "
+        print(f"  {cell.server:<26} {cell.mix:<7} c={cell.concurrency:<3} {load.rps:>9,.0f} req/s  "
               f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
               f"non-2xx/errors {load.errors}{shown}", flush=True)  # fmt: skip
 
@@ -171,38 +173,43 @@ class Bench:
             stop(process)
 
     def found(self, workdir: Path, data: Path) -> None:
-        """The mock as issue 13 found it (baseline.py), 2 workers, both mixes."""
+        """Now against the mock as issue 13 found it (baseline.py): both up, 2 workers each,
+        their cells alternating in rounds, so that a neighbour's load falls on both alike."""
         path, why = baseline.unpack(workdir / "baseline")
         if path is None:
             self.notes.append(f"no in-run baseline: {why}")
             print(self.notes[-1], flush=True)
             return
-        port = free_port()
-        command, env = baseline.command(
-            path, "mock", "--data", str(data), "--port", str(port), "--workers", "2",
-            "--now", NOW, "--no-access-log", "--log-level", "warning",
-        )  # fmt: skip
+        flags = ("--data", str(data), "--workers", "2", "--now", NOW, "--no-access-log",
+                 "--log-level", "warning")  # fmt: skip
+        ports = free_port(), free_port()
+        then, env = baseline.command(path, "mock", "--port", str(ports[1]), *flags)
+        servers = [
+            (baseline.NOW, ports[0], subprocess.Popen(
+                usagekit("mock", "--port", str(ports[0]), *flags),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)),
+            (baseline.LABEL, ports[1], subprocess.Popen(
+                then, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)),
+        ]  # fmt: skip
         try:
-            self.baseline(baseline.LABEL, command, port, "/healthz", env, ("cached", "unique"))
+            for name, port, _ in servers:
+                print(f"{name}: healthy after {wait_healthy(port, '/healthz'):.2f} s", flush=True)
+                for mix in ("cached", "unique"):
+                    self.drive(name, port, mix, 32, warm=True)
+            for mix in ("cached", "unique"):
+                rounds: dict[str, list[tuple[Load, float | None]]] = {s[0]: [] for s in servers}
+                for _ in range(baseline.ROUNDS):
+                    for name, port, process in servers:
+                        seconds = self.args.duration / baseline.ROUNDS
+                        rounds[name].append(self.load(port, mix, 32, seconds, process.pid))
+                for name, loads in rounds.items():
+                    self.record(Cell(name, mix, 32, *baseline.combined(loads)))
         except TimeoutError as error:  # the rest of the run still reports
-            self.notes.append(f"no in-run baseline: {baseline.LABEL} did not start ({error})")
+            self.notes.append(f"no in-run baseline: a server did not start ({error})")
             print(self.notes[-1], flush=True)
-
-
-ANY_KEY = """
-def accept(api_key, required_scopes=None):
-    return {"sub": "bench"}
-"""
-
-
-def connexion_command(workdir: Path, port: int) -> tuple[list[str], dict[str, str]]:
-    # The spec has no x-apikeyInfoFunc (ours plugs in through security_map), so
-    # connexion's mock would answer 401; its APIKEYINFO_FUNC takes any key instead.
-    (workdir / "usagekit_bench_any_key.py").write_text(ANY_KEY, encoding="utf-8")
-    path = os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "APIKEYINFO_FUNC": "usagekit_bench_any_key.accept", "PYTHONPATH": path}
-    connexion = Path(sys.executable).with_name("connexion")
-    return [str(connexion), "run", str(spec_path()), "--mock=all", "--port", str(port)], env
+        finally:
+            for _, _, process in servers:
+                stop(process)
 
 
 def main() -> None:
