@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
-from itertools import chain, islice
+from itertools import accumulate, chain, islice
 from operator import attrgetter, lt
 from typing import Annotated, Any
 
@@ -137,11 +137,16 @@ class ExpectedColumns:
         # One name: its values, compared as strings; more: tuples of them, in group_by order
         # (the reference's sort key, as Columns compares them).
         keys = list(map(attrgetter(*(f"dimensions.{name}" for name in names)), self._values))
-        less = np.fromiter(map(lt, keys, islice(keys, 1, None)), bool, self.count - 1)
-        # A pair of values in two buckets is not compared: the later one opens its bucket.
-        opens = np.cumsum(self.per_bucket)[:-1]
-        less[opens[(opens > 0) & (opens < self.count)] - 1] = True
-        return bool(every(less))
+        # Each key is compared with the one before it in its bucket, a bucket's first with
+        # one below any other ("" or ()), so that a single pass of lt in C proves it all. A
+        # first key of "" is not above "": there (and wherever the proof fails, when the
+        # rules walk the values read the plain way anyway) the plain columns decide.
+        floor = "" if len(names) == 1 else ()
+        before = [floor, *islice(keys, self.count - 1)]
+        for first in accumulate(map(len, self._lists), initial=0):
+            if first < self.count:
+                before[first] = floor
+        return all(map(lt, before, keys)) or self.plain.strictly_ascending_within_buckets(names)
 
     def sorted_within_buckets(self, names: tuple[str, ...]) -> bool:
         if self.count < 2 or not names or self.strictly_ascending_within_buckets(names):

@@ -23,6 +23,7 @@ Readings, and when each is there (``None`` otherwise):
 ``stamps``     the 200's bucket starts as arrays (:class:`Stamps`)
 ``columns``    the 200's values as flat columns (:class:`Columns`)
 ``grid``       the exact bucket starts of ``query`` (:class:`Stamps`)
+``on_grid``    the 200's buckets are exactly ``grid``, in its offsets (True/False)
 ``answer``     with ``--data``, the exact body for ``query``
 =============  ==============================================================
 """
@@ -44,7 +45,7 @@ from .once import once
 from .oracle import Access, Oracle
 from .profiles import Profile
 from .reading import read_error, read_usage
-from .stamps import Stamps
+from .stamps import Stamps, every
 
 __all__ = ["ExchangeView"]
 
@@ -216,6 +217,20 @@ class ExchangeView:
     def grid(self) -> Stamps | None:
         query = self.query
         return self.oracle.grid(query) if query is not None else None
+
+    @once
+    def on_grid(self) -> bool:
+        """Whether the 200's buckets are exactly the query's grid, each ``ts`` in the offset
+        the grid was cut with: then the calendar rule and the zone rule both hold, and
+        this one comparison answers for both (what either names on failure, it reads)."""
+        grid, got = self.grid, self.stamps
+        return (
+            grid is not None
+            and got is not None
+            and len(grid) == len(got)
+            and bool(every(grid.instants == got.instants))
+            and bool(every(grid.offsets == got.offsets))
+        )
 
     @once
     def answer(self) -> dict[str, Any] | None:
