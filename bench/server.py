@@ -196,11 +196,11 @@ class Bench:
                 print(f"{name}: healthy after {wait_healthy(port, '/healthz'):.2f} s", flush=True)
                 for mix in ("cached", "unique"):
                     self.drive(name, port, mix, 32, warm=True)
+            seconds = max(1, round(self.args.duration / baseline.ROUNDS))  # wrk: whole ones
             for mix in ("cached", "unique"):
                 rounds: dict[str, list[tuple[Load, float | None]]] = {s[0]: [] for s in servers}
                 for _ in range(baseline.ROUNDS):
                     for name, port, process in servers:
-                        seconds = self.args.duration / baseline.ROUNDS
                         rounds[name].append(self.load(port, mix, 32, seconds, process.pid))
                 for name, loads in rounds.items():
                     self.record(Cell(name, mix, 32, *baseline.combined(loads)))
