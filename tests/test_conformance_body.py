@@ -6,27 +6,16 @@ import dataclasses
 import json
 
 import pytest
+from exchanges import usage_exchange
 
 from usagekit.conformance import reading as reading_module
-from usagekit.conformance.exchange import Exchange, KeyRole
+from usagekit.conformance.exchange import Exchange
 from usagekit.conformance.failures import MalformedBody
 from usagekit.conformance.reading import _read_usage_plainly, read_error, read_usage
 
 
 def exchange(body: object, status: int = 200) -> Exchange:
-    return Exchange(
-        method="GET",
-        base_url="http://x",
-        path="/v1/accounts/a/analytics/usage",
-        account="a",
-        params=(),
-        key=KeyRole.ACCOUNT,
-        key_text=None,
-        status=status,
-        headers={"content-type": "application/json"},
-        content=json.dumps(body).encode(),
-        elapsed=0.0,
-    )
+    return usage_exchange(json.dumps(body).encode(), status)
 
 
 def usage(ts: str, **extra: object) -> dict:

@@ -13,11 +13,12 @@ import dataclasses
 import json
 
 import pytest
+from exchanges import usage_exchange
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from usagekit.conformance.columns import Columns
-from usagekit.conformance.exchange import Exchange, KeyRole
+from usagekit.conformance.exchange import Exchange
 from usagekit.conformance.expecting import ExpectedColumns, expectation_of
 from usagekit.conformance.failures import MalformedBody
 from usagekit.conformance.reading import read_usage
@@ -63,19 +64,7 @@ def bodies(draw: st.DrawFn, group_by: list[str]) -> bytes:
 
 
 def _exchange(content: bytes) -> Exchange:
-    return Exchange(
-        method="GET",
-        base_url="http://x",
-        path="/v1/accounts/a/analytics/usage",
-        account="a",
-        params=(),
-        key=KeyRole.ACCOUNT,
-        key_text=None,
-        status=200,
-        headers={"content-type": "application/json"},
-        content=content,
-        elapsed=0.0,
-    )
+    return usage_exchange(content)
 
 
 @st.composite

@@ -5,10 +5,11 @@ from __future__ import annotations
 import types
 
 import pytest
+from exchanges import usage_exchange
 
 from usagekit.conformance.config import KitConfig, Requirement
 from usagekit.conformance.errors import BadOptions
-from usagekit.conformance.exchange import Exchange, KeyRole
+from usagekit.conformance.exchange import Exchange
 from usagekit.conformance.oracle import Oracle
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import (
@@ -30,19 +31,7 @@ def view(status: int) -> ExchangeView:
 
 
 def exchange(status: int) -> Exchange:
-    return Exchange(
-        method="GET",
-        base_url="http://x",
-        path="/v1/accounts/a/analytics/usage",
-        account="a",
-        params=(),
-        key=KeyRole.ACCOUNT,
-        key_text=None,
-        status=status,
-        headers={},
-        content=b"{}",
-        elapsed=0.0,
-    )
+    return usage_exchange(b"{}", status, headers={})
 
 
 def make_module() -> types.ModuleType:
