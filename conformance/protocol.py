@@ -8,6 +8,10 @@ both leave in one ``writelines`` (an answer without a body -- HEAD, 204, 304 --
 has its head flushed when it completes). For a repeated answer the proxy's own
 work is a few look-ups, and that second write was a fifth of its CPU.
 
+A GET of the endpoint may be forwarded before any task is made for it: the
+protocol offers the app's ``at_once`` (:meth:`.proxy.ValidationProxy.at_once`)
+each new request, with the means to start the task later when it must.
+
 An answer the proxy holds whole (the endpoint's, read to be judged) may skip
 ASGI's two messages through the scope's extension :data:`~usagekit.mock.whole.WHOLE`
 (:mod:`usagekit.mock.whole`, which the mock's server shares).
@@ -15,7 +19,10 @@ ASGI's two messages through the scope's extension :data:`~usagekit.mock.whole.WH
 
 from __future__ import annotations
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from functools import partial
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from usagekit.mock.whole import WHOLE, Whole, WholeAnswers
 
@@ -26,3 +33,9 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
     """uvicorn's protocol, with each request's answer written through a
     :class:`~usagekit.mock.wire.OneWrite` and a whole answer writable at once through the
     scope's :data:`WHOLE` extension."""
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # uvicorn's one place that makes a request's task (as the mock's ContractProtocol)
+        at_once = getattr(app, "at_once", None)
+        if at_once is None or not at_once(cycle, partial(super()._start_asgi_task, cycle)):
+            super()._start_asgi_task(cycle, app)

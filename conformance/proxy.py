@@ -23,9 +23,7 @@ clients or the holders of ``admin_token`` (:mod:`.admin`).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -33,10 +31,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from usagekit.mock.whole import send_whole
 
 from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
-from .exchange import Exchange
-from .forwarding import decoded, forwarded, has_body, kept, request_body
-from .har import HarWriter, Recorded
-from .traffic import Traffic, Violation, exchange_at
+from .atonce import MAX_JUDGED, AtOnce
+from .flight import Flight
+from .forwarding import has_body, kept, request_body
+from .har import HarWriter
+from .traffic import Traffic, Violation
 from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout
 
 __all__ = ["ValidationProxy"]
@@ -51,12 +50,9 @@ RULES = b"x-usagekit-rules"
 JSON = b"application/json"
 #: A streamed answer is recorded up to this many bytes.
 MAX_RECORDED = 1 << 20
-#: An answer of the endpoint is read whole to be judged, up to this size (the largest
-#: the contract allows is 500 buckets of every group: well under it).
-MAX_JUDGED = 32 << 20
 
 
-class ValidationProxy:
+class ValidationProxy(AtOnce):
     """Forwards to ``upstream`` and judges the endpoint's answers with ``traffic``."""
 
     def __init__(
@@ -123,22 +119,15 @@ class ValidationProxy:
     # -- forwarding --------------------------------------------------------------------
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        flight = _Flight(scope=scope, started=time.time(), clock=time.perf_counter())
         judged = self.traffic.covers(scope["method"], scope["path"])
-        headers = forwarded(scope["headers"], decodable=judged)
+        flight = Flight.of(scope, self.upstream, judged=judged)
         body = await request_body(receive) if has_body(scope["headers"]) else b""
         if body is None:
             await reply(send, 413, error_body("payload_too_large", "The request body is too large"))
             return
-        target = scope.get("raw_path") or scope["path"].encode()
-        if scope.get("query_string"):
-            target += b"?" + scope["query_string"]
-        flight.target, flight.sent = target, headers
-        flight.keyed = any(k == b"x-api-key" for k, _ in headers)  # names lower-case
-        flight.url = self.upstream + target.decode("latin-1")
         try:
             answer = await self._client.send(
-                scope["method"], target, headers, body, whole=MAX_JUDGED if judged else 0
+                scope["method"], flight.target, flight.sent, body, whole=MAX_JUDGED if judged else 0
             )
         except UpstreamTimeout as exc:
             await reply(send, 504, error_body("upstream_timeout", str(exc)))
@@ -146,6 +135,9 @@ class ValidationProxy:
         except UpstreamError as exc:
             await reply(send, 502, error_body("upstream_unreachable", str(exc)))
             return
+        await self._answer(flight, answer, send, judged=judged)
+
+    async def _answer(self, flight: Flight, answer: Answer, send: Send, *, judged: bool) -> None:
         try:
             if judged:
                 await self._judged(flight, answer, send)
@@ -154,12 +146,22 @@ class ValidationProxy:
         finally:
             answer.release()
 
-    async def _judged(self, flight: _Flight, answer: Answer, send: Send) -> None:
+    async def _judged(self, flight: Flight, answer: Answer, send: Send) -> None:
         try:
             raw = await answer.read(MAX_JUDGED)
         except UpstreamError as exc:
             await reply(send, 502, error_body("upstream_unreadable", str(exc)))
             return
+        status, headers, body = self._verdict(flight, answer, raw)
+        # protocol.ProxyProtocol's; headers llhttp read, or the proxy's own: none that
+        # uvicorn's send refuses (mock.whole.write_whole)
+        await send_whole(flight.scope, send, status, headers, body, checked=True)
+        self._record(flight, answer, raw)
+
+    def _verdict(
+        self, flight: Flight, answer: Answer, raw: bytes | bytearray
+    ) -> tuple[int, Headers, bytes | bytearray]:
+        """The judged answer as the client gets it: status, headers, body."""
         violations = self.traffic.judge_answer(
             flight.judged_as(answer), raw, lambda: flight.exchange(answer, raw, self.upstream)
         )
@@ -171,13 +173,13 @@ class ValidationProxy:
         headers.append((VIOLATIONS, b"%d" % len(violations)))
         if violations:
             headers.append((RULES, ", ".join(dict.fromkeys(v.rule for v in violations)).encode()))
-        # protocol.ProxyProtocol's; headers llhttp read, or the proxy's own: none that
-        # uvicorn's send refuses (mock.whole.write_whole)
-        await send_whole(flight.scope, send, status, headers, body, checked=True)
+        return status, headers, body
+
+    def _record(self, flight: Flight, answer: Answer, raw: bytes | bytearray) -> None:
         if self.recorder is not None:
             self.recorder.add(flight.recorded(answer, raw))
 
-    async def _streamed(self, flight: _Flight, answer: Answer, send: Send) -> None:
+    async def _streamed(self, flight: Flight, answer: Answer, send: Send) -> None:
         headers = kept(answer.headers, answer.names)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         parts: list[bytes] = []
@@ -190,66 +192,6 @@ class ValidationProxy:
         await send({"type": "http.response.body", "body": b""})
         if self.recorder is not None:
             self.recorder.add(flight.recorded(answer, b"".join(parts)[:MAX_RECORDED]))
-
-
-@dataclass(slots=True, kw_only=True)
-class _Flight:
-    """One request on its way: what the HAR entry and the judge need of it."""
-
-    scope: Scope
-    started: float  # wall clock, for the HAR
-    clock: float  # perf_counter, for the elapsed time
-    target: bytes = b""  # path and query as the client wrote them
-    url: str = ""
-    sent: Headers = field(default_factory=list)
-    keyed: bool = False  # sent an X-API-Key
-
-    def judged_as(self, answer: Answer) -> tuple[object, ...]:
-        """What the rules read of the exchange besides the body (see ``Traffic.judge``)."""
-        return (
-            self.scope["method"],
-            self.target,
-            self.keyed,
-            answer.status,
-            answer.header(b"content-type"),
-            answer.header(b"content-encoding"),  # the body is judged decoded
-        )
-
-    def exchange(self, answer: Answer, raw: bytes | bytearray, base_url: str) -> Exchange:
-        """The exchange the rules judge: ``exchange_of(self.recorded(...), base_url)``
-        without building the HAR entry, which only ``--record`` needs."""
-        return exchange_at(
-            self.scope["method"],
-            self.url,
-            keyed=self.keyed,
-            status=answer.status,
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in answer.headers},
-            content=_content(answer, raw),
-            elapsed=time.perf_counter() - self.clock,
-            base_url=base_url,
-        )
-
-    def recorded(self, answer: Answer, raw: bytes | bytearray) -> Recorded:
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]
-        return Recorded(
-            started=self.started,
-            method=self.scope["method"],
-            url=self.url,
-            request_headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.sent),
-            status=answer.status,
-            reason=answer.reason,
-            response_headers=tuple(headers),
-            content=_content(answer, raw),
-            elapsed=time.perf_counter() - self.clock,
-            http_version=f"HTTP/{self.scope.get('http_version', '1.1')}",
-        )
-
-
-def _content(answer: Answer, raw: bytes | bytearray) -> bytes:
-    """The body as the judge and the HAR read it: decoded when the upstream compressed it."""
-    encoding = answer.header(b"content-encoding")
-    raw = bytes(raw)  # the buffer it was read into, for a new answer only (else itself)
-    return decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw
 
 
 def _strict_body(violations: list[Violation]) -> bytes:

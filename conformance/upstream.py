@@ -71,6 +71,12 @@ class Answer:
             self._done or connection.done or connection.closed or connection.buffered > limit
         ):
             await connection.arrival(WHOLE, limit)
+        return self.read_now(limit)
+
+    def read_now(self, limit: int) -> bytes | bytearray:
+        """:meth:`read` once the connection has what it waits for (``WHOLE``, ``limit``)."""
+        connection = self._connection
+        assert connection is not None
         if connection.buffered > limit:
             raise UpstreamError(f"the upstream's answer is larger than {limit} bytes")
         self._ended = not (self._done or connection.done)
@@ -122,18 +128,8 @@ class Upstream:
         ``whole``: the answer's body will be read whole (:meth:`Answer.read`) up to so
         many bytes, and may be read straight into place."""
         verb = method.encode("ascii")
-        # One join of the parts: a %-format per header took half again as long.
-        parts = [verb, b" ", self.prefix, target, b" HTTP/1.1\r\nhost: ", self.authority, b"\r\n"]
-        for name, value in headers:
-            parts += (name, b": ", value, b"\r\n")
-        if body or verb not in _NO_BODY:
-            parts.append(b"content-length: %d\r\n" % len(body))
-        parts += (b"\r\n", body)
-        request = b"".join(parts)
-        while self._idle:
-            connection = self._idle.pop()
-            if connection.closed:
-                continue
+        request = self.request(verb, target, headers, body)
+        while (connection := self.idle()) is not None:
             try:
                 return await self._exchange(connection, request, verb == b"HEAD", whole)
             except UpstreamTimeout:
@@ -144,6 +140,25 @@ class Upstream:
                     raise
                 # A kept-alive connection the upstream had closed: try a fresh one.
         return await self._exchange(await self._connect(), request, verb == b"HEAD", whole)
+
+    def request(self, verb: bytes, target: bytes, headers: Headers, body: bytes) -> bytes:
+        """The request as it is written to the upstream."""
+        # One join of the parts: a %-format per header took half again as long.
+        parts = [verb, b" ", self.prefix, target, b" HTTP/1.1\r\nhost: ", self.authority, b"\r\n"]
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
+        if body or verb not in _NO_BODY:
+            parts.append(b"content-length: %d\r\n" % len(body))
+        parts += (b"\r\n", body)
+        return b"".join(parts)
+
+    def idle(self) -> Connection | None:
+        """A kept-alive connection of the pool that is still open, if any, for a request."""
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed:
+                return connection
+        return None
 
     async def aclose(self) -> None:
         while self._idle:

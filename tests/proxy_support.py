@@ -2,7 +2,9 @@
 
 ``through(app, faults…)`` runs :data:`REQUESTS` through a :class:`ValidationProxy`
 in front of a :class:`MinimalServer` (in process: the proxy's upstream
-transport is the server's ASGI app) and returns the proxy's answers and judge.
+transport is the server's ASGI app) and returns the proxy's answers and judge;
+``through(..., served=True)`` serves the proxy as ``usagekit proxy`` does
+(uvicorn, :class:`ProxyProtocol`) and asks it over one kept-alive connection.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 from factories import CHILD, PARENT, PARENT_KEY, busy_dataset
+from processes import in_thread
 from servers.minimal import Fault, MinimalServer
 from servers.running import serving
 from servers.variants import Variant
@@ -20,6 +24,7 @@ from servers.variants import Variant
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.har import HarWriter
 from usagekit.conformance.profiles import Profile
+from usagekit.conformance.protocol import ProxyProtocol
 from usagekit.conformance.proxy import ValidationProxy
 from usagekit.conformance.traffic import Traffic
 from usagekit.mock.core.dataset import Dataset
@@ -106,13 +111,15 @@ def through(
     strict: bool = False,
     record: Path | None = None,
     requests: list[tuple[str, str | None, Params]] = REQUESTS,
+    served: bool = False,
+    proxy_type: type[ValidationProxy] = ValidationProxy,
 ) -> list[Answer]:
     """``requests`` through a proxy in front of a minimal server with ``faults``."""
     upstream = MinimalServer(dataset=DATASET, faults=faults, variants=variants, now=NOW).app()
     recorder = HarWriter(record, "usagekit proxy", "test") if record is not None else None
 
     async def go(base: str) -> list[Answer]:
-        proxy = ValidationProxy(base, judge, strict=strict, recorder=recorder)
+        proxy = proxy_type(base, judge, strict=strict, recorder=recorder)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=proxy), base_url="http://proxy.test"
         ) as client:
@@ -120,9 +127,30 @@ def through(
         await proxy.aclose()
         return answers
 
+    async def ask(base: str) -> list[Answer]:
+        async with httpx.AsyncClient(base_url=base) as client:  # one kept-alive connection
+            return [await _get(client, *request) for request in requests]
+
     try:
         with serving(upstream) as base:
-            return asyncio.run(go(base))
+            if not served:
+                return asyncio.run(go(base))
+            proxy = proxy_type(base, judge, strict=strict, recorder=recorder)
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    proxy,
+                    port=0,
+                    http=ProxyProtocol,
+                    log_level="warning",
+                    access_log=False,  # as usagekit proxy serves
+                    server_header=False,
+                    date_header=False,
+                    proxy_headers=False,
+                )
+            )
+            with in_thread(server):
+                port = server.servers[0].sockets[0].getsockname()[1]
+                return asyncio.run(ask(f"http://127.0.0.1:{port}"))
     finally:
         if recorder is not None:
             recorder.close()

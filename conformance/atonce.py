@@ -1,0 +1,138 @@
+"""A judged GET forwarded from the proxy's protocol, without a task (:class:`AtOnce`).
+
+uvicorn makes a task per request, and the proxy's app awaits its way through
+a coroutine per step; for a repeated answer those were a tenth of the proxy's
+CPU. :class:`.protocol.ProxyProtocol` offers each new request to the app's
+``at_once`` first: a GET of the endpoint is sent on a kept-alive upstream
+connection there and then, and answered from that connection's callback when
+its answer is whole (:meth:`.connection.Connection.then`) -- with the functions
+the task uses (``Flight.of``, ``_verdict``, ``_record``), so both ways give the
+same bytes, verdicts and HAR entries (``tests/test_proxy_at_once.py``). What the
+callback cannot finish goes on by a task (``later``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from functools import partial
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+from usagekit.mock.whole import takes_whole, write_now
+
+from .admin import error_body, reply
+from .connection import WHOLE, Connection
+from .flight import Flight
+from .forwarding import has_body
+from .upstream import Answer, UpstreamError, UpstreamTimeout
+
+__all__ = ["MAX_JUDGED", "AtOnce", "Later"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: Starts the task of a request :meth:`AtOnce.at_once` took, running an app.
+Later = Callable[[App], None]
+#: An answer of the endpoint is read whole to be judged, up to this size (the largest
+#: the contract allows is 500 buckets of every group: well under it).
+MAX_JUDGED = 32 << 20
+
+logger = logging.getLogger("usagekit.proxy")
+
+
+class AtOnce:
+    """The :class:`~.proxy.ValidationProxy`'s answers without a task (a mixin of it; ``self``
+    is the proxy, whose ``_client``, ``_verdict``, ``_record`` and ``_answer`` it uses)."""
+
+    def at_once(self: Any, cycle: RequestResponseCycle, later: Later) -> bool:
+        """Forward ``cycle``'s request from the protocol, before any task is made for it,
+        and answer it from the upstream connection's callback when its answer is whole;
+        ``False``: start the task as usual. Only a GET of the endpoint without a body, on
+        a kept-alive connection to the upstream, to a client whose socket takes writes.
+        Whatever else comes -- a connection the upstream had closed, a timeout, an
+        answer :func:`write_now` does not take, a socket full by then -- goes on by
+        ``later(app)``, a task running ``app``, with the same functions as
+        :meth:`_forward` (for a repeat the task and its coroutines were a tenth of the
+        proxy's CPU)."""
+        scope = cycle.scope
+        if (
+            scope["method"] != "GET"
+            or cycle.flow.write_paused
+            or not takes_whole(cycle, 200)
+            or not self.traffic.covers("GET", scope["path"])
+            or has_body(scope["headers"])
+        ):
+            return False
+        connection = self._client.idle()
+        if connection is None:
+            return False  # the task connects
+        flight = Flight.of(scope, self.upstream, judged=True)
+        try:
+            connection.send(
+                self._client.request(b"GET", flight.target, flight.sent, b""), MAX_JUDGED
+            )
+        except UpstreamError:
+            connection.close()
+            return False
+        connection.then(WHOLE, MAX_JUDGED, lambda: self._arrived(flight, connection, cycle, later))
+        return True
+
+    def _arrived(
+        self: Any,
+        flight: Flight,
+        connection: Connection,
+        cycle: RequestResponseCycle,
+        later: Later,
+    ) -> None:
+        if not connection.head_done:  # it failed or closed before the head
+            connection.close()
+            failure = connection.failure
+            if isinstance(failure, UpstreamTimeout):
+                later(partial(_replying, 504, error_body("upstream_timeout", str(failure))))
+            else:  # as _forward: a kept-alive connection the upstream closed, then a new one
+                later(self)
+            return
+        answer = Answer(self._client, connection, head=False)
+        if connection.failure is not None:  # as the task's read raises it: a timeout, bad HTTP
+            answer.release()
+            later(
+                partial(_replying, 502, error_body("upstream_unreadable", str(connection.failure)))
+            )
+            return
+        if (
+            connection.buffered > MAX_JUDGED
+            or cycle.flow.write_paused
+            or not takes_whole(cycle, answer.status)
+        ):
+            later(partial(_answering, self, flight, answer))
+            return
+        try:
+            raw = answer.read_now(MAX_JUDGED)
+            status, headers, body = self._verdict(flight, answer, raw)
+            write_now(cycle, status, headers, body)
+            self._record(flight, answer, raw)
+        except Exception as exc:  # as uvicorn ends a task that raised
+            if not cycle.response_started:
+                later(partial(_raising, exc))
+            else:
+                logger.exception("error after the answer started", exc_info=exc)
+                cycle.transport.close()
+        finally:
+            answer.release()
+
+
+async def _replying(status: int, body: bytes, _scope: Scope, _receive: Receive, send: Send) -> None:
+    await reply(send, status, body)
+
+
+async def _answering(
+    proxy: Any, flight: Flight, answer: Answer, _scope: Scope, _r: Receive, send: Send
+) -> None:
+    await proxy._answer(flight, answer, send, judged=True)
+
+
+async def _raising(exc: Exception, _scope: Scope, _receive: Receive, _send: Send) -> None:
+    raise exc

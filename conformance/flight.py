@@ -1,0 +1,96 @@
+"""One request on its way through the proxy: what its HAR entry and its judge need of it.
+
+Both ways the proxy serves a request build one -- the ASGI app's task
+(:meth:`.proxy.ValidationProxy._forward`) and the protocol's answer without a
+task (:meth:`.proxy.ValidationProxy.at_once`) -- and read it the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .exchange import Exchange
+from .forwarding import decoded, forwarded
+from .har import Recorded
+from .traffic import exchange_at
+from .upstream import Answer, Headers
+
+__all__ = ["Flight", "content"]
+
+Scope = MutableMapping[str, Any]
+
+
+@dataclass(slots=True, kw_only=True)
+class Flight:
+    """One request on its way: what the HAR entry and the judge need of it."""
+
+    scope: Scope
+    started: float  # wall clock, for the HAR
+    clock: float  # perf_counter, for the elapsed time
+    target: bytes = b""  # path and query as the client wrote them
+    url: str = ""
+    sent: Headers = field(default_factory=list)
+    keyed: bool = False  # sent an X-API-Key
+
+    @classmethod
+    def of(cls, scope: Scope, upstream: str, *, judged: bool) -> Flight:
+        """A request as it goes to ``upstream`` (``judged``: one of the endpoint's)."""
+        flight = cls(scope=scope, started=time.time(), clock=time.perf_counter())
+        target = scope.get("raw_path") or scope["path"].encode()
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        flight.target = target
+        flight.sent = forwarded(scope["headers"], decodable=judged)
+        flight.keyed = any(k == b"x-api-key" for k, _ in flight.sent)  # names lower-case
+        flight.url = upstream + target.decode("latin-1")
+        return flight
+
+    def judged_as(self, answer: Answer) -> tuple[object, ...]:
+        """What the rules read of the exchange besides the body (see ``Traffic.judge``)."""
+        return (
+            self.scope["method"],
+            self.target,
+            self.keyed,
+            answer.status,
+            answer.header(b"content-type"),
+            answer.header(b"content-encoding"),  # the body is judged decoded
+        )
+
+    def exchange(self, answer: Answer, raw: bytes | bytearray, base_url: str) -> Exchange:
+        """The exchange the rules judge: ``exchange_of(self.recorded(...), base_url)``
+        without building the HAR entry, which only ``--record`` needs."""
+        return exchange_at(
+            self.scope["method"],
+            self.url,
+            keyed=self.keyed,
+            status=answer.status,
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in answer.headers},
+            content=content(answer, raw),
+            elapsed=time.perf_counter() - self.clock,
+            base_url=base_url,
+        )
+
+    def recorded(self, answer: Answer, raw: bytes | bytearray) -> Recorded:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]
+        return Recorded(
+            started=self.started,
+            method=self.scope["method"],
+            url=self.url,
+            request_headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.sent),
+            status=answer.status,
+            reason=answer.reason,
+            response_headers=tuple(headers),
+            content=content(answer, raw),
+            elapsed=time.perf_counter() - self.clock,
+            http_version=f"HTTP/{self.scope.get('http_version', '1.1')}",
+        )
+
+
+def content(answer: Answer, raw: bytes | bytearray) -> bytes:
+    """The body as the judge and the HAR read it: decoded when the upstream compressed it."""
+    encoding = answer.header(b"content-encoding")
+    raw = bytes(raw)  # the buffer it was read into, for a new answer only (else itself)
+    return decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw
