@@ -133,7 +133,8 @@ def write_now(
     cycle.response_started = True
     cycle.waiting_for_100_continue = False
     head = [STATUS_LINE[status]]
-    head += [b"%s: %s\r\n" % pair for pair in headers]
+    for name, value in headers:  # one join of the parts: a %-format per header took longer
+        head += (name, b": ", value, b"\r\n")
     if not cycle.keep_alive:
         head.append(b"connection: close\r\n")
     head.append(b"\r\n")

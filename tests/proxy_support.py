@@ -103,6 +103,23 @@ async def _get(client: httpx.AsyncClient, account: str, key: str | None, params:
     return Answer(response.status_code, response.headers, response.content)
 
 
+def proxy_server(proxy: ValidationProxy) -> uvicorn.Server:
+    """``proxy`` on uvicorn at a port the OS picks, as ``usagekit proxy`` serves it (no
+    access log, no proxy_headers around the app, the upstream's Date and Server)."""
+    return uvicorn.Server(
+        uvicorn.Config(
+            proxy,
+            port=0,
+            http=ProxyProtocol,
+            log_level="critical",
+            access_log=False,
+            server_header=False,
+            date_header=False,
+            proxy_headers=False,
+        )
+    )
+
+
 def through(
     judge: Traffic,
     faults: frozenset[Fault] = frozenset(),
@@ -135,19 +152,7 @@ def through(
         with serving(upstream) as base:
             if not served:
                 return asyncio.run(go(base))
-            proxy = proxy_type(base, judge, strict=strict, recorder=recorder)
-            server = uvicorn.Server(
-                uvicorn.Config(
-                    proxy,
-                    port=0,
-                    http=ProxyProtocol,
-                    log_level="warning",
-                    access_log=False,  # as usagekit proxy serves
-                    server_header=False,
-                    date_header=False,
-                    proxy_headers=False,
-                )
-            )
+            server = proxy_server(proxy_type(base, judge, strict=strict, recorder=recorder))
             with in_thread(server):
                 port = server.servers[0].sockets[0].getsockname()[1]
                 return asyncio.run(ask(f"http://127.0.0.1:{port}"))

@@ -17,13 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from processes import in_thread
-from proxy_support import REQUESTS, USAGE, through, traffic
+from proxy_support import REQUESTS, USAGE, proxy_server, through, traffic
 from servers.minimal import Fault
 
 from usagekit.conformance.har import read_har
-from usagekit.conformance.protocol import ProxyProtocol
 from usagekit.conformance.proxy import ValidationProxy
 
 _TAKEN: list[bool] = []  # what at_once answered, request by request
@@ -121,16 +119,7 @@ def test_what_the_callback_cannot_finish_goes_on_by_a_task(behaviour: str) -> No
         upstream, connections = await _upstream(behaviour)
         port = upstream.sockets[0].getsockname()[1]
         proxy = _Counted(f"http://127.0.0.1:{port}", traffic(), timeout=0.5)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                proxy,
-                port=0,
-                http=ProxyProtocol,
-                log_level="critical",
-                access_log=False,  # as usagekit proxy serves (a logged answer goes by a task)
-                proxy_headers=False,
-            )
-        )
+        server = proxy_server(proxy)
         loop = asyncio.get_running_loop()
         with in_thread(server):
             base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"

@@ -54,6 +54,13 @@ def test_the_head_is_held_until_the_body_and_flushed_when_there_is_none() -> Non
     assert bare.writes == [b"HEAD\r\n\r\n"]
     assert bare.closed
 
+    whole = Transport()  # a whole answer in one call (whole.write_now), after a held head
+    one = OneWrite(whole)  # type: ignore[arg-type]
+    one.write(b"HEAD\r\n\r\n")
+    one.writelines((b"head\r\n\r\n", b"body"))
+    one.write(b"more")
+    assert whole.writes == [b"HEAD\r\n\r\n", b"head\r\n\r\nbody", b"more"]
+
 
 _WRITTEN: list[bool] = []  # what the extension answered, request by request
 
