@@ -1,7 +1,7 @@
 """A judged GET forwarded from the proxy's protocol, without a task (:class:`AtOnce`).
 
 uvicorn makes a task per request, and the proxy's app awaits its way through
-a coroutine per step; for a repeated answer those were a tenth of the proxy's
+a coroutine per step; for a repeated answer those were a twelfth of the proxy's
 CPU. :class:`.protocol.ProxyProtocol` offers each new request to the app's
 ``at_once`` first: a GET of the endpoint is sent on a kept-alive upstream
 connection there and then, and answered from that connection's callback when
@@ -55,7 +55,7 @@ class AtOnce:
         Whatever else comes -- a connection the upstream had closed, a timeout, an
         answer :func:`write_now` does not take, a socket full by then -- goes on by
         ``later(app)``, a task running ``app``, with the same functions as
-        :meth:`_forward` (for a repeat the task and its coroutines were a tenth of the
+        :meth:`_forward` (for a repeat the task and its coroutines were a twelfth of the
         proxy's CPU)."""
         scope = cycle.scope
         if (
