@@ -26,7 +26,7 @@ from .admin import error_body, reply
 from .connection import WHOLE, Connection
 from .flight import Flight
 from .forwarding import has_body
-from .upstream import Answer, UpstreamError, UpstreamTimeout
+from .upstream import Answer, UpstreamTimeout
 
 __all__ = ["MAX_JUDGED", "AtOnce", "Later"]
 
@@ -69,12 +69,12 @@ class AtOnce:
         connection = self._client.idle()
         if connection is None:
             return False  # the task connects
-        flight = Flight.of(scope, self.upstream, judged=True)
         try:
+            flight = Flight.of(scope, self.upstream, judged=True)
             connection.send(
                 self._client.request(b"GET", flight.target, flight.sent, b""), MAX_JUDGED
             )
-        except UpstreamError:
+        except Exception:  # the task tries again: a new connection, or uvicorn's 500
             connection.close()
             return False
         connection.then(WHOLE, MAX_JUDGED, lambda: self._arrived(flight, connection, cycle, later))
