@@ -15,7 +15,7 @@ from typing import Any
 from .exchange import Exchange
 from .forwarding import decoded, forwarded
 from .har import Recorded
-from .traffic import exchange_at
+from .observed import exchange_at
 from .upstream import Answer, Headers
 
 __all__ = ["Flight", "content"]

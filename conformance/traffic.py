@@ -24,31 +24,29 @@ the proxy's CPU per repeated answer.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from usagekit.mock.core.coverage import Ledger
 from usagekit.mock.core.dataset import Dataset
-from usagekit.mock.spec import OPERATION_PATH
 
 from .config import KitConfig
 from .coverage import cells_of, contract_ledger
-from .exchange import Exchange, KeyRole
-from .har import Recorded, query_params
+from .exchange import Exchange
+from .har import Recorded
 from .judging import declare_rules, judge
+from .observed import OPERATION, exchange_of
 from .oracle import Oracle
 from .outcomes import Finding, Outcomes, Summary, judged_of
 from .registry import RuleKind
 from .rules import RULES
 from .view import ExchangeView
 
-__all__ = ["Traffic", "Violation", "exchange_at", "exchange_of"]
+__all__ = ["Traffic", "Violation"]
 
 #: Verdicts remembered for answers seen again (a dashboard asks the same things over and over).
 VERDICTS_KEPT = 1024
@@ -57,8 +55,6 @@ VERDICT_BYTES = 64 << 20
 #: Distinct (rule, reason) pairs tallied one by one; later ones count under OTHER_REASONS.
 DISTINCT_KEPT = 1000
 OTHER_REASONS = "(other reasons, beyond the first 1000 distinct ones)"
-#: The endpoint's path at the end of a URL's path: a server may mount it under a prefix.
-_OPERATION = re.compile(re.escape(OPERATION_PATH).replace(r"\{account_id\}", "[^/]+") + "$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,53 +84,6 @@ class _Seen:
     curl: str
 
 
-def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
-    """A recorded exchange as the kit's :class:`Exchange`; ``base_url`` defaults to its origin."""
-    return exchange_at(
-        recorded.method,
-        recorded.url,
-        keyed=recorded.header("x-api-key") is not None,
-        status=recorded.status,
-        headers={k.lower(): v for k, v in recorded.response_headers},
-        content=recorded.content,
-        elapsed=recorded.elapsed,
-        base_url=base_url,
-    )
-
-
-def exchange_at(
-    method: str,
-    url: str,
-    *,
-    keyed: bool,
-    status: int,
-    headers: dict[str, str],
-    content: bytes,
-    elapsed: float,
-    base_url: str | None = None,
-) -> Exchange:
-    """:func:`exchange_of` from its parts (``headers``: the answer's, names lower-case),
-    for the proxy, which judges an answer it records only with ``--record``."""
-    split = urlsplit(url)
-    match = _OPERATION.search(split.path)
-    prefix = split.path[: match.start()] if match else ""
-    path = split.path[len(prefix) :]
-    origin = base_url.rstrip("/") if base_url else f"{split.scheme}://{split.netloc}{prefix}"
-    return Exchange(
-        method=method,
-        base_url=origin,
-        path=path,
-        account=path.split("/")[3] if match else "",
-        params=query_params(split.query),  # Recorded.params, from the URL split above
-        key=KeyRole.TRAFFIC if keyed else KeyRole.NONE,
-        key_text=None,
-        status=status,
-        headers=headers,
-        content=content,
-        elapsed=elapsed,
-    )
-
-
 class Traffic:
     """Judges exchanges one by one and keeps the tally, the outcomes and the coverage."""
 
@@ -162,7 +111,7 @@ class Traffic:
     @staticmethod
     def covers(method: str, path: str) -> bool:
         """Whether a request is one of the endpoint's, which the rules judge."""
-        return method == "GET" and _OPERATION.search(path) is not None
+        return method == "GET" and OPERATION.search(path) is not None
 
     def judge(self, recorded: Recorded, *, base_url: str | None = None) -> list[Violation]:
         """Every selected single-exchange rule on one exchange; the rules it broke."""

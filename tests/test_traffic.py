@@ -11,7 +11,8 @@ from proxy_support import UPSTREAM, USAGE, direct, traffic
 from usagekit.conformance import traffic as traffic_module
 from usagekit.conformance.exchange import Exchange
 from usagekit.conformance.har import Recorded
-from usagekit.conformance.traffic import Traffic, exchange_of
+from usagekit.conformance.observed import exchange_of
+from usagekit.conformance.traffic import Traffic
 
 PARAMS = [("granularity", "hour"), ("limit", "24")]
 

@@ -1,0 +1,66 @@
+"""An exchange the kit did not send -- a HAR entry, or one the proxy forwarded -- as the
+kit's :class:`Exchange`: the endpoint found in the URL under any prefix the server is
+mounted at, the account from its path, and a key sent judged as ``KeyRole.TRAFFIC``
+(the kit knows nobody's key here)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from usagekit.mock.spec import OPERATION_PATH
+
+from .exchange import Exchange, KeyRole
+from .har import Recorded, query_params
+
+__all__ = ["OPERATION", "exchange_at", "exchange_of"]
+
+#: The endpoint's path at the end of a URL's path: a server may mount it under a prefix.
+OPERATION = re.compile(re.escape(OPERATION_PATH).replace(r"\{account_id\}", "[^/]+") + "$")
+
+
+def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
+    """A recorded exchange as the kit's :class:`Exchange`; ``base_url`` defaults to its origin."""
+    return exchange_at(
+        recorded.method,
+        recorded.url,
+        keyed=recorded.header("x-api-key") is not None,
+        status=recorded.status,
+        headers={k.lower(): v for k, v in recorded.response_headers},
+        content=recorded.content,
+        elapsed=recorded.elapsed,
+        base_url=base_url,
+    )
+
+
+def exchange_at(
+    method: str,
+    url: str,
+    *,
+    keyed: bool,
+    status: int,
+    headers: dict[str, str],
+    content: bytes,
+    elapsed: float,
+    base_url: str | None = None,
+) -> Exchange:
+    """:func:`exchange_of` from its parts (``headers``: the answer's, names lower-case),
+    for the proxy, which judges an answer it records only with ``--record``."""
+    split = urlsplit(url)
+    match = OPERATION.search(split.path)
+    prefix = split.path[: match.start()] if match else ""
+    path = split.path[len(prefix) :]
+    origin = base_url.rstrip("/") if base_url else f"{split.scheme}://{split.netloc}{prefix}"
+    return Exchange(
+        method=method,
+        base_url=origin,
+        path=path,
+        account=path.split("/")[3] if match else "",
+        params=query_params(split.query),  # Recorded.params, from the URL split above
+        key=KeyRole.TRAFFIC if keyed else KeyRole.NONE,
+        key_text=None,
+        status=status,
+        headers=headers,
+        content=content,
+        elapsed=elapsed,
+    )
