@@ -20,7 +20,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-from usagekit.mock.whole import takes_whole, write_now
+from usagekit.mock.whole import Later, takes_now, write_now
 
 from .admin import error_body, reply
 from .connection import WHOLE, Connection
@@ -28,14 +28,11 @@ from .flight import Flight
 from .forwarding import has_body
 from .upstream import Answer, UpstreamTimeout
 
-__all__ = ["MAX_JUDGED", "AtOnce", "Later"]
+__all__ = ["MAX_JUDGED", "AtOnce"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
-#: Starts the task of a request :meth:`AtOnce.at_once` took, running an app.
-Later = Callable[[App], None]
 #: An answer of the endpoint is read whole to be judged, up to this size (the largest
 #: the contract allows is 500 buckets of every group: well under it).
 MAX_JUDGED = 32 << 20
@@ -54,14 +51,13 @@ class AtOnce:
         a kept-alive connection to the upstream, to a client whose socket takes writes.
         Whatever else comes -- a connection the upstream had closed, a timeout, an
         answer :func:`write_now` does not take, a socket full by then -- goes on by
-        ``later(app)``, a task running ``app``, with the same functions as
+        ``later(cycle, app)``, a task running ``app``, with the same functions as
         :meth:`_forward` (for a repeat the task and its coroutines were a twelfth of the
         proxy's CPU)."""
         scope = cycle.scope
         if (
             scope["method"] != "GET"
-            or cycle.flow.write_paused
-            or not takes_whole(cycle, 200)
+            or not takes_now(cycle, 200)
             or not self.traffic.covers("GET", scope["path"])
             or has_body(scope["headers"])
         ):
@@ -91,23 +87,20 @@ class AtOnce:
             connection.close()
             failure = connection.failure
             if isinstance(failure, UpstreamTimeout):
-                later(partial(_replying, 504, error_body("upstream_timeout", str(failure))))
+                later(cycle, partial(_replying, 504, error_body("upstream_timeout", str(failure))))
             else:  # as _forward: a kept-alive connection the upstream closed, then a new one
-                later(self)
+                later(cycle, self)
             return
         answer = Answer(self._client, connection, head=False)
         if connection.failure is not None:  # as the task's read raises it: a timeout, bad HTTP
             answer.release()
             later(
-                partial(_replying, 502, error_body("upstream_unreadable", str(connection.failure)))
+                cycle,
+                partial(_replying, 502, error_body("upstream_unreadable", str(connection.failure))),
             )
             return
-        if (
-            connection.buffered > MAX_JUDGED
-            or cycle.flow.write_paused
-            or not takes_whole(cycle, answer.status)
-        ):
-            later(partial(_answering, self, flight, answer))
+        if connection.buffered > MAX_JUDGED or not takes_now(cycle, answer.status):
+            later(cycle, partial(_answering, self, flight, answer))
             return
         try:
             raw = answer.read_now(MAX_JUDGED)
@@ -116,7 +109,7 @@ class AtOnce:
             self._record(flight, answer, raw)
         except Exception as exc:  # as uvicorn ends a task that raised
             if not cycle.response_started:
-                later(partial(_raising, exc))
+                later(cycle, partial(_raising, exc))
             else:
                 logger.exception("error after the answer started", exc_info=exc)
                 cycle.transport.close()

@@ -10,7 +10,7 @@ work is a few look-ups, and that second write was a fifth of its CPU.
 
 A GET of the endpoint may be forwarded before any task is made for it: the
 protocol offers the app's ``at_once`` (:meth:`.proxy.ValidationProxy.at_once`)
-each new request, with the means to start the task later when it must.
+each new request, one a read, with the means to start the task later when it must.
 
 An answer the proxy holds whole (the endpoint's, read to be judged) may skip
 ASGI's two messages through the scope's extension :data:`~usagekit.mock.whole.WHOLE`
@@ -19,10 +19,7 @@ ASGI's two messages through the scope's extension :data:`~usagekit.mock.whole.WH
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
-
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from usagekit.mock.whole import WHOLE, Whole, WholeAnswers
 
@@ -31,11 +28,6 @@ __all__ = ["WHOLE", "ProxyProtocol", "Whole"]
 
 class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
     """uvicorn's protocol, with each request's answer written through a
-    :class:`~usagekit.mock.wire.OneWrite` and a whole answer writable at once through the
-    scope's :data:`WHOLE` extension."""
-
-    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        # uvicorn's one place that makes a request's task (as the mock's ContractProtocol)
-        at_once = getattr(app, "at_once", None)
-        if at_once is None or not at_once(cycle, partial(super()._start_asgi_task, cycle)):
-            super()._start_asgi_task(cycle, app)
+    :class:`~usagekit.mock.wire.OneWrite`, a whole answer writable at once through the
+    scope's :data:`WHOLE` extension, and the app's ``at_once`` offered each new request
+    (all three :class:`~usagekit.mock.whole.WholeAnswers`')."""

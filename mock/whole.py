@@ -31,10 +31,13 @@ from uvicorn.protocols.http.httptools_impl import (
 from .wire import OneWriteAnswers
 
 __all__ = [
+    "AT_ONCE_PER_READ",
     "WHOLE",
+    "Later",
     "Whole",
     "WholeAnswers",
     "send_whole",
+    "takes_now",
     "takes_whole",
     "write_now",
     "write_whole",
@@ -49,10 +52,43 @@ WHOLE = "usagekit.whole"
 Whole = Callable[..., Awaitable[bool]]
 
 
+#: Requests an app may take at once (``at_once``) in one read's callback: a client sends
+#: one request a read, and the rest of a pipelined burst takes its turns with the other
+#: connections' requests, by tasks, instead of holding the worker for all of them.
+AT_ONCE_PER_READ = 1
+#: ``app.at_once(cycle, later)``: whether the app took ``cycle``'s request before any task
+#: is made for it -- answered it, or will, from a callback -- else the task is made as
+#: usual. ``later(cycle, app)`` makes the request's task, running ``app``, for what the
+#: taker cannot finish by itself after all.
+Later = Callable[[RequestResponseCycle, Any], None]
+
+
 class WholeAnswers(OneWriteAnswers):
     """A mixin for uvicorn's httptools protocol (list it before the protocol class): each
-    request's answer is written through a :class:`~.wire.OneWrite`, and a whole answer
-    can be written at once through the scope's :data:`WHOLE` extension."""
+    request's answer is written through a :class:`~.wire.OneWrite`, a whole answer can be
+    written at once through the scope's :data:`WHOLE` extension, and an app with an
+    ``at_once`` is offered each new request before its task is made (at most
+    :data:`AT_ONCE_PER_READ` a read)."""
+
+    _at_once = AT_ONCE_PER_READ
+
+    def data_received(self, data: bytes) -> None:
+        self._at_once = AT_ONCE_PER_READ
+        super().data_received(data)  # type: ignore[misc]
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # uvicorn's one place that makes a request's task: an app that takes the request
+        # at once (the mock's front door, the proxy's forwarding) saves the task, the
+        # coroutines of its layers and the ASGI messages a repeat costs.
+        at_once = getattr(app, "at_once", None)
+        if at_once is not None and self._at_once and at_once(cycle, self._task):
+            self._at_once -= 1
+            return
+        self._task(cycle, app)
+
+    def _task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """uvicorn's making of the request's task (the ``later`` of a taker)."""
+        super()._start_asgi_task(cycle, app)  # type: ignore[misc]
 
     def answering(self, cycle: RequestResponseCycle) -> None:
         super().answering(cycle)
@@ -119,6 +155,12 @@ def takes_whole(cycle: RequestResponseCycle, status: int) -> bool:
         or status < 200
         or status in (204, 304)
     )
+
+
+def takes_now(cycle: RequestResponseCycle, status: int) -> bool:
+    """Whether :func:`write_now` may write an answer of ``cycle`` with ``status`` now, with
+    nothing to await: :func:`takes_whole`, on a socket whose writes are not paused."""
+    return not cycle.flow.write_paused and takes_whole(cycle, status)
 
 
 def write_now(

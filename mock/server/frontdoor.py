@@ -45,7 +45,7 @@ from time import perf_counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-from usagekit.mock.whole import takes_whole, write_now
+from usagekit.mock.whole import Later, takes_now, write_now
 
 from .cors import NO_ORIGIN
 from .fastpath import FastPathMiddleware
@@ -117,14 +117,15 @@ class FrontDoor:
         finally:
             limit.in_flight -= 1
 
-    def at_once(self, cycle: RequestResponseCycle) -> bool:
+    def at_once(self, cycle: RequestResponseCycle, _later: Later) -> bool:
         """Answer ``cycle``'s request as :meth:`__call__` would, from the protocol, before
-        any task is made for it (:class:`.protocol.ContractProtocol`); ``False``: start
-        the task as usual. Only where nothing is to be awaited: an answer the protocol
-        writes at once (no access log, a socket that takes writes), a valid GET the front
-        cache answers itself. The slot of ``--max-requests`` is held for no time."""
+        any task is made for it (:class:`~usagekit.mock.whole.WholeAnswers`); ``False``:
+        start the task as usual. Only where nothing is to be awaited: an answer the
+        protocol writes at once (no access log, a socket that takes writes), a valid GET
+        the front cache answers itself -- so a task is never wanted later. The slot of
+        ``--max-requests`` is held for no time."""
         scope = cycle.scope
-        if scope["method"] != "GET" or cycle.flow.write_paused or not takes_whole(cycle, 200):
+        if scope["method"] != "GET" or not takes_now(cycle, 200):
             return False
         started = perf_counter()
         body = self._hit(scope)

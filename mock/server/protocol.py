@@ -24,7 +24,8 @@ is its httptools protocol with:
   answers skip ASGI's two messages (:mod:`usagekit.mock.whole`, the proxy's too);
 * an app that can answer a request at once (the front door's ``at_once``) is asked
   before the request's task is made, and a request it answers gets none -- one a
-  read: the rest of a pipelined burst takes turns with other connections, by tasks.
+  read: the rest of a pipelined burst takes turns with other connections, by tasks
+  (:class:`~usagekit.mock.whole.WholeAnswers`, the proxy's too).
 
 uvicorn builds one protocol per connection from ``config.http``; the knobs come
 in through :func:`functools.partial` (which pickles, for ``--workers N``).
@@ -36,7 +37,7 @@ import asyncio
 import logging
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from usagekit.mock.whole import WholeAnswers
 
@@ -51,10 +52,6 @@ logger = logging.getLogger("usagekit.mock.server")
 MAX_HEAD_BYTES = 64 * 1024
 #: ``Retry-After`` of a 503 for too many connections at once.
 RETRY_AFTER_SECONDS = 1
-#: Answers written inside one read's callback (``at_once``): a client sends one request
-#: a read, and the rest of a pipelined burst takes its turns with the other
-#: connections' requests, by tasks, instead of holding the worker for all of them.
-AT_ONCE_PER_READ = 1
 
 
 class HeadTooLarge(Exception):
@@ -99,7 +96,6 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         self._stall: asyncio.TimerHandle | None = None
         self._in_head = True
         self._head_bytes = 0
-        self._at_once = AT_ONCE_PER_READ
 
     # -- connection ----------------------------------------------------------------------
 
@@ -146,7 +142,6 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._in_head and self._due is None:
             self._arm()
-        self._at_once = AT_ONCE_PER_READ
         super().data_received(data)
 
     # -- parser callbacks ----------------------------------------------------------------
@@ -174,16 +169,6 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         super().on_message_complete()
 
     # -- answers below the app -----------------------------------------------------------
-
-    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        # uvicorn's one place that makes a request's task: an app that can answer at once
-        # (the front door, .frontdoor.FrontDoor.at_once) saves the task, the coroutines of
-        # its layers and the ASGI messages a repeat costs.
-        at_once = getattr(app, "at_once", None)
-        if at_once is not None and self._at_once and at_once(cycle):
-            self._at_once -= 1
-            return
-        super()._start_asgi_task(cycle, app)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn calls this for any parser error; a callback's own error says more.
