@@ -21,6 +21,13 @@ builder left in the environment -- the same pinned anchor, so the same bytes
 mapping of the columnar cache there too. SIGINT or SIGTERM stops every worker
 (SIGTERM, then SIGKILL after ``STOP_GRACE`` seconds), removes the control
 directory the builder made, and exits 0.
+
+A replacement that exits within ``START_WINDOW`` seconds has not started (a
+worker builds its app in ~2 s); after ``FAILED_STARTS`` of those in a row the
+supervisor stops the server the same way and exits 1, as gunicorn halts on a
+worker's boot error: whatever broke the start (the dataset's file changed or
+gone, the environment) breaks every later one, and a server that silently serves
+with fewer workers forever, or with none, hides it from whoever runs it.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ __all__ = ["STOP_GRACE", "WATCHED", "command", "main"]
 STOP_GRACE = 10.0
 #: Seconds between two restarts: a worker that cannot start is not restarted in a busy loop.
 RESTART_PAUSE = 1.0
+#: A replacement that exits this soon after its start did not start; this many in a row
+#: stop the server.
+START_WINDOW, FAILED_STARTS = 10.0, 5
 #: The signals the supervisor waits for, blocked from before the fork until it exits.
 STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
 WATCHED = STOPS | {signal.SIGCHLD}
@@ -56,18 +66,19 @@ def command(
 
 
 def main(argv: list[str]) -> int:
-    """Supervise until SIGINT or SIGTERM; returns the exit status (0)."""
+    """Supervise until SIGINT or SIGTERM (exit status 0), or until workers have failed to
+    start ``FAILED_STARTS`` times in a row (1)."""
     log_level, control_dir, pids, separator, *worker = argv
     if separator != SEPARATOR or not worker:
         raise SystemExit(f"usage: {__file__} LEVEL DIR PIDS -- WORKER...")
     supervisor = Supervisor(worker, int(log_level), {int(pid) for pid in pids.split(",")})
     try:
-        supervisor.run()
+        halted = supervisor.run()
     finally:
         supervisor.stop_all()
         if control_dir:
             remove_tree(control_dir)
-    return 0
+    return 1 if halted else 0
 
 
 class Supervisor:
@@ -78,17 +89,36 @@ class Supervisor:
         self.log_level = log_level
         self.children = children
         self.restarted = 0.0  # time.monotonic() of the last restart
+        self.started: dict[int, float] = {}  # each replacement's time.monotonic() at its start
+        self.failed = 0  # replacements in a row that exited within START_WINDOW
 
-    def run(self) -> None:
+    def run(self) -> bool:
+        """Restarts workers until a stop signal (False) or too many failed starts (True)."""
         signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)  # already, unless run by hand
         while True:
             for pid, status in self.reap():
+                if self.failed_start(pid):
+                    self.warn(
+                        f"worker {pid} exited ({status}): {self.failed} replacements in a "
+                        f"row did not start; stopping the server"
+                    )
+                    return True
                 self.warn(f"worker {pid} exited ({status}); starting another")
                 if not self.pause():
-                    return
-                self.children.add(self.start())
+                    return False
+                pid = self.start()
+                self.children.add(pid)
+                self.started[pid] = time.monotonic()
             if signal.sigwaitinfo(WATCHED).si_signo in STOPS:
-                return
+                return False
+
+    def failed_start(self, pid: int) -> bool:
+        """Counts ``pid``'s exit (just reaped) against the start; True at ``FAILED_STARTS``."""
+        started = self.started.pop(pid, None)
+        if started is None:  # forked by the builder: it served
+            return False
+        self.failed = self.failed + 1 if time.monotonic() - started < START_WINDOW else 0
+        return self.failed >= FAILED_STARTS
 
     def reap(self) -> list[tuple[int, int]]:
         """The workers that have exited, with their wait status; forgotten."""
