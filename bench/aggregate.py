@@ -28,17 +28,23 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import duckdb
 import numpy as np
-import pandas as pd
+from engines import (
+    duckdb_cells,
+    duckdb_connection,
+    duckdb_query,
+    pandas_cells,
+    pandas_frame,
+    pandas_query,
+    versions,
+)
+from workload import ACCOUNT, AGENTS, QUERIES, TZ, Cells, Data, generate
 
 from usagekit.mock.core.aggregate import Aggregator
 from usagekit.mock.core.dataset import (
-    COMPLETED,
     NO_AGENT,
     Account,
     Agent,
@@ -49,41 +55,6 @@ from usagekit.mock.core.instants import US, format_instant, parse_datetime
 from usagekit.mock.core.query import RawQuery, UsageQuery, resolve_query
 from usagekit.mock.core.rollup import Rollup
 from usagekit.mock.core.zones import get_timeline
-
-ACCOUNT = "acct-bench"
-AGENTS = tuple(f"agent-{i:02d}" for i in range(8))
-TZ = "America/New_York"
-FIRST_DAY = "2024-01-01T00:00:00Z"
-DAYS = 400
-QUERIES = {
-    "hour": ("2024-10-24T00:00:00", "2024-11-13T00:00:00"),  # 481 buckets: under the limit
-    "day": ("2024-10-20T00:00:00", "2024-11-19T00:00:00"),  # 30 buckets
-}
-Cells = dict[tuple[int, str], tuple[int, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class Data:
-    start: np.ndarray  # µs, sorted
-    duration: np.ndarray
-    agent: np.ndarray  # NO_AGENT or an index of AGENTS
-    status: np.ndarray
-
-
-def generate(size: int, seed: int = 20241103) -> Data:
-    rng = np.random.default_rng(seed)
-    first = parse_datetime(FIRST_DAY).instant(get_timeline("UTC"))
-    start = np.sort(rng.integers(first, first + DAYS * 86_400 * US, size, dtype=np.int64))
-    # Some agents are busier than others; one conversation in ten has no agent.
-    weights = np.array([0.1] + [0.9 * w for w in np.linspace(2, 1, len(AGENTS)) / 12])
-    agent = rng.choice(np.arange(-1, len(AGENTS)), size, p=weights / weights.sum())
-    status = np.where(rng.random(size) < 0.9, COMPLETED, COMPLETED + 1)
-    return Data(
-        start=start,
-        duration=rng.integers(5, 1800, size, dtype=np.int64),
-        agent=agent.astype(np.int32),
-        status=status.astype(np.int8),
-    )
 
 
 def median_time(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -137,85 +108,6 @@ def our_cells(aggregator: Aggregator, query: UsageQuery) -> Cells:
             tally.conversations.tolist(),
             strict=True,
         )
-    }
-
-
-# -- pandas
-
-
-def pandas_frame(data: Data) -> pd.DataFrame:
-    codes = np.where(data.agent < 0, len(AGENTS), data.agent)
-    frame = pd.DataFrame(
-        {
-            "duration": data.duration,
-            "status": data.status,
-            "agent": pd.Categorical.from_codes(codes, categories=[*AGENTS, "unassigned"]),
-        },
-        index=pd.DatetimeIndex(pd.to_datetime(data.start, unit="us", utc=True), name="ts"),
-    )
-    return frame
-
-
-def pandas_query(frame: pd.DataFrame, query: UsageQuery, careful: bool = True) -> pd.DataFrame:
-    index = frame.index
-    lo = index.searchsorted(pd.Timestamp(query.start, unit="us", tz="UTC"))
-    hi = index.searchsorted(pd.Timestamp(query.end, unit="us", tz="UTC"))
-    part = frame.iloc[lo:hi]
-    part = part[part["status"].to_numpy() == COMPLETED]
-    local = part.index.tz_convert(query.tz)
-    freq = {"hour": "h", "day": "D"}[query.granularity.value]
-    if careful:
-        # floor works on wall time: a repeated wall time needs each row's own DST flag.
-        offset = local.tz_localize(None).asi8 - part.index.tz_localize(None).asi8
-        standard = offset.min()
-        bucket = local.floor(freq, ambiguous=offset != standard, nonexistent="shift_forward")
-    else:
-        bucket = local.floor(freq)
-    grouped = part.groupby([bucket, part["agent"]], observed=True)["duration"]
-    return grouped.agg(["sum", "size"])
-
-
-def pandas_cells(answer: pd.DataFrame) -> Cells:
-    return {
-        (stamp.value // 1000, str(agent)): (int(s), int(c))
-        for (stamp, agent), s, c in zip(
-            answer.index, answer["sum"].tolist(), answer["size"].tolist(), strict=True
-        )
-    }
-
-
-# -- DuckDB
-
-
-def duckdb_connection(frame: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect()
-    connection.execute(f"SET TimeZone = '{TZ}'")
-    connection.register("frame", frame.reset_index())
-    connection.execute("CREATE TABLE conversations AS SELECT * FROM frame")
-    connection.unregister("frame")
-    return connection
-
-
-def duckdb_query(connection: duckdb.DuckDBPyConnection, query: UsageQuery) -> list[tuple]:
-    sql = f"""
-        SELECT date_trunc('{query.granularity.value}', ts) AS bucket, agent,
-               sum(duration) AS seconds, count(*) AS conversations
-        FROM conversations
-        WHERE status = {COMPLETED} AND ts >= make_timestamptz($1) AND ts < make_timestamptz($2)
-        GROUP BY ALL
-        ORDER BY bucket, agent
-    """
-    return connection.execute(sql, [query.start, query.end]).fetchall()
-
-
-def duckdb_cells(rows: list[tuple]) -> Cells:
-    epoch = pd.Timestamp(0, tz="UTC")
-    return {
-        ((pd.Timestamp(bucket) - epoch) // pd.Timedelta(microseconds=1), str(agent)): (
-            int(seconds),
-            int(count),
-        )
-        for bucket, agent, seconds, count in rows
     }
 
 
@@ -368,7 +260,7 @@ def report(rows: list[dict[str, Any]], notes: list[str]) -> None:
 def _machine() -> str:
     return (
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
-        f"pandas {pd.__version__}, duckdb {duckdb.__version__}"
+        f"{versions()}"
     )
 
 
