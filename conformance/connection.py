@@ -19,7 +19,7 @@ from typing import cast
 
 import httptools
 
-from .framing import READ, Framing, Headers
+from .framing import READ, Framing, Headers, Heads
 
 __all__ = [
     "BODY",
@@ -48,8 +48,10 @@ class UpstreamTimeout(UpstreamError, TimeoutError):
 class Connection(Framing):
     """One connection, and what has arrived of the answer in flight."""
 
-    def __init__(self, where: str, timeout: float, reads: bytearray | None = None) -> None:
-        super().__init__(reads)
+    def __init__(
+        self, where: str, timeout: float, reads: bytearray | None = None, heads: Heads | None = None
+    ) -> None:
+        super().__init__(reads, heads)
         self.where = where
         self.timeout = timeout
         self._loop = asyncio.get_running_loop()

@@ -7,6 +7,14 @@ A body read whole (``whole_limit``) whose length the head gives is taken from th
 read that brought it as one bytes object, or read into place when it spans
 reads: read as the loop's bytes and then as llhttp's body chunks, a repeated
 answer was copied twice over, a seventh of the proxy's CPU.
+
+The head of such an answer is parsed by llhttp once: what its callbacks made
+of it is kept by the head's bytes (:class:`Heads`), and the same bytes at the
+start of a later answer -- a repeat's head differs from its last one by its
+``Date`` only, once a second -- are taken as read. llhttp's verdict on bytes
+depends on nothing else, and the parser is never fed the body of such an
+answer, so it is left as it was made; a fifth of the instructions a repeat
+cost were its callbacks.
 """
 
 from __future__ import annotations
@@ -23,26 +31,46 @@ Headers = list[tuple[bytes, bytes]]
 #: they read one at a time, in the loop's thread, and a read is parsed or copied out at once.
 READ = 1 << 18
 _END_OF_HEAD = b"\r\n\r\n"
+#: Heads kept (:class:`Heads`), and the longest kept: new ones come once a second for
+#: each answer repeated (its Date), a never-seen one's never again.
+HEADS_KEPT = 256
+LONGEST_HEAD = 4096
+#: What llhttp made of a head: status, reason, headers, their names lower-cased,
+#: keep-alive, and the body's length.
+Head = tuple[int, bytes, tuple[tuple[bytes, bytes], ...], tuple[bytes, ...], bool, int]
+
+
+class Heads(dict[bytes, Head]):
+    """Heads of answers read whole, by their bytes, as llhttp read them; a pool's
+    connections share one."""
+
+    def keep(self, head: bytes, known: Head) -> None:
+        if len(self) >= HEADS_KEPT:
+            self.clear()  # the Dates of a while ago: rather than an order to keep
+        self[head] = known
 
 
 class Framing(asyncio.BufferedProtocol):
     """What has arrived of the answer in flight (httptools' callbacks)."""
 
-    def __init__(self, reads: bytearray | None = None) -> None:
+    def __init__(self, reads: bytearray | None = None, heads: Heads | None = None) -> None:
         self._reads = reads if reads is not None else bytearray(READ)
         self._read_view = memoryview(self._reads)
+        self._heads = heads if heads is not None else Heads()
         self.parser: httptools.HttpResponseParser | None = None
+        self._fed = False  # the parser was fed since it was made
         self.done = False
 
     def ready(self) -> None:
         """Ready to read the next answer."""
         # llhttp reads the next answer once one has ended: a parser is made for the first, and
         # anew only after one it did not see end (a HEAD's: the body its head announces never
-        # comes; one read whole past it). One per answer was a hundredth of the CPU a repeat
-        # cost.
-        if self.parser is None or not self.done or self.whole is not None:
+        # comes; one read whole past it) -- unless it was never fed (a head read before). One
+        # per answer was a hundredth of the CPU a repeat cost.
+        if self.parser is None or (self._fed and (not self.done or self.whole is not None)):
             self.parser = httptools.HttpResponseParser(self)
-        self.reason = bytearray()
+            self._fed = False
+        self.reason: bytes | bytearray = bytearray()
         self.headers: Headers = []
         self.names: list[bytes] = []  # the headers' names, lower-cased once
         self.body: deque[bytes] = deque()
@@ -72,14 +100,35 @@ class Framing(asyncio.BufferedProtocol):
             if end < 0:
                 break
             end += len(_END_OF_HEAD)
+            # A head that starts the answer (nothing fed of it yet), as read before.
+            head = bytes(data[:end]) if not self._fed and end <= LONGEST_HEAD else None
+            known = self._heads.get(head) if head is not None else None
+            if known is not None and known[5] <= self.whole_limit:
+                self._read_known(known, data[end:])
+                return
+            self._fed = True
             self.parser.feed_data(data[start:end])  # type: ignore[union-attr]
             start = end
             length = self._length() if self.head_done else None
             if length is not None:
+                if head is not None:
+                    self._heads.keep(head, self._known(length))
                 self._read_whole(length, data[start:])
                 return
         if start < nbytes:
+            self._fed = True
             self.parser.feed_data(data[start:])  # type: ignore[union-attr]
+
+    def _known(self, length: int) -> Head:
+        headers, names = tuple(self.headers), tuple(self.names)
+        return (self.status, bytes(self.reason), headers, names, self.keep_alive, length)
+
+    def _read_known(self, known: Head, rest: memoryview) -> None:
+        """The answer as llhttp's callbacks made it of the same head before."""
+        self.status, self.reason, headers, names, self.keep_alive, length = known
+        self.headers, self.names = list(headers), list(names)
+        self.head_done = True
+        self._read_whole(length, rest)
 
     def _length(self) -> int | None:
         """The length of a body still to come, to read whole past llhttp: given once by

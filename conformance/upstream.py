@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from .connection import BODY, HEAD, READ, WHOLE, Connection, Headers, UpstreamError, UpstreamTimeout
+from .framing import Heads
 
 __all__ = ["Answer", "Headers", "Upstream", "UpstreamError", "UpstreamTimeout"]
 
@@ -120,6 +121,7 @@ class Upstream:
         self.where = f"{self.host}:{self.port}"
         self._idle: deque[Connection] = deque()
         self._reads = bytearray(READ)  # its connections' reads (connection.READ)
+        self._heads = Heads()  # the heads they read before (framing.Heads)
 
     async def send(
         self, method: str, target: bytes, headers: Headers, body: bytes, *, whole: int = 0
@@ -170,7 +172,7 @@ class Upstream:
         try:
             async with asyncio.timeout(self.timeout):
                 _, connection = await loop.create_connection(
-                    lambda: Connection(self.where, self.timeout, self._reads),
+                    lambda: Connection(self.where, self.timeout, self._reads, self._heads),
                     self.host,
                     self.port,
                     ssl=self.ssl,

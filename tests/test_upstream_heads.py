@@ -1,0 +1,151 @@
+"""A head read before is taken as llhttp read it (framing.Heads): the same answer either way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+import uvloop
+
+from usagekit.conformance.framing import HEADS_KEPT, Heads
+from usagekit.conformance.upstream import Answer, Upstream, UpstreamError
+
+Run = Callable[[Coroutine[Any, Any, Any]], Any]
+Read = tuple[int, str, list[tuple[bytes, bytes]], bytes]
+
+HEAD = (
+    b"HTTP/1.1 200 Fine\r\ndate: Fri, 27 Nov 2026 01:00:00 GMT\r\nContent-Type: "
+    b"application/json\r\nX-Twice: a\r\nx-twice: b\r\ncontent-length: 5\r\n\r\n"
+)
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest) -> Run:
+    return asyncio.run if request.param == "asyncio" else uvloop.run
+
+
+async def _server(answers: list[list[bytes]]) -> tuple[asyncio.Server, int]:
+    """Sends each answer, piece by piece (a pause between pieces), one per request."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.closing(writer), contextlib.suppress(ConnectionError, EOFError):
+            while answers:
+                await reader.readuntil(b"\r\n\r\n")
+                for piece in answers.pop(0):
+                    writer.write(piece)
+                    await writer.drain()
+                    await asyncio.sleep(0.02)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def _stop(server: asyncio.Server, upstream: Upstream) -> None:
+    await upstream.aclose()
+    server.close()
+    await server.wait_closed()
+    await asyncio.sleep(0.05)  # the handlers see their connections end
+
+
+async def _read(upstream: Upstream, whole: int = 1000) -> tuple[Read, Answer]:
+    answer = await upstream.send("GET", b"/x", [], b"", whole=whole)
+    read = (answer.status, answer.reason, list(answer.headers), bytes(await answer.read(1000)))
+    answer.release()
+    return read, answer
+
+
+async def _reads(answers: list[list[bytes]], whole: int = 1000) -> tuple[list[Read], Upstream]:
+    server, port = await _server(answers)
+    upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
+    reads = [(await _read(upstream, whole))[0] for _ in range(len(answers))]
+    await _stop(server, upstream)
+    return reads, upstream
+
+
+def test_a_head_read_before_is_taken_as_read_and_gives_the_same_answer(run: Run) -> None:
+    answers = [[HEAD + b"hello"], [HEAD + b"again"], [HEAD, b"third"]]
+
+    async def go() -> None:
+        reads, upstream = await _reads([list(a) for a in answers])
+        parsed, _ = await _reads([list(a) for a in answers], whole=0)  # llhttp's every time
+        assert reads == parsed
+        assert [body for *_, body in reads] == [b"hello", b"again", b"third"]
+        assert list(upstream._heads) == [HEAD]
+        status, reason, headers, names, keep_alive, length = upstream._heads[HEAD]
+        assert (status, reason, keep_alive, length) == (200, b"Fine", True, 5)
+        assert names[1:4] == (b"content-type", b"x-twice", b"x-twice")
+        assert list(headers) == reads[0][2]
+        # What is kept is what the next answer with that head is read as (no parse).
+        upstream._heads[HEAD] = (201, b"Kept", headers, names, keep_alive, length)
+        server, port = await _server([[HEAD + b"kept!"]])
+        upstream.port = port
+        read, _ = await _read(upstream)
+        assert read[:2] == (201, "Kept")
+        assert read[3] == b"kept!"
+        await _stop(server, upstream)
+
+    run(go())
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [HEAD[:20], HEAD[20:] + b"hello"],  # a head over two reads: part of it fed to llhttp
+        [b"HTTP/1.1 100 Continue\r\n\r\n" + HEAD + b"hello"],  # after an interim answer
+        [b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"],  # no body to come
+        [b"HTTP/1.1 204 No Content\r\n\r\n"],
+        [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"],
+    ],
+    ids=["split", "interim", "empty", "no-content", "chunked"],
+)
+def test_only_a_whole_head_that_starts_the_answer_and_gives_a_length_is_kept(
+    pieces: list[bytes], run: Run
+) -> None:
+    async def go() -> None:
+        reads, upstream = await _reads([list(pieces), list(pieces)])
+        parsed, _ = await _reads([list(pieces), list(pieces)], whole=0)
+        assert reads == parsed
+        assert not upstream._heads
+
+    run(go())
+
+
+def test_a_kept_head_past_the_limit_or_closing_its_connection_is_read_as_llhttp_reads_it(
+    run: Run,
+) -> None:
+    closing = HEAD.replace(b"X-Twice: a", b"connection: close")
+
+    async def go() -> None:
+        reads, upstream = await _reads([[closing + b"hello"]])
+        assert list(upstream._heads) == [closing]
+        assert not upstream._idle  # llhttp's keep-alive: no
+        server, port = await _server([[closing + b"again"], [HEAD + b"hello"]])
+        upstream.port = port
+        read, _ = await _read(upstream)  # taken as read before: still not kept alive
+        assert read[3] == b"again"
+        assert not upstream._idle
+        await _stop(server, upstream)
+        server, port = await _server([[HEAD + b"hello"], [HEAD + b"hello"]])
+        upstream.port = port
+        await _read(upstream)
+        answer = await upstream.send("GET", b"/x", [], b"", whole=4)  # the kept length is 5
+        assert answer.status == 200
+        assert answer.header(b"x-twice") == b"a"
+        with pytest.raises(UpstreamError, match="larger than 4 bytes"):
+            await answer.read(4)
+        answer.release()
+        await _stop(server, upstream)
+        assert reads[0][3] == b"hello"
+
+    run(go())
+
+
+def test_the_kept_heads_are_bounded() -> None:
+    heads = Heads()
+    for i in range(HEADS_KEPT + 1):
+        heads.keep(b"%d" % i, (200, b"", (), (), True, i))
+    assert len(heads) == 1
+    assert heads[b"%d" % HEADS_KEPT][5] == HEADS_KEPT
