@@ -46,7 +46,9 @@ class Aggregator:
         lo, hi = record_range(scope, query.start, int(grid.edges[-1]))
         tally: Tally | None = None
         if self.use_rollups and hi - lo > 8 * len(grid.edges):
-            tally = tally_rollup(scope, self._rollups, dimensions, grid.edges, query.start)
+            tally = tally_rollup(
+                scope, self._rollups, dimensions, grid.edges, query.start, on_slots=grid.on_slots
+            )
         if tally is None:
             tally = tally_slice(scope, dimensions, grid.edges, lo, hi, len(grid))
         return UsageResult(

@@ -35,13 +35,24 @@ import numpy as np
 from .instants import US, format_instants, instants_ascii
 from .zones import Timeline
 
-__all__ = ["LABEL_WIDTH", "OPENER_HEAD", "OPENER_TAIL", "BucketGrid", "Granularity", "bucket_grid"]
+__all__ = [
+    "LABEL_WIDTH",
+    "OPENER_HEAD",
+    "OPENER_TAIL",
+    "SLOT_SECONDS",
+    "BucketGrid",
+    "Granularity",
+    "bucket_grid",
+]
 
 #: The width of a ``ts`` label in :attr:`BucketGrid.openers`: ``YYYY-MM-DDTHH:MM:SS+HH:MM``.
 LABEL_WIDTH = 25
 #: What a bucket's ``ts`` label is framed in, in the body: the encoder's openers
 #: (``]},`` closes the bucket before), written with the labels once per page.
 OPENER_HEAD, OPENER_TAIL = b']},{"ts":"', b'","values":['
+#: The width (s) of the rollups' slots (:mod:`.rollup`): every UTC offset and
+#: transition in use since the 1970s lies on this grid, so a modern grid's edges do.
+SLOT_SECONDS = 15 * 60
 
 
 class Granularity(StrEnum):
@@ -61,12 +72,14 @@ class BucketGrid:
     left out. ``offsets`` holds the UTC offset (s) at each bucket's start;
     ``openers`` each bucket's ``ts`` as ASCII bytes framed in :data:`OPENER_HEAD` and
     :data:`OPENER_TAIL`, a row each, NUL-padded (for the encoder; :meth:`labels`
-    writes the same labels on their own).
+    writes the same labels on their own). ``on_slots`` is true when every inner
+    edge is known to lie on the grid of :data:`SLOT_SECONDS` (false: not known).
     """
 
     edges: np.ndarray
     offsets: np.ndarray
     openers: np.ndarray  # uint8, shape (buckets, width >= 10 + LABEL_WIDTH + 12)
+    on_slots: bool = False
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -99,7 +112,7 @@ def bucket_grid(
     last_second = (end - 1) // US  # the bucket of the last instant before end
     page, index = _bucket_start(timeline, granularity, first_second)
     # bounds[0] starts the first bucket; the later ones start the next buckets.
-    bounds, offsets, openers = _boundaries_from(
+    bounds, offsets, openers, on_slots = _boundaries_from(
         timeline, granularity, page, index, last_second, limit
     )
     buckets = min(int(bounds.searchsorted(last_second, side="right")), limit)
@@ -110,9 +123,10 @@ def bucket_grid(
         edges = np.empty(buckets + 1, dtype=np.int64)
         edges[:buckets] = bounds[:buckets] * US
         edges[buckets] = end
-    grid = BucketGrid(edges=edges, offsets=offsets[:buckets], openers=openers[:buckets])
-    for array in (grid.edges, grid.offsets, grid.openers):
-        array.flags.writeable = False
+    grid = BucketGrid(
+        edges=edges, offsets=offsets[:buckets], openers=openers[:buckets], on_slots=on_slots
+    )
+    edges.flags.writeable = False  # the rest are views of read-only pages
     return grid
 
 
@@ -122,13 +136,17 @@ _PAGE = {Granularity.HOUR: 1 << 25, Granularity.DAY: 1 << 25, Granularity.MONTH:
 
 
 @functools.lru_cache(maxsize=128)
-def _page(timeline: Timeline, granularity: Granularity, page: int) -> tuple[np.ndarray, np.ndarray]:
-    """The boundaries ``b`` (s) with ``page * size <= b < (page + 1) * size``, and the
-    UTC offset at each. A zone's calendar never changes, so every query whose buckets
-    lie in the same pages reads the same arrays instead of deriving them again."""
+def _page(
+    timeline: Timeline, granularity: Granularity, page: int
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The boundaries ``b`` (s) with ``page * size <= b < (page + 1) * size``, the
+    UTC offset at each, and whether all lie on the slot grid. A zone's calendar never
+    changes, so every query whose buckets lie in the same pages reads the same arrays
+    instead of deriving them again (and the rollups need not check its edges)."""
     size = _PAGE[granularity]
     found = _boundaries(timeline, granularity, page * size - 1, (page + 1) * size)
-    return found, timeline.offsets_at(found)
+    offsets = timeline.offsets_at(found)
+    return _read_only(found), _read_only(offsets), not (found % SLOT_SECONDS).any()
 
 
 @functools.lru_cache(maxsize=32)
@@ -136,14 +154,14 @@ def _page_openers(timeline: Timeline, granularity: Granularity, page: int) -> np
     """The opener of each of a page's boundaries, its ``ts`` label framed (rows of
     ``uint8``, NUL-padded), written once per page like the page itself (about 420 kB
     for a page of hours)."""
-    found, offsets = _page(timeline, granularity, page)
+    found, offsets, _ = _page(timeline, granularity, page)
     written = instants_ascii(found, offsets)
     head, tail = len(OPENER_HEAD), len(OPENER_TAIL)
     rows = np.zeros((len(found), head + max(LABEL_WIDTH, written.shape[1]) + tail), np.uint8)
     rows[:, :head] = np.frombuffer(OPENER_HEAD, dtype=np.uint8)
     rows[:, head : head + written.shape[1]] = written
     rows[:, -tail:] = np.frombuffer(OPENER_TAIL, dtype=np.uint8)
-    return rows
+    return _read_only(rows)
 
 
 def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> tuple[int, int]:
@@ -151,7 +169,7 @@ def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> 
     before it): its page and its index there."""
     page = second // _PAGE[granularity]
     while True:
-        found, _ = _page(timeline, granularity, page)
+        found, _, _ = _page(timeline, granularity, page)
         index = int(found.searchsorted(second, side="right"))
         if index:
             return page, index - 1
@@ -160,33 +178,50 @@ def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> 
 
 def _boundaries_from(
     timeline: Timeline, granularity: Granularity, page: int, index: int, last: int, count: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """The boundaries from the ``index``-th of ``page`` on, at least ``count`` after it
-    (or all of them up to a page past ``last``), with the offset and opener row of each."""
+    (or all of them up to a page past ``last``), with the offset and opener row of each,
+    and whether all of those pages' boundaries lie on the slot grid."""
     size = _PAGE[granularity]
-    found, offsets = _page(timeline, granularity, page)
+    found, offsets, on_slots = _page(timeline, granularity, page)
     parts = [(found[index:], offsets[index:], _page_openers(timeline, granularity, page)[index:])]
     total = len(found) - index - 1
     while total < count and (page + 1) * size <= last:
         page += 1
-        found, offsets = _page(timeline, granularity, page)
+        found, offsets, on_page = _page(timeline, granularity, page)
         parts.append((found, offsets, _page_openers(timeline, granularity, page)))
         total += len(found)
+        on_slots = on_slots and on_page
     if len(parts) == 1:
-        return parts[0]
-    width = max(openers.shape[1] for _, _, openers in parts)
+        return (*parts[0], on_slots)
+    # No more than the grid can use: count buckets and the start of the next.
+    keep, wanted = count + 1, []
+    for found, offsets, rows in parts:
+        if keep > 0:
+            wanted.append((found[:keep], offsets[:keep], rows[:keep]))
+            keep -= len(found)
+    width = max(openers.shape[1] for _, _, openers in wanted)
     return (
-        np.concatenate([found for found, _, _ in parts]),
-        np.concatenate([offsets for _, offsets, _ in parts]),
-        np.concatenate(
-            [
-                rows
-                if rows.shape[1] == width
-                else np.pad(rows, ((0, 0), (0, width - rows.shape[1])))
-                for _, _, rows in parts
-            ]
+        _read_only(np.concatenate([found for found, _, _ in wanted])),
+        _read_only(np.concatenate([offsets for _, offsets, _ in wanted])),
+        _read_only(
+            np.concatenate(
+                [
+                    rows
+                    if rows.shape[1] == width
+                    else np.pad(rows, ((0, 0), (0, width - rows.shape[1])))
+                    for _, _, rows in wanted
+                ]
+            )
         ),
+        on_slots,
     )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, made read-only: what is cached is shared, and so are its views."""
+    array.flags.writeable = False
+    return array
 
 
 def _boundaries(timeline: Timeline, granularity: Granularity, lo: int, hi: int) -> np.ndarray:

@@ -19,19 +19,22 @@ in zones that kept odd offsets) is answered from the raw records instead.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .buckets import SLOT_SECONDS
 from .dataset import Scope
+from .instants import US
 from .tally import Tally
 
 __all__ = ["SLOT", "Rollup", "RollupCache", "tally_rollup"]
 
 #: The slot width (µs).
-SLOT = 15 * 60 * 1_000_000
+SLOT = SLOT_SECONDS * US
 #: The dimension order rollups are keyed in; any requested order maps onto it.
 CANONICAL = ("agent", "subaccount", "type")
 #: Largest slot index a rollup keeps (groups x slots, 4 bytes each: 4 MiB, about a
@@ -121,11 +124,14 @@ class Rollup:
             usage[-1, 0] += (int(duration[c:d].sum()), d - c)
             return
         # Each column's two slices end to end: cheaper than gathering by record numbers.
-        cell = np.zeros(b - a + d - c, dtype=np.int64)
+        cell = None
         for dimension, size in zip(self.dimensions, self.sizes, strict=True):
             column = scope.column(dimension)
-            cell = cell * size + np.concatenate((column[a:b], column[c:d]))
-        cell = self.codes.searchsorted(cell)
+            both = np.concatenate((column[a:b], column[c:d]), dtype=np.int64)
+            cell = both if cell is None else cell * size + both
+        assert cell is not None  # a rollup of more than one group has dimensions
+        if groups < math.prod(self.sizes):  # else every code occurs: a code is its group
+            cell = self.codes.searchsorted(cell)
         cell[b - a :] += (len(usage) - 1) * groups  # the last range's cells in the last row
         flat = usage.reshape(-1, 2)
         np.add.at(flat[:, 0], cell, np.concatenate((duration[a:b], duration[c:d])))
@@ -212,10 +218,17 @@ def tally_rollup(
     dimensions: Sequence[str],
     edges: np.ndarray,
     start: int,
+    *,
+    on_slots: bool = False,
 ) -> Tally | None:
-    """The tally of ``[start, edges[-1])`` from rollups, or ``None`` off the grid."""
-    slot_edges = edges // SLOT  # a multiplication tells the grid, cheaper than a remainder
-    if (slot_edges[1:-1] * SLOT != edges[1:-1]).any():
+    """The tally of ``[start, edges[-1])`` from rollups, or ``None`` off the grid.
+
+    ``on_slots``: the caller knows that every inner edge is on the slot grid
+    (:attr:`.BucketGrid.on_slots`), which is then not checked again.
+    """
+    slot_edges = edges // SLOT
+    # A multiplication tells the grid, cheaper than a remainder.
+    if not on_slots and (slot_edges[1:-1] * SLOT != edges[1:-1]).any():
         return None
     stop = int(edges[-1])
     first_slot, last_slot = -(-start // SLOT), stop // SLOT
