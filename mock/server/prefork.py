@@ -29,6 +29,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 import uvicorn
@@ -54,7 +55,7 @@ class Prefork:
         config: uvicorn.Config,
         sock: socket.socket,
         workers: int,
-        server: type[uvicorn.Server] = uvicorn.Server,
+        server: Callable[[uvicorn.Config], uvicorn.Server] = uvicorn.Server,
         *,
         control_dir: str | None = None,
     ) -> None:

@@ -17,6 +17,8 @@ is its httptools protocol with:
 * a **connection cap**: past ``max_connections`` open connections (per worker),
   a new one is answered ``503 service_unavailable`` with ``Retry-After`` and
   closed;
+* with ``--workers N``, a new connection that finds this worker busier than a
+  sibling goes to the sibling before a byte is read (:mod:`.balance`);
 * malformed HTTP answered ``400 bad_request`` in the contract's shape;
 * an ``Upgrade:`` the server does not speak (websockets are off) is ignored, as
   RFC 9110 allows: the request is answered as plain HTTP, quietly;
@@ -41,6 +43,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from usagekit.mock.whole import WholeAnswers
 
+from .balance import Balance
 from .heap import IdleRelease
 from .problems import JSON, Problem, bad_request, service_unavailable
 
@@ -83,12 +86,16 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         request_timeout: float = 5.0,
         max_connections: int = 1000,
         idle: IdleRelease | None = None,
+        balance: Balance | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
         self.max_connections = max_connections
         self.idle = idle
+        self.balance = balance
+        self.taken_from: int | None = None  # the sibling that passed it here: kept here
+        self.passed_on = False
         # The request deadline: when it is due (None: no request under way), and one timer
         # per connection that checks it -- not a timer armed and cancelled per request.
         self._due: float | None = None
@@ -100,7 +107,15 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
     # -- connection ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        balance = self.balance
+        if balance is not None:
+            if self.taken_from is None and balance.pass_on(transport):
+                self.passed_on = True  # uvicorn never knew it
+                return
+            super().connection_made(transport)
+            balance.opened(len(self.connections), self.taken_from)
+        else:
+            super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             self._refuse(
                 service_unavailable(
@@ -112,11 +127,15 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.passed_on:
+            return
         self._cancel()
         if self._stall is not None:
             self._stall.cancel()
             self._stall = None
         super().connection_lost(exc)
+        if self.balance is not None:
+            self.balance.opened(len(self.connections))
         if self.idle is not None:
             self.idle.closed(self.loop, self.connections)
 

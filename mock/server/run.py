@@ -5,7 +5,8 @@ before the socket opens). Several workers share one app: it is built here,
 once, and the workers are forked from this process (:mod:`.prefork`), so the
 dataset is in memory once whatever their number; this process then becomes
 their small supervisor, which starts a worker that dies afresh
-(:mod:`.worker`, from the config in :data:`CONFIG_ENV`). With ``--watch`` each worker
+(:mod:`.worker`, from the config in :data:`CONFIG_ENV`); their connections are
+spread evenly over them (:mod:`.balance`). With ``--watch`` each worker
 reloads its own data, so there uvicorn's ``workers=N`` starts each worker from
 an import string and :func:`app_from_env`, an app factory, builds it from the
 :class:`ServerConfig` the parent wrote into :data:`CONFIG_ENV`. The parent
@@ -17,6 +18,7 @@ worker generates the same data and gives byte-identical answers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import gc
@@ -39,6 +41,8 @@ from usagekit.mock.datasets.cache import Entry
 from usagekit.mock.datasets.later import Later
 from usagekit.mock.wire import serving_collector
 
+from .balance import Balance
+from .board import BOARD_ENV, Board
 from .config import CONFIG_ENV, ServerConfig, wall_clock_hour
 from .heap import IdleRelease, release_free_memory
 from .logs import log_config
@@ -151,8 +155,9 @@ def app_from_env() -> ASGIApp:
     return build_app(ServerConfig.from_env())
 
 
-def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
-    """uvicorn's settings for ``config``: the contract's protocol, timeouts, logging."""
+def uvicorn_options(config: ServerConfig, balance: Balance | None = None) -> dict[str, Any]:
+    """uvicorn's settings for ``config``: the contract's protocol, timeouts, logging;
+    ``balance``: this worker's part in spreading connections over its siblings."""
     return {
         "host": config.host,
         "port": config.port,
@@ -166,6 +171,7 @@ def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
             request_timeout=config.read_timeout,
             max_connections=config.max_connections,
             idle=IdleRelease(),
+            balance=balance,
         ),
         # No websockets: an Upgrade is answered as plain HTTP, in the contract's shape.
         "ws": "none",
@@ -186,9 +192,31 @@ class GracefulServer(uvicorn.Server):
     shutdown is a success either way.
     """
 
+    def __init__(self, config: uvicorn.Config, balance: Balance | None = None) -> None:
+        super().__init__(config)
+        self.balance = balance
+
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         with serving_collector():
             await super().serve(sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.balance is not None and not self.should_exit:
+            # What uvicorn's startup makes its server with, for connections passed here.
+            config = self.config
+            protocol = partial(
+                config.http_protocol_class,
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+            )
+            self.balance.start(asyncio.get_running_loop(), protocol)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.balance is not None:
+            self.balance.stop(asyncio.get_running_loop())
+        await super().shutdown(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -202,6 +230,8 @@ class GracefulServer(uvicorn.Server):
 def serve(config: ServerConfig) -> None:
     """Serve until interrupted; blocks. A bad dataset raises before the socket opens."""
     config = prepare(config)
+    if config.workers > 1 and not config.watch:
+        _prefork(config)
     options = uvicorn_options(config)
     if config.workers == 1:
         app, later = _build(config, shared=False, later=True)
@@ -210,8 +240,6 @@ def serve(config: ServerConfig) -> None:
             _keep_when_up(later, lambda: server.started)
         server.run()
         return
-    if not config.watch:
-        _prefork(config, options)
     # --watch reloads the data in a thread of each worker, which a fork would not
     # carry over: there every worker is a new interpreter that loads its own copy.
     if config.data_dir is not None:
@@ -226,17 +254,18 @@ def serve(config: ServerConfig) -> None:
             shutil.rmtree(config.control_dir, ignore_errors=True)
 
 
-def _prefork(config: ServerConfig, options: dict[str, Any]) -> NoReturn:
+def _prefork(config: ServerConfig) -> NoReturn:
     """One dataset for every worker: built here, then forked (see prefork.py); this
     process then becomes their supervisor, which removes the control directory."""
     try:
         app, _ = _build(config, shared=True, later=True)
-        server_config = uvicorn.Config(app, **options)
+        balance = Balance(Board.create(config.workers))
+        server_config = uvicorn.Config(app, **uvicorn_options(config, balance))
         _worker_environment(config)  # for a worker the supervisor starts afresh
+        os.environ[BOARD_ENV] = balance.board.to_env()
         sock = server_config.bind_socket()
-        Prefork(
-            server_config, sock, config.workers, GracefulServer, control_dir=config.control_dir
-        ).run()
+        server = partial(GracefulServer, balance=balance)
+        Prefork(server_config, sock, config.workers, server, control_dir=config.control_dir).run()
     except BaseException:
         if config.control_dir is not None:
             shutil.rmtree(config.control_dir, ignore_errors=True)

@@ -5,10 +5,11 @@
 own from the :class:`~.config.ServerConfig` the builder left in
 :data:`~.config.CONFIG_ENV` -- with its anchor instant pinned, so it answers
 byte for byte as its siblings do -- and serves the listening socket it
-inherited as file descriptor ``FD``. A ``--data`` dataset is mapped from the
-columnar cache the builder wrote before forking, so its columns and scopes
-are the page cache's one copy here too; what the worker builds beyond that
-(the spec, connexion's tables) is its own.
+inherited as file descriptor ``FD``, taking its share of the connections
+(:mod:`.balance`, on the board the builder left in its environment). A
+``--data`` dataset is mapped from the columnar cache the builder wrote before
+forking, so its columns and scopes are the page cache's one copy here too;
+what the worker builds beyond that (the spec, connexion's tables) is its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import sys
 
 import uvicorn
 
+from .balance import Balance
+from .board import Board
 from .config import ServerConfig
 from .run import GracefulServer, build_app, uvicorn_options
 
@@ -30,7 +33,10 @@ def main(argv: list[str]) -> None:
     config = ServerConfig.from_env()
     app = build_app(config)
     sock = socket.socket(fileno=int(listening))
-    GracefulServer(uvicorn.Config(app, **uvicorn_options(config))).run(sockets=[sock])
+    board = Board.from_env()  # its siblings' connection counts, to take its share
+    balance = None if board is None else Balance(board)
+    server_config = uvicorn.Config(app, **uvicorn_options(config, balance))
+    GracefulServer(server_config, balance).run(sockets=[sock])
 
 
 if __name__ == "__main__":
