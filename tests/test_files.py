@@ -1,4 +1,4 @@
-"""The dataset directory format: round trips, canonical bytes, and an error for each bad record."""
+"""The dataset directory format: round trips, canonical bytes, the directory and accounts.json."""
 
 from __future__ import annotations
 
@@ -7,88 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import factories as f
-import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from files_support import FIELDS, SAMPLE, assert_same, many, record, write
 
 from usagekit.mock.core.dataset import Account, Agent, Dataset
 from usagekit.mock.core.errors import DatasetError
-from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, format_instant, parse_datetime
+from usagekit.mock.core.instants import format_instant
 from usagekit.mock.datasets import _conversations
-from usagekit.mock.datasets._canonical import canonical
-from usagekit.mock.datasets._columns import decoded
-from usagekit.mock.datasets._ids import SeenIds
-from usagekit.mock.datasets._lines import Codes, LineChecker
 from usagekit.mock.datasets.files import (
     ACCOUNTS_FILE,
     CONVERSATIONS_FILE,
     load_dataset,
     save_dataset,
 )
-
-FIELDS = (
-    "conversation_id",
-    "account_id",
-    "agent_id",
-    "type",
-    "direction",
-    "status",
-    "start_timestamp",
-    "duration_seconds",
-)
-
-
-def assert_same(a: Dataset, b: Dataset) -> None:
-    assert a.accounts == b.accounts
-    assert a.agent_ids == b.agent_ids
-    for name in ("ids", "start", "duration", "account", "agent", "type", "direction", "status"):
-        left, right = getattr(a.conversations, name), getattr(b.conversations, name)
-        assert np.array_equal(left, right), name
-        assert left.dtype.kind == right.dtype.kind, name
-
-
-def record(n: int = 0, **changes: Any) -> dict[str, Any]:
-    """A valid line of conversations.jsonl for factories.ACCOUNTS, as a dict."""
-    line = {
-        "conversation_id": f"conv-{n}",
-        "account_id": f.PARENT,
-        "agent_id": "agent-a",
-        "type": "phone",
-        "direction": "inbound",
-        "status": "completed",
-        "start_timestamp": "2024-03-01T12:00:00Z",
-        "duration_seconds": 60,
-    }
-    line.update(changes)
-    return line
-
-
-def write(directory: Path, lines: list[Any], accounts: Any = None, *, compact: bool = True) -> Path:
-    """A dataset directory with factories.ACCOUNTS (or ``accounts``) and these lines."""
-    directory.mkdir(parents=True, exist_ok=True)
-    if accounts is None:
-        save_dataset(f.dataset([]), directory)
-    else:
-        (directory / ACCOUNTS_FILE).write_text(json.dumps(accounts), encoding="utf-8")
-    separators = (",", ":") if compact else (", ", ": ")
-    text = "".join(
-        (line if isinstance(line, str) else json.dumps(line, separators=separators)) + "\n"
-        for line in lines
-    )
-    (directory / CONVERSATIONS_FILE).write_text(text, encoding="utf-8")
-    return directory
-
-
-SAMPLE = [
-    f.conversation("2024-03-01T12:00:00Z", 30),
-    f.conversation("2024-03-01T11:00:00.5+01:00", 40, agent=None, status="failed"),
-    f.conversation("2024-03-01T12:00:00Z", 7, id="tie-after-first", type="web"),
-    f.conversation("1999-12-31T23:59:59.000001-08:00", 0, account=f.CHILD, agent="agent-c"),
-    f.conversation("2024-03-02T00:00:00Z", 2**31 - 1, id='quote " and \\ and ü', type="test"),
-    f.conversation("0001-01-01T00:00:00Z", 1, id="年", direction="internal", status="in_progress"),
-    f.conversation("9999-12-31T23:59:59.999999Z", 5, account=f.OTHER, agent=None, type="unknown"),
-]
 
 
 def test_a_saved_dataset_loads_equal_and_saves_to_the_same_bytes(tmp_path: Path) -> None:
@@ -139,17 +70,6 @@ def test_ties_keep_file_order_and_the_rest_is_sorted(tmp_path: Path) -> None:
     ]
     data = load_dataset(write(tmp_path, lines))
     assert data.conversations.ids.tolist() == [b"conv-4", b"conv-2", b"conv-3", b"conv-1"]
-
-
-def many(count: int, first: int = 0) -> list[dict[str, Any]]:
-    """``count`` valid records, one a second, with an agent of each account in turn."""
-    owners = [(f.PARENT, "agent-a"), (f.PARENT, None), (f.CHILD, "agent-c"), (f.OTHER, None)]
-    rows = []
-    for n in range(first, first + count):
-        account, agent = owners[n % 4]
-        start = format_instant(1_700_000_000_000_000 + n * 1_000_000, 0)
-        rows.append(record(n, account_id=account, agent_id=agent, start_timestamp=start))
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -220,174 +140,6 @@ def test_extra_account_keys_are_ignored(tmp_path: Path) -> None:
             id="a", parent_id=None, name="A", api_keys=("k",), agents=(Agent(id="x", name="X"),)
         ),
     )
-
-
-# -- bad conversation records: each names the file, the line and the field --
-
-
-BAD_LINES = [
-    pytest.param('{"conversation_id": "x",', None, "invalid JSON", id="not JSON"),
-    pytest.param("[1, 2]", None, "expected a JSON object", id="not an object"),
-    pytest.param("[" * 4_000, None, "nested too deeply", id="deep"),
-    pytest.param("[" * 100_000, None, "longer than 4,096 bytes", id="long"),
-    pytest.param("", None, "blank line", id="blank"),
-    pytest.param(record(conversation_id=""), "conversation_id", "non-empty", id="empty id"),
-    pytest.param(
-        record(conversation_id=7), "conversation_id", "expected a string", id="numeric id"
-    ),
-    pytest.param(record(conversation_id="a\0"), "conversation_id", "NUL", id="NUL in id"),
-    pytest.param(
-        record(account_id="nobody"), "account_id", "unknown account 'nobody'", id="unknown account"
-    ),
-    pytest.param(
-        record(account_id=["x"]), "account_id", "expected a string", id="account not a string"
-    ),
-    pytest.param(
-        record(agent_id="agent-z"), "agent_id", "unknown agent 'agent-z'", id="unknown agent"
-    ),
-    pytest.param(
-        record(agent_id="agent-c"), "agent_id", "belongs to account", id="someone else's agent"
-    ),
-    pytest.param(record(agent_id=""), "agent_id", "unknown agent ''", id="empty agent"),
-    pytest.param(record(agent_id=3), "agent_id", "string or null", id="agent not a string"),
-    pytest.param(
-        record(type="Phone"), "type", '"Phone" is not one of phone, web, test, unknown', id="type"
-    ),
-    pytest.param(
-        record(direction="in"), "direction", "not one of inbound, outbound", id="direction"
-    ),
-    pytest.param(record(status=None), "status", "null is not one of in_progress", id="status"),
-    pytest.param(
-        record(start_timestamp="2024-03-01T12:00:00"), "start_timestamp", "offset", id="naive time"
-    ),
-    pytest.param(
-        record(start_timestamp="2024-03-01"), "start_timestamp", "ISO-8601", id="date only"
-    ),
-    pytest.param(
-        record(start_timestamp="2024-02-30T00:00:00Z"), "start_timestamp", "valid", id="30 February"
-    ),
-    pytest.param(
-        record(start_timestamp="2024-02-01T24:00:00Z"), "start_timestamp", "valid", id="hour 24"
-    ),
-    pytest.param(
-        record(start_timestamp="2024-02-01T00:00:00+24:00"),
-        "start_timestamp",
-        "offset",
-        id="offset 24:00",
-    ),
-    pytest.param(
-        record(start_timestamp="2024-02-01T00:00:00.1234567Z"),
-        "start_timestamp",
-        "microsecond",
-        id="nanoseconds",
-    ),
-    pytest.param(
-        record(start_timestamp="0000-12-31T23:00:00Z"), "start_timestamp", "valid", id="year 0"
-    ),
-    pytest.param(
-        record(start_timestamp="0001-01-01T00:30:00+01:00"),
-        "start_timestamp",
-        "years 1 to 9999",
-        id="before year 1 in UTC",
-    ),
-    pytest.param(
-        record(start_timestamp="9999-12-31T23:30:00-01:00"),
-        "start_timestamp",
-        "years 1 to 9999",
-        id="after 9999 in UTC",
-    ),
-    pytest.param(
-        record(start_timestamp=1709294400),
-        "start_timestamp",
-        "RFC 3339 string",
-        id="time as number",
-    ),
-    pytest.param(record(duration_seconds=12.0), "duration_seconds", "integer", id="float duration"),
-    pytest.param(record(duration_seconds=True), "duration_seconds", "integer", id="bool duration"),
-    pytest.param(record(duration_seconds="12"), "duration_seconds", "integer", id="text duration"),
-    pytest.param(
-        record(duration_seconds=-1),
-        "duration_seconds",
-        "not in 0..2147483647",
-        id="negative duration",
-    ),
-    pytest.param(
-        record(duration_seconds=2**31),
-        "duration_seconds",
-        "not in 0..2147483647",
-        id="huge duration",
-    ),
-    pytest.param(
-        record(duration_seconds=10**30), "duration_seconds", "not in 0..", id="enormous duration"
-    ),
-]
-
-
-@pytest.mark.parametrize(("line", "field", "reason"), BAD_LINES)
-def test_a_bad_record_names_file_line_and_field(
-    tmp_path: Path, line: Any, field: str | None, reason: str
-) -> None:
-    directory = write(tmp_path, [record(1), record(2), line, record(4)])
-    with pytest.raises(DatasetError) as caught:
-        load_dataset(directory)
-    error = caught.value
-    assert (error.path, error.line, error.field) == (str(directory / CONVERSATIONS_FILE), 3, field)
-    assert reason in error.reason
-    assert str(error).startswith(f"{directory / CONVERSATIONS_FILE}:3:")
-
-
-@pytest.mark.parametrize("name", FIELDS)
-def test_every_field_is_required(tmp_path: Path, name: str) -> None:
-    line = record(1)
-    del line[name]
-    with pytest.raises(DatasetError) as caught:
-        load_dataset(write(tmp_path, [record(0), line]))
-    assert (caught.value.line, caught.value.field) == (2, name)
-    assert "missing" in caught.value.reason
-
-
-def test_agent_id_may_be_null_but_not_absent(tmp_path: Path) -> None:
-    data = load_dataset(write(tmp_path / "null", [record(agent_id=None)]))
-    assert data.records()[0].agent_id is None
-
-
-def test_text_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
-    directory = write(tmp_path, [record(1), record(2)])
-    path = directory / CONVERSATIONS_FILE
-    path.write_bytes(path.read_bytes() + b'{"conversation_id": "\xff"}\n')
-    with pytest.raises(DatasetError) as caught:
-        load_dataset(directory)
-    assert caught.value.line == 3
-    assert "UTF-8" in caught.value.reason
-
-
-def test_a_repeated_id_is_reported_on_its_second_line(tmp_path: Path) -> None:
-    lines = [record(1), record(2), record(3), record(2, status="failed")]
-    with pytest.raises(DatasetError) as caught:
-        load_dataset(write(tmp_path, lines))
-    assert (caught.value.line, caught.value.field) == (4, "conversation_id")
-    assert "'conv-2', first seen on line 2" in caught.value.reason
-
-
-def test_a_repeat_across_blocks_is_found_and_the_first_bad_line_wins(tmp_path: Path) -> None:
-    rows = many(_conversations.BLOCK_BYTES // 150)
-    last = len(rows)
-    # A repeat of line 6 far into a later block, then a worse-looking error after it.
-    rows.append(record(5, start_timestamp="2024-01-01T00:00:00Z"))
-    rows.append(record(10**6, type="video"))
-    with pytest.raises(DatasetError) as caught:
-        load_dataset(write(tmp_path, rows))
-    assert (caught.value.line, caught.value.field) == (last + 1, "conversation_id")
-    assert "first seen on line 6" in caught.value.reason
-
-
-def test_the_first_of_several_bad_lines_is_reported(tmp_path: Path) -> None:
-    rows: list[Any] = many(3000)
-    rows[2500] = record(2500, status="done")
-    rows[1200] = record(1200, duration_seconds=-5)
-    with pytest.raises(DatasetError) as caught:
-        load_dataset(write(tmp_path, rows))
-    assert (caught.value.line, caught.value.field) == (1201, "duration_seconds")
 
 
 # -- the directory and accounts.json --
@@ -507,128 +259,3 @@ def test_a_parent_may_follow_its_subaccount_and_ids_may_repeat_across_kinds(tmp_
     accounts = [account("b", parent_id="a", agents=[{"id": "a", "name": "A"}]), account("a")]
     data = load_dataset(write(tmp_path, [record(account_id="b", agent_id="a")], accounts))
     assert [a.id for a in data.subaccounts("a")] == ["b"]
-
-
-# -- the fast ways of reading accept exactly what the line check accepts --
-
-
-_WRITTEN = st.builds(
-    format_instant,
-    st.integers(MIN_INSTANT, MAX_INSTANT).map(lambda us: us // 10**4 * 10**4),
-    st.sampled_from([0, 0, 0, 3600, -19800, 50400, -43200]),
-)
-_OWNERS = [
-    (f.PARENT, "agent-a"),
-    (f.PARENT, "agent-b"),
-    (f.PARENT, None),
-    (f.CHILD, "agent-c"),
-    (f.OTHER, None),
-]
-_VALID = st.builds(
-    lambda cid, owner, type_, direction, status, start, duration: {
-        "conversation_id": cid,
-        "account_id": owner[0],
-        "agent_id": owner[1],
-        "type": type_,
-        "direction": direction,
-        "status": status,
-        "start_timestamp": start,
-        "duration_seconds": duration,
-    },
-    st.from_regex(r"[a-z0-9-]{1,8}", fullmatch=True)
-    | st.text(min_size=1, max_size=4).filter(lambda t: "\0" not in t),
-    st.sampled_from(_OWNERS),
-    st.sampled_from(["phone", "web", "test", "unknown"]),
-    st.sampled_from(["inbound", "outbound", "internal"]),
-    st.sampled_from(["in_progress", "completed", "failed", "transferred"]),
-    _WRITTEN | _WRITTEN | _WRITTEN.map(str.lower),
-    st.integers(0, 2**31 - 1),
-)
-_ODD = {
-    "conversation_id": st.sampled_from(["", 5, "a\0", None]),
-    "account_id": st.sampled_from(["nobody", "", None, 1]),
-    "agent_id": st.sampled_from(["agent-z", "", "agent-c", "agent-a", 0]),
-    "type": st.sampled_from(["Phone", "", 1, None]),
-    "direction": st.sampled_from(["in", "INBOUND", None]),
-    "status": st.sampled_from(["done", True]),
-    "start_timestamp": _WRITTEN.map(lambda t: t[:-1])
-    | st.from_regex(
-        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-        r"(\.[0-9]{1,8})?([Zz]|[+-][0-9]{2}:[0-9]{2})?",
-        fullmatch=True,
-    ),
-    "duration_seconds": st.sampled_from([-1, 2**31, 2**63, True, 1.0, "1", None]),
-}
-_REMOVE = object()
-_CHANGE = st.sampled_from(sorted(_ODD)).flatmap(
-    lambda name: st.tuples(st.just(name), _ODD[name] | st.just(_REMOVE))
-)
-
-
-@st.composite
-def _records(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid record, or one with a field changed to an odd value or removed (1 in 3)."""
-    record = draw(_VALID)
-    if draw(st.integers(0, 2)) == 0:
-        name, value = draw(_CHANGE)
-        if value is _REMOVE:
-            del record[name]
-        else:
-            record[name] = value
-    if draw(st.integers(0, 3)) == 0:
-        record["cost"] = 0.5  # extra keys are ignored
-    return record
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(records=st.lists(_records(), min_size=1, max_size=4), style=st.integers(0, 2))
-def test_fast_paths_agree_with_the_line_check(records: list[dict[str, Any]], style: int) -> None:
-    """style 0: as drawn, spaced; 1: as drawn, compact; 2: compact in UTC (canonical if valid)."""
-    for i, r in enumerate(records):  # repeats are checked across blocks, elsewhere
-        if isinstance(r.get("conversation_id"), str):
-            r["conversation_id"] = f"{i}{r['conversation_id']}"
-        if style == 2:
-            r.pop("cost", None)
-            r["start_timestamp"] = _in_utc(r.get("start_timestamp"))
-    spaced = style == 0
-    separators = (", ", ": ") if spaced else (",", ":")
-    lines = [json.dumps(r, separators=separators, ensure_ascii=False).encode() for r in records]
-    codes = Codes.of(f.ACCOUNTS)
-    checker = LineChecker(path="x", accounts=f.ACCOUNTS, codes=codes)
-    try:
-        truth = checker.check_lines(lines, 1, SeenIds())
-    except DatasetError:
-        truth = None
-    block = b"".join(line + b"\n" for line in lines)
-    for fast in (canonical(block, _newlines(block), codes), decoded(lines, codes)):
-        if fast is not None:
-            assert truth is not None, "a fast path accepted what the line check rejects"
-            for name in ("ids", "hashes", "start", "duration", "account", "agent", "type"):
-                assert np.array_equal(getattr(fast, name), getattr(truth, name)), name
-            assert np.array_equal(fast.direction, truth.direction)
-            assert np.array_equal(fast.status, truth.status)
-
-
-def _newlines(block: bytes) -> np.ndarray:
-    return np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n"))
-
-
-def _in_utc(text: Any) -> Any:
-    """``text`` rewritten in UTC with Z, when it is a date-time with an offset."""
-    try:
-        parsed = parse_datetime(text)
-    except (TypeError, ValueError):
-        return text
-    return text if parsed.offset is None else format_instant(f.at(text), 0)
-
-
-def test_each_way_of_reading_takes_the_files_it_is_for(tmp_path: Path) -> None:
-    """The fast paths are not only right but used: canonical lines, then any JSON."""
-    codes = Codes.of(f.ACCOUNTS)
-    rows = many(50)
-    lines = [json.dumps(r, separators=(",", ":")).encode() for r in rows]
-    block = b"".join(line + b"\n" for line in lines)
-    assert canonical(block, _newlines(block), codes) is not None
-    spaced = b"\n".join(json.dumps(r).encode() for r in rows)
-    assert canonical(spaced, _newlines(spaced), codes) is None
-    assert decoded(spaced.split(b"\n"), codes) is not None

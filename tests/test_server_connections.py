@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -16,62 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
+from connection_support import answer, connect, raw_request, read_all, read_one, server
 from factories import PARENT_KEY
 from server_support import ME, SERVE, TESTS, free_port, uvicorn_server, wait_healthy
 
 from usagekit.mock.server.config import ServerConfig
 from usagekit.mock.server.protocol import MAX_HEAD_BYTES
-from usagekit.mock.wire import OneWrite
 
-
-def connect(base: str) -> socket.socket:
-    host, port = base.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), timeout=10)
-    return sock
-
-
-def read_all(sock: socket.socket) -> bytes:
-    chunks = []
-    while chunk := sock.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def read_one(sock: socket.socket) -> bytes:
-    """One answer off a keep-alive connection: its head, then content-length bytes."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    while len(body) < length:
-        body += sock.recv(65536)
-    return head + b"\r\n\r\n" + body
-
-
-def answer(raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
-    """Status, headers and JSON body of one raw HTTP/1.1 answer."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines)
-    headers = {k.lower(): v for k, v in headers.items()}
-    return int(status_line.split()[1]), headers, json.loads(body)
-
-
-def raw_request(base: str, data: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
-    with connect(base) as sock:
-        sock.sendall(data)
-        return answer(read_all(sock))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with uvicorn_server(read_timeout=1.0, keep_alive=1.0, max_requests=4) as base:
-        yield base
+__all__ = ["server"]  # a fixture, used by name
 
 
 def test_a_half_sent_request_is_closed_after_the_read_timeout(server) -> None:
@@ -280,99 +231,3 @@ def test_a_client_that_stops_reading_is_dropped_after_the_timeout(server) -> Non
                 received += len(chunk)
     assert received < min(count, 2_000) * one
     assert httpx.get(f"{server}/healthz").status_code == 200
-
-
-class Recorder:
-    """A transport that records what is written, and how (one call each)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, bytes]] = []
-
-    def write(self, data: bytes) -> None:
-        self.calls.append(("write", data))
-
-    def writelines(self, parts: tuple[bytes, ...]) -> None:
-        self.calls.append(("writelines", b"".join(parts)))
-
-    def close(self) -> None:
-        self.calls.append(("close", b""))
-
-    def is_closing(self) -> bool:
-        return False
-
-
-def test_an_answers_head_leaves_with_its_body_in_one_write() -> None:
-    recorder = Recorder()
-    one = OneWrite(recorder)  # type: ignore[arg-type]
-    one.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # a client waits for it: at once
-    one.write(b"HTTP/1.1 200 OK\r\n\r\n")
-    assert recorder.calls == [("write", b"HTTP/1.1 100 Continue\r\n\r\n")]
-    one.write(b"body")
-    one.write(b"more")
-    one.flush()
-    assert recorder.calls[1:] == [
-        ("writelines", b"HTTP/1.1 200 OK\r\n\r\nbody"),
-        ("write", b"more"),
-    ]
-    assert not one.is_closing()
-
-
-def test_an_answer_without_body_leaves_on_completion_or_close() -> None:
-    recorder = Recorder()
-    one = OneWrite(recorder)  # type: ignore[arg-type]
-    one.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-    assert recorder.calls == []
-    one.close()
-    assert recorder.calls == [("write", b"HTTP/1.1 204 No Content\r\n\r\n"), ("close", b"")]
-
-
-def test_keep_alive_answers_head_and_body_together_also_pipelined(server) -> None:
-    """Over the socket: a pipelined burst, a HEAD (405, a head only) and a 401 in between;
-    every answer whole, in order, its head and body in one segment on loopback."""
-    request = f"GET {ME}?granularity=day HTTP/1.1\r\nHost: t\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
-    other = f"HEAD {ME} HTTP/1.1\r\nHost: t\r\n\r\n"
-    missing = f"GET {ME} HTTP/1.1\r\nHost: t\r\n\r\n"
-    with connect(server) as sock:
-        sock.sendall(request.encode())
-        first = sock.recv(1 << 20)
-        head, _, body = first.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 200")
-        assert body, "the head came without its body"
-        sock.sendall((request + other + missing + request).encode())
-        stream = sock.makefile("rb")
-        statuses = []
-        for method in ("GET", "HEAD", "GET", "GET"):
-            status_line = stream.readline()
-            statuses.append(int(status_line.split(b" ", 2)[1]))
-            length = 0
-            while (line := stream.readline()) != b"\r\n":
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            if method == "GET":
-                assert len(stream.read(length)) == length
-        assert statuses == [200, 405, 401, 200]
-
-
-def test_the_front_doors_answers_in_one_write_are_the_bytes_asgi_sends() -> None:
-    """A new request and its repeat, answered at the front door: through the protocol's
-    whole-answer hook (no access log), and by ASGI's two messages (an access log declines
-    the hook). Byte for byte the same but for the date, on a kept-alive connection."""
-    request = (
-        f"GET {ME}?granularity=hour&group_by=agent&tz=Europe/Vienna&start=2024-10-26T00:00:00"
-        "&end=2024-10-28T00:00:00 HTTP/1.1\r\n"
-        f"Host: t\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
-    ).encode()
-    answers = []
-    for access_log in (False, True):
-        with uvicorn_server(access_log=access_log) as base, connect(base) as sock:
-            sock.sendall(request)
-            first = read_one(sock)
-            sock.sendall(request)
-            answers.append([first, read_one(sock)])
-    undated = [
-        [b"\r\n".join(x for x in raw.split(b"\r\n") if not x.startswith(b"date: ")) for raw in pair]
-        for pair in answers
-    ]
-    assert undated[0] == undated[1]
-    assert answer(answers[0][1])[0] == 200
-    assert b"vary: Origin" in answers[0][0]

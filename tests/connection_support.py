@@ -1,0 +1,61 @@
+"""What the real-socket connection tests share: a served mock and raw reads and writes."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from server_support import uvicorn_server
+
+
+def connect(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_one(sock: socket.socket) -> bytes:
+    """One answer off a keep-alive connection: its head, then content-length bytes."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def answer(raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Status, headers and JSON body of one raw HTTP/1.1 answer."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    headers = {k.lower(): v for k, v in headers.items()}
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+def raw_request(base: str, data: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    with connect(base) as sock:
+        sock.sendall(data)
+        return answer(read_all(sock))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with uvicorn_server(read_timeout=1.0, keep_alive=1.0, max_requests=4) as base:
+        yield base
