@@ -73,7 +73,7 @@ class AtOnce:
         except Exception:  # the task tries again: a new connection, or uvicorn's 500
             connection.close()
             return False
-        connection.then(WHOLE, MAX_JUDGED, lambda: self._arrived(flight, connection, cycle, later))
+        connection.then(WHOLE, MAX_JUDGED, partial(self._arrived, flight, connection, cycle, later))
         return True
 
     def _arrived(
@@ -106,7 +106,8 @@ class AtOnce:
             raw = answer.read_now(MAX_JUDGED)
             status, headers, body = self._verdict(flight, answer, raw)
             write_now(cycle, status, headers, body)
-            self._record(flight, answer, raw)
+            if self.recorder is not None:
+                self._record(flight, answer, raw)
         except Exception as exc:  # as uvicorn ends a task that raised
             if not cycle.response_started:
                 later(cycle, partial(_raising, exc))

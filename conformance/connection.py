@@ -19,7 +19,7 @@ from typing import cast
 
 import httptools
 
-from .framing import READ, Framing, Headers, Heads
+from .framing import READ, Framing, Headers, Shared
 
 __all__ = [
     "BODY",
@@ -48,10 +48,8 @@ class UpstreamTimeout(UpstreamError, TimeoutError):
 class Connection(Framing):
     """One connection, and what has arrived of the answer in flight."""
 
-    def __init__(
-        self, where: str, timeout: float, reads: bytearray | None = None, heads: Heads | None = None
-    ) -> None:
-        super().__init__(reads, heads)
+    def __init__(self, where: str, timeout: float, shared: Shared | None = None) -> None:
+        super().__init__(shared)
         self.where = where
         self.timeout = timeout
         self._loop = asyncio.get_running_loop()
@@ -89,6 +87,8 @@ class Connection(Framing):
         if self.whole is not None:
             self.filled += nbytes
             self.done = self.filled == len(self.whole)
+            if self.done:
+                self.filled_whole()
         else:
             try:
                 self.parse(nbytes)
@@ -119,6 +119,7 @@ class Connection(Framing):
             raise UpstreamError(f"{self.where} closed the connection")
         self.busy = True
         self.whole_limit = whole
+        self.request = request
         self.transport.write(request)
 
     async def arrival(self, wanted: int, limit: int = 0) -> None:
@@ -143,7 +144,8 @@ class Connection(Framing):
         arrived or the connection ended -- for an answer begun without a task."""
         self._wanted, self._limit, self._then = wanted, limit, call
         self._expect()
-        self._wake()
+        if self.closed or self.head_done:  # else nothing it waits for can have come yet
+            self._wake()
 
     def _expect(self) -> None:
         if self._paused and self.transport is not None:

@@ -38,25 +38,36 @@ class Flight:
     @classmethod
     def of(cls, scope: Scope, upstream: str, *, judged: bool) -> Flight:
         """A request as it goes to ``upstream`` (``judged``: one of the endpoint's)."""
-        flight = cls(scope=scope, started=time.time(), clock=time.perf_counter())
         target = scope.get("raw_path") or scope["path"].encode()
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
-        flight.target = target
-        flight.sent = forwarded(scope["headers"], decodable=judged)
-        flight.keyed = any(k == b"x-api-key" for k, _ in flight.sent)  # names lower-case
-        flight.url = upstream + target.decode("latin-1")
-        return flight
+        sent = forwarded(scope["headers"], decodable=judged)
+        keyed = False
+        for name, _ in sent:  # names lower-case; a loop, not any() of a generator's frame
+            if name == b"x-api-key":
+                keyed = True
+                break
+        return cls(
+            scope=scope,
+            started=time.time(),
+            clock=time.perf_counter(),
+            target=target,
+            url=upstream + target.decode("latin-1"),
+            sent=sent,
+            keyed=keyed,
+        )
 
     def judged_as(self, answer: Answer) -> tuple[object, ...]:
         """What the rules read of the exchange besides the body (see ``Traffic.judge``)."""
+        headers, names = answer.headers, answer.names  # Answer.header's, without its frames
         return (
             self.scope["method"],
             self.target,
             self.keyed,
             answer.status,
-            answer.header(b"content-type"),
-            answer.header(b"content-encoding"),  # the body is judged decoded
+            headers[names.index(b"content-type")][1] if b"content-type" in names else None,
+            # the body is judged decoded
+            headers[names.index(b"content-encoding")][1] if b"content-encoding" in names else None,
         )
 
     def exchange(self, answer: Answer, raw: bytes | bytearray, base_url: str) -> Exchange:

@@ -8,13 +8,12 @@ read that brought it as one bytes object, or read into place when it spans
 reads: read as the loop's bytes and then as llhttp's body chunks, a repeated
 answer was copied twice over, a seventh of the proxy's CPU.
 
-The head of such an answer is parsed by llhttp once: what its callbacks made
-of it is kept by the head's bytes (:class:`Heads`), and the same bytes at the
-start of a later answer -- a repeat's head differs from its last one by its
-``Date`` only, once a second -- are taken as read. llhttp's verdict on bytes
-depends on nothing else, and the parser is never fed the body of such an
-answer, so it is left as it was made; a fifth of the instructions a repeat
-cost were its callbacks.
+The head of such an answer is parsed by llhttp once: the same head bytes at the
+start of a later answer are taken as read (:class:`~.repeats.Heads`); the parser
+is never fed the body of such an answer, so it is left as it was made. A tenth
+of the instructions a repeat cost were llhttp's callbacks. A body the same as
+the last one read for the request (:class:`~.repeats.Bodies`) is handed on as
+that object, compared where it was read rather than copied out.
 """
 
 from __future__ import annotations
@@ -24,39 +23,39 @@ from collections import deque
 
 import httptools
 
-__all__ = ["READ", "Framing", "Headers"]
+from .repeats import BODY_BYTES, LONGEST_HEAD, Bodies, Head, Heads
+
+__all__ = ["READ", "Framing", "Headers", "Shared"]
 
 Headers = list[tuple[bytes, bytes]]
-#: The largest read (uvloop's own size). The connections of a pool share one buffer of it:
-#: they read one at a time, in the loop's thread, and a read is parsed or copied out at once.
+#: The largest read (uvloop's own size).
 READ = 1 << 18
 _END_OF_HEAD = b"\r\n\r\n"
-#: Heads kept (:class:`Heads`), and the longest kept: new ones come once a second for
-#: each answer repeated (its Date), a never-seen one's never again.
-HEADS_KEPT = 256
-LONGEST_HEAD = 4096
-#: What llhttp made of a head: status, reason, headers, their names lower-cased,
-#: keep-alive, and the body's length.
-Head = tuple[int, bytes, tuple[tuple[bytes, bytes], ...], tuple[bytes, ...], bool, int]
 
 
-class Heads(dict[bytes, Head]):
-    """Heads of answers read whole, by their bytes, as llhttp read them; a pool's
-    connections share one."""
+class Shared:
+    """What the connections of a pool share: one buffer to read into -- they read one at a
+    time, in the loop's thread, and a read is parsed or copied out at once -- and what
+    they keep of the answers they read (:mod:`.repeats`)."""
 
-    def keep(self, head: bytes, known: Head) -> None:
-        if len(self) >= HEADS_KEPT:
-            self.clear()  # the Dates of a while ago: rather than an order to keep
-        self[head] = known
+    __slots__ = ("bodies", "heads", "reads")
+
+    def __init__(self) -> None:
+        self.reads = bytearray(READ)
+        self.heads = Heads()
+        self.bodies = Bodies()
 
 
 class Framing(asyncio.BufferedProtocol):
     """What has arrived of the answer in flight (httptools' callbacks)."""
 
-    def __init__(self, reads: bytearray | None = None, heads: Heads | None = None) -> None:
-        self._reads = reads if reads is not None else bytearray(READ)
+    def __init__(self, shared: Shared | None = None) -> None:
+        shared = shared if shared is not None else Shared()
+        self._reads = shared.reads
         self._read_view = memoryview(self._reads)
-        self._heads = heads if heads is not None else Heads()
+        self._heads = shared.heads
+        self._bodies = shared.bodies
+        self.request = b""  # the request in flight, as sent (the key of its Bodies)
         self.parser: httptools.HttpResponseParser | None = None
         self._fed = False  # the parser was fed since it was made
         self.done = False
@@ -104,7 +103,7 @@ class Framing(asyncio.BufferedProtocol):
             head = bytes(data[:end]) if not self._fed and end <= LONGEST_HEAD else None
             known = self._heads.get(head) if head is not None else None
             if known is not None and known[5] <= self.whole_limit:
-                self._read_known(known, data[end:])
+                self._read_known(known, data, end)
                 return
             self._fed = True
             self.parser.feed_data(data[start:end])  # type: ignore[union-attr]
@@ -113,7 +112,7 @@ class Framing(asyncio.BufferedProtocol):
             if length is not None:
                 if head is not None:
                     self._heads.keep(head, self._known(length))
-                self._read_whole(length, data[start:])
+                self._read_whole(length, data, start)
                 return
         if start < nbytes:
             self._fed = True
@@ -123,12 +122,12 @@ class Framing(asyncio.BufferedProtocol):
         headers, names = tuple(self.headers), tuple(self.names)
         return (self.status, bytes(self.reason), headers, names, self.keep_alive, length)
 
-    def _read_known(self, known: Head, rest: memoryview) -> None:
+    def _read_known(self, known: Head, data: memoryview, start: int) -> None:
         """The answer as llhttp's callbacks made it of the same head before."""
         self.status, self.reason, headers, names, self.keep_alive, length = known
         self.headers, self.names = list(headers), list(names)
         self.head_done = True
-        self._read_whole(length, rest)
+        self._read_whole(length, data, start)
 
     def _length(self) -> int | None:
         """The length of a body still to come, to read whole past llhttp: given once by
@@ -140,14 +139,31 @@ class Framing(asyncio.BufferedProtocol):
         value = self.headers[names.index(b"content-length")][1] if once else b""
         return int(value) if value.isdigit() and int(value) <= self.whole_limit else None
 
-    def _read_whole(self, length: int, rest: memoryview) -> None:
-        self.surplus = len(rest) > length
-        if len(rest) >= length:  # the usual answer: all in the read that brought its head
-            self.whole, self.filled, self.done = bytes(rest[:length]), length, True
+    def _read_whole(self, length: int, data: memoryview, start: int) -> None:
+        """The body from ``data[start:]`` on: ``length`` bytes."""
+        rest = len(data) - start
+        self.surplus = rest > length
+        if rest >= length:  # the usual answer: all in the read that brought its head
+            last = self._bodies.get(self.request)
+            if last is not None and len(last) == length and self._reads.startswith(last, start):
+                self.whole = last  # memcmp where it was read, and no copy
+            else:
+                self.whole = bytes(data[start : start + length])
+                self._bodies.keep(self.request, self.whole)
+            self.filled, self.done = length, True
             return
         whole = self.whole = bytearray(length)  # the rest is read into place (get_buffer)
-        whole[: len(rest)] = rest
-        self.filled = len(rest)
+        whole[:rest] = data[start:]
+        self.filled = rest
+
+    def filled_whole(self) -> None:
+        """A body read into place is all there: as the last one for its request, that one."""
+        last = self._bodies.get(self.request)
+        if last is not None and last == self.whole:
+            self.whole = last
+        elif self.filled <= BODY_BYTES // 16:  # the bytes it would be copied to once judged
+            self.whole = bytes(self.whole)  # type: ignore[arg-type]
+            self._bodies.keep(self.request, self.whole)
 
     # -- httptools' callbacks -----------------------------------------------------------
 

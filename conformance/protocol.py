@@ -15,11 +15,19 @@ each new request, one a read, with the means to start the task later when it mus
 An answer the proxy holds whole (the endpoint's, read to be judged) may skip
 ASGI's two messages through the scope's extension :data:`~usagekit.mock.whole.WHOLE`
 (:mod:`usagekit.mock.whole`, which the mock's server shares).
+
+Both -- the one write and the extension -- serve a task's answer only: a request
+``at_once`` takes is answered with one ``writelines`` on the connection's own
+transport (:func:`~usagekit.mock.whole.write_now`), so its cycle is fitted with
+them only when a task is made for it after all (``later``). Fitted for every
+request, they were a fiftieth of a repeat's instructions.
 """
 
 from __future__ import annotations
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from usagekit.mock.whole import WHOLE, Whole, WholeAnswers
 
@@ -30,4 +38,13 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
     """uvicorn's protocol, with each request's answer written through a
     :class:`~usagekit.mock.wire.OneWrite`, a whole answer writable at once through the
     scope's :data:`WHOLE` extension, and the app's ``at_once`` offered each new request
-    (all three :class:`~usagekit.mock.whole.WholeAnswers`')."""
+    (all three :class:`~usagekit.mock.whole.WholeAnswers`'); the first two are fitted
+    when the request's task is made, not for a request taken at once."""
+
+    def on_headers_complete(self) -> None:
+        # uvicorn's, without OneWriteAnswers' fitting of every new cycle: _task fits it.
+        HttpToolsProtocol.on_headers_complete(self)
+
+    def _task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        self.answering(cycle)
+        super()._task(cycle, app)

@@ -18,8 +18,8 @@ from collections import deque
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from .connection import BODY, HEAD, READ, WHOLE, Connection, Headers, UpstreamError, UpstreamTimeout
-from .framing import Heads
+from .connection import BODY, HEAD, WHOLE, Connection, Headers, UpstreamError, UpstreamTimeout
+from .framing import Shared
 
 __all__ = ["Answer", "Headers", "Upstream", "UpstreamError", "UpstreamTimeout"]
 
@@ -120,8 +120,7 @@ class Upstream:
         self.max_idle = max_idle
         self.where = f"{self.host}:{self.port}"
         self._idle: deque[Connection] = deque()
-        self._reads = bytearray(READ)  # its connections' reads (connection.READ)
-        self._heads = Heads()  # the heads they read before (framing.Heads)
+        self._shared = Shared()  # by its connections: their reads, the answers they keep
 
     async def send(
         self, method: str, target: bytes, headers: Headers, body: bytes, *, whole: int = 0
@@ -172,7 +171,7 @@ class Upstream:
         try:
             async with asyncio.timeout(self.timeout):
                 _, connection = await loop.create_connection(
-                    lambda: Connection(self.where, self.timeout, self._reads, self._heads),
+                    lambda: Connection(self.where, self.timeout, self._shared),
                     self.host,
                     self.port,
                     ssl=self.ssl,

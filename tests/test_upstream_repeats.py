@@ -1,4 +1,8 @@
-"""A head read before is taken as llhttp read it (framing.Heads): the same answer either way."""
+"""What a pool keeps of the answers it read (conformance/repeats.py): the same answers either way.
+
+A head read before is taken as llhttp read it; the last body of a request, read
+again byte for byte, is handed on as that very object.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from typing import Any
 import pytest
 import uvloop
 
-from usagekit.conformance.framing import HEADS_KEPT, Heads
+from usagekit.conformance.connection import READ
+from usagekit.conformance.repeats import BODIES_KEPT, BODY_BYTES, HEADS_KEPT, Bodies, Heads
 from usagekit.conformance.upstream import Answer, Upstream, UpstreamError
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -73,13 +78,13 @@ def test_a_head_read_before_is_taken_as_read_and_gives_the_same_answer(run: Run)
         parsed, _ = await _reads([list(a) for a in answers], whole=0)  # llhttp's every time
         assert reads == parsed
         assert [body for *_, body in reads] == [b"hello", b"again", b"third"]
-        assert list(upstream._heads) == [HEAD]
-        status, reason, headers, names, keep_alive, length = upstream._heads[HEAD]
+        assert list(upstream._shared.heads) == [HEAD]
+        status, reason, headers, names, keep_alive, length = upstream._shared.heads[HEAD]
         assert (status, reason, keep_alive, length) == (200, b"Fine", True, 5)
         assert names[1:4] == (b"content-type", b"x-twice", b"x-twice")
         assert list(headers) == reads[0][2]
         # What is kept is what the next answer with that head is read as (no parse).
-        upstream._heads[HEAD] = (201, b"Kept", headers, names, keep_alive, length)
+        upstream._shared.heads[HEAD] = (201, b"Kept", headers, names, keep_alive, length)
         server, port = await _server([[HEAD + b"kept!"]])
         upstream.port = port
         read, _ = await _read(upstream)
@@ -108,7 +113,7 @@ def test_only_a_whole_head_that_starts_the_answer_and_gives_a_length_is_kept(
         reads, upstream = await _reads([list(pieces), list(pieces)])
         parsed, _ = await _reads([list(pieces), list(pieces)], whole=0)
         assert reads == parsed
-        assert not upstream._heads
+        assert not upstream._shared.heads
 
     run(go())
 
@@ -120,7 +125,7 @@ def test_a_kept_head_past_the_limit_or_closing_its_connection_is_read_as_llhttp_
 
     async def go() -> None:
         reads, upstream = await _reads([[closing + b"hello"]])
-        assert list(upstream._heads) == [closing]
+        assert list(upstream._shared.heads) == [closing]
         assert not upstream._idle  # llhttp's keep-alive: no
         server, port = await _server([[closing + b"again"], [HEAD + b"hello"]])
         upstream.port = port
@@ -149,3 +154,52 @@ def test_the_kept_heads_are_bounded() -> None:
         heads.keep(b"%d" % i, (200, b"", (), (), True, i))
     assert len(heads) == 1
     assert heads[b"%d" % HEADS_KEPT][5] == HEADS_KEPT
+
+
+@pytest.mark.parametrize("size", [5, READ + 11], ids=["in-one-read", "read-into-place"])
+def test_the_last_body_of_a_request_read_again_is_handed_on_as_that_object(
+    size: int, run: Run
+) -> None:
+    body = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
+    other = body[:-1] + b"!"  # as long, but for its last byte
+
+    def answer(content: bytes) -> list[bytes]:
+        head = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(content)
+        return [head + content[:3], content[3:]] if size > READ else [head + content]
+
+    async def go() -> None:
+        contents = [body, body, other, other[:-1], body, body]
+        server, port = await _server([answer(c) for c in contents])
+        upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
+        read = []
+        for i in range(len(contents)):
+            sent = await upstream.send("GET", b"/y" if i == 5 else b"/x", [], b"", whole=2 * size)
+            read.append(await sent.read(2 * size))
+            sent.release()
+        await _stop(server, upstream)
+        assert read == contents
+        assert all(type(got) is bytes for got in read)
+        assert read[1] is read[0]  # the same request's last body
+        assert read[2] is not read[0]
+        assert read[4] is not read[0]  # the last one for the request was another since
+        assert read[5] is not read[4]  # another request's
+        assert list(upstream._shared.bodies.values()) == [body, body]  # one per request
+
+    run(go())
+
+
+def test_the_kept_bodies_are_bounded_in_number_and_bytes() -> None:
+    bodies = Bodies()
+    for i in range(BODIES_KEPT + 1):
+        bodies.keep(b"%d" % i, b"x" * i)
+    assert list(bodies) == [b"%d" % BODIES_KEPT]
+    assert bodies.size == BODIES_KEPT
+    bodies.keep(b"%d" % BODIES_KEPT, b"yy")  # again: its last body replaces the one before
+    assert bodies.size == 2
+    bodies.keep(b"large", b"x" * (BODY_BYTES // 16 + 1))
+    assert b"large" not in bodies
+    for i in range(17):
+        bodies.keep(b"%d" % i, b"x" * (BODY_BYTES // 16))
+    # Cleared when the sixteenth (with "yy") would pass the budget.
+    assert list(bodies) == [b"15", b"16"]
+    assert bodies.size == 2 * (BODY_BYTES // 16)
