@@ -91,7 +91,7 @@ class AtOnce:
             else:  # as _forward: a kept-alive connection the upstream closed, then a new one
                 later(cycle, self)
             return
-        answer = Answer(self._client, connection, head=False)
+        answer = Answer(self._client, connection, False)  # no keyword: no dict per call
         if connection.failure is not None:  # as the task's read raises it: a timeout, bad HTTP
             answer.release()
             later(

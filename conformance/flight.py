@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .exchange import Exchange
@@ -23,17 +23,17 @@ __all__ = ["Flight", "content"]
 Scope = MutableMapping[str, Any]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Flight:
     """One request on its way: what the HAR entry and the judge need of it."""
 
     scope: Scope
     started: float  # wall clock, for the HAR
     clock: float  # perf_counter, for the elapsed time
-    target: bytes = b""  # path and query as the client wrote them
-    url: str = ""
-    sent: Headers = field(default_factory=list)
-    keyed: bool = False  # sent an X-API-Key
+    target: bytes  # path and query as the client wrote them
+    url: str
+    sent: Headers
+    keyed: bool  # sent an X-API-Key
 
     @classmethod
     def of(cls, scope: Scope, upstream: str, *, judged: bool) -> Flight:
@@ -47,15 +47,9 @@ class Flight:
             if name == b"x-api-key":
                 keyed = True
                 break
-        return cls(
-            scope=scope,
-            started=time.time(),
-            clock=time.perf_counter(),
-            target=target,
-            url=upstream + target.decode("latin-1"),
-            sent=sent,
-            keyed=keyed,
-        )
+        # In the fields' order: a class called with keywords gets them as a dict, per request.
+        url = upstream + target.decode("latin-1")
+        return cls(scope, time.time(), time.perf_counter(), target, url, sent, keyed)
 
     def judged_as(self, answer: Answer) -> tuple[object, ...]:
         """What the rules read of the exchange besides the body (see ``Traffic.judge``)."""

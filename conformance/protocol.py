@@ -21,6 +21,11 @@ Both -- the one write and the extension -- serve a task's answer only: a request
 transport (:func:`~usagekit.mock.whole.write_now`), so its cycle is fitted with
 them only when a task is made for it after all (``later``). Fitted for every
 request, they were a fiftieth of a repeat's instructions.
+
+A kept-alive connection is closed ``timeout_keep_alive`` seconds after its last
+answer if no byte came since, as uvicorn closes it -- by one timer per
+connection that moves its deadline, not one made per answer and cancelled by
+the next request (a fiftieth of a repeat's instructions as well).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
     (all three :class:`~usagekit.mock.whole.WholeAnswers`'); the first two are fitted
     when the request's task is made, not for a request taken at once."""
 
+    _idle_since: float | None = None  # loop time of the last answer, with no byte since
+
     def on_headers_complete(self) -> None:
         # uvicorn's, without OneWriteAnswers' fitting of every new cycle: _task fits it.
         HttpToolsProtocol.on_headers_complete(self)
@@ -48,3 +55,44 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
     def _task(self, cycle: RequestResponseCycle, app: Any) -> None:
         self.answering(cycle)
         super()._task(cycle, app)
+
+    # -- the keep-alive timer: uvicorn's, one per connection ------------------------------
+
+    def _unset_keepalive_if_required(self) -> None:
+        # Bytes came (or the connection ends): not idle. An armed timer is left to fire and
+        # find the connection busy; connection_lost cancels it.
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, with the keep-alive deadline moved rather than a timer made."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self._arm(self._idle_since + self.timeout_keep_alive)
+
+    def _arm(self, deadline: float) -> None:
+        self.timeout_keep_alive_task = self.loop.call_at(deadline, self._keep_alive_due)
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        if self._idle_since is None:
+            return  # busy since: the end of its answer arms the timer again
+        deadline = self._idle_since + self.timeout_keep_alive
+        if self.loop.time() < deadline:  # answered again since: the deadline moved
+            self._arm(deadline)
+        else:
+            self.timeout_keep_alive_handler()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None

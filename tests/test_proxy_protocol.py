@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import unquote_to_bytes
@@ -84,7 +85,7 @@ async def _app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def _serving() -> Iterator[int]:
+def _serving(keep_alive: float = 5.0) -> Iterator[int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -96,6 +97,7 @@ def _serving() -> Iterator[int]:
             lifespan="off",
             log_level="warning",
             access_log=False,  # as the proxy serves (a logged answer is sent by ASGI)
+            timeout_keep_alive=keep_alive,
         )
     )
     with in_thread(server):
@@ -195,3 +197,31 @@ def test_no_header_llhttp_reads_is_one_uvicorns_send_refuses(where: str) -> None
     assert len(read) > (70 if where == "name" else 200)  # what a header may hold was read
     assert not [name for name, _ in read if HEADER_RE.search(name)]
     assert not [value for _, value in read if HEADER_VALUE_RE.search(value)]
+
+
+def test_a_kept_alive_connection_is_closed_once_idle_as_long_as_uvicorn_lets_it_be() -> None:
+    """One timer per connection, its deadline moved by every answer: a connection asked
+    more often than the keep-alive lives on, an idle one is closed after it."""
+    keep_alive = 0.4
+
+    async def ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"GET /200 HTTP/1.1\r\nhost: x\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"hello"), 5)
+
+    async def go(port: int) -> tuple[float, float]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        started = time.perf_counter()
+        while time.perf_counter() - started < 4 * keep_alive:  # busy: lives on
+            await ask(reader, writer)
+            await asyncio.sleep(keep_alive / 4)
+        busy = time.perf_counter() - started
+        await ask(reader, writer)
+        answered = time.perf_counter()
+        assert await asyncio.wait_for(reader.read(), 5 * keep_alive) == b""  # closed
+        writer.close()
+        return busy, time.perf_counter() - answered
+
+    with _serving(keep_alive) as port:
+        busy, idle = asyncio.run(go(port))
+    assert busy >= 4 * keep_alive
+    assert keep_alive * 0.9 <= idle < keep_alive * 3
