@@ -69,6 +69,12 @@ from usagekit.mock.spec import spec_path
 REST_SECONDS = IDLE_SECONDS + 0.5
 
 
+def mock_flags(data: Path, workers: int) -> tuple[str, ...]:
+    """``usagekit mock``'s flags in every cell: the dataset, pinned now, no access log."""
+    return ("--data", str(data), "--workers", str(workers), "--now", NOW, "--no-access-log",
+            "--log-level", "warning")  # fmt: skip
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
@@ -118,10 +124,7 @@ class Bench:
 
     def mock(self, workers: int, data: Path) -> None:
         port = free_port()
-        command = usagekit(
-            "mock", "--data", str(data), "--port", str(port), "--workers", str(workers),
-            "--now", NOW, "--no-access-log", "--log-level", "warning",
-        )  # fmt: skip
+        command = usagekit("mock", "--port", str(port), *mock_flags(data, workers))
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         name = f"usagekit mock, {workers} worker{'s' if workers > 1 else ''}"
         try:
@@ -180,8 +183,7 @@ class Bench:
             self.notes.append(f"no in-run baseline: {why}")
             print(self.notes[-1], flush=True)
             return
-        flags = ("--data", str(data), "--workers", "2", "--now", NOW, "--no-access-log",
-                 "--log-level", "warning")  # fmt: skip
+        flags = mock_flags(data, 2)
         ports = free_port(), free_port()
         then, env = baseline.command(path, "mock", "--port", str(ports[1]), *flags)
         servers = [
