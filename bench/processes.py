@@ -4,6 +4,7 @@ descendants), stopping it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -70,6 +71,22 @@ def memory_mb(pid: int) -> tuple[float, float]:
             elif line.startswith("Rss:"):
                 rss += int(line.split()[1])
     return pss / 1024, rss / 1024
+
+
+def connections(pid: int, port: int) -> list[int]:
+    """How many established TCP connections to ``port`` each process of ``pid``'s tree
+    holds, for those that hold any (a supervisor holds none)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+            inodes.add(f"socket:[{fields[9]}]")
+    held = []
+    for member in tree(pid):
+        with contextlib.suppress(OSError):  # a process gone meanwhile
+            links = [os.readlink(fd) for fd in Path(f"/proc/{member}/fd").iterdir()]
+            held.append(sum(link in inodes for link in links))
+    return [n for n in held if n]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -31,7 +31,10 @@ The load generator is wrk where installed, else an asyncio client over raw
 keep-alive sockets. Prints a table and the ratios the issue's targets name:
 unique/cached, unique/Prism-default, unique/Prism-silent, cached and unique
 over the mock as the issue found it, p99 at c=32, and the memory of two
-workers over one. Nothing is asserted. On a shared machine
+workers over one. Each cell of a server also prints the CPU time its
+processes spent per answer, and for several workers how many of the 32
+connections each held halfway through (p99 follows the busiest worker's
+queue). Nothing is asserted. On a shared machine
 every figure moves with the neighbours' load: compare ratios from one run.
 """
 
@@ -42,6 +45,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +53,7 @@ import baseline
 import stages
 from load import NOW, Load, run_python, run_wrk, write_scripts
 from processes import (
+    connections,
     cpu_seconds,
     export_dataset,
     free_port,
@@ -96,28 +101,36 @@ class Bench:
         pid: int | None = None,
     ) -> None:
         seconds = 2 if warm else self.args.duration
-        load, cpu_ms = self.load(port, mix, concurrency, seconds, pid)
+        load, cpu_ms, split = self.load(port, mix, concurrency, seconds, pid)
         if not warm:
-            self.record(Cell(server, mix, concurrency, load, cpu_ms))
+            self.record(Cell(server, mix, concurrency, load, cpu_ms, split))
 
     def load(
         self, port: int, mix: str, concurrency: int, seconds: float, pid: int | None
-    ) -> tuple[Load, float | None]:
-        """The load of ``seconds`` of ``mix``, and the CPU time the server ``pid`` (and its
-        workers) spent per answer meanwhile, when given."""
+    ) -> tuple[Load, float | None, str]:
+        """The load of ``seconds`` of ``mix``, and, when the server's ``pid`` is given, the
+        CPU time it (and its workers) spent per answer meanwhile and how many of the
+        connections each worker held halfway through ("16/16": p99 follows the busiest)."""
         cpu = cpu_seconds(pid) if pid is not None else 0.0
+        held: list[int] = []
+        if pid is not None:
+            halfway = threading.Timer(seconds / 2, lambda: held.extend(connections(pid, port)))
+            halfway.start()
         if self.scripts is not None:
             load = run_wrk(port, concurrency, seconds, self.scripts[mix])
         else:
             load = run_python(port, concurrency, seconds, mix)
         answers = load.rps * seconds
         cpu_ms = (cpu_seconds(pid) - cpu) / answers * 1000 if pid is not None and answers else None
-        return load, cpu_ms
+        if pid is not None:
+            halfway.join()
+        return load, cpu_ms, "/".join(map(str, sorted(held)))
 
     def record(self, cell: Cell) -> None:
         self.cells.append(cell)
         load, cpu_ms = cell.load, cell.cpu_ms
         shown = f"  server CPU {cpu_ms:.3f} ms/answer" if cpu_ms is not None else ""
+        shown += f"  connections {cell.split}" if "/" in cell.split else ""
         print(f"  {cell.server:<26} {cell.mix:<7} c={cell.concurrency:<3} {load.rps:>9,.0f} req/s  "
               f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
               f"non-2xx/errors {load.errors}{shown}", flush=True)  # fmt: skip
@@ -200,12 +213,16 @@ class Bench:
                     self.drive(name, port, mix, 32, warm=True)
             seconds = max(1, round(self.args.duration / baseline.ROUNDS))  # wrk: whole ones
             for mix in ("cached", "unique"):
-                rounds: dict[str, list[tuple[Load, float | None]]] = {s[0]: [] for s in servers}
+                rounds: dict[str, list[tuple[Load, float | None, str]]] = {
+                    name: [] for name, _, _ in servers
+                }
                 for _ in range(baseline.ROUNDS):
                     for name, port, process in servers:
                         rounds[name].append(self.load(port, mix, 32, seconds, process.pid))
                 for name, loads in rounds.items():
-                    self.record(Cell(name, mix, 32, *baseline.combined(loads)))
+                    load, cpu_ms = baseline.combined([(load, cpu) for load, cpu, _ in loads])
+                    split = ", ".join(split for _, _, split in loads)
+                    self.record(Cell(name, mix, 32, load, cpu_ms, split))
         except TimeoutError as error:  # the rest of the run still reports
             self.notes.append(f"no in-run baseline: a server did not start ({error})")
             print(self.notes[-1], flush=True)

@@ -19,6 +19,8 @@ class Cell:
     #: CPU time the server's processes spent per answer (ms), when measured: on a
     #: shared machine a steadier figure than the rate, which follows the neighbours.
     cpu_ms: float | None = None
+    #: Connections each worker held in the middle of the cell ("16/16"), when measured.
+    split: str = ""
 
 
 def print_split(split: stages.Split) -> None:
