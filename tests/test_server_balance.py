@@ -162,6 +162,36 @@ def test_a_sibling_that_stopped_beating_is_passed_nothing() -> None:
         assert (len(held_first), len(held_second)) == (6, 0)
 
 
+#: Connects to a worker's address from outside the server, as any local process may.
+FOREIGN = (
+    "import array, socket, sys\n"
+    "peer = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n"
+    "peer.connect(bytes.fromhex(sys.argv[1]))\n"
+    "rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [0]))]\n"
+    "try:\n"
+    "    peer.sendmsg([b'\\0\\0'], rights)\n"
+    "    peer.settimeout(10)\n"
+    "    print(len(peer.recv(1)))\n"
+    "except OSError as error:\n"
+    "    print(type(error).__name__)\n"
+)
+
+
+def test_only_a_sibling_may_pass_a_connection() -> None:
+    board = Board.create(2)
+    second = Balance(board)
+    held: list[Echo] = []
+
+    with worker(second, held, lambda loop: second.start(loop, lambda: Echo(second, held))):
+        address = board.address(second.slot).hex()  # type: ignore[arg-type]
+        run = [sys.executable, "-c", FOREIGN, address]
+        said = subprocess.run(run, capture_output=True, text=True, timeout=30, check=True)
+        # Closed at once: the process is this test's child, not a child of its parent.
+        assert said.stdout.strip() in {"0", "ConnectionResetError", "BrokenPipeError"}
+        assert held == []
+        assert board.load(second.slot) == 0  # type: ignore[arg-type]
+
+
 def established(pid: int, port: int) -> int:
     """How many of ``pid``'s descriptors are established TCP connections to ``port``."""
     inodes = set()

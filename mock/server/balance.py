@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import os
 import socket
 import struct
 import time
@@ -130,6 +131,12 @@ class Balance:
             sock, _ = self.listening.accept()  # type: ignore[union-attr]
         except OSError:
             return
+        # An abstract address is open to every process on the host: only a sibling --
+        # another child of this worker's parent -- may pass connections here.
+        pid, _, _ = _SIBLING.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        if _parent(pid) != os.getppid():
+            sock.close()
+            return
         sock.setblocking(False)
         self.readers.append(sock)
         loop.add_reader(sock.fileno(), self._take, loop, protocol, sock)
@@ -149,9 +156,17 @@ class Balance:
                 self.readers.remove(sock)
                 sock.close()
                 return
+            if len(data) != _SLOT.size or len(fds) != 1:  # never from a sibling
+                for fd in fds:
+                    os.close(fd)
+                continue
             (sender,) = _SLOT.unpack(data)
-            for fd in fds:
-                loop.create_task(self._serve(loop, protocol, socket.socket(fileno=fd), sender))
+            try:
+                conn = socket.socket(fileno=fds[0])
+            except OSError:  # not a socket
+                os.close(fds[0])
+                continue
+            loop.create_task(self._serve(loop, protocol, conn, sender))
 
     async def _serve(
         self,
@@ -178,3 +193,14 @@ class Balance:
 
 #: A message's one datum: the sender's slot (its file descriptor rides along).
 _SLOT = struct.Struct("<H")
+#: ``SO_PEERCRED``: the pid, uid and gid of the process at the other end.
+_SIBLING = struct.Struct("3i")
+
+
+def _parent(pid: int) -> int | None:
+    """``pid``'s parent, if ``pid`` still runs."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
