@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from processes import free_port
@@ -118,48 +119,51 @@ def echoed(port: int, count: int) -> list[bytes]:
     return answers
 
 
-def test_a_worker_that_accepts_everything_passes_half_on_with_no_byte_lost() -> None:
+@dataclass
+class Pair:
+    """Two workers on one board: only the first accepts from the listening socket."""
+
+    board: Board
+    port: int
+    held: tuple[list[Echo], list[Echo]]
+
+
+@contextmanager
+def pair(*, second_beats: bool = True) -> Iterator[Pair]:
     board = Board.create(2)
     first, second = Balance(board), Balance(board)
     held_first: list[Echo] = []
     held_second: list[Echo] = []
     listening = socket.create_server(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
 
-    def only_second(loop: asyncio.AbstractEventLoop) -> None:  # accepts nothing itself
+    def accepts_nothing(loop: asyncio.AbstractEventLoop) -> None:
         second.start(loop, lambda: Echo(second, held_second))
+        if not second_beats:
+            assert second.beating is not None
+            second.beating.cancel()  # as a worker stuck in a long answer: no beat renewed
 
     async def accepts(loop: asyncio.AbstractEventLoop) -> None:
         first.start(loop, lambda: Echo(first, held_first))
         await loop.create_server(lambda: Echo(first, held_first), sock=listening)
 
-    with listening, worker(second, held_second, only_second), worker(first, held_first, accepts):
-        assert echoed(port, 10) == [f"hello {i}".encode() for i in range(10)]
-        assert (len(held_first), len(held_second)) == (5, 5)
-        assert board.load(0) == board.load(1) == 5
+    port = listening.getsockname()[1]
+    second_worker = worker(second, held_second, accepts_nothing)
+    with listening, second_worker, worker(first, held_first, accepts):
+        yield Pair(board, port, (held_first, held_second))
+
+
+def test_a_worker_that_accepts_everything_passes_half_on_with_no_byte_lost() -> None:
+    with pair() as workers:
+        assert echoed(workers.port, 10) == [f"hello {i}".encode() for i in range(10)]
+        assert [len(held) for held in workers.held] == [5, 5]
+        assert workers.board.load(0) == workers.board.load(1) == 5
 
 
 def test_a_sibling_that_stopped_beating_is_passed_nothing() -> None:
-    board = Board.create(2)
-    first, second = Balance(board), Balance(board)
-    held_first: list[Echo] = []
-    held_second: list[Echo] = []
-    listening = socket.create_server(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-
-    def stuck(loop: asyncio.AbstractEventLoop) -> None:
-        second.start(loop, lambda: Echo(second, held_second))
-        assert second.beating is not None
-        second.beating.cancel()  # as a worker stuck in a long answer: no beat renewed
-
-    async def accepts(loop: asyncio.AbstractEventLoop) -> None:
-        first.start(loop, lambda: Echo(first, held_first))
-        await loop.create_server(lambda: Echo(first, held_first), sock=listening)
-
-    with listening, worker(second, held_second, stuck), worker(first, held_first, accepts):
+    with pair(second_beats=False) as workers:
         time.sleep(STALE + 2 * BEAT)
-        assert echoed(port, 6) == [f"hello {i}".encode() for i in range(6)]
-        assert (len(held_first), len(held_second)) == (6, 0)
+        assert echoed(workers.port, 6) == [f"hello {i}".encode() for i in range(6)]
+        assert [len(held) for held in workers.held] == [6, 0]
 
 
 #: Connects to a worker's address from outside the server, as any local process may.
