@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
-from itertools import accumulate, chain, islice
+from itertools import accumulate, chain
 from operator import attrgetter, lt
 from typing import Annotated, Any
 
@@ -80,6 +80,12 @@ def decode_expected(content: bytes, expectation: Expectation) -> tuple[Any, Expe
     return body, Expected(expectation, list(map(attrgetter("values"), body.data)))
 
 
+@cache  # one per order of the dimensions a request groups by
+def _keys(names: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A value's key: its one dimension's value, or the tuple of them in ``names``' order."""
+    return attrgetter(*(f"dimensions.{name}" for name in names))
+
+
 class ExpectedColumns:
     """:class:`Columns`' answers for an answer read as expected: what its shape proves,
     and, for any other question, the plain columns' answer (read then)."""
@@ -88,9 +94,7 @@ class ExpectedColumns:
         self._expected = expected.expectation
         self._lists = expected.values
         self._plain = plain  # the plain columns, read only when a question needs them
-        values = list(chain.from_iterable(self._lists))
-        self.count = len(values)
-        self._values = values
+        self.count = sum(map(len, self._lists))  # a pass over the buckets, not the values
         self.some_bucket_bare = False  # values are required by the expectation
         self.some_undimensioned = False  # ... and so are dimensions
         self._ascending: dict[tuple[str, ...], bool] = {}
@@ -98,6 +102,10 @@ class ExpectedColumns:
     @once
     def plain(self) -> Columns:
         return self._plain()
+
+    @once
+    def _values(self) -> list[Any]:
+        return list(chain.from_iterable(self._lists))
 
     @once
     def per_bucket(self) -> np.ndarray:
@@ -136,16 +144,15 @@ class ExpectedColumns:
             return True
         # One name: its values, compared as strings; more: tuples of them, in group_by order
         # (the reference's sort key, as Columns compares them).
-        keys = list(map(attrgetter(*(f"dimensions.{name}" for name in names)), self._values))
+        keys = list(map(_keys(names), chain.from_iterable(self._lists)))
         # Each key is compared with the one before it in its bucket, a bucket's first with
         # one below any other ("" or ()), so that a single pass of lt in C proves it all. A
         # first key of "" is not above "": there (and wherever the proof fails, when the
         # rules walk the values read the plain way anyway) the plain columns decide.
         floor = "" if len(names) == 1 else ()
-        before = [floor, *islice(keys, self.count - 1)]
-        for first in accumulate(map(len, self._lists), initial=0):
-            if first < self.count:
-                before[first] = floor
+        before = [floor, *keys]  # one longer than keys: the end of the last bucket lands there
+        for end in accumulate(map(len, self._lists)):
+            before[end] = floor  # where a bucket ends, the next one opens
         return all(map(lt, before, keys)) or self.plain.strictly_ascending_within_buckets(names)
 
     def sorted_within_buckets(self, names: tuple[str, ...]) -> bool:
@@ -156,8 +163,8 @@ class ExpectedColumns:
     def distinct_within_buckets(self, names: tuple[str, ...]) -> bool:
         if self.count < 2:
             return True
-        if not names:
-            return bool(every(self.per_bucket <= 1))
+        if not names:  # one value a bucket, when the expectation wants exactly one
+            return self._expected.one_value or bool(every(self.per_bucket <= 1))
         # Distinctness does not depend on the order the names are compared in.
         if sorted(names) == sorted(self._expected.names) and self.strictly_ascending_within_buckets(
             self._expected.names
