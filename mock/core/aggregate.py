@@ -41,13 +41,19 @@ class Aggregator:
     def __call__(self, query: UsageQuery) -> UsageResult:
         scope = self.dataset.scope(query.account_id)
         grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
-        dimensions = tuple(d.value for d in query.group_by)
+        dimensions = query.dimensions
         # The range's records: the rollups pay off past a few records per bucket.
         lo, hi = record_range(scope, query.start, int(grid.edges[-1]))
         tally: Tally | None = None
         if self.use_rollups and hi - lo > 8 * len(grid.edges):
             tally = tally_rollup(
-                scope, self._rollups, dimensions, grid.edges, query.start, on_slots=grid.on_slots
+                scope,
+                self._rollups,
+                dimensions,
+                grid.edges,
+                query.start,
+                on_slots=grid.on_slots,
+                records=(lo, hi),
             )
         if tally is None:
             tally = tally_slice(scope, dimensions, grid.edges, lo, hi, len(grid))

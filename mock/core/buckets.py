@@ -110,10 +110,10 @@ def bucket_grid(
         granularity = Granularity(granularity)
     first_second = start // US
     last_second = (end - 1) // US  # the bucket of the last instant before end
-    page, index = _bucket_start(timeline, granularity, first_second)
+    page, index, found = _bucket_start(timeline, granularity, first_second)
     # bounds[0] starts the first bucket; the later ones start the next buckets.
     bounds, offsets, openers, on_slots = _boundaries_from(
-        timeline, granularity, page, index, last_second, limit
+        timeline, granularity, (page, found), index, last_second, limit
     )
     buckets = min(int(bounds.searchsorted(last_second, side="right")), limit)
     if len(bounds) > buckets:  # the next bucket's start, or end if that comes first
@@ -164,26 +164,34 @@ def _page_openers(timeline: Timeline, granularity: Granularity, page: int) -> np
     return _read_only(rows)
 
 
-def _bucket_start(timeline: Timeline, granularity: Granularity, second: int) -> tuple[int, int]:
+def _bucket_start(
+    timeline: Timeline, granularity: Granularity, second: int
+) -> tuple[int, int, tuple[np.ndarray, np.ndarray, bool]]:
     """Where the start of the bucket that holds ``second`` is (the last boundary at or
-    before it): its page and its index there."""
+    before it): its page, its index there, and the page's :func:`_page`."""
     page = second // _PAGE[granularity]
     while True:
-        found, _, _ = _page(timeline, granularity, page)
-        index = int(found.searchsorted(second, side="right"))
+        found = _page(timeline, granularity, page)
+        index = int(found[0].searchsorted(second, side="right"))
         if index:
-            return page, index - 1
+            return page, index - 1, found
         page -= 1
 
 
 def _boundaries_from(
-    timeline: Timeline, granularity: Granularity, page: int, index: int, last: int, count: int
+    timeline: Timeline,
+    granularity: Granularity,
+    first: tuple[int, tuple[np.ndarray, np.ndarray, bool]],
+    index: int,
+    last: int,
+    count: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """The boundaries from the ``index``-th of ``page`` on, at least ``count`` after it
-    (or all of them up to a page past ``last``), with the offset and opener row of each,
-    and whether all of those pages' boundaries lie on the slot grid."""
+    """The boundaries from the ``index``-th of a page on (``first``: the page and its
+    :func:`_page`), at least ``count`` after it (or all of them up to a page past
+    ``last``), with the offset and opener row of each, and whether all of those pages'
+    boundaries lie on the slot grid."""
     size = _PAGE[granularity]
-    found, offsets, on_slots = _page(timeline, granularity, page)
+    page, (found, offsets, on_slots) = first
     parts = [(found[index:], offsets[index:], _page_openers(timeline, granularity, page)[index:])]
     total = len(found) - index - 1
     while total < count and (page + 1) * size <= last:

@@ -35,8 +35,10 @@ __all__ = [
     "format_instant",
     "format_instants",
     "instants_ascii",
+    "local_instant",
     "parse_datetime",
     "parse_instant",
+    "read_datetime",
 ]
 
 US = 1_000_000
@@ -66,16 +68,29 @@ class DateTimeText:
 
     def instant(self, timeline: Timeline) -> int:
         """The instant (µs) this text names; text without an offset is local to ``timeline``."""
-        wall = _local_micros(self.local)
-        if self.offset is not None:
-            return wall - self.offset * US
-        offset = self.local.replace(tzinfo=timeline.zone, fold=0).utcoffset()
-        assert offset is not None  # a ZoneInfo always has an offset
-        return wall - int(offset.total_seconds()) * US
+        return local_instant(self.local, self.offset, timeline)
+
+
+def local_instant(local: datetime, offset: int | None, timeline: Timeline) -> int:
+    """The instant (µs) of the clock reading ``local`` at ``offset`` (s), or in
+    ``timeline`` when ``offset`` is ``None`` (see :class:`DateTimeText`)."""
+    wall = _local_micros(local)
+    if offset is not None:
+        return wall - offset * US
+    found = local.replace(tzinfo=timeline.zone, fold=0).utcoffset()
+    assert found is not None  # a ZoneInfo always has an offset
+    return wall - int(found.total_seconds()) * US
 
 
 def parse_datetime(text: str) -> DateTimeText:
     """Parse the contract's date-time syntax; ``ValueError`` says what is wrong."""
+    local, offset = read_datetime(text)
+    return DateTimeText(local=local, offset=offset)
+
+
+def read_datetime(text: str) -> tuple[datetime, int | None]:
+    """:func:`parse_datetime`'s fields without the record (a query reads two per answer):
+    the local clock reading, and the offset (s) when one was written."""
     match = _DATETIME.fullmatch(text)
     if match is None:
         hint = ""
@@ -100,7 +115,7 @@ def parse_datetime(text: str) -> DateTimeText:
         )
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a valid date-time: {exc}") from None
-    return DateTimeText(local=local, offset=_parse_offset(text, offset))
+    return local, _parse_offset(text, offset)
 
 
 def parse_instant(text: str) -> int:

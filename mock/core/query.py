@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from .buckets import Granularity
 from .errors import FieldError, QueryError, UnknownZoneError
-from .instants import MAX_INSTANT, MIN_INSTANT, US, format_instant, parse_datetime
+from .instants import MAX_INSTANT, MIN_INSTANT, US, format_instant, local_instant, read_datetime
 from .zones import Timeline, available_zones, get_timeline
 
 __all__ = [
@@ -107,6 +107,17 @@ class UsageQuery:
     def written(self, instant: int) -> str:
         """``instant`` written in the query's zone, as ``meta`` echoes it."""
         return format_instant(instant, self.timeline.offset_at(instant // US))
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """``group_by``'s names, in order."""
+        return _names(self.group_by)
+
+
+@functools.lru_cache(maxsize=64)
+def _names(group_by: tuple[Dimension, ...]) -> tuple[str, ...]:
+    # Looked up: an enum's ``.value`` is a Python property, read per member per answer.
+    return tuple(d.value for d in group_by)
 
 
 _QUERY_FIELDS = tuple(f.name for f in fields(UsageQuery) if f.init)
@@ -255,16 +266,16 @@ def _instant(name: str, text: str, timeline: Timeline | None, invalid: _Report) 
         invalid(name, "must not be empty")
         return None
     try:
-        parsed = parse_datetime(text)
+        local, offset = read_datetime(text)
     except ValueError as exc:
         invalid(name, str(exc))
         return None
     if timeline is None:
-        if parsed.offset is None:
+        if offset is None:
             return None  # local time in an invalid zone: tz is already reported
         timeline = get_timeline("UTC")
     try:
-        instant = parsed.instant(timeline)
+        instant = local_instant(local, offset, timeline)
     except OverflowError:
         instant = None
     if instant is None or not _in_range(instant, timeline):

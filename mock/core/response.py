@@ -29,7 +29,7 @@ import numpy as np
 
 from .buckets import BucketGrid
 from .digits import ascii_rows, digits
-from .query import UsageQuery
+from .query import Granularity, UsageQuery
 from .tally import Tally
 
 __all__ = ["UsageMeta", "UsageResult"]
@@ -43,6 +43,10 @@ _SECONDS, _CONVERSATIONS = _row(b'{"seconds":'), _row(b',"conversations":')
 _COMMA = ord(",")
 #: The largest dense table of ``dimensions`` objects kept per grouping (bytes).
 _DENSE_BYTES = 128 * 1024
+
+
+#: Each granularity's name: a lookup, not the enum's ``.value`` (a Python property).
+_GRANULARITIES = {member: member.value for member in Granularity}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,8 +66,8 @@ class UsageMeta:
             account_id=query.account_id,
             start=query.written(query.start),
             end=query.written(query.end),
-            granularity=query.granularity.value,
-            group_by=tuple(d.value for d in query.group_by),
+            granularity=_GRANULARITIES[query.granularity],
+            group_by=query.dimensions,
             tz=query.tz,
         )
 

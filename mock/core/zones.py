@@ -156,6 +156,11 @@ class Timeline:
     #: times cheaper than a numpy call (a query makes several).
     _instants: list[int] = field(default_factory=list, init=False, repr=False)
     _offsets: list[int] = field(default_factory=list, init=False, repr=False)
+    #: By year: the footer's transitions after ``footer_from`` in that year and the one
+    #: before, as two lists (what :meth:`offset_at` searches past ``footer_from``).
+    _footer_near: dict[int, tuple[list[int], list[int]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._instants.extend(self.explicit_instants.tolist())
@@ -167,11 +172,24 @@ class Timeline:
         latest = self._offsets[index - 1] if index else self.initial
         if self.footer_from is not None and instant > self.footer_from:
             year = _year_of(instant)
-            for candidate in (year - 1, year):
-                for t, offset in self._footer_transitions(candidate):
-                    if self.footer_from < t <= instant:
-                        latest = offset
+            near = self._footer_near.get(year)
+            if near is None:
+                near = self._footer_near[year] = self._near(year)
+            found = bisect.bisect_right(near[0], instant)
+            if found:
+                latest = near[1][found - 1]
         return latest
+
+    def _near(self, year: int) -> tuple[list[int], list[int]]:
+        assert self.footer_from is not None
+        after = self.footer_from
+        pairs = [
+            (t, offset)
+            for candidate in (year - 1, year)
+            for t, offset in self._footer_transitions(candidate)
+            if t > after
+        ]
+        return [t for t, _ in pairs], [offset for _, offset in pairs]
 
     def transitions(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """The transitions ``t`` with ``lo < t <= hi``: their instants and new offsets."""
