@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import pytest
+import strategies
+from hypothesis import given, settings
 
-from usagekit.mock.core.coverage import CATALOGUE, Ledger, catalogue, exchange_cells, unmatched
+from usagekit.mock.core.buckets import bucket_grid
+from usagekit.mock.core.coverage import (
+    CATALOGUE,
+    Ledger,
+    catalogue,
+    exchange_cells,
+    query_cells,
+    unmatched,
+)
 from usagekit.mock.core.instants import parse_instant
-from usagekit.mock.core.query import RawQuery, resolve_query
+from usagekit.mock.core.query import Granularity, RawQuery, UsageQuery, resolve_query
 from usagekit.mock.spec import error_codes
 
 NOW = parse_instant("2024-04-02T00:00:00Z")
@@ -172,3 +182,21 @@ def test_the_contracts_statuses_and_codes_are_cells_too() -> None:
     ledger = Ledger(known)
     ledger.record(cells(401, "unauthorized"))
     assert "status:403" in ledger.to_dict()["not_exercised"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(strategies.windows())
+def test_limit_truncated_is_what_the_grid_says(window: strategies.Window) -> None:
+    # The ledger tells most ranges short of the limit without their grid: never wrongly.
+    query = UsageQuery(
+        account_id="acc",
+        start=window.start,
+        end=window.end,
+        granularity=Granularity(window.granularity),
+        group_by=(),
+        tz=window.tz,
+        limit=window.limit,
+    )
+    grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
+    truncated = int(grid.edges[-1]) < query.end
+    assert ("limit:truncated" in query_cells.__wrapped__(query)) == truncated

@@ -126,7 +126,9 @@ def exchange_cells(
 @functools.lru_cache(maxsize=4096)
 def query_cells(query: UsageQuery) -> tuple[str, ...]:
     """The cells of a valid query (those :func:`exchange_cells` adds for ``query``)."""
-    grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
+    timeline = query.timeline
+    start, end = query.start // US, query.end // US
+    changes = timeline.transition_lists(start, end - 1)
     span = (query.end - query.start) // US
     # A never-seen query is classified as it is answered, so what its shape shares with
     # other queries is worked out once per shape.
@@ -134,10 +136,25 @@ def query_cells(query: UsageQuery) -> tuple[str, ...]:
         query.granularity,
         query.group_by,
         query.limit,
-        int(grid.edges[-1]) < query.end,
+        _truncated(query, span, len(changes[0])),
         _RANGE_NAMES[bisect.bisect_left(_RANGE_MOST, span)],
     )
-    return shape + _zone_cells(query.timeline, query.start // US, query.end // US)
+    return shape + _zone_cells(timeline, start, end, changes)
+
+
+#: The shortest bucket of each granularity where the offset does not change (s).
+_SHORTEST = {Granularity.HOUR: 3600, Granularity.DAY: 86_400, Granularity.MONTH: 28 * 86_400}
+
+
+def _truncated(query: UsageQuery, span: int, changes: int) -> bool:
+    """Whether ``limit`` cut the query's buckets (its grid ends before ``end``)."""
+    # A bucket boundary is a local mark (at most span // shortest + 1 of them in each
+    # stretch of constant offset) or one of the ``changes`` of offset (the count may
+    # miss one in the range's last second): a range with room to spare needs no grid.
+    if span // _SHORTEST[query.granularity] + 2 * changes + 5 <= query.limit:
+        return False
+    grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
+    return int(grid.edges[-1]) < query.end
 
 
 @functools.lru_cache(maxsize=1024)
@@ -159,9 +176,12 @@ def _shape_cells(
     return tuple(found)
 
 
-def _zone_cells(timeline: Timeline, start: int, end: int) -> tuple[str, ...]:
+def _zone_cells(
+    timeline: Timeline, start: int, end: int, changes: tuple[list[int], list[int]]
+) -> tuple[str, ...]:
+    """``changes``: the offset changes in ``(start, end - 1]`` (s)."""
     found = _zone_classes(timeline, _year_start(start), _year_start(end, after=True))
-    instants, offsets = timeline.transition_lists(start, end - 1)
+    instants, offsets = changes
     if not instants:
         return found
     changes = ["tz:offset-change"]
