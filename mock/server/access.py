@@ -71,9 +71,10 @@ class KeyIndex:
     def __len__(self) -> int:
         return len(self._by_digest)
 
-    def grant(self, key: bytes) -> Grant | None:
-        """The grant of ``key``, or ``None`` when no account has it."""
-        found = self._by_digest.get(digest(key))
+    def grant(self, key: bytes, key_digest: bytes | None = None) -> Grant | None:
+        """The grant of ``key`` (``key_digest``: its :func:`digest`, when known), or
+        ``None`` when no account has it."""
+        found = self._by_digest.get(digest(key) if key_digest is None else key_digest)
         if found is None:
             return None
         secret, grant = found

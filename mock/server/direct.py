@@ -74,10 +74,15 @@ class DirectResolver:
             raise ValueError(f"the core reads no parameter {sorted(unknown)} of the spec")
 
     def resolve(
-        self, scope: Scope, key: bytes, written: Mapping[str, list[str]]
+        self,
+        scope: Scope,
+        key: bytes,
+        written: Mapping[str, list[str]],
+        key_digest: bytes | None = None,
     ) -> Resolved | None:
-        """``written`` is the query string as :func:`.routes.query_lists` reads it."""
-        grant = self.keys.grant(key)
+        """``written`` is the query string as :func:`.routes.query_lists` reads it;
+        ``key_digest``: the key's digest, when the caller has it already."""
+        grant = self.keys.grant(key, key_digest)
         if grant is None:
             return None
         account_id = grant.resolve(scope["path"][len(_PREFIX) : -len(_SUFFIX)])

@@ -100,7 +100,8 @@ class FastPathMiddleware:
             request = request_of(key_digest, path, written)
         sent = extensions[SENT] = sent_parameters(request)
         # A miss. A valid request is resolved once, by the core, and answered here.
-        resolved = None if self.direct is None else self.direct.resolve(scope, key, written)
+        direct = self.direct
+        resolved = None if direct is None else direct.resolve(scope, key, written, key_digest)
         if resolved is None or self.answer is None:
             extensions[DECLINED] = (request, raw)
             return None
