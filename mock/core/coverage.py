@@ -277,15 +277,20 @@ class Ledger:
         self.known = tuple(dict.fromkeys(known))
         self.exchanges = 0
         self._counts: Counter[str] = Counter()
+        # Exchanges' cells as recorded, counted by their tuple -- one dict update per
+        # exchange, where counting each cell was a dozen -- and spread when read (their
+        # tuples are few: one per shape of query, not per query).
+        self._groups: dict[tuple[str, ...], int] = {}
         self._lock = threading.Lock()
 
     def record(self, cells: Iterable[str], *more: Iterable[str]) -> None:
         """Count one exchange that exercised ``cells`` (and the cells of ``more``)."""
+        groups = self._groups
         with self._lock:
             self.exchanges += 1
-            self._counts.update(cells)
-            for group in more:
-                self._counts.update(group)
+            for group in (cells, *more):
+                group = group if type(group) is tuple else tuple(group)
+                groups[group] = groups.get(group, 0) + 1
 
     def add(self, counts: Mapping[str, int], exchanges: int) -> None:
         """Add another ledger's counts (another worker's, read from its file)."""
@@ -295,6 +300,10 @@ class Ledger:
 
     def counts(self) -> dict[str, int]:
         with self._lock:
+            groups, self._groups = self._groups, {}
+            for group, times in groups.items():
+                for cell in group:
+                    self._counts[cell] += times
             return dict(self._counts)
 
     def to_dict(self) -> dict[str, Any]:
