@@ -289,11 +289,13 @@ def tally_rollup(
 #: A (seconds, conversations) pair of int64 as one item, so that gathering pairs is one
 #: ``take`` of 16-byte items rather than numpy's slower gather of rows.
 _PAIR = np.dtype((np.void, 16))
+#: Compared with an array's dtype: a type would be made a dtype at every comparison.
+_INT64 = np.dtype(np.int64)
 
 
 def _take_pairs(pairs: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``pairs[index]`` for an int64 array of shape (n, 2): shape ``index.shape + (2,)``."""
-    if pairs.dtype != np.int64 or not pairs.flags.c_contiguous:
+    if pairs.dtype != _INT64 or not pairs.flags.c_contiguous:
         return pairs.astype(np.int64)[index]
     return pairs.view(_PAIR).reshape(-1).take(index).view(np.int64).reshape(*index.shape, 2)
 
