@@ -77,6 +77,8 @@ class Exchange:
     #: The URL exactly as it went out; ``None``: rebuilt from ``params``.
     sent_url: str | None = None
     _json: list[Any] = field(default_factory=list, repr=False)
+    #: ``params`` by name, made on the first :meth:`values` (a judged exchange asks ten times).
+    _by_name: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -97,7 +99,12 @@ class Exchange:
 
     def values(self, name: str) -> list[str]:
         """Every value sent for query parameter ``name``."""
-        return [value for key, value in self.params if key == name]
+        by_name = self._by_name
+        if not by_name and self.params:
+            for key, value in self.params:
+                by_name.setdefault(key, []).append(value)
+        found = by_name.get(name)
+        return list(found) if found is not None else []  # the caller's own list
 
     def curl(self) -> str:
         """A shell command that sends this request again."""

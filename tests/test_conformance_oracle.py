@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.exchange import Exchange, KeyRole
@@ -22,6 +24,20 @@ CONFIG = KitConfig(
     foreign_account_id="other",
     server_now=1_700_000_000_000_000,
 )
+
+
+_NAMES = st.sampled_from(["start", "end", "tz", "group_by", "limit", ""])
+
+
+@given(st.lists(st.tuples(_NAMES, st.text(max_size=4)), max_size=8), _NAMES)
+def test_values_are_every_value_of_a_name_in_order(params, name) -> None:
+    sent = exchange("a", KeyRole.ACCOUNT, *params)
+    wanted = [value for key, value in params if key == name]
+    got = sent.values(name)
+    assert got == wanted
+    got.append("changed")  # the caller's own list: the exchange's answer stays the same
+    assert sent.values(name) == wanted
+    assert all(sent.values(key) == [v for k, v in params if k == key] for key, _ in params)
 
 
 def exchange(account: str, key: KeyRole, *params: tuple[str, str], status: int = 200) -> Exchange:
