@@ -12,13 +12,20 @@ is read with).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from usagekit.mock.core.aggregate import Aggregator
-from usagekit.mock.core.buckets import bucket_grid
+from usagekit.mock.core.buckets import (
+    LABEL_WIDTH,
+    OPENER_HEAD,
+    OPENER_TAIL,
+    BucketGrid,
+    bucket_grid,
+)
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.instants import US
@@ -28,7 +35,7 @@ from .config import KitConfig
 from .exchange import Exchange, KeyRole
 from .stamps import Stamps
 
-__all__ = ["Access", "Oracle"]
+__all__ = ["Access", "Labels", "Oracle"]
 
 
 class Access(StrEnum):
@@ -38,6 +45,45 @@ class Access(StrEnum):
     #: A key the kit does not know (proxied or recorded traffic): valid or not, whose.
     UNVERIFIED = "unverified"
     UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """A grid's ``ts`` labels as the reference writes them (each as long as the others),
+    and the stamps they read as: the instants, and the offsets to the minute written."""
+
+    text: str  # every label, one after the other
+    width: int
+    stamps: Stamps
+
+    def read(self, texts: list[str]) -> Stamps | None:
+        """The stamps of ``texts`` when they are exactly these labels, else ``None``.
+
+        What reading each text would give, without reading it: an answer on its
+        query's grid writes the reference's labels, and reading those was a
+        twentieth of judging it (a hash and a look-up each). Every text as long as
+        a label, and all of them together the labels' text, is each one its label.
+        """
+        if len(texts) * self.width != len(self.text) or {self.width} != set(map(len, texts)):
+            return None
+        return self.stamps if "".join(texts) == self.text else None
+
+
+def _labels(grid: BucketGrid, stamps: Stamps) -> Labels | None:
+    """The labels of ``grid`` (its openers hold them, written for the encoder) and its
+    ``stamps`` (:meth:`Oracle.grid`), or ``None`` unless they are all as wide as one
+    another and written the common way (years 1 to 9999: 20 or 25 characters)."""
+    head, openers = len(OPENER_HEAD), grid.openers
+    if openers.shape[1] != head + LABEL_WIDTH + len(OPENER_TAIL) or not len(openers):
+        return None  # rows widened past the label for some page: not read here
+    text = openers[:, head : head + LABEL_WIDTH].tobytes().replace(b"\0", b"")
+    width, count = len(text) // len(openers), len(openers)
+    if width not in (20, 25) or width * count != len(text) or not text.isascii():
+        return None
+    offsets = stamps.offsets
+    if np.count_nonzero(offsets % 60):  # a label writes its offset to the minute, rounded up
+        stamps = Stamps(stamps.instants, -(-offsets // 60) * 60)
+    return Labels(text.decode("ascii"), width, stamps)
 
 
 class Oracle:
@@ -148,6 +194,15 @@ class Oracle:
         """The buckets' starts and offsets, as the reference semantics cut them."""
         grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
         return Stamps(grid.starts.astype(np.int64) * US, grid.offsets.astype(np.int64))
+
+    @staticmethod
+    def labels(query: UsageQuery, grid: Stamps) -> Labels | None:
+        """The ``ts`` labels of the query's buckets as the reference writes them; ``grid``
+        is the query's :meth:`grid`."""
+        return _labels(
+            bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit),
+            grid,
+        )
 
     def answer(self, query: UsageQuery) -> dict[str, Any] | None:
         """The exact body for ``query`` over the dataset, when the kit has it."""

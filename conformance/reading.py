@@ -14,7 +14,7 @@ readers to each other).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -25,6 +25,7 @@ from .exchange import Exchange
 from .expecting import decode_expected
 from .failures import MalformedBody
 from .once import once
+from .oracle import Labels
 from .stamps import Stamp, Stamps, read_stamp, read_stamps, stamp_columns
 
 __all__ = ["read_error", "read_usage"]
@@ -72,18 +73,28 @@ _decode_json = msgspec.json.Decoder().decode
 _TS, _VALUES = attrgetter("ts"), attrgetter("values")
 
 
-def read_usage(exchange: Exchange, expectation: Expectation | None = None) -> UsageBody:
-    """The 200's body; read first as ``expectation`` wants its values, when given."""
+#: The labels a body whose ``meta`` is the one given would have on its query's grid.
+LabelsOf = Callable[[UsageMetaView], Labels | None]
+
+
+def read_usage(
+    exchange: Exchange, expectation: Expectation | None = None, labels: LabelsOf | None = None
+) -> UsageBody:
+    """The 200's body; read first as ``expectation`` wants its values, when given.
+
+    ``labels``: the reference's labels of the buckets, asked once ``meta`` is
+    read; bucket starts written exactly so are taken as those labels read.
+    """
     if expectation is not None:
         decoded = decode_expected(exchange.content, expectation)
         if decoded is not None:
             wire, expected = decoded
-            return _usage(exchange, wire, _PlainValues(exchange), expected)
+            return _usage(exchange, wire, _PlainValues(exchange), expected, labels)
     try:
         wire = _decode_wire(exchange.content)
     except msgspec.MsgspecError:
         return _read_usage_plainly(exchange)
-    return _usage(exchange, wire, list(map(_VALUES, wire.data)), None)
+    return _usage(exchange, wire, list(map(_VALUES, wire.data)), None, labels)
 
 
 def _usage(
@@ -91,6 +102,7 @@ def _usage(
     wire: Any,
     values: Sequence[tuple[Value, ...] | None],
     expected: Expected | None,
+    labels: LabelsOf | None,
 ) -> UsageBody:
     """A body decoded by msgspec (``meta`` raw, ``data``'s buckets with ``ts``) as a UsageBody."""
     try:
@@ -100,7 +112,10 @@ def _usage(
     meta = _meta(exchange, raw_meta)
     # map walks the buckets in C; a failure is looked for only once one is known to be there.
     texts = list(map(_TS, wire.data))
-    starts = stamp_columns(texts)
+    known = labels(meta) if labels is not None else None
+    starts = known.read(texts) if known is not None else None
+    if starts is None:
+        starts = stamp_columns(texts)
     if starts is None:  # a few labels, or some not written the common way: one by one
         stamps = read_stamps(texts)
         if None in stamps:

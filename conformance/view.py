@@ -35,14 +35,14 @@ from typing import Any
 from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.query import RawQuery, UsageQuery
 
-from .body import ErrorBody, UsageBody
+from .body import ErrorBody, UsageBody, UsageMetaView
 from .columns import Columns
 from .config import CLOCK_SKEW, KitConfig
 from .exchange import Exchange, is_usage_path
 from .expecting import ExpectedColumns, expectation_of
 from .failures import MalformedBody
 from .once import once
-from .oracle import Access, Oracle
+from .oracle import Access, Labels, Oracle
 from .profiles import Profile
 from .reading import read_error, read_usage
 from .stamps import Stamps, every
@@ -56,6 +56,8 @@ class ExchangeView:
     def __init__(self, exchange: Exchange, oracle: Oracle) -> None:
         self.exchange = exchange
         self.oracle = oracle
+        self._resolutions: dict[tuple[str, int], UsageQuery | QueryError] = {}
+        self._grid: tuple[UsageQuery, Stamps] | None = None
 
     def __repr__(self) -> str:
         return f"ExchangeView({self.exchange.method} {self.exchange.url} -> {self.exchange.status})"
@@ -98,9 +100,39 @@ class ExchangeView:
             expectation_of(raw.group_by, reference=self.reference) if raw is not None else None
         )
         try:
-            return read_usage(self.exchange, expectation)
+            return read_usage(self.exchange, expectation, self._labels if self.reference else None)
         except MalformedBody as failure:
             return failure
+
+    def _labels(self, meta: UsageMetaView) -> Labels | None:
+        """The labels of the grid a 200 whose ``meta`` is read answers (see ``read_usage``):
+        its query resolved as :attr:`resolved` will resolve it, the account a ``me`` names
+        and the "now" a request without ``end`` ends at read from ``meta`` (a wrong guess
+        costs only the time: labels are taken only where the texts are exactly those)."""
+        raw = self.raw
+        if raw is None:
+            return None
+        account = meta.account_id if self.exchange.account == "me" else self.exchange.account
+        left_open = self.config.server_now is None and raw.end is None
+        query = self._resolve(account, meta.end.instant if left_open else self.now)
+        if not isinstance(query, UsageQuery):
+            return None
+        return self.oracle.labels(query, self._grid_of(query))
+
+    def _resolve(self, account: str, now: int) -> UsageQuery | QueryError:
+        """``Oracle.resolve`` of the request, kept for :attr:`resolved` (the grid's labels
+        asked it first)."""
+        key = (account, now)
+        resolved = self._resolutions.get(key)
+        if resolved is None:
+            resolved = self._resolutions[key] = self.oracle.resolve(self.raw, account, now)
+        return resolved
+
+    def _grid_of(self, query: UsageQuery) -> Stamps:
+        """``Oracle.grid`` of ``query``, kept for :attr:`grid` (the labels asked it first)."""
+        if self._grid is None or self._grid[0] is not query:
+            self._grid = (query, self.oracle.grid(query))
+        return self._grid[1]
 
     @once  # a rule or a guard asks for it a dozen times an exchange
     def usage(self) -> UsageBody | None:
@@ -178,7 +210,7 @@ class ExchangeView:
         if self.raw is None:
             return None
         account = self.account or "unknown"
-        resolved = self.oracle.resolve(self.raw, account, self.now)
+        resolved = self._resolve(account, self.now)
         if self.raw.end is None and self.config.server_now is None and self.usage is None:
             early = self.oracle.resolve(self.raw, account, self.now - CLOCK_SKEW)
             late = self.oracle.resolve(self.raw, account, self.now + CLOCK_SKEW)
@@ -216,7 +248,7 @@ class ExchangeView:
     @once
     def grid(self) -> Stamps | None:
         query = self.query
-        return self.oracle.grid(query) if query is not None else None
+        return self._grid_of(query) if query is not None else None
 
     @once
     def on_grid(self) -> bool:
@@ -224,6 +256,8 @@ class ExchangeView:
         the grid was cut with: then the calendar rule and the zone rule both hold, and
         this one comparison answers for both (what either names on failure, it reads)."""
         grid, got = self.grid, self.stamps
+        if grid is not None and got is grid:
+            return True  # the answer's labels were the grid's own (see _labels)
         return (
             grid is not None
             and got is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,11 +10,11 @@ from hypothesis import strategies as st
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.exchange import Exchange, KeyRole
 from usagekit.conformance.oracle import Access, Oracle
-from usagekit.conformance.stamps import read_stamp, written_offset
+from usagekit.conformance.stamps import read_stamp, stamp_columns, written_offset
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.buckets import Granularity, bucket_grid
 from usagekit.mock.core.errors import QueryError
-from usagekit.mock.core.query import UsageQuery
+from usagekit.mock.core.query import RawQuery, UsageQuery
 
 CONFIG = KitConfig(
     base_url="http://x",
@@ -127,6 +128,46 @@ def test_the_grid_is_the_core_s() -> None:
     assert stamps is not None
     assert [s.offset for s in stamps] == [-14400, -14400, -18000, -18000]
     assert [s.instant for s in stamps] == (grid.starts * 1_000_000).tolist()
+
+
+@pytest.mark.parametrize(
+    ("tz", "start", "end", "granularity"),
+    [
+        ("America/New_York", "2024-11-02T20:00:00Z", "2024-11-04T00:00:00Z", "hour"),
+        ("UTC", "2023-01-01T00:00:00Z", "2023-03-01T00:00:00Z", "day"),
+        ("Asia/Kolkata", "2023-03-01T00:00:00Z", "2023-03-03T00:00:00Z", "hour"),
+        ("Australia/Lord_Howe", "2023-03-20T00:00:00Z", "2023-04-20T00:00:00Z", "day"),
+        ("Africa/Monrovia", "1971-10-01T00:00:00Z", "1971-12-01T00:00:00Z", "day"),  # -00:44:30
+    ],
+)
+def test_the_grid_s_labels_are_taken_as_read_only_when_written_exactly(
+    tz: str, start: str, end: str, granularity: str
+) -> None:
+    raw = RawQuery(start=start, end=end, granularity=granularity, tz=tz)
+    query = Oracle.resolve(raw, "parent", CONFIG.server_now)
+    assert isinstance(query, UsageQuery)
+    labels = Oracle.labels(query, Oracle.grid(query))
+    assert labels is not None
+    texts = bucket_grid(
+        query.timeline, query.granularity, query.start, query.end, query.limit
+    ).labels()  # the reference's, written on their own
+    read, taken = stamp_columns(list(texts)), labels.read(texts)
+    assert taken is not None
+    assert read is not None
+    assert np.array_equal(taken.instants, read.instants)
+    assert np.array_equal(taken.offsets, read.offsets)
+    # Anything else is read: another spelling, a label fewer, labels cut elsewhere.
+    assert labels.read([texts[0].replace("T", "t"), *texts[1:]]) is None
+    assert labels.read(texts[:-1]) is None
+    assert labels.read([texts[0] + texts[1][:1], texts[1][1:], *texts[2:]]) is None
+
+
+def test_labels_of_two_widths_are_read_one_by_one() -> None:
+    # Monrovia went from -00:44:30 to GMT in 1972: "-00:44" and then "Z".
+    raw = RawQuery(start="1971-12-01T00:00:00Z", end="1972-02-01T00:00:00Z", tz="Africa/Monrovia")
+    query = Oracle.resolve(raw, "parent", CONFIG.server_now)
+    assert isinstance(query, UsageQuery)
+    assert Oracle.labels(query, Oracle.grid(query)) is None
 
 
 @pytest.mark.parametrize(
