@@ -13,10 +13,28 @@ from usagekit.mock.spec import OPERATION_PATH
 from .exchange import Exchange, KeyRole
 from .har import Recorded, query_params
 
-__all__ = ["OPERATION", "exchange_at", "exchange_of"]
+__all__ = ["OPERATION", "exchange_at", "exchange_of", "split_url"]
 
 #: The endpoint's path at the end of a URL's path: a server may mount it under a prefix.
 OPERATION = re.compile(re.escape(OPERATION_PATH).replace(r"\{account_id\}", "[^/]+") + "$")
+
+
+#: A URL of printable ASCII without spaces or brackets, split as urlsplit splits it: its own
+#: work (stripping, dropping tabs and newlines, checking an IPv6 host) has nothing to do
+#: on such a URL, and it was a third of making an exchange of one the proxy forwarded.
+_PLAIN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([!-~]*?)([/?#][!-~]*)?")
+
+
+def split_url(url: str) -> tuple[str, str, str, str]:
+    """``urlsplit(url)``'s scheme, netloc, path and query."""
+    plain = _PLAIN_URL.fullmatch(url) if url.isascii() else None
+    if plain is None or "[" in url or "]" in url:
+        split = urlsplit(url)
+        return split.scheme, split.netloc, split.path, split.query
+    scheme, netloc, rest = plain.groups()
+    rest, _, _ = (rest or "").partition("#")
+    path, _, query = rest.partition("?")
+    return scheme.lower(), netloc, path, query
 
 
 def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
@@ -46,17 +64,17 @@ def exchange_at(
 ) -> Exchange:
     """:func:`exchange_of` from its parts (``headers``: the answer's, names lower-case),
     for the proxy, which judges an answer it records only with ``--record``."""
-    split = urlsplit(url)
-    match = OPERATION.search(split.path)
-    prefix = split.path[: match.start()] if match else ""
-    path = split.path[len(prefix) :]
-    origin = base_url.rstrip("/") if base_url else f"{split.scheme}://{split.netloc}{prefix}"
+    scheme, netloc, path, query = split_url(url)
+    match = OPERATION.search(path)
+    prefix = path[: match.start()] if match else ""
+    path = path[len(prefix) :]
+    origin = base_url.rstrip("/") if base_url else f"{scheme}://{netloc}{prefix}"
     return Exchange(
         method=method,
         base_url=origin,
         path=path,
         account=path.split("/")[3] if match else "",
-        params=query_params(split.query),  # Recorded.params, from the URL split above
+        params=query_params(query),  # Recorded.params, from the URL split above
         key=KeyRole.TRAFFIC if keyed else KeyRole.NONE,
         key_text=None,
         status=status,

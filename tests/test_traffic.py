@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 from factories import PARENT, PARENT_KEY
+from hypothesis import given
+from hypothesis import strategies as st
 from proxy_support import UPSTREAM, USAGE, direct, traffic
 
 from usagekit.conformance import traffic as traffic_module
 from usagekit.conformance.exchange import Exchange
 from usagekit.conformance.har import Recorded
-from usagekit.conformance.observed import exchange_of
+from usagekit.conformance.observed import exchange_of, split_url
 from usagekit.conformance.traffic import Traffic
 
 PARAMS = [("granularity", "hour"), ("limit", "24")]
@@ -46,6 +49,21 @@ def judged(judge: Traffic, record: Recorded, built: list[Recorded]) -> list[str]
 
     request = (record.method, record.url, record.status)
     return [v.rule for v in judge.judge_answer(request, record.content, exchange)]
+
+
+_URL_PARTS = st.sampled_from(
+    ["http://", "HTTPS://", "x+y.z-1://", "1http://", "http:", "//", "/", "?", "#", ":", "@",
+     "[", "]", " ", "\t", "\n", "\x7f", "é", "127.0.0.1:80", "a", "%2F", "=", "&", "v1"]
+)  # fmt: skip
+
+
+@given(st.lists(_URL_PARTS, max_size=12).map("".join))
+def test_a_url_is_split_as_urlsplit_splits_it(url: str) -> None:
+    try:
+        split = urlsplit(url)
+    except ValueError:  # a bracket urlsplit refuses
+        return
+    assert split_url(url) == (split.scheme, split.netloc, split.path, split.query)
 
 
 def test_a_repeated_answer_is_not_judged_again_but_counted(body: bytes) -> None:
