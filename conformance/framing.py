@@ -103,7 +103,14 @@ class Framing(asyncio.BufferedProtocol):
             head = bytes(data[:end]) if not self._fed and end <= LONGEST_HEAD else None
             known = self._heads.get(head) if head is not None else None
             if known is not None and known[5] <= self.whole_limit:
-                self._read_known(known, data, end)
+                # As llhttp's callbacks made it of the same head before. Its headers are
+                # the kept tuples themselves, never appended to (the parser is not fed
+                # again before ready()), and alike for every answer with that head.
+                status, reason, headers, names, keep_alive, length = known
+                self.status, self.reason, self.keep_alive = status, reason, keep_alive
+                self.headers, self.names = headers, names  # type: ignore[assignment]
+                self.head_done = True
+                self._read_whole(length, data, end)
                 return
             self._fed = True
             self.parser.feed_data(data[start:end])  # type: ignore[union-attr]
@@ -121,13 +128,6 @@ class Framing(asyncio.BufferedProtocol):
     def _known(self, length: int) -> Head:
         headers, names = tuple(self.headers), tuple(self.names)
         return (self.status, bytes(self.reason), headers, names, self.keep_alive, length)
-
-    def _read_known(self, known: Head, data: memoryview, start: int) -> None:
-        """The answer as llhttp's callbacks made it of the same head before."""
-        self.status, self.reason, headers, names, self.keep_alive, length = known
-        self.headers, self.names = list(headers), list(names)
-        self.head_done = True
-        self._read_whole(length, data, start)
 
     def _length(self) -> int | None:
         """The length of a body still to come, to read whole past llhttp: given once by

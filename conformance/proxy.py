@@ -50,6 +50,8 @@ RULES = b"x-usagekit-rules"
 JSON = b"application/json"
 #: A streamed answer is recorded up to this many bytes.
 MAX_RECORDED = 1 << 20
+#: Heads whose headers as passed on are kept (see _verdict).
+KEPT_HEADS = 256
 
 
 class ValidationProxy(AtOnce):
@@ -71,6 +73,9 @@ class ValidationProxy(AtOnce):
         self.recorder = recorder
         self._client = Upstream(self.upstream, timeout=timeout)
         self._gate = Gate(admin_token)
+        # By the id of a head's headers read before (one tuple for all its answers,
+        # framing.Framing.parse): that tuple, and its headers as passed on.
+        self._kept: dict[int, tuple[object, tuple[tuple[bytes, bytes], ...]]] = {}
         self._own_app: Callable[[Scope, Receive, Send], Awaitable[None]] = self._answer_own
 
     def trust_forwarded(self, trusted_hosts: list[str] | str) -> None:
@@ -166,7 +171,17 @@ class ValidationProxy(AtOnce):
             flight.judged_as(answer), raw, lambda: flight.exchange(answer, raw, self.upstream)
         )
         status, body = answer.status, raw
-        headers = kept(answer.headers, answer.names, without=b"content-length")
+        # A repeat's head was read before: its headers as passed on were sifted once (kept()
+        # per answer was a twentieth of a repeat's instructions), and are copied here.
+        memo = self._kept.get(id(answer.headers))
+        if memo is not None and memo[0] is answer.headers:
+            headers = list(memo[1])
+        else:
+            headers = kept(answer.headers, answer.names, without=b"content-length")
+            if type(answer.headers) is tuple:  # the memo holds it: its id stays its own
+                if len(self._kept) >= KEPT_HEADS:
+                    self._kept.clear()
+                self._kept[id(answer.headers)] = (answer.headers, tuple(headers))
         if violations and self.strict:
             status, headers, body = 502, [(b"content-type", JSON)], _strict_body(violations)
         headers.append((b"content-length", b"%d" % len(body)))

@@ -11,10 +11,13 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import httpx
 import pytest
 import uvloop
+from proxy_support import traffic
 
 from usagekit.conformance.connection import READ
+from usagekit.conformance.proxy import ValidationProxy
 from usagekit.conformance.repeats import BODIES_KEPT, BODY_BYTES, HEADS_KEPT, Bodies, Heads
 from usagekit.conformance.upstream import Answer, Upstream, UpstreamError
 
@@ -203,3 +206,36 @@ def test_the_kept_bodies_are_bounded_in_number_and_bytes() -> None:
     # Cleared when the sixteenth (with "yy") would pass the budget.
     assert list(bodies) == [b"15", b"16"]
     assert bodies.size == 2 * (BODY_BYTES // 16)
+
+
+def test_answers_with_a_head_read_before_each_get_their_own_verdicts_headers() -> None:
+    """One head, several bodies: each answer's headers are those a proxy that never read
+    that head gives it (the headers a head's answers pass on are kept once, and copied)."""
+    bodies = [b'{"data": []}', b'{"data": 12}', b"[1, 2, 3, 40", b'{"data": []}']
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n"
+
+    async def through(proxy: ValidationProxy, count: int) -> list[httpx.Response]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=proxy), base_url="http://proxy.test"
+        ) as client:
+            got = [
+                await client.get("/v1/accounts/me/analytics/usage", headers={"X-API-Key": "k"})
+                for _ in range(count)
+            ]
+        await proxy.aclose()
+        return got
+
+    async def go() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        server, port = await _server([[head + body] for body in bodies * 2])
+        base = f"http://127.0.0.1:{port}"
+        repeated = await through(ValidationProxy(base, traffic()), len(bodies))
+        alone = [(await through(ValidationProxy(base, traffic()), 1))[0] for _ in bodies]
+        server.close()
+        await server.wait_closed()
+        return repeated, alone
+
+    repeated, alone = asyncio.run(go())
+    assert [r.content for r in repeated] == [r.content for r in alone] == bodies
+    for ours, theirs in zip(repeated, alone, strict=True):
+        assert ours.headers.multi_items() == theirs.headers.multi_items()
+    assert [r.headers.get_list("x-usagekit-violations") for r in repeated] == [["1"]] * 4
