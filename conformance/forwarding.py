@@ -2,9 +2,9 @@
 
 Hop-by-hop headers (RFC 9110 7.6.1) and those a ``Connection`` header names
 concern one connection only and are never forwarded, in either direction;
-``Host`` is the upstream's. For the endpoint, ``Accept-Encoding`` keeps only
-the codings the judge can read, so that a compressed answer is judged and
-never misread.
+``Host`` is the upstream's, and ``Expect`` the proxy meets itself. For the
+endpoint, ``Accept-Encoding`` keeps only the codings the judge can read, so
+that a compressed answer is judged and never misread.
 """
 
 from __future__ import annotations
@@ -34,8 +34,11 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-#: Of a request: the upstream's Host is its own, and the body is framed anew.
-_NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length"}
+#: Of a request: the upstream's Host is its own, and the body is framed anew. An
+#: ``Expect: 100-continue`` the proxy has met: it forwards a request once it holds the
+#: whole body (uvicorn sends the client its 100 Continue when the body is read), so the
+#: upstream has nothing to wait for, and an interim 100 from it would only be skipped.
+_NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
 #: Codings the judge reads a compressed answer through (httpx's decoders).
 DECODABLE = frozenset({b"gzip", b"deflate", b"identity"})
 #: A request body beyond this is refused with a 413 (the contract's operation has none).
