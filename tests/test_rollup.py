@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from usagekit.mock.core.buckets import Granularity, bucket_grid
 from usagekit.mock.core.instants import US, parse_datetime
-from usagekit.mock.core.rollup import INDEX_CELLS, SLOT, Rollup, RollupCache, tally_rollup
+from usagekit.mock.core.rollup import INDEX_CELLS, SLOT, Rollup
+from usagekit.mock.core.rollup_tally import RollupCache, tally_rollup
 from usagekit.mock.core.tally import Tally, tally_records
 from usagekit.mock.core.zones import get_timeline
 

@@ -20,7 +20,7 @@ from .buckets import bucket_grid
 from .dataset import Dataset
 from .query import UsageQuery
 from .response import UsageMeta, UsageResult
-from .rollup import RollupCache, tally_rollup
+from .rollup_tally import RollupCache, tally_rollup
 from .tally import Tally, record_range, tally_slice
 
 __all__ = ["Aggregator", "aggregate"]

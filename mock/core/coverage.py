@@ -39,7 +39,7 @@ from typing import Any
 from .buckets import bucket_grid
 from .instants import US
 from .query import MAX_LIMIT, MIN_LIMIT, Dimension, Granularity, RawQuery, UsageQuery
-from .zones import Timeline
+from .zone_classes import zone_cells
 
 __all__ = [
     "CATALOGUE",
@@ -139,7 +139,7 @@ def query_cells(query: UsageQuery) -> tuple[str, ...]:
         _truncated(query, span, len(changes[0])),
         _RANGE_NAMES[bisect.bisect_left(_RANGE_MOST, span)],
     )
-    return shape + _zone_cells(timeline, start, end, changes)
+    return shape + zone_cells(timeline, start, end, changes)
 
 
 #: The shortest bucket of each granularity where the offset does not change (s).
@@ -174,82 +174,6 @@ def _shape_cells(
         found.append("limit:truncated")
     found.append(f"range:{span}")
     return tuple(found)
-
-
-def _zone_cells(
-    timeline: Timeline, start: int, end: int, changes: tuple[list[int], list[int]]
-) -> tuple[str, ...]:
-    """``changes``: the offset changes in ``(start, end - 1]`` (s)."""
-    found = _zone_classes(timeline, _year_start(start), _year_start(end, after=True))
-    instants, offsets = changes
-    if not instants:
-        return found
-    changes = ["tz:offset-change"]
-    before = timeline.offset_at(start)
-    for instant, after in zip(instants, offsets, strict=True):
-        # The local times [instant + before, instant + after) never happen.
-        first_midnight = -(-(instant + before) // 86_400) * 86_400
-        if first_midnight < instant + after:
-            changes.append("tz:skipped-midnight")
-            break
-        before = after
-    return found + tuple(changes)
-
-
-@functools.lru_cache(maxsize=1024)
-def _zone_classes(timeline: Timeline, lo: int, hi: int) -> tuple[str, ...]:
-    """The zone's classes over the whole years ``[lo, hi)`` (s)."""
-    first = timeline.offset_at(lo)
-    instants, offsets = timeline.transitions(lo, hi - 1)
-    seen = {first, *offsets.tolist()}
-    found = []
-    if not len(instants):
-        found.append("tz:utc" if first == 0 else "tz:fixed")
-    forward = [
-        t
-        for t, before, after in zip(
-            instants.tolist(), [first, *offsets.tolist()], offsets.tolist(), strict=False
-        )
-        if after > before
-    ]
-    if forward:
-        # A clock that springs forward in January-June is a northern summer.
-        north = (forward[0] - lo) % (366 * 86_400) < 182 * 86_400
-        found.append("tz:dst-north" if north else "tz:dst-south")
-    if any(offset % 3600 for offset in seen):
-        found.append("tz:fractional")
-    return tuple(found)
-
-
-def _year_start(second: int, *, after: bool = False) -> int:
-    """The first second of ``second``'s UTC year (of the next year when ``after``)."""
-    return _year_start_of_day(second // 86_400, after)
-
-
-@functools.lru_cache(maxsize=4096)
-def _year_start_of_day(days: int, after: bool) -> int:
-    year = _civil_year(days) + (1 if after else 0)
-    return _days_from_civil(year) * 86_400
-
-
-def _civil_year(days: int) -> int:
-    # Proleptic Gregorian year of a day count since 1970-01-01 (Hinnant's algorithm).
-    z = days + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    month = (5 * doy + 2) // 153
-    return yoe + era * 400 + (1 if month >= 10 else 0)
-
-
-def _days_from_civil(year: int) -> int:
-    # Days from 1970-01-01 to the 1st of January of ``year``.
-    y = year - 1
-    era = y // 400
-    yoe = y - era * 400
-    doe = 365 * yoe + yoe // 4 - yoe // 100 + 306
-    return era * 146_097 + doe - 719_468
 
 
 def unmatched(

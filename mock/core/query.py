@@ -17,7 +17,7 @@ from enum import StrEnum
 from .buckets import Granularity
 from .errors import FieldError, QueryError, UnknownZoneError
 from .instants import MAX_INSTANT, MIN_INSTANT, US, format_instant, local_instant, read_datetime
-from .zones import Timeline, available_zones, get_timeline
+from .zones import Timeline, get_timeline, zone_hint
 
 __all__ = [
     "DEFAULT_GRANULARITY",
@@ -247,18 +247,9 @@ def _zone(value: str | None, invalid: _Report) -> tuple[str | None, Timeline | N
     try:
         return name, get_timeline(name)
     except UnknownZoneError as exc:
-        hint = _zone_hint(name)
+        hint = zone_hint(name)
         invalid("tz", f"{exc}{f'; did you mean {hint!r}?' if hint else ''}")
         return None, None
-
-
-@functools.cache
-def _zones_by_folded_name() -> dict[str, str]:
-    return {name.casefold(): name for name in available_zones()}
-
-
-def _zone_hint(name: str) -> str | None:
-    return _zones_by_folded_name().get(name.casefold())
 
 
 def _instant(name: str, text: str, timeline: Timeline | None, invalid: _Report) -> int | None:

@@ -40,7 +40,7 @@ import numpy as np
 
 from .errors import UnknownZoneError
 
-__all__ = ["Timeline", "available_zones", "get_timeline", "get_zone", "same_zone"]
+__all__ = ["Timeline", "available_zones", "get_timeline", "get_zone", "same_zone", "zone_hint"]
 
 _CYCLE_YEARS = 400
 _CYCLE_SECONDS = 146_097 * 86_400
@@ -51,6 +51,16 @@ def available_zones() -> frozenset[str]:
     """The zone names of the pinned IANA database (case-sensitive)."""
     text = (importlib.resources.files("tzdata") / "zones").read_text(encoding="utf-8")
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+def zone_hint(name: str) -> str | None:
+    """The zone ``name`` means when only its case is wrong (``europe/vienna``), if any."""
+    return _zones_by_folded_name().get(name.casefold())
+
+
+@functools.cache
+def _zones_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in available_zones()}
 
 
 def _zone_file(name: str) -> importlib.resources.abc.Traversable:
