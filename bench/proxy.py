@@ -10,10 +10,9 @@ and through the proxy:
 
 * ``cached``: a dozen dashboard queries repeated -- the proxy has judged each
   answer once and finds its verdict again by the request and the answer's bytes;
-* ``unique``: every request a new query, so every answer is judged in full --
-  except that wrk seeds each thread alike in every cell, so the first thread of
-  a c=32 cell asks again what the c=1 cell asked (the mock's memo and the
-  proxy's verdicts find those), on both paths alike.
+* ``unique``: every request a new query, so every answer is judged in full
+  (each wrk run and each of its threads draws its own queries, seeded by the
+  run's number: no cell asks what an earlier one warmed a cache with).
 
 Each cell is measured in two placements of the processes on the CPUs:
 
