@@ -78,10 +78,12 @@ class Balance:
         if slot is None:
             return False
         now = time.monotonic_ns()
-        siblings = [t for t in range(board.workers) if t != slot and board.alive(t, now)]
-        to = min(siblings, key=board.load, default=None)
+        live = (
+            (board.load(t), t) for t in range(board.workers) if t != slot and board.alive(t, now)
+        )
+        least, to = min(live, default=(None, None))
         sock = transport.get_extra_info("socket")
-        if to is None or board.load(slot) <= board.load(to) or sock is None:
+        if to is None or board.load(slot) <= least or sock is None:
             return False
         rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [sock.fileno()]))]
         try:
@@ -99,7 +101,7 @@ class Balance:
         both on its way and open, or as neither."""
         if self.slot is not None:
             self.board.opened(self.slot, connections)
-            if taken_from is not None and taken_from < self.board.workers:
+            if taken_from is not None:
                 self.board.taken(self.slot, taken_from)
 
     def stop(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -156,11 +158,11 @@ class Balance:
                 self.readers.remove(sock)
                 sock.close()
                 return
-            if len(data) != _SLOT.size or len(fds) != 1:  # never from a sibling
-                for fd in fds:
+            (sender,) = _SLOT.unpack(data) if len(data) == _SLOT.size else (None,)
+            if sender is None or sender >= self.board.workers or len(fds) != 1:
+                for fd in fds:  # never from a sibling
                     os.close(fd)
                 continue
-            (sender,) = _SLOT.unpack(data)
             try:
                 conn = socket.socket(fileno=fds[0])
             except OSError:  # not a socket

@@ -108,14 +108,12 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         balance = self.balance
+        if balance is not None and self.taken_from is None and balance.pass_on(transport):
+            self.passed_on = True  # uvicorn never knew it
+            return
+        super().connection_made(transport)
         if balance is not None:
-            if self.taken_from is None and balance.pass_on(transport):
-                self.passed_on = True  # uvicorn never knew it
-                return
-            super().connection_made(transport)
             balance.opened(len(self.connections), self.taken_from)
-        else:
-            super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             self._refuse(
                 service_unavailable(
