@@ -101,16 +101,14 @@ class FrontDoor:
         if body is None:
             await self.app(scope, receive, send)
             return
-        limit, recording = self.limit, self.door.recording
+        limit = self.limit
         limit.in_flight += 1
         try:
             try:
                 await send_bytes(send, 200, body, NO_ORIGIN, scope)
             finally:
-                if recording is not None:
-                    recording.journal.record_request(scope, 200, perf_counter() - started)
-            if recording is not None:
-                recording.coverage.record_answer(scope, 200, b"")
+                self._journal(scope, started)
+            self._ledger(scope)
         except Exception as exc:
             # Whatever fails here fails once the answer has started, as behind the Guard.
             await self.failed(scope, send, exc, started=True)
@@ -131,20 +129,29 @@ class FrontDoor:
         body = self._hit(scope)
         if body is None:
             return False
-        recording = self.door.recording
         try:
             try:
                 write_now(cycle, 200, json_head(body, NO_ORIGIN), body)
             finally:
-                if recording is not None:
-                    recording.journal.record_request(scope, 200, perf_counter() - started)
-            if recording is not None:
-                recording.coverage.record_answer(scope, 200, b"")
+                self._journal(scope, started)
+            self._ledger(scope)
         except Exception as exc:  # after the answer started: as the Guard does, logged
             logger.debug("error after the answer started: %s", type(exc).__name__)
             if not cycle.response_complete:  # as uvicorn ends a task's answer cut short
                 cycle.transport.close()
         return True
+
+    def _journal(self, scope: Scope, started: float) -> None:
+        """Journal a 200 the door answered (also one whose writing failed)."""
+        recording = self.door.recording
+        if recording is not None:
+            recording.journal.record_request(scope, 200, perf_counter() - started)
+
+    def _ledger(self, scope: Scope) -> None:
+        """Count a 200 the door answered in the coverage ledger, once it is written."""
+        recording = self.door.recording
+        if recording is not None:
+            recording.coverage.record_answer(scope, 200, b"")
 
     def _hit(self, scope: Scope) -> bytes | None:
         key = None
