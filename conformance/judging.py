@@ -77,7 +77,7 @@ def judge(view: ExchangeView, rules: Iterable[Rule] | None = None) -> list[Judge
         if rule.kind is not RuleKind.RESPONSE:
             raise ValueError(f"{rule.name} is a {rule.kind.value} rule, not a response rule")
         try:
-            verdict = rule.run_response(view)
+            verdict = rule.func(view)  # Rule.run_response, without its frame
         except ConformanceFailure as failure:
             verdicts.append(Judged(rule=rule, failure=_attributed(failure, rule, view)))
         except Exception as exc:  # a rule must not take the run down with it

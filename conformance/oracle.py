@@ -76,7 +76,9 @@ def _labels(grid: BucketGrid, stamps: Stamps) -> Labels | None:
     head, openers = len(OPENER_HEAD), grid.openers
     if openers.shape[1] != head + LABEL_WIDTH + len(OPENER_TAIL) or not len(openers):
         return None  # rows widened past the label for some page: not read here
-    text = openers[:, head : head + LABEL_WIDTH].tobytes().replace(b"\0", b"")
+    text = openers[:, head : head + LABEL_WIDTH].tobytes()
+    if b"\0" in text:  # labels narrower than the slot (``Z``): only then a copy without
+        text = text.replace(b"\0", b"")
     width, count = len(text) // len(openers), len(openers)
     if width not in (20, 25) or width * count != len(text) or not text.isascii():
         return None
@@ -193,7 +195,12 @@ class Oracle:
     def grid(query: UsageQuery) -> Stamps:
         """The buckets' starts and offsets, as the reference semantics cut them."""
         grid = bucket_grid(query.timeline, query.granularity, query.start, query.end, query.limit)
-        return Stamps(grid.starts.astype(np.int64) * US, grid.offsets.astype(np.int64))
+        # Each start but the last edge is a whole second in µs (starts * US, read-only
+        # like the grid): the edges themselves, not a division and a product of them.
+        instants = grid.edges[:-1]
+        if instants.dtype != np.int64:
+            instants = grid.starts.astype(np.int64) * US
+        return Stamps(instants, grid.offsets.astype(np.int64, copy=False))
 
     @staticmethod
     def labels(query: UsageQuery, grid: Stamps) -> Labels | None:

@@ -33,6 +33,7 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -127,17 +128,39 @@ def scenario_rule(
 ResponseCheck = Callable[[ExchangeView], Verdict]
 
 
+#: A guarded rule's checks and the function they guard (see _guard).
+_GUARD = "__usagekit_guard__"
+#: A check: a callable of the view, and whether it names a reading (else a predicate).
+_Check = tuple[Callable[[ExchangeView], Any], bool]
+
+
+def _guard(func: ResponseCheck, checks: tuple[_Check, ...]) -> ResponseCheck:
+    """``func`` guarded by ``checks``, in order: a reading that is ``None`` or ``False``, or
+    a predicate that is false, makes it not applicable. Guards stacked on a guarded rule
+    join its checks in one wrapper (outer first): a wrapper and a call per reading were a
+    twentieth of judging an answer whose body is small."""
+    inner = getattr(func, _GUARD, None)
+    if inner is not None:
+        func, more = inner
+        checks = (*checks, *more)
+
+    @functools.wraps(func)
+    def guarded(view: ExchangeView) -> Verdict:
+        for check, reading in checks:
+            value = check(view)
+            if (value is None or value is False) if reading else not value:
+                return NOT_APPLICABLE
+        return func(view)
+
+    setattr(guarded, _GUARD, (func, checks))
+    return guarded
+
+
 def when(predicate: Callable[[ExchangeView], bool]) -> Callable[[ResponseCheck], ResponseCheck]:
     """Guard a response rule: it applies only to exchanges whose view satisfies ``predicate``."""
 
     def decorate(func: ResponseCheck) -> ResponseCheck:
-        @functools.wraps(func)
-        def guarded(view: ExchangeView) -> Verdict:
-            if not predicate(view):
-                return NOT_APPLICABLE
-            return func(view)
-
-        return guarded
+        return _guard(func, ((predicate, False),))
 
     return decorate
 
@@ -152,15 +175,12 @@ def needs(*readings: str) -> Callable[[ResponseCheck], ResponseCheck]:
     unknown = [name for name in readings if not hasattr(ExchangeView, name)]
     if unknown:
         raise ValueError(f"ExchangeView has no reading {', '.join(unknown)}")
+    checks = tuple((attrgetter(name), True) for name in readings)
 
-    def present(view: ExchangeView) -> bool:
-        for name in readings:
-            value = getattr(view, name)
-            if value is None or value is False:
-                return False
-        return True
+    def decorate(func: ResponseCheck) -> ResponseCheck:
+        return _guard(func, checks)
 
-    return when(present)
+    return decorate
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,10 +207,12 @@ class Traffic:
     def _judged(self, exchange: Exchange, content: bytes) -> _Verdicts:
         view = ExchangeView(exchange, self.oracle)
         findings: list[tuple[str, Finding | None]] = []
+        clean = True
         for judged in judge(view, self.rules):
             failure = judged.failure
             finding = None
             if failure is not None:
+                clean = False
                 finding = Finding(
                     rule=judged.rule.name,
                     title=failure.kind_title,
@@ -223,7 +225,7 @@ class Traffic:
             content=content,
             findings=tuple(findings),
             cells=cells_of(view),
-            clean=all(finding is None for _, finding in findings),
+            clean=clean,
         )
 
     def _count(self, finding: Finding) -> None:

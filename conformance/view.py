@@ -56,24 +56,16 @@ class ExchangeView:
     def __init__(self, exchange: Exchange, oracle: Oracle) -> None:
         self.exchange = exchange
         self.oracle = oracle
+        # Plain attributes, not properties: the rules and guards ask a dozen times an exchange.
+        self.config: KitConfig = oracle.config
+        self.profile: Profile = oracle.config.profile
+        #: Whether the run holds the server to the reference semantics.
+        self.reference = self.profile is Profile.REFERENCE
         self._resolutions: dict[tuple[str, int], UsageQuery | QueryError] = {}
         self._grid: tuple[UsageQuery, Stamps] | None = None
 
     def __repr__(self) -> str:
         return f"ExchangeView({self.exchange.method} {self.exchange.url} -> {self.exchange.status})"
-
-    @property
-    def config(self) -> KitConfig:
-        return self.oracle.config
-
-    @property
-    def profile(self) -> Profile:
-        return self.oracle.config.profile
-
-    @property
-    def reference(self) -> bool:
-        """Whether the run holds the server to the reference semantics."""
-        return self.profile is Profile.REFERENCE
 
     @property
     def validation_statuses(self) -> frozenset[int]:
