@@ -77,7 +77,7 @@ def decode_expected(content: bytes, expectation: Expectation) -> tuple[Any, Expe
         body = _decoder(expectation).decode(content)
     except msgspec.MsgspecError:
         return None
-    return body, Expected(expectation, list(map(attrgetter("values"), body.data)))
+    return body, Expected(expectation, body.data)
 
 
 @cache  # one per order of the dimensions a request groups by
@@ -92,12 +92,30 @@ class ExpectedColumns:
 
     def __init__(self, expected: Expected, plain: Callable[[], Columns]) -> None:
         self._expected = expected.expectation
-        self._lists = expected.values
+        self._read = expected
         self._plain = plain  # the plain columns, read only when a question needs them
-        self.count = sum(map(len, self._lists))  # a pass over the buckets, not the values
         self.some_bucket_bare = False  # values are required by the expectation
         self.some_undimensioned = False  # ... and so are dimensions
         self._ascending: dict[tuple[str, ...], bool] = {}
+
+    @once
+    def _lists(self) -> list[tuple[Any, ...]]:
+        return self._read.values
+
+    @once
+    def count(self) -> int:
+        """How many values: a pass over the buckets, made only when a question needs the
+        number (one value a bucket: the buckets; whether there are none: ``_some``)."""
+        if self._expected.one_value:
+            return len(self._read.buckets)
+        return sum(map(len, self._lists))
+
+    @once
+    def _some(self) -> bool:
+        """Whether there is any value (``count`` without counting them)."""
+        if self._expected.one_value:
+            return bool(self._read.buckets)
+        return any(self._lists)
 
     @once
     def plain(self) -> Columns:
@@ -119,11 +137,11 @@ class ExpectedColumns:
 
     @property
     def first_names(self) -> tuple[str, ...]:
-        return self._expected.names if self.count else ()
+        return self._expected.names if self._some else ()
 
     def has_exactly(self, names: tuple[str, ...]) -> bool:
         # Every value has exactly the expected names (each a distinct field of its groups).
-        return not self.count or sorted(names) == sorted(self._expected.names)
+        return not self._some or sorted(names) == sorted(self._expected.names)
 
     @once
     def some_without_conversations(self) -> bool:
@@ -140,11 +158,11 @@ class ExpectedColumns:
     def _strictly_ascending(self, names: tuple[str, ...]) -> bool:
         if not names or names != self._expected.names:
             return self.plain.strictly_ascending_within_buckets(names)
-        if self.count < 2:
-            return True
         # One name: its values, compared as strings; more: tuples of them, in group_by order
         # (the reference's sort key, as Columns compares them).
         keys = list(map(_keys(names), chain.from_iterable(self._lists)))
+        if len(keys) < 2:  # the count, without a pass of its own
+            return True
         # Each key is compared with the one before it in its bucket, a bucket's first with
         # one below any other ("" or ()), so that a single pass of lt in C proves it all. A
         # first key of "" is not above "": there (and wherever the proof fails, when the
@@ -156,18 +174,24 @@ class ExpectedColumns:
         return all(map(lt, before, keys)) or self.plain.strictly_ascending_within_buckets(names)
 
     def sorted_within_buckets(self, names: tuple[str, ...]) -> bool:
-        if self.count < 2 or not names or self.strictly_ascending_within_buckets(names):
+        # The proof for the expected names first: it answers fewer than two values itself,
+        # without the count's pass over the buckets.
+        if not names or (
+            names == self._expected.names and self.strictly_ascending_within_buckets(names)
+        ):
+            return True
+        if self.count < 2 or self.strictly_ascending_within_buckets(names):
             return True
         return self.plain.sorted_within_buckets(names)
 
     def distinct_within_buckets(self, names: tuple[str, ...]) -> bool:
-        if self.count < 2:
-            return True
         if not names:  # one value a bucket, when the expectation wants exactly one
-            return self._expected.one_value or bool(every(self.per_bucket <= 1))
+            return self._expected.one_value or self.count < 2 or bool(every(self.per_bucket <= 1))
         # Distinctness does not depend on the order the names are compared in.
         if sorted(names) == sorted(self._expected.names) and self.strictly_ascending_within_buckets(
             self._expected.names
         ):
+            return True
+        if self.count < 2:
             return True
         return self.plain.distinct_within_buckets(names)
