@@ -79,14 +79,14 @@ def meta_echoes_query(view: ExchangeView) -> Verdict:
     this rule.)
     """
     meta, query = view.usage.meta, view.query
-    expected_group_by = tuple(d.value for d in query.group_by)
+    expected_group_by, timeline = query.dimensions, query.timeline
     problems = []
     if meta.account_id != query.account_id:
         problems.append(f"account_id is {meta.account_id!r}, expected {query.account_id!r}")
     for name, stamp, instant in (("start", meta.start, query.start), ("end", meta.end, query.end)):
         if stamp.instant != instant:
             problems.append(f"{name} is {meta.raw[name]}, expected {query.written(instant)}")
-        elif stamp.offset not in written_offset(query.timeline.offset_at(instant // US)):
+        elif stamp.offset not in written_offset(timeline.offset_at(instant // US)):
             problems.append(f"{name} {meta.raw[name]} is not written in {query.tz}")
     if meta.granularity != query.granularity.value:
         problems.append(
@@ -114,7 +114,7 @@ def values_sorted_by_dimensions(view: ExchangeView) -> Verdict:
     One correct answer: ascending by code point of the dimension values, compared in group_by
     order; dimension keys in any order.
     """
-    names = [d.value for d in view.query.group_by]
+    names = list(view.query.dimensions)
     if view.columns.sorted_within_buckets(tuple(names)):
         return  # the walk below only names the first bucket out of order
     key = itemgetter(*names)  # one name: the value itself, which sorts as its 1-tuple would

@@ -16,7 +16,7 @@ import numpy as np
 
 from usagekit.conformance.failures import WrongValue
 from usagekit.conformance.profiles import Profile
-from usagekit.conformance.registry import Verdict, needs, response_rule, when
+from usagekit.conformance.registry import NOT_APPLICABLE, Verdict, needs, response_rule, when
 from usagekit.conformance.stamps import (
     Stamps,
     every,
@@ -139,7 +139,6 @@ def _sent_limit(view: ExchangeView) -> int | None:
 
 @response_rule(Profile.CONTRACT)
 @needs("usage")
-@when(lambda view: _sent_limit(view) is not None)
 def bucket_count_within_limit(view: ExchangeView) -> Verdict:
     """An answer holds at most `limit` buckets (500 when not given).
 
@@ -147,6 +146,8 @@ def bucket_count_within_limit(view: ExchangeView) -> Verdict:
     plain digits is not judged.
     """
     limit = _sent_limit(view)
+    if limit is None:  # the guard's, read once
+        return NOT_APPLICABLE
     count = len(view.usage.texts)
     if count > limit:
         raise WrongValue(f"{count} buckets for limit={limit}", exchanges=(view.exchange,))
@@ -161,7 +162,6 @@ def _zone(view: ExchangeView) -> str | None:
 
 @response_rule(Profile.CONTRACT)
 @needs("usage")
-@when(lambda view: _zone(view) is not None)
 def ts_in_requested_zone(view: ExchangeView) -> Verdict:
     """Each bucket's ts is written in the requested zone's UTC offset at that instant.
 
@@ -169,6 +169,8 @@ def ts_in_requested_zone(view: ExchangeView) -> Verdict:
     with seconds written exactly or to the minute (either way of rounding).
     """
     zone = _zone(view)
+    if zone is None:  # the guard's, read once
+        return NOT_APPLICABLE
     timeline = get_timeline(zone)
     stamps = view.stamps
     if not len(stamps):
