@@ -85,7 +85,8 @@ def judge(view: ExchangeView, rules: Iterable[Rule] | None = None) -> list[Judge
             verdicts.append(Judged(rule=rule, failure=_attributed(failure, rule, view)))
         else:
             if verdict is not NOT_APPLICABLE:
-                verdicts.append(_held(rule))
+                held = _HELD.get(rule.name)  # _held's look-up, without its frame
+                verdicts.append(held if held is not None and held.rule is rule else _held(rule))
     return verdicts
 
 

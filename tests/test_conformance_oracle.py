@@ -90,6 +90,30 @@ def test_readings_the_contract_leaves_open_are_not_judged(params) -> None:
     assert Oracle(CONFIG, None).raw_query(exchange("parent", KeyRole.ACCOUNT, *params)) is None
 
 
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["start", "end", "granularity", "tz", "limit", "group_by", "x"]),
+            st.sampled_from(["null", "", "a", "a,b", "1"]),
+        ),
+        max_size=6,
+    )
+)
+def test_raw_query_reads_each_name_s_values_as_sent(params) -> None:
+    # One pass over the parameters gives what a look-up of each name's values gave.
+    sent = exchange("parent", KeyRole.ACCOUNT, *params)
+    values = {name: sent.values(name) for name in ("start", "end", "granularity", "tz", "limit")}
+    groups = sent.values("group_by")
+    raw = Oracle(CONFIG, None).raw_query(sent)
+    if any(len(v) > 1 or "null" in v for v in values.values()) or "null" in groups:
+        assert raw is None
+        return
+    assert raw == RawQuery(
+        **{name: v[0] if v else None for name, v in values.items()},
+        group_by=[item for value in groups for item in value.split(",")] if groups else None,
+    )
+
+
 def test_group_by_merges_both_forms() -> None:
     raw = Oracle(CONFIG, None).raw_query(
         exchange("parent", KeyRole.ACCOUNT, ("group_by", "agent,type"), ("group_by", "agent"))
