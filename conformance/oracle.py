@@ -53,11 +53,11 @@ class Access(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Labels:
-    """A grid's ``ts`` labels as the reference writes them (each as long as the others),
-    and the stamps they read as: the instants, and the offsets to the minute written."""
+    """A grid's ``ts`` labels as the reference writes them, and the stamps they read as:
+    the instants, and the offsets to the minute written."""
 
-    text: str  # every label, one after the other
-    width: int
+    text: str  # every label, one after the other, a NUL between two (none is in a label)
+    count: int
     stamps: Stamps
 
     def read(self, texts: list[str]) -> Stamps | None:
@@ -65,12 +65,14 @@ class Labels:
 
         What reading each text would give, without reading it: an answer on its
         query's grid writes the reference's labels, and reading those was a
-        twentieth of judging it (a hash and a look-up each). Every text as long as
-        a label, and all of them together the labels' text, is each one its label.
+        twentieth of judging it (a hash and a look-up each). As many texts as
+        labels, joined by NULs as the labels are, are each its label: the join
+        has as many NULs as the labels' text only if no text holds one, and then
+        it splits there alone (no pass over the texts' lengths).
         """
-        if len(texts) * self.width != len(self.text) or {self.width} != set(map(len, texts)):
+        if len(texts) != self.count:
             return None
-        return self.stamps if "".join(texts) == self.text else None
+        return self.stamps if "\0".join(texts) == self.text else None
 
 
 def _labels(grid: BucketGrid, stamps: Stamps) -> Labels | None:
@@ -89,7 +91,9 @@ def _labels(grid: BucketGrid, stamps: Stamps) -> Labels | None:
     offsets = stamps.offsets
     if np.count_nonzero(offsets % 60):  # a label writes its offset to the minute, rounded up
         stamps = Stamps(stamps.instants, -(-offsets // 60) * 60)
-    return Labels(text.decode("ascii"), width, stamps)
+    rows = np.zeros((count, width + 1), np.uint8)  # each label and a NUL
+    rows[:, :width] = np.frombuffer(text, np.uint8).reshape(count, width)
+    return Labels(rows.tobytes()[:-1].decode("ascii"), count, stamps)
 
 
 class Oracle:

@@ -184,6 +184,9 @@ def test_the_grid_s_labels_are_taken_as_read_only_when_written_exactly(
     assert labels.read([texts[0].replace("T", "t"), *texts[1:]]) is None
     assert labels.read(texts[:-1]) is None
     assert labels.read([texts[0] + texts[1][:1], texts[1][1:], *texts[2:]]) is None
+    # ... and as many texts, one holding the NUL the labels are joined with.
+    assert labels.read([texts[0] + "\0" + texts[1], *texts[2:], ""]) is None
+    assert labels.read(["", texts[0] + "\0" + texts[1], *texts[2:]]) is None
 
 
 def test_labels_of_two_widths_are_read_one_by_one() -> None:
