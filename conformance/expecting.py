@@ -19,7 +19,7 @@ so the expectation only ever decides that a rule holds, never that it fails:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from itertools import accumulate, chain
 from operator import attrgetter, lt
 from typing import Annotated, Any
@@ -44,7 +44,12 @@ _CONVERSATIONS = attrgetter("conversations")
 def expectation_of(group_by: Sequence[str] | None, *, reference: bool) -> Expectation | None:
     """What a request's ``group_by`` wants of every value, or ``None`` where no answer
     meets it (a dimension the contract does not name: the plain reading judges those)."""
-    names = tuple(dict.fromkeys(group_by or ()))
+    return _expectation(tuple(group_by or ()), reference)
+
+
+@lru_cache(maxsize=256)  # a request's group_by is one of a few: its expectation, made once
+def _expectation(group_by: tuple[str, ...], reference: bool) -> Expectation | None:
+    names = tuple(dict.fromkeys(group_by))
     if not _KNOWN.issuperset(names):
         return None
     return Expectation(names, one_value=reference and not names, counted=reference and bool(names))
