@@ -85,7 +85,7 @@ def judge(view: ExchangeView, rules: Iterable[Rule] | None = None) -> list[Judge
             verdicts.append(Judged(rule=rule, failure=_attributed(failure, rule, view)))
         else:
             if verdict is not NOT_APPLICABLE:
-                held = _HELD.get(rule.name)  # _held's look-up, without its frame
+                held = _HELD.get(rule.name)  # looked up here, without a frame per rule
                 verdicts.append(held if held is not None and held.rule is rule else _held(rule))
     return verdicts
 
@@ -96,9 +96,8 @@ _HELD: dict[str, Judged] = {}
 
 
 def _held(rule: Rule) -> Judged:
-    held = _HELD.get(rule.name)
-    if held is None or held.rule is not rule:
-        held = _HELD[rule.name] = Judged(rule=rule, failure=None)
+    """``rule``'s verdict "held", made and kept (the caller did not find it in _HELD)."""
+    held = _HELD[rule.name] = Judged(rule=rule, failure=None)
     return held
 
 
