@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Annotated, Any, Self
 
 import msgspec
@@ -29,7 +28,6 @@ __all__ = ["Bucket", "ErrorBody", "Expectation", "Expected", "UsageBody", "Usage
 
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
-_VALUES = attrgetter("values")
 
 
 class Value(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -85,25 +83,14 @@ class Expectation:
     counted: bool
 
 
+@dataclass(frozen=True, slots=True)
 class Expected:
-    """An answer's values decoded as its :class:`Expectation` wants them, per bucket
-    (see :mod:`~usagekit.conformance.expecting`): ``buckets`` as decoded (each with
-    ``values``), and their ``values`` listed when first asked (an ungrouped answer's
-    rules never ask: its expectation proves one value a bucket)."""
+    """An answer's buckets decoded as its :class:`Expectation` wants them, each with its
+    ``values`` (see :mod:`~usagekit.conformance.expecting`, which lists those values only
+    when a rule asks: an ungrouped answer's rules never do)."""
 
-    __slots__ = ("_values", "buckets", "expectation")
-
-    def __init__(self, expectation: Expectation, buckets: Sequence[Any]) -> None:
-        self.expectation = expectation
-        self.buckets = buckets
-        self._values: list[tuple[Any, ...]] | None = None
-
-    @property
-    def values(self) -> list[tuple[Any, ...]]:
-        """Each bucket's values: records with seconds, conversations, dimensions."""
-        if self._values is None:
-            self._values = list(map(_VALUES, self.buckets))
-        return self._values
+    expectation: Expectation
+    buckets: Sequence[Any]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

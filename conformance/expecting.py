@@ -38,7 +38,7 @@ __all__ = ["ExpectedColumns", "decode_expected", "expectation_of"]
 
 _KNOWN = frozenset(d.value for d in Dimension)
 Counted = Annotated[int, msgspec.Meta(ge=1)]
-_CONVERSATIONS = attrgetter("conversations")
+_CONVERSATIONS, _VALUES = attrgetter("conversations"), attrgetter("values")
 
 
 def expectation_of(group_by: Sequence[str] | None, *, reference: bool) -> Expectation | None:
@@ -105,7 +105,8 @@ class ExpectedColumns:
 
     @once
     def _lists(self) -> list[tuple[Any, ...]]:
-        return self._read.values
+        """Each bucket's values: records with seconds, conversations, dimensions."""
+        return list(map(_VALUES, self._read.buckets))
 
     @once
     def count(self) -> int:
