@@ -11,6 +11,8 @@ PORT   ?= 8000
 ARGS   ?=
 # The browser tests drive Debian's chromium with Playwright; nothing downloads a browser.
 CHROMIUM ?= /usr/bin/chromium
+# pytest-xdist's workers for `make test`: one per core (`make test WORKERS=0`: in process).
+WORKERS ?= auto
 
 # One stamp per dependency set, so that `make mock` after `make test` (or the
 # other way round) installs only what that target lacks. A set is reinstalled
@@ -51,7 +53,7 @@ $(CHROMIUM):
 # Steps the suite needs besides the dev set (a browser, node packages) go in
 # as further prerequisites of `test`.
 test: lint $(CHROMIUM)
-	USAGEKIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(ARGS)
+	USAGEKIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -n $(WORKERS) $(ARGS)
 
 bench: $(BENCH)
 	$(BIN)/python bench/aggregate.py
