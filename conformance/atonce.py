@@ -26,7 +26,7 @@ from .admin import error_body, reply
 from .connection import WHOLE, Connection
 from .flight import Flight
 from .forwarding import has_body
-from .upstream import Answer, UpstreamTimeout
+from .upstream import Answer, UpstreamError, UpstreamTimeout
 
 __all__ = ["MAX_JUDGED", "AtOnce"]
 
@@ -104,6 +104,11 @@ class AtOnce:
             return
         try:
             raw = answer.read_now(MAX_JUDGED)
+        except UpstreamError as exc:  # cut short by the connection's end: as the task's read
+            answer.release()
+            later(cycle, partial(_replying, 502, error_body("upstream_unreadable", str(exc))))
+            return
+        try:
             status, headers, body = self._verdict(flight, answer, raw)
             write_now(cycle, status, headers, body)
             if self.recorder is not None:

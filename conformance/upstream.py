@@ -63,7 +63,8 @@ class Answer:
             await connection.arrival(BODY)
 
     async def read(self, limit: int) -> bytes | bytearray:
-        """The whole body; :class:`UpstreamError` past ``limit`` bytes. A body the request
+        """The whole body; :class:`UpstreamError` past ``limit`` bytes, or when the connection
+        ended before the length or the chunks the answer announced. A body the request
         was sent ``whole`` for comes as the buffer it was read into (never written to
         again)."""
         connection = self._connection
@@ -83,8 +84,17 @@ class Answer:
         self._ended = not (self._done or connection.done)
         self._done = True
         whole = connection.whole
-        if whole is not None:  # the connection's end before the body's: what came of it
-            return whole if connection.filled == len(whole) else bytes(whole[: connection.filled])
+        if whole is not None:
+            if connection.filled == len(whole):
+                return whole
+            raise UpstreamError(  # the connection's end before the body's
+                f"{connection.where} closed the connection after {connection.filled} "
+                f"of the {len(whole)} bytes its answer announced"
+            )
+        if self._ended and _framed(self.headers, self.names):
+            raise UpstreamError(
+                f"{connection.where} closed the connection before the end of its answer's body"
+            )
         body = connection.body
         connection.body, connection.buffered = deque(), 0
         return body[0] if len(body) == 1 else b"".join(body)
@@ -102,6 +112,15 @@ class Answer:
             idle.append(connection)
         else:
             connection.close()
+
+
+def _framed(headers: Headers, names: list[bytes]) -> bool:
+    """Whether an answer's body ends by its own framing (RFC 9112 6.3): chunked last,
+    or a length; else it ends with the connection, and its end is no loss."""
+    if b"transfer-encoding" in names:
+        coding = headers[names.index(b"transfer-encoding")][1]
+        return coding.rpartition(b",")[2].strip().lower() == b"chunked"
+    return b"content-length" in names
 
 
 class Upstream:

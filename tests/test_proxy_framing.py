@@ -1,0 +1,96 @@
+"""The framing of an upstream's answer as the proxy's client gets it, from a raw upstream
+that writes what a broken or unusual backend writes: an answer cut short by the
+connection's end is never passed on as a whole one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from processes import in_thread
+from proxy_support import USAGE, proxy_server, traffic
+
+from usagekit.conformance.proxy import ValidationProxy
+
+ANSWER = b'{"data": [], "meta": {}}'
+CUT = ANSWER[:-7]
+#: By the path asked: the whole answer, or the same cut short, then the connection's end.
+WRITES = {
+    "whole": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"content-length: %d\r\n\r\n%s" % (len(ANSWER), ANSWER),
+    "length": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"content-length: %d\r\n\r\n%s" % (len(ANSWER), CUT),
+    "chunked": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"transfer-encoding: chunked\r\n\r\n%x\r\n%s" % (len(ANSWER), CUT),
+}
+
+
+async def _upstream(writers: list[asyncio.StreamWriter]) -> asyncio.Server:
+    """Answers each request by the ``cut`` parameter it carries (``WRITES``); closes the
+    connection after a cut answer."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                cut = head.split(b"cut=", 1)[1].split(b" ", 1)[0].decode()
+                writer.write(WRITES[cut])
+                await writer.drain()
+                if cut != "whole":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+def _through(cuts: list[str]) -> list[httpx.Response]:
+    """``cuts`` in turn through a served proxy, over one kept-alive client connection."""
+
+    async def go() -> list[httpx.Response]:
+        writers: list[asyncio.StreamWriter] = []
+        upstream = await _upstream(writers)
+        port = upstream.sockets[0].getsockname()[1]
+        server = proxy_server(ValidationProxy(f"http://127.0.0.1:{port}", traffic(), timeout=5))
+        with in_thread(server):
+            base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+
+            def ask() -> list[httpx.Response]:
+                with httpx.Client(base_url=base, timeout=10) as client:
+                    path = USAGE.format("me")
+                    return [client.get(path, params={"cut": cut}) for cut in cuts]
+
+            answers = await asyncio.get_running_loop().run_in_executor(None, ask)
+        upstream.close()
+        for writer in writers:
+            writer.close()
+        await asyncio.sleep(0.05)  # the handlers see their connections end
+        return answers
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("cut", ["length", "chunked"])
+@pytest.mark.parametrize("warm", [False, True], ids=["by-the-task", "at-once"])
+def test_an_answer_the_upstream_cuts_short_is_a_502_not_a_shorter_whole_answer(
+    cut: str, warm: bool
+) -> None:
+    """An answer of the endpoint the upstream's connection ends before the length or the
+    chunks it announced: the client gets a 502 in the contract's shape, not the bytes
+    that came framed anew as a complete answer (which the judge would then blame on the
+    schema, with a curl that gets the whole answer); the proxy goes on serving."""
+    cuts = ["whole"] * warm + [cut, "whole"]  # warm: a kept-alive connection, taken at once
+    answers = _through(cuts)
+    for answer, asked in zip(answers, cuts, strict=True):
+        if asked == "whole":
+            assert (answer.status_code, answer.content) == (200, ANSWER)
+            continue
+        assert answer.status_code == 502
+        body = json.loads(answer.content)
+        assert body["code"] == "upstream_unreadable"
+        assert "closed the connection" in body["message"]
+        assert "x-usagekit-violations" not in answer.headers
