@@ -175,7 +175,9 @@ class Framing(asyncio.BufferedProtocol):
             self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.surplus:
+        # After the head: a trailer field, never merged into the head (RFC 9110 6.5.1); the
+        # proxy drops them (uvicorn sends no trailers).
+        if not (self.surplus or self.head_done):
             self.headers.append((name, value))
             self.names.append(name.lower())
 

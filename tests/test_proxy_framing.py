@@ -24,6 +24,9 @@ WRITES = {
     b"content-length: %d\r\n\r\n%s" % (len(ANSWER), CUT),
     "chunked": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
     b"transfer-encoding: chunked\r\n\r\n%x\r\n%s" % (len(ANSWER), CUT),
+    "trailers": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"transfer-encoding: chunked\r\ntrailer: server-timing\r\n\r\n"
+    b"%x\r\n%s\r\n0\r\nserver-timing: db;dur=53\r\n\r\n" % (len(ANSWER), ANSWER),
 }
 
 
@@ -48,7 +51,7 @@ async def _upstream(writers: list[asyncio.StreamWriter]) -> asyncio.Server:
     return await asyncio.start_server(handle, "127.0.0.1", 0)
 
 
-def _through(cuts: list[str]) -> list[httpx.Response]:
+def _through(cuts: list[str], path: str = USAGE.format("me")) -> list[httpx.Response]:
     """``cuts`` in turn through a served proxy, over one kept-alive client connection."""
 
     async def go() -> list[httpx.Response]:
@@ -61,7 +64,6 @@ def _through(cuts: list[str]) -> list[httpx.Response]:
 
             def ask() -> list[httpx.Response]:
                 with httpx.Client(base_url=base, timeout=10) as client:
-                    path = USAGE.format("me")
                     return [client.get(path, params={"cut": cut}) for cut in cuts]
 
             answers = await asyncio.get_running_loop().run_in_executor(None, ask)
@@ -94,3 +96,14 @@ def test_an_answer_the_upstream_cuts_short_is_a_502_not_a_shorter_whole_answer(
         assert body["code"] == "upstream_unreadable"
         assert "closed the connection" in body["message"]
         assert "x-usagekit-violations" not in answer.headers
+
+
+@pytest.mark.parametrize("path", [USAGE.format("me"), "/v1/other"], ids=["judged", "streamed"])
+def test_trailer_fields_are_never_merged_into_the_head(path: str) -> None:
+    """A chunked answer's trailer fields come after the body: RFC 9110 6.5.1 forbids
+    merging them into the header section; the proxy drops them, with the ``Trailer``
+    header that announced them (uvicorn sends no trailers)."""
+    answers = _through(["trailers", "whole"], path)
+    assert [(a.status_code, a.content) for a in answers] == [(200, ANSWER)] * 2
+    assert "server-timing" not in answers[0].headers
+    assert "trailer" not in answers[0].headers
