@@ -25,6 +25,7 @@ __all__ = ["Answer", "Headers", "Upstream", "UpstreamError", "UpstreamTimeout"]
 
 _IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 _NO_BODY = frozenset({b"GET", b"HEAD", b"DELETE", b"OPTIONS", b"TRACE"})
+_CUT_SHORT = "{} closed the connection before the end of its answer's body"
 
 
 class Answer:
@@ -46,7 +47,8 @@ class Answer:
         return self.headers[names.index(name)][1] if name in names else None
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body, de-framed, chunk by chunk."""
+        """The body, de-framed, chunk by chunk; :class:`UpstreamError` when the connection
+        ended before the length or the chunks the answer announced."""
         connection = self._connection
         assert connection is not None
         while True:
@@ -59,6 +61,8 @@ class Answer:
                 return
             if connection.closed:  # the connection's end is the end of a body without a length
                 self._done = self._ended = True
+                if _framed(self.headers, self.names):  # and cuts short one with a length or chunks
+                    raise UpstreamError(_CUT_SHORT.format(connection.where))
                 return
             await connection.arrival(BODY)
 
@@ -92,9 +96,7 @@ class Answer:
                 f"of the {len(whole)} bytes its answer announced"
             )
         if self._ended and _framed(self.headers, self.names):
-            raise UpstreamError(
-                f"{connection.where} closed the connection before the end of its answer's body"
-            )
+            raise UpstreamError(_CUT_SHORT.format(connection.where))
         body = connection.body
         connection.body, connection.buffered = deque(), 0
         return body[0] if len(body) == 1 else b"".join(body)

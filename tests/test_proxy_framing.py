@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import httpx
 import pytest
@@ -23,6 +24,8 @@ WRITES = {
     "length": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
     b"content-length: %d\r\n\r\n%s" % (len(ANSWER), CUT),
     "chunked": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"transfer-encoding: chunked\r\n\r\n%x\r\n%s" % (len(ANSWER), CUT),
+    "streamed-cut": b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"
     b"transfer-encoding: chunked\r\n\r\n%x\r\n%s" % (len(ANSWER), CUT),
     "trailers": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
     b"transfer-encoding: chunked\r\ntrailer: server-timing\r\n\r\n"
@@ -42,7 +45,7 @@ async def _upstream(writers: list[asyncio.StreamWriter]) -> asyncio.Server:
                 cut = head.split(b"cut=", 1)[1].split(b" ", 1)[0].decode()
                 writer.write(WRITES[cut])
                 await writer.drain()
-                if cut != "whole":
+                if cut not in ("whole", "trailers"):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -107,3 +110,40 @@ def test_trailer_fields_are_never_merged_into_the_head(path: str) -> None:
     assert [(a.status_code, a.content) for a in answers] == [(200, ANSWER)] * 2
     assert "server-timing" not in answers[0].headers
     assert "trailer" not in answers[0].headers
+
+
+def test_another_paths_answer_cut_short_reaches_the_client_cut_short() -> None:
+    """A streamed answer (another path's) whose connection ends mid-chunk: the client's
+    connection ends before the body's end too, never with a last chunk that makes it
+    look whole; the proxy goes on serving."""
+
+    async def go() -> tuple[bytes, httpx.Response]:
+        writers: list[asyncio.StreamWriter] = []
+        upstream = await _upstream(writers)
+        port = upstream.sockets[0].getsockname()[1]
+        server = proxy_server(ValidationProxy(f"http://127.0.0.1:{port}", traffic(), timeout=5))
+        with in_thread(server):
+            proxy_port = server.servers[0].sockets[0].getsockname()[1]
+
+            def ask() -> tuple[bytes, httpx.Response]:
+                with socket.create_connection(("127.0.0.1", proxy_port), timeout=10) as sock:
+                    sock.sendall(b"GET /v1/other?cut=streamed-cut HTTP/1.1\r\nhost: p\r\n\r\n")
+                    raw = b""
+                    while chunk := sock.recv(65536):
+                        raw += chunk
+                path = USAGE.format("me")
+                return raw, httpx.get(f"http://127.0.0.1:{proxy_port}{path}?cut=whole")
+
+            answers = await asyncio.get_running_loop().run_in_executor(None, ask)
+        upstream.close()
+        for writer in writers:
+            writer.close()
+        await asyncio.sleep(0.05)
+        return answers
+
+    raw, after = asyncio.run(go())
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"transfer-encoding: chunked" in head
+    assert body == b"%x\r\n%s\r\n" % (len(CUT), CUT)  # what came, and no last chunk
+    assert (after.status_code, after.content) == (200, ANSWER)
