@@ -22,6 +22,7 @@ clients or the holders of ``admin_token`` (:mod:`.admin`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -140,14 +141,22 @@ class ValidationProxy(AtOnce):
         except UpstreamError as exc:
             await reply(send, 502, error_body("upstream_unreachable", str(exc)))
             return
-        await self._answer(flight, answer, send, judged=judged)
+        await self._answer(flight, answer, send, judged=judged, receive=receive)
 
-    async def _answer(self, flight: Flight, answer: Answer, send: Send, *, judged: bool) -> None:
+    async def _answer(
+        self,
+        flight: Flight,
+        answer: Answer,
+        send: Send,
+        *,
+        judged: bool,
+        receive: Receive | None = None,
+    ) -> None:
         try:
-            if judged:
+            if judged or receive is None:
                 await self._judged(flight, answer, send)
             else:
-                await self._streamed(flight, answer, send)
+                await self._streamed(flight, answer, send, receive)
         finally:
             answer.release()
 
@@ -194,19 +203,38 @@ class ValidationProxy(AtOnce):
         if self.recorder is not None:
             self.recorder.add(flight.recorded(answer, raw))
 
-    async def _streamed(self, flight: Flight, answer: Answer, send: Send) -> None:
+    async def _streamed(self, flight: Flight, answer: Answer, send: Send, receive: Receive) -> None:
         headers = kept(answer.headers, answer.names)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         parts: list[bytes] = []
         size = 0
-        async for chunk in answer.chunks():
-            if self.recorder is not None and size < MAX_RECORDED:
-                parts.append(chunk)
-                size += len(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        # A client that leaves mid-answer (an event stream's, a download's) ends the upstream
+        # connection too: else the proxy reads on for nobody, an endless stream for ever.
+        gone = asyncio.ensure_future(_gone(receive, answer))
+        try:
+            async for chunk in answer.chunks():
+                if self.recorder is not None and size < MAX_RECORDED:
+                    parts.append(chunk)
+                    size += len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except UpstreamError:
+            if gone.done():
+                return  # the client left, and the connection with it: nobody to tell
+            # Cut short: the client's connection is to end without the body's end (uvicorn
+            # closes it), never with a last chunk that would make the answer look whole.
+            raise
+        finally:
+            gone.cancel()
         await send({"type": "http.response.body", "body": b""})
         if self.recorder is not None:
             self.recorder.add(flight.recorded(answer, b"".join(parts)[:MAX_RECORDED]))
+
+
+async def _gone(receive: Receive, answer: Answer) -> None:
+    """Until the client's connection ends; then the upstream's under ``answer`` too."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    answer.abort()
 
 
 def _strict_body(violations: list[Violation]) -> bytes:

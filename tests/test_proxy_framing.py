@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 
 import httpx
 import pytest
@@ -147,3 +148,46 @@ def test_another_paths_answer_cut_short_reaches_the_client_cut_short() -> None:
     assert b"transfer-encoding: chunked" in head
     assert body == b"%x\r\n%s\r\n" % (len(CUT), CUT)  # what came, and no last chunk
     assert (after.status_code, after.content) == (200, ANSWER)
+
+
+def test_a_client_that_leaves_a_stream_ends_the_upstreams_connection() -> None:
+    """A client that leaves an endless answer (an event stream on another path) mid-way:
+    the proxy closes its upstream connection too, rather than read on for nobody."""
+    ended: list[float] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n")
+        writer.write(b"transfer-encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(400):  # 20 s of events, unless the proxy hangs up
+                writer.write(b"7\r\ndata:\n\n\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        except ConnectionError:
+            ended.append(time.monotonic())
+        writer.close()
+
+    async def go() -> float:
+        upstream = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = upstream.sockets[0].getsockname()[1]
+        server = proxy_server(ValidationProxy(f"http://127.0.0.1:{port}", traffic(), timeout=5))
+        with in_thread(server):
+            proxy_port = server.servers[0].sockets[0].getsockname()[1]
+
+            def leave() -> float:
+                with socket.create_connection(("127.0.0.1", proxy_port), timeout=10) as sock:
+                    sock.sendall(b"GET /v1/events HTTP/1.1\r\nhost: p\r\n\r\n")
+                    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+                return time.monotonic()
+
+            left = await asyncio.get_running_loop().run_in_executor(None, leave)
+            for _ in range(60):
+                if ended:
+                    break
+                await asyncio.sleep(0.05)
+        upstream.close()
+        assert ended, "the upstream's stream went on after the client left"
+        return ended[0] - left
+
+    assert asyncio.run(go()) < 3
