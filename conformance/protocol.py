@@ -22,6 +22,8 @@ transport (:func:`~usagekit.mock.whole.write_now`), so its cycle is fitted with
 them only when a task is made for it after all (``later``). Fitted for every
 request, they were a fiftieth of a repeat's instructions.
 
+At shutdown, an answer still streaming is cut rather than waited for (:meth:`shutdown`).
+
 A kept-alive connection is closed ``timeout_keep_alive`` seconds after its last
 answer if no byte came since, as uvicorn closes it -- by one timer per
 connection that moves its deadline, not one made per answer and cancelled by
@@ -55,6 +57,18 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
     def _task(self, cycle: RequestResponseCycle, app: Any) -> None:
         self.answering(cycle)
         super()._task(cycle, app)
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful end of the connection, but an answer still streaming (another
+        path's: the endpoint's are written whole) ends now, as its connection does: a
+        stream -- an event stream, say -- may never end by itself, and uvicorn waited for
+        it before the proxy could exit and write its reports. (The app's task then closes
+        the upstream's connection: it sees the client leave.)"""
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            self.transport.close()
+            return
+        super().shutdown()
 
     # -- the keep-alive timer: uvicorn's, one per connection ------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from proxy_support import DATASET, NOW, NOW_TEXT, REQUESTS, USAGE
 from server_support import free_port
 from servers.minimal import Fault, MinimalServer
 from servers.running import serving
+from starlette.applications import Starlette
+from starlette.responses import StreamingResponse
+from starlette.routing import Mount, Route
 
 USAGEKIT = Path(sys.executable).with_name("usagekit")
 SCHEMA = json.loads((Path(__file__).parent / "data" / "har-1.2.schema.json").read_text())
@@ -237,3 +241,46 @@ def test_the_answer_keeps_the_upstreams_date_and_server_and_adds_none() -> None:
         assert len(straight.headers.get_list(name)) == 1
         assert len(proxied.headers.get_list(name)) == 1
     assert proxied.headers["server"] == straight.headers["server"]
+
+
+def test_sigterm_ends_a_stream_in_flight_and_the_reports_are_written(tmp_path: Path) -> None:
+    """An answer that may never end (an event stream on another path through the proxy)
+    does not keep the proxy from stopping: SIGTERM cuts it, and the proxy exits and
+    writes its reports as without it, the endpoint's exchanges judged."""
+
+    async def events() -> AsyncIterator[bytes]:
+        while True:
+            yield b"data: tick\n\n"
+            await asyncio.sleep(0.05)
+
+    upstream_app = Starlette(
+        routes=[
+            Route(
+                "/v1/events", lambda _: StreamingResponse(events(), media_type="text/event-stream")
+            ),
+            Mount("/", app=MinimalServer(dataset=DATASET, now=NOW).app()),
+        ]
+    )
+    report = tmp_path / "r.md"
+    with (
+        serving(upstream_app) as upstream,
+        proxy_process(upstream, "--report", str(report)) as (
+            base,
+            process,
+        ),
+    ):
+        judged = httpx.get(f"{base}{USAGE.format('me')}", headers={"X-API-Key": PARENT_KEY})
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as stream:
+            stream.sendall(b"GET /v1/events HTTP/1.1\r\nhost: p\r\n\r\n")
+            assert stream.recv(65536).startswith(b"HTTP/1.1 200")
+            process.send_signal(signal.SIGTERM)
+            try:
+                _, log = process.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                pytest.fail("the proxy was still running 15 s after SIGTERM")
+            while stream.recv(65536):  # the stream ends with the proxy
+                pass
+    assert judged.headers["x-usagekit-violations"] == "0"
+    assert process.returncode == 0, log
+    assert "1 requests" in report.read_text()
