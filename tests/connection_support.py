@@ -28,7 +28,9 @@ def read_one(sock: socket.socket) -> bytes:
     """One answer off a keep-alive connection: its head, then content-length bytes."""
     data = b""
     while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {data!r}"
+        data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = next(
         int(line.split(b":", 1)[1])
@@ -36,7 +38,9 @@ def read_one(sock: socket.socket) -> bytes:
         if line.lower().startswith(b"content-length:")
     )
     while len(body) < length:
-        body += sock.recv(65536)
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {head + body!r}"
+        body += chunk
     return head + b"\r\n\r\n" + body
 
 

@@ -82,6 +82,44 @@ def test_an_oversize_head_is_400_in_the_contract_shape(server) -> None:
     assert body["code"] == "bad_request"
 
 
+TOO_LARGE = "The request head is too large."
+
+
+@pytest.mark.parametrize(
+    ("pad", "message"),
+    [
+        (b"X-Pad: " + b"x" * 300_000, TOO_LARGE),
+        (b"X-" + b"x" * 300_000, TOO_LARGE),
+        (b"Bad Header\r\nX-Pad: " + b"x" * 300_000, "The request could not be read."),
+    ],
+    ids=["value", "name", "malformed first"],
+)
+def test_a_header_that_never_ends_is_400_before_the_read_timeout(server, pad, message) -> None:
+    # httptools holds a header's name and value until it ends: unchecked, a value sent
+    # for the whole read timeout was kept whole (60 MiB in 5 s) and there was no answer.
+    with connect(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + pad)
+        sock.sendall(pad)  # read and dropped after the refusal: no reset loses the answer
+        status, headers, body = answer(read_all(sock))
+    assert (status, headers["content-type"], body["code"]) == (
+        400,
+        "application/json",
+        "bad_request",
+    )
+    assert body["message"] == message
+
+
+def test_a_pipelined_burst_of_small_heads_is_not_taken_for_one_large_head(server) -> None:
+    # The reads of a burst each end inside some head; only one head's bytes count.
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"x" * 900 + b"\r\n\r\n"
+    with connect(server) as sock:
+        sock.sendall(request * 200)
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 200 and (chunk := sock.recv(65536)):
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK\r\n") == 200
+
+
 def test_an_oversize_request_line_is_400_in_the_contract_shape(server) -> None:
     line = b"GET /v1/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     status, _, body = raw_request(server, line)

@@ -13,7 +13,9 @@ is its httptools protocol with:
   buffers are full, gets ``request_timeout`` seconds to take more, then the
   connection is dropped (the answer's task ends, its in-flight slot frees);
 * a **head cap**: a request line plus headers over :data:`MAX_HEAD_BYTES` is
-  answered ``400 bad_request`` and closed, before more of it is kept;
+  answered ``400 bad_request`` and closed, before more of it is kept -- also one
+  header that never ends, which httptools holds without a callback until it does
+  (a read that ends inside a head counts whole, so at most one read more is kept);
 * a **connection cap**: past ``max_connections`` open connections (per worker),
   a new one is answered ``503 service_unavailable`` with ``Retry-After`` and
   closed;
@@ -77,6 +79,29 @@ def raw_response(problem: Problem) -> bytes:
 _REASONS = {400: "Bad Request", 503: "Service Unavailable"}
 
 
+class _Refused(asyncio.Protocol):
+    """A refused connection until it closes (``ContractProtocol._refuse``): what it reads
+    is dropped, its end closes it, and its loss is the refusing protocol's."""
+
+    def __init__(self, refusing: ContractProtocol) -> None:
+        self.refusing = refusing
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def eof_received(self) -> None:
+        return None  # the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.refusing.connection_lost(exc)
+
+
+def _too_large() -> Problem:
+    return bad_request(
+        "The request head is too large.", f"At most {MAX_HEAD_BYTES} bytes are read."
+    )
+
+
 class ContractProtocol(WholeAnswers, HttpToolsProtocol):
     """See the module docstring."""
 
@@ -103,6 +128,9 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         self._stall: asyncio.TimerHandle | None = None
         self._in_head = True
         self._head_bytes = 0
+        # Bytes of the reads since the last head ended, each of which ended inside a head
+        # (-1: a head ended in this read; its tail is not counted, so never over-counted).
+        self._unended = 0
 
     # -- connection ----------------------------------------------------------------------
 
@@ -160,6 +188,13 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         if self._in_head and self._due is None:
             self._arm()
         super().data_received(data)
+        if self._in_head:
+            # httptools gives a header to on_header only when it ends, and holds its name
+            # and value till then; a read that ends inside a head is counted here instead.
+            unended = self._unended
+            self._unended = unended = 0 if unended < 0 else unended + len(data)
+            if unended > MAX_HEAD_BYTES:
+                self._refuse(_too_large())
 
     # -- parser callbacks ----------------------------------------------------------------
 
@@ -178,6 +213,7 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._unended = -1
         super().on_headers_complete()  # WholeAnswers wraps the new answer's writes
 
     def on_message_complete(self) -> None:
@@ -189,15 +225,10 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn calls this for any parser error; a callback's own error says more.
-        cause = self._head_bytes > MAX_HEAD_BYTES
-        problem = (
-            bad_request(
-                "The request head is too large.", f"At most {MAX_HEAD_BYTES} bytes are read."
-            )
-            if cause
-            else bad_request("The request could not be read.", "Malformed HTTP/1.1.")
-        )
-        self._refuse(problem)
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._refuse(_too_large())
+        else:
+            self._refuse(bad_request("The request could not be read.", "Malformed HTTP/1.1."))
 
     def _unsupported_upgrade_warning(self) -> None:
         # Anyone can send Upgrade; the request is answered as plain HTTP, without a log line.
@@ -211,10 +242,24 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
             raise HeadTooLarge
 
     def _refuse(self, problem: Problem) -> None:
+        # A close with the client's bytes unread resets the connection, and the client's
+        # kernel may drop the answer it had not read yet: so the answer is followed by a
+        # FIN, what the client still sends is read and dropped (_Refused), and the socket
+        # closes when the client's side ends or request_timeout after the refusal.
         self._cancel()
-        if not self.transport.is_closing():
-            self.transport.write(raw_response(problem))
-            self.transport.close()
+        transport = self.transport
+        if transport.is_closing() or transport.get_protocol() is not self:  # refused before
+            return
+        if self.cycle is not None:
+            self.cycle.disconnected = True  # an answer under way writes nothing more
+        transport.write(raw_response(problem))
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        transport.set_protocol(_Refused(self))
+        transport.resume_reading()
+        self.loop.call_later(self.request_timeout, transport.close)
 
     def _arm(self) -> None:
         self._due = self.loop.time() + self.request_timeout
