@@ -1,7 +1,8 @@
 """An exchange the kit did not send -- a HAR entry, or one the proxy forwarded -- as the
 kit's :class:`Exchange`: the endpoint found in the URL under any prefix the server is
 mounted at, the account from its path, and a key sent judged as ``KeyRole.TRAFFIC``
-(the kit knows nobody's key here)."""
+(the kit knows nobody's key here). Its curl sends the URL as it was sent, byte for byte
+(prefix and query as the client wrote them), not one rebuilt from the parameters read."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def split_url(url: str) -> tuple[str, str, str, str]:
 
 
 def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
-    """A recorded exchange as the kit's :class:`Exchange`; ``base_url`` defaults to its origin."""
+    """A recorded exchange as the kit's :class:`Exchange`; ``base_url`` defaults to its origin
+    (the curl sends ``recorded.url`` all the same: the proxy's is its upstream's)."""
     return exchange_at(
         recorded.method,
         recorded.url,
@@ -81,4 +83,7 @@ def exchange_at(
         headers=headers,
         content=content,
         elapsed=elapsed,
+        # What went out: re-encoding the parameters read would send `%ZZ` as `%25ZZ`,
+        # `%20` as `+`, and drop a prefix in front of the endpoint's path.
+        sent_url=url.partition("#")[0] if "#" in url else url,
     )

@@ -7,23 +7,36 @@ set. The answer must be the one the finding judged: the same status and,
 byte for byte, the same body (compared by SHA-256, since a finding keeps only
 the first bytes). The servers pin their clock, so that an answer without an
 explicit ``end`` is the same a second later.
+
+The same holds for traffic the kit did not send: a request a client sent
+through ``usagekit proxy``, and its entry in the HAR the proxy recorded, judged
+again by ``check --replay``, is sent by their curls exactly as the client wrote it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from factories import CHILD, CHILD_KEY, OTHER, PARENT, PARENT_KEY, busy_dataset
+from processes import free_port, running
 from servers.minimal import Fault
 from servers.process import served
+from servers.running import serving
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.outcomes import Judged, Summary
+from usagekit.conformance.replay import replay as replay_har
 from usagekit.conformance.runner import run
 from usagekit.mock.core.instants import US
 from usagekit.mock.datasets.files import save_dataset
@@ -56,9 +69,14 @@ def kit(base_url: str, **overrides: object) -> KitConfig:
 
 def replay(judged: Judged, workdir: Path, timeout: float) -> tuple[int, int | None, str]:
     """Run the printed command in a shell: (curl's exit status, HTTP status, body digest)."""
+    return sent_again(judged.curl, workdir, timeout)
+
+
+def sent_again(curl: str, workdir: Path, timeout: float) -> tuple[int, int | None, str]:
+    """:func:`replay` of a printed command."""
     body = workdir / "body"
     body.unlink(missing_ok=True)
-    command = f"{judged.curl} -o body -w '%{{http_code}}' --max-time {timeout}"
+    command = f"{curl} -o body -w '%{{http_code}}' --max-time {timeout}"
     env = {
         "PATH": os.environ["PATH"],
         "USAGEKIT_API_KEY": PARENT_KEY,
@@ -108,3 +126,44 @@ def test_every_printed_curl_reproduces_the_answer_judged(
         replayed = assert_every_curl_reproduces(summary, tmp_path, timeout=10)
     assert replayed >= len(summary.findings)
     print(f"{replayed} curls replayed")
+
+
+USAGEKIT = Path(sys.executable).with_name("usagekit")
+#: A prefix the upstream serves the endpoint under, a percent-escape that is not one, an
+#: escaped space and a plus, an escaped comma, brackets, and the shell's quote characters.
+TARGET = (
+    f"/api/v1/accounts/{PARENT}/analytics/usage"
+    "?tz=%ZZ&note=%20+x&group_by=agent%2Ctype&g[0]={a}&q=it's%22`$HOME`"
+)
+
+
+async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """An upstream that breaks the error body's shape and names, in it, the target it got
+    byte for byte: an answer to another target is another answer."""
+    target = scope["raw_path"] + b"?" + scope["query_string"]
+    body = b'{"detail": "%s"}' % target.hex().encode()
+    await Response(body, 400, media_type="application/json")(scope, receive, send)
+
+
+@pytest.mark.slow
+def test_the_curl_of_proxied_and_replayed_traffic_sends_the_target_as_the_client_wrote_it(
+    tmp_path: Path,
+) -> None:
+    har, port = tmp_path / "traffic.har", free_port()
+    with serving(echo) as upstream:
+        command = [str(USAGEKIT), "proxy", "--upstream", upstream, "--port", str(port)]
+        with running([*command, "--record", str(har)], port, path="/_usagekit/violations",
+                     timeout=30) as base:  # fmt: skip
+            client = http.client.HTTPConnection("127.0.0.1", urlsplit(base).port, timeout=10)
+            client.request("GET", TARGET, headers={"X-API-Key": PARENT_KEY})
+            answer = client.getresponse()
+            status, digest = answer.status, hashlib.sha256(answer.read()).hexdigest()
+            client.close()
+            tally = httpx.get(f"{base}/_usagekit/violations", timeout=10).json()
+        replayed, _ = replay_har(KitConfig(base_url=upstream, api_key="", account_id=""), har)
+        curls = {v["curl"] for v in tally["violations"]}
+        curls |= {j.curl for finding in replayed.findings for j in finding.judged}
+        assert tally["violations"]
+        assert replayed.findings
+        for curl in curls:
+            assert sent_again(curl, tmp_path, timeout=10) == (0, status, digest), curl
