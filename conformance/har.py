@@ -4,8 +4,8 @@
 it writes the entry and the closing ``]}}`` behind it, and the next entry
 starts where that tail began. A process killed at any moment leaves every
 finished exchange readable; only the one being written can be lost. Secrets
-never reach the disk: ``X-API-Key`` and the other credential headers are
-written as ``[redacted]``.
+never reach the disk: ``X-API-Key``, the other credential headers and the
+cookies, sent or set by the answer (a session token), are written as ``[redacted]``.
 
 :func:`read_har` reads HARs this writer made and the ones browsers' developer
 tools export (pretty-printed, HTTP/2 pseudo-headers, base64 bodies, entries of
@@ -31,7 +31,10 @@ from .errors import BadOptions
 __all__ = ["REDACTED", "HarWriter", "Recorded", "query_params", "read_har"]
 
 REDACTED = "[redacted]"
-SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
+#: Headers written as REDACTED, of the request or of the answer.
+SECRET_HEADERS = frozenset(
+    {"x-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"}
+)
 Headers = tuple[tuple[str, str], ...]
 
 
@@ -137,7 +140,7 @@ def _entry(r: Recorded) -> dict[str, Any]:
             "statusText": r.reason,
             "httpVersion": r.http_version,
             "cookies": [],
-            "headers": _pairs(r.response_headers),
+            "headers": _pairs(_redact(r.response_headers)),
             "content": content,
             "redirectURL": next((v for k, v in r.response_headers if k.lower() == "location"), ""),
             "headersSize": -1,

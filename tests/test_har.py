@@ -20,6 +20,7 @@ from usagekit.conformance.har import REDACTED, HarWriter, Recorded, query_params
 DATA = Path(__file__).parent / "data"
 SCHEMA = json.loads((DATA / "har-1.2.schema.json").read_text(encoding="utf-8"))
 KEY = "sk-live-do-not-leak-0123456789"
+SESSION = "session=s3cr3t-do-not-leak-9876; Path=/; HttpOnly"
 
 
 def har_errors(path: Path) -> list[str]:
@@ -33,10 +34,10 @@ def recorded(n: int = 0, content: bytes = b'{"meta": {}, "data": []}') -> Record
         started=1_700_000_000.0 + n,
         method="GET",
         url=f"http://127.0.0.1:9/v1/accounts/acc_1/analytics/usage?limit={n + 1}&tz=UTC",
-        request_headers=(("X-API-Key", KEY), ("Accept", "application/json")),
+        request_headers=(("X-API-Key", KEY), ("Accept", "application/json"), ("Cookie", SESSION)),
         status=200,
         reason="OK",
-        response_headers=(("content-type", "application/json"),),
+        response_headers=(("content-type", "application/json"), ("Set-Cookie", SESSION)),
         content=content,
         elapsed=0.0123,
     )
@@ -67,14 +68,21 @@ def test_the_file_is_valid_har_after_every_entry(tmp_path: Path) -> None:
     ]
 
 
-def test_keys_never_reach_the_disk(tmp_path: Path) -> None:
+def test_keys_and_cookies_never_reach_the_disk(tmp_path: Path) -> None:
     path = tmp_path / "traffic.har"
     writer = HarWriter(path, "usagekit proxy", "0.1.0")
     writer.add(recorded())
     writer.close()
-    assert KEY not in path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert KEY not in text
+    assert "s3cr3t" not in text  # neither the cookie sent nor the one the answer set
     (entry,) = read_har(path)
     assert entry.header("x-api-key") == REDACTED
+    assert entry.header("cookie") == REDACTED
+    assert dict(entry.response_headers) == {
+        "content-type": "application/json",
+        "Set-Cookie": REDACTED,
+    }
 
 
 def test_a_round_trip_keeps_what_the_rules_read(tmp_path: Path) -> None:
