@@ -30,6 +30,7 @@ __all__ = [
     "Headers",
     "UpstreamError",
     "UpstreamTimeout",
+    "UpstreamUnreadable",
 ]
 
 #: Bytes of a body read ahead of its consumer before the connection stops reading.
@@ -43,6 +44,10 @@ class UpstreamError(ConnectionError):
 
 class UpstreamTimeout(UpstreamError, TimeoutError):
     """The upstream did not answer in time."""
+
+
+class UpstreamUnreadable(UpstreamError):
+    """The upstream answered, but not in HTTP/1.1 the proxy can read."""
 
 
 class Connection(Framing):
@@ -93,7 +98,7 @@ class Connection(Framing):
             try:
                 self.parse(nbytes)
             except httptools.HttpParserError as exc:
-                self._fail(UpstreamError(f"the upstream's answer is not HTTP/1.1: {exc}"))
+                self._fail(UpstreamUnreadable(f"the upstream's answer is not HTTP/1.1: {exc}"))
                 return
         # A body read whole (WHOLE) is bounded by the caller's limit instead.
         if self.buffered > BUFFERED and self._wanted != WHOLE and not self._paused:

@@ -37,7 +37,7 @@ from .flight import Flight
 from .forwarding import has_body, kept, request_body
 from .har import HarWriter
 from .traffic import Traffic, Violation
-from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout
+from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout, UpstreamUnreadable
 
 __all__ = ["ValidationProxy"]
 
@@ -137,6 +137,9 @@ class ValidationProxy(AtOnce):
             )
         except UpstreamTimeout as exc:
             await reply(send, 504, error_body("upstream_timeout", str(exc)))
+            return
+        except UpstreamUnreadable as exc:  # reached: its answer's head is what is broken
+            await reply(send, 502, error_body("upstream_unreadable", str(exc)))
             return
         except UpstreamError as exc:
             await reply(send, 502, error_body("upstream_unreachable", str(exc)))

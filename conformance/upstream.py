@@ -18,10 +18,26 @@ from collections import deque
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from .connection import BODY, HEAD, WHOLE, Connection, Headers, UpstreamError, UpstreamTimeout
+from .connection import (
+    BODY,
+    HEAD,
+    WHOLE,
+    Connection,
+    Headers,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreadable,
+)
 from .framing import Shared
 
-__all__ = ["Answer", "Headers", "Upstream", "UpstreamError", "UpstreamTimeout"]
+__all__ = [
+    "Answer",
+    "Headers",
+    "Upstream",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "UpstreamUnreadable",
+]
 
 _IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 _NO_BODY = frozenset({b"GET", b"HEAD", b"DELETE", b"OPTIONS", b"TRACE"})

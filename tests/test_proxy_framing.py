@@ -28,6 +28,7 @@ WRITES = {
     b"transfer-encoding: chunked\r\n\r\n%x\r\n%s" % (len(ANSWER), CUT),
     "streamed-cut": b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"
     b"transfer-encoding: chunked\r\n\r\n%x\r\n%s" % (len(ANSWER), CUT),
+    "garbled": b"HTTP/1.1 2x0 OK\r\ncontent-type: application/json\r\n\r\n%s" % ANSWER,
     "trailers": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
     b"transfer-encoding: chunked\r\ntrailer: server-timing\r\n\r\n"
     b"%x\r\n%s\r\n0\r\nserver-timing: db;dur=53\r\n\r\n" % (len(ANSWER), ANSWER),
@@ -100,6 +101,24 @@ def test_an_answer_the_upstream_cuts_short_is_a_502_not_a_shorter_whole_answer(
         assert body["code"] == "upstream_unreadable"
         assert "closed the connection" in body["message"]
         assert "x-usagekit-violations" not in answer.headers
+
+
+@pytest.mark.parametrize("path", [USAGE.format("me"), "/v1/other"], ids=["judged", "streamed"])
+@pytest.mark.parametrize("warm", [False, True], ids=["by-the-task", "at-once"])
+def test_a_head_that_is_not_http_is_unreadable_not_unreachable(path: str, warm: bool) -> None:
+    """The upstream was reached and answered, in words the proxy cannot read: a 502
+    ``upstream_unreadable``, which sends whoever reads it to the upstream's answers,
+    not to its address or its network."""
+    cuts = ["whole"] * warm + ["garbled", "whole"]
+    answers = _through(cuts, path)
+    for answer, asked in zip(answers, cuts, strict=True):
+        if asked == "whole":
+            assert (answer.status_code, answer.content) == (200, ANSWER)
+            continue
+        assert answer.status_code == 502
+        body = json.loads(answer.content)
+        assert body["code"] == "upstream_unreadable"
+        assert "not HTTP/1.1" in body["message"]
 
 
 @pytest.mark.parametrize("path", [USAGE.format("me"), "/v1/other"], ids=["judged", "streamed"])
