@@ -182,6 +182,8 @@ BODIES = [
     b'{"error_rate": 1e999}',
     b"\xff\xfe",
     b'{"code": 429, "key": "' + b"k" * 60_000 + b'"}',
+    b'{"rate_limit": 5e-324}',  # was taken: then a 500 (an infinite Retry-After) per request
+    b'{"rate_limit": 1e-300}',  # was taken: then a Retry-After of 301 digits
 ]
 
 

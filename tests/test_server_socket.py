@@ -98,6 +98,7 @@ def test_the_cli_serves_scenarios_cors_and_rate_limits_over_a_socket() -> None:
         (["--latency", "fast"], "is not MS or LOW-HIGH"),
         (["--latency", "50-10"], "LOW must not exceed HIGH"),
         (["--rate-limit", "0/s"], "is not a positive N/s"),
+        (["--rate-limit", "0." + "0" * 320 + "1/s"], "is under 1e-06/s"),
         (["--now", "2024-03-01T00:00:00"], "has no UTC offset"),
         (["--error-rate", "2"], "2"),
         (["--seed", "1", "--data", "."], "exclude each other"),

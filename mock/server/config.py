@@ -39,6 +39,10 @@ CONFIG_ENV = "USAGEKIT_MOCK_CONFIG"
 #: The whole server's cache budget (``--cache-mb``): encoded bodies and front entries,
 #: shared out among the workers.
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+#: The lowest rate limit (requests per second per key; ``--rate-limit``, a runtime scenario's
+#: ``rate_limit``): a 429's ``Retry-After`` is then at most 10**6 s per worker, where a
+#: rate near the float's smallest made it infinite (a 500) or hundreds of digits long.
+MIN_RATE_LIMIT = 1e-6
 
 
 class ConfigError(UsagekitError, ValueError):
@@ -101,9 +105,11 @@ class ServerConfig:
         if not 0.0 <= self.error_rate <= 1.0:
             raise ConfigError(f"error rate must lie in [0, 1], not {self.error_rate}")
         if self.rate_limit is not None and not (
-            math.isfinite(self.rate_limit) and self.rate_limit > 0
+            math.isfinite(self.rate_limit) and self.rate_limit >= MIN_RATE_LIMIT
         ):
-            raise ConfigError(f"rate limit must be a positive number, not {self.rate_limit}")
+            raise ConfigError(
+                f"rate limit must be at least {MIN_RATE_LIMIT:g}/s, not {self.rate_limit}"
+            )
         if self.latency_ms is not None:
             low, high = self.latency_ms
             if not 0 <= low <= high:
@@ -200,6 +206,8 @@ def parse_rate(text: str) -> float:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*", text)
     if match is None or float(match[1]) <= 0:
         raise ConfigError(f"rate limit {text!r} is not a positive N/s")
+    if float(match[1]) < MIN_RATE_LIMIT:
+        raise ConfigError(f"rate limit {text!r} is under {MIN_RATE_LIMIT:g}/s")
     return float(match[1])
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from usagekit.mock.core.errors import FieldError
 
+from .config import MIN_RATE_LIMIT
 from .scenarios import FORCIBLE, MAX_LATENCY_MS
 
 __all__ = [
@@ -127,11 +128,12 @@ def parse_scenario(value: object) -> tuple[Scenario, str | None]:
         errors.append(FieldError(field="error_rate", message="must be a number in [0, 1]"))
     limit = value.get("rate_limit")
     if limit is not None and (
-        type(limit) not in (int, float) or not math.isfinite(limit) or limit <= 0
+        type(limit) not in (int, float) or not math.isfinite(limit) or limit < MIN_RATE_LIMIT
     ):
         errors.append(
             FieldError(
-                field="rate_limit", message="must be a positive number of requests per second"
+                field="rate_limit",
+                message=f"must be a number of requests per second, at least {MIN_RATE_LIMIT:g}",
             )
         )
     key = value.get("key")
