@@ -7,6 +7,7 @@ import logging
 import pytest
 from factories import PARENT_KEY
 from server_support import DATASET, ME, error_of, served
+from workbench_support import workbench
 
 from usagekit.mock.core.dataset import Dataset
 
@@ -84,3 +85,36 @@ def test_health_spec_and_ui_need_no_key(mock) -> None:
     ui = mock.get("/ui/")
     assert ui.status_code == 200
     assert "swagger-ui" in ui.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/", "GET, HEAD"),
+        ("/demo", "GET, HEAD"),
+        ("/openapi.json", "GET, HEAD"),
+        ("/ui/", "GET, HEAD"),
+        ("/demo/assets/nothing.js", "GET, HEAD"),
+        ("/_usagekit/status", "GET, HEAD"),
+        ("/_usagekit/requests", "GET, HEAD"),
+        ("/_usagekit/scenario", "DELETE, GET, HEAD, PUT"),
+    ],
+)
+def test_the_workbench_routes_405_in_the_contract_shape_naming_what_they_take(path, allow):
+    # starlette's Route answered these in plain text (`Method Not Allowed`), the scenario's
+    # Allow named GET only, and a static asset's 405 said "Not found." without an Allow.
+    with workbench() as bench:
+        response = bench.request("PATCH", path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert error_of(response) == {
+        "code": "method_not_allowed",
+        "message": f"PATCH is not allowed here; use {allow}.",
+    }
+
+
+def test_an_unknown_admin_path_is_named_once() -> None:
+    with workbench() as bench:
+        response = bench.get("/_usagekit/nothing")
+    assert response.status_code == 404
+    assert error_of(response)["detail"] == "No admin route /_usagekit/nothing."

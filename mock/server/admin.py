@@ -48,7 +48,7 @@ def admin_app(routes: Sequence[BaseRoute], *, token: str | None) -> ASGIApp:
 
 
 async def _not_found(scope: Scope, _receive: Receive, send: Send) -> None:
-    path = scope.get("root_path", "") + scope["path"]
+    path = scope["path"]  # the whole path: starlette's Mount no longer strips its prefix
     body = error_body("not_found", "Not found.", detail=f"No admin route {path}.")
     await send_bytes(send, 404, body)
 

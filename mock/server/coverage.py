@@ -52,7 +52,7 @@ from usagekit.mock.core.coverage import (
 from usagekit.mock.core.query import RawQuery, UsageQuery
 from usagekit.mock.spec import error_codes
 
-from .problems import JSON
+from .problems import JSON, ShapedRoute
 from .routes import SENT, query_lists
 from .validation import RESOLVED, Resolved
 
@@ -216,4 +216,4 @@ def coverage_routes(ledger: SharedLedger) -> list[Route]:
         body = json.dumps({**total.to_dict(), "workers": workers}, separators=(",", ":"))
         return Response(body, media_type=JSON, headers={"cache-control": "no-store"})
 
-    return [Route("/coverage", coverage, methods=["GET"])]
+    return [ShapedRoute("/coverage", coverage, methods=["GET"])]

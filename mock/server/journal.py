@@ -37,6 +37,7 @@ from starlette.types import Scope
 
 from .access import Grant, digest
 from .admin import json_response
+from .problems import ShapedRoute
 from .routes import API_KEY_HEADER, KEY_DIGEST, header
 
 __all__ = ["CAPACITY", "FLUSH_SECONDS", "Journal", "entry_of", "journal_routes", "line_of"]
@@ -201,4 +202,4 @@ def journal_routes(
             return json_response(body, status=422)
         return json_response({"requests": [shown(e) for e in journal.last(int(text))]})
 
-    return [Route("/requests", requests, methods=["GET"])]
+    return [ShapedRoute("/requests", requests, methods=["GET"])]

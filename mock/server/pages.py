@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -32,7 +32,7 @@ from usagekit.mock.spec import OPERATION_PATH
 from .admin import ADMIN_PREFIX, json_response
 from .dashboard import dashboard_config
 from .demo import Workspace
-from .problems import CODES, JSON, error_body
+from .problems import CODES, JSON, ShapedRoute, error_body, method_not_allowed
 
 __all__ = ["Served", "page_routes", "served_spec"]
 
@@ -157,14 +157,14 @@ def page_routes(current: Callable[[], Served]) -> list[BaseRoute]:
         return json_response(dashboard_config(current().workspace, current().spec))
 
     return [
-        Route("/", home, methods=["GET"]),
-        Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
-        Route("/ui/", swagger_ui, methods=["GET"]),
-        Route("/ui/index.html", swagger_ui, methods=["GET"]),
-        Route("/demo", demo_page, methods=["GET"]),
-        Route("/demo/", demo_page, methods=["GET"]),
-        Route("/demo/config.json", demo_config, methods=["GET"]),
+        ShapedRoute("/", home, methods=["GET"]),
+        ShapedRoute("/openapi.json", openapi_json, methods=["GET"]),
+        ShapedRoute("/openapi.yaml", openapi_yaml, methods=["GET"]),
+        ShapedRoute("/ui/", swagger_ui, methods=["GET"]),
+        ShapedRoute("/ui/index.html", swagger_ui, methods=["GET"]),
+        ShapedRoute("/demo", demo_page, methods=["GET"]),
+        ShapedRoute("/demo/", demo_page, methods=["GET"]),
+        ShapedRoute("/demo/config.json", demo_config, methods=["GET"]),
         Mount("/demo/assets", Assets(packages=[("usagekit.mock.server", "static")])),
     ]
 
@@ -176,6 +176,10 @@ class Assets(StaticFiles):
         try:
             return await super().get_response(path, scope)
         except HTTPException as exc:
+            if exc.status_code == 405:  # StaticFiles takes GET and HEAD
+                problem = method_not_allowed(scope["method"], ("GET", "HEAD"))
+                headers = dict(problem.headers)
+                return Response(problem.body(), 405, headers=headers, media_type=JSON)
             body = error_body(CODES.get(exc.status_code, "not_found"), "Not found.", detail=path)
             return Response(body, status_code=exc.status_code, media_type=JSON)
 

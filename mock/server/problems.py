@@ -23,7 +23,8 @@ from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
-from starlette.types import Scope, Send
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from usagekit.mock.core.errors import FieldError
 from usagekit.mock.spec import error_codes
@@ -32,6 +33,7 @@ from usagekit.mock.whole import send_whole
 __all__ = [
     "JSON",
     "ApiProblem",
+    "ShapedRoute",
     "bad_request",
     "error_body",
     "forbidden",
@@ -138,13 +140,24 @@ def not_found(path: str) -> Problem:
     return Problem(status=404, code="not_found", message=f"No endpoint at {path}.")
 
 
-def method_not_allowed(method: str) -> Problem:
+def method_not_allowed(method: str, allowed: Sequence[str] = ("GET",)) -> Problem:
     return Problem(
         status=405,
         code="method_not_allowed",
-        message=f"{method} is not allowed here; use GET.",
-        headers=(("Allow", "GET"),),
+        message=f"{method} is not allowed here; use {', '.join(allowed)}.",
+        headers=(("Allow", ", ".join(allowed)),),
     )
+
+
+class ShapedRoute(Route):
+    """A starlette ``Route`` (a page, an admin route) whose 405 is in the contract's shape:
+    starlette's own, outside a Starlette app, is the plain text ``Method Not Allowed``."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            await send_problem(send, method_not_allowed(scope["method"], sorted(self.methods)))
+        else:
+            await super().handle(scope, receive, send)
 
 
 def service_unavailable(detail: str, retry_after: int) -> Problem:

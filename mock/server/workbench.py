@@ -45,6 +45,7 @@ from .fastpath import FastPathMiddleware
 from .frontdoor import Door
 from .journal import Journal, journal_routes
 from .pages import Served, page_routes, served_spec
+from .problems import ShapedRoute
 from .recording import RecordingMiddleware
 from .scenario_store import ScenarioStore
 from .scenarios import example_bodies, named_examples
@@ -115,8 +116,8 @@ class Workbench:
 
     def admin_routes(self) -> list[BaseRoute]:
         return [
-            Route("/names", self._names, methods=["GET"]),
-            Route("/status", self._status, methods=["GET"]),
+            ShapedRoute("/names", self._names, methods=["GET"]),
+            ShapedRoute("/status", self._status, methods=["GET"]),
             *scenario_routes(self.store, self.keys),
             *journal_routes(
                 self.journal,
