@@ -190,6 +190,39 @@ def test_past_max_connections_a_503_and_close() -> None:
     assert (status, body["code"], headers["retry-after"]) == (503, "service_unavailable", "1")
 
 
+def test_past_max_connections_the_refused_sockets_are_let_go_at_once() -> None:
+    # Refused past the cap, a connection whose client stays open holds no descriptor of
+    # the server's: a flood of them must not pile up for request_timeout each.
+    with uvicorn_server(max_connections=3, read_timeout=5.0) as base:
+        pid = _server_pid(int(base.rsplit(":", 1)[1]))
+        held = [connect(base) for _ in range(3)]
+        refused: list[socket.socket] = []
+        try:
+            time.sleep(0.2)
+            before = len(os.listdir(f"/proc/{pid}/fd"))
+            for _ in range(30):
+                sock = connect(base)
+                refused.append(sock)
+                assert answer(read_all(sock))[0] == 503
+            time.sleep(0.2)
+            after = len(os.listdir(f"/proc/{pid}/fd"))
+        finally:
+            for sock in held + refused:
+                sock.close()
+    assert after - before < 5, (before, after)
+
+
+def _server_pid(port: int) -> int:
+    """The process id of this test's server child on ``port`` (its config names it)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/cmdline", "rb") as file:
+            if f'"port": {port},'.encode() in file.read():
+                return int(entry)
+    raise AssertionError(f"no server on port {port}")
+
+
 @contextlib.contextmanager
 def logged_server(**config: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()

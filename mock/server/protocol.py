@@ -147,7 +147,8 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
                 service_unavailable(
                     f"Too many connections; retry after {RETRY_AFTER_SECONDS} second.",
                     RETRY_AFTER_SECONDS,
-                )
+                ),
+                linger=False,  # past the cap a socket is let go at once, so few are held
             )
             return
         self._arm()
@@ -241,11 +242,12 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         if self._head_bytes > MAX_HEAD_BYTES:
             raise HeadTooLarge
 
-    def _refuse(self, problem: Problem) -> None:
+    def _refuse(self, problem: Problem, *, linger: bool = True) -> None:
         # A close with the client's bytes unread resets the connection, and the client's
         # kernel may drop the answer it had not read yet: so the answer is followed by a
         # FIN, what the client still sends is read and dropped (_Refused), and the socket
-        # closes when the client's side ends or request_timeout after the refusal.
+        # closes when the client's side ends or request_timeout after the refusal -- a
+        # connection still counted against max_connections meanwhile.
         self._cancel()
         transport = self.transport
         if transport.is_closing() or transport.get_protocol() is not self:  # refused before
@@ -253,7 +255,7 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         if self.cycle is not None:
             self.cycle.disconnected = True  # an answer under way writes nothing more
         transport.write(raw_response(problem))
-        if not transport.can_write_eof():
+        if not linger or not transport.can_write_eof():
             transport.close()
             return
         transport.write_eof()
