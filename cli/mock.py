@@ -20,7 +20,7 @@ from usagekit.mock.server.config import (
 )
 from usagekit.mock.server.run import serve
 
-from .options import ADMIN_TOKEN, INSTANT
+from .options import ADMIN_TOKEN, INSTANT, READ_TIMEOUT
 
 __all__ = ["mock"]
 
@@ -108,14 +108,7 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     help="Reload --data DIR when its files change; a bad edit keeps the old data serving.",
 )
 @ADMIN_TOKEN
-@click.option(
-    "--read-timeout",
-    default=5.0,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Close a connection that has not sent a whole request within SECONDS.",
-)
+@READ_TIMEOUT
 @click.option(
     "--keep-alive",
     default=5.0,

@@ -6,7 +6,7 @@ import click
 
 from usagekit.mock.core.instants import parse_instant
 
-__all__ = ["ADMIN_TOKEN", "INSTANT", "Instant"]
+__all__ = ["ADMIN_TOKEN", "INSTANT", "READ_TIMEOUT", "Instant"]
 
 
 class Instant(click.ParamType):
@@ -35,4 +35,15 @@ ADMIN_TOKEN = click.option(
     envvar="USAGEKIT_ADMIN_TOKEN",
     help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
     "(default: loopback clients only).",
+)
+
+
+#: The mock's and the proxy's request deadline (a slow client cannot hold a connection).
+READ_TIMEOUT = click.option(
+    "--read-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Close a connection that has not sent a whole request within SECONDS.",
 )

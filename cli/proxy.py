@@ -30,7 +30,7 @@ from .judging import (
     report_handlers,
     report_option,
 )
-from .options import ADMIN_TOKEN, INSTANT
+from .options import ADMIN_TOKEN, INSTANT, READ_TIMEOUT
 
 __all__ = ["proxy"]
 
@@ -73,6 +73,7 @@ __all__ = ["proxy"]
     type=click.FloatRange(min=0.1),
     help="Seconds to wait for the upstream.",
 )
+@READ_TIMEOUT
 def proxy(
     upstream: str,
     host: str,
@@ -89,6 +90,7 @@ def proxy(
     admin_token: str | None,
     refresh: float,
     timeout: float,
+    read_timeout: float,
 ) -> None:
     """Forward every request to --upstream and judge the endpoint's answers.
 
@@ -120,6 +122,7 @@ def proxy(
         record=record,
         refresh=refresh,
         timeout=timeout,
+        read_timeout=read_timeout,
         admin_token=admin_token,
     )
     click.echo(

@@ -28,17 +28,59 @@ A kept-alive connection is closed ``timeout_keep_alive`` seconds after its last
 answer if no byte came since, as uvicorn closes it -- by one timer per
 connection that moves its deadline, not one made per answer and cancelled by
 the next request (a fiftieth of a repeat's instructions as well).
+
+Bounded as the mock's server is (:class:`usagekit.mock.server.protocol.ContractProtocol`,
+its twin; neither may import the other, and what they share is in :mod:`usagekit.mock.wire`):
+
+* a **request deadline**: a connection must send a whole request (head and any body)
+  within ``request_timeout`` seconds (``--read-timeout``) of its first byte -- or of
+  opening, for the first request -- else it is closed: a slow client cannot hold one
+  for ever. A wait that is the proxy's (reading paused while a pipelined request
+  waits for an earlier answer) does not count against the client.
+* a **head cap**: a request line plus headers over :data:`~usagekit.mock.wire.MAX_HEAD_BYTES`
+  is answered ``400 bad_request`` in the contract's shape and closed -- also one header
+  that never ends, which httptools holds without a callback until it does (a read that
+  ends inside a head counts whole, so at most one read more is kept). The twin counts
+  each header as httptools hands it over; here a head is counted once, when it ends,
+  and only if the reads it came in could hold more than the cap -- nothing per header
+  on the per-exchange path.
+* malformed HTTP is answered ``400 bad_request`` in the contract's shape too, not
+  uvicorn's plain text.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from usagekit.mock.whole import WHOLE, Whole, WholeAnswers
+from usagekit.mock.whole import AT_ONCE_PER_READ, WHOLE, Whole, WholeAnswers
+from usagekit.mock.wire import MAX_HEAD_BYTES, refuse
+
+from .admin import error_body
 
 __all__ = ["WHOLE", "ProxyProtocol", "Whole"]
+
+
+def _bad_request(message: str, detail: str) -> bytes:
+    """A whole 400 in the contract's shape that closes the connection."""
+    body = error_body("bad_request", message, detail=detail)
+    head = (
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_TOO_LARGE = _bad_request(
+    "The request head is too large.", f"At most {MAX_HEAD_BYTES} bytes are read."
+)
+_UNREADABLE = _bad_request("The request could not be read.", "Malformed HTTP/1.1.")
+
+
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback: the head is past :data:`MAX_HEAD_BYTES`."""
 
 
 class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
@@ -50,9 +92,106 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
 
     _idle_since: float | None = None  # loop time of the last answer, with no byte since
 
+    def __init__(self, *args: Any, request_timeout: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_timeout = request_timeout
+        # The request deadline: when it is due (None: no request under way), and one timer
+        # per connection that checks it -- not a timer armed and cancelled per request.
+        self._due: float | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+        self._in_head = True
+        # Bytes of the reads since the last head ended, each of which ended inside a head
+        # (-1: a head ended in this read), as the twin counts them; and the bytes of the
+        # read that ended the last head, if a head is under way after it: the head under
+        # way may have begun in it.
+        self._unended = 0
+        self._carried = 0
+        # The reads of the head under way could hold more than the cap: count it exactly.
+        self._large = False
+        self._over = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._due_in_full()
+
+    def data_received(self, data: bytes) -> None:
+        # Per read: what is per exchange is inlined (no frame of its own).
+        size = len(data)
+        if self._in_head:
+            if self._due is None:  # a request begins: its deadline (_due_in_full)
+                self._due = due = self.loop.time() + self.request_timeout
+                if self._deadline is None:
+                    self._deadline = self.loop.call_at(due, self._expire)
+            if self._unended + self._carried + size > MAX_HEAD_BYTES:
+                self._large = True
+        elif size > MAX_HEAD_BYTES:  # a body's read, which the next head may end
+            self._large = True
+        self._at_once = AT_ONCE_PER_READ  # WholeAnswers.data_received's, without its frame
+        HttpToolsProtocol.data_received(self, data)
+        if not self._in_head:
+            return
+        unended = self._unended
+        if unended < 0:  # a head ended in this read, and the next may have begun in it
+            self._unended, self._carried = 0, size
+        elif unended + size > MAX_HEAD_BYTES:
+            # httptools holds a header till it ends: a read that ends inside a head counts.
+            self._refuse(_TOO_LARGE)
+        else:
+            self._unended = unended + size
+
     def on_headers_complete(self) -> None:
+        if self._large:
+            self._large = False
+            if len(self.url) + sum([len(k) + len(v) + 4 for k, v in self.headers]) > (
+                MAX_HEAD_BYTES
+            ):
+                self._over = True
+                raise _HeadTooLarge  # uvicorn's parser error: send_400_response
+        self._in_head = False
+        self._unended = -1
         # uvicorn's, without OneWriteAnswers' fitting of every new cycle: _task fits it.
         HttpToolsProtocol.on_headers_complete(self)
+
+    def on_message_complete(self) -> None:
+        self._due = None
+        self._in_head = True
+        HttpToolsProtocol.on_message_complete(self)
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn calls this for any parser error; the cap's own says more.
+        self._refuse(_TOO_LARGE if self._over else _UNREADABLE)
+
+    def _refuse(self, response: bytes) -> None:
+        self._cancel()
+        if self.cycle is not None:
+            self.cycle.disconnected = True  # an answer under way writes nothing more
+        refuse(self, self.transport, response, linger=self.request_timeout)
+
+    # -- the request deadline: the twin's ------------------------------------------------
+
+    def _due_in_full(self) -> None:
+        self._due = self.loop.time() + self.request_timeout
+        if self._deadline is None:
+            self._deadline = self.loop.call_at(self._due, self._expire)
+
+    def _cancel(self) -> None:
+        self._due = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if self._due is None:  # no request under way
+            return
+        if self.flow.read_paused:  # the proxy's wait (a pipelined answer), not the client's
+            self._due = self.loop.time() + self.request_timeout
+        if self.loop.time() < self._due:  # a later request's deadline
+            self._deadline = self.loop.call_at(self._due, self._expire)
+            return
+        self._due = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
     def _task(self, cycle: RequestResponseCycle, app: Any) -> None:
         self.answering(cycle)
@@ -106,6 +245,7 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
             self.timeout_keep_alive_handler()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
         super().connection_lost(exc)
         if self.timeout_keep_alive_task is not None:
             self.timeout_keep_alive_task.cancel()

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -50,6 +51,8 @@ class ProxyConfig:
     record: Path | None = None
     refresh: float = 5.0  # seconds between report refreshes
     timeout: float = 30.0
+    #: Seconds a client has to send a whole request (ProxyProtocol's request deadline).
+    read_timeout: float = 5.0
     #: Lets any client that sends it as a bearer token read /_usagekit/* (else loopback only).
     admin_token: str | None = None
 
@@ -122,7 +125,7 @@ def serve_proxy(
         host=config.host,
         port=config.port,
         lifespan="on",
-        http=ProxyProtocol,
+        http=partial(ProxyProtocol, request_timeout=config.read_timeout),
         log_level="warning",
         access_log=False,  # URLs may carry what users would not want in CI logs
         # The answers are the upstream's, Date and Server included: not a second of each.

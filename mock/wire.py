@@ -19,9 +19,12 @@ from typing import Any
 __all__ = [
     "CONTINUE",
     "GC_YOUNG",
+    "MAX_HEAD_BYTES",
+    "Draining",
     "OneWrite",
     "OneWriteAnswers",
     "is_loopback",
+    "refuse",
     "serving_collector",
 ]
 
@@ -52,6 +55,9 @@ def serving_collector() -> Iterator[None]:
     finally:
         gc.set_threshold(*threshold)
 
+
+#: The largest request head either server reads (request line and headers, bytes).
+MAX_HEAD_BYTES = 64 * 1024
 
 #: What uvicorn writes before a body it is waiting for, which must leave at once.
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -122,6 +128,51 @@ class OneWriteAnswers:
             completed()
 
         cycle.on_response = on_response
+
+
+class Draining(asyncio.Protocol):
+    """A refused connection until it closes (:func:`refuse`): what it reads is dropped,
+    its end closes it, and its loss is the refusing protocol's."""
+
+    def __init__(self, refusing: asyncio.BaseProtocol) -> None:
+        self.refusing = refusing
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def eof_received(self) -> None:
+        return None  # the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.refusing.connection_lost(exc)
+
+
+def refuse(
+    protocol: asyncio.BaseProtocol,
+    transport: asyncio.Transport,
+    response: bytes,
+    *,
+    linger: float | None,
+) -> None:
+    """Answer ``protocol``'s connection with ``response`` (a whole answer that closes it)
+    and end it, unless an earlier refusal did.
+
+    A close with the client's bytes unread resets the connection, and the client's
+    kernel may drop the answer it had not read yet: so the answer is followed by a FIN,
+    what the client still sends is read and dropped (:class:`Draining`), and the socket
+    closes when the client's side ends or ``linger`` seconds after the refusal (``None``:
+    closed at once).
+    """
+    if transport.is_closing() or transport.get_protocol() is not protocol:  # refused before
+        return
+    transport.write(response)
+    if linger is None or not transport.can_write_eof():
+        transport.close()
+        return
+    transport.write_eof()
+    transport.set_protocol(Draining(protocol))
+    transport.resume_reading()
+    asyncio.get_running_loop().call_later(linger, transport.close)
 
 
 def is_loopback(scope: Mapping[str, Any]) -> bool:

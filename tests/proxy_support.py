@@ -4,19 +4,25 @@
 in front of a :class:`MinimalServer` (in process: the proxy's upstream
 transport is the server's ASGI app) and returns the proxy's answers and judge;
 ``through(..., served=True)`` serves the proxy as ``usagekit proxy`` does
-(uvicorn, :class:`ProxyProtocol`) and asks it over one kept-alive connection.
+(uvicorn, :class:`ProxyProtocol`) and asks it over one kept-alive connection;
+``proxy_process(upstream, args…)`` runs ``usagekit proxy`` itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import uvicorn
 from factories import CHILD, PARENT, PARENT_KEY, busy_dataset
-from processes import in_thread
+from processes import free_port, in_thread
 from servers.minimal import Fault, MinimalServer
 from servers.running import serving
 from servers.variants import Variant
@@ -35,6 +41,8 @@ NOW = parse_instant(NOW_TEXT)
 UPSTREAM = "http://upstream.test"
 USAGE = "/v1/accounts/{}/analytics/usage"
 DATASET = busy_dataset(NOW)
+
+USAGEKIT = Path(sys.executable).with_name("usagekit")
 
 Params = list[tuple[str, str]]
 
@@ -159,3 +167,32 @@ def through(
     finally:
         if recorder is not None:
             recorder.close()
+
+
+@contextmanager
+def proxy_process(
+    upstream: str, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    command = [str(USAGEKIT), "proxy", "--upstream", upstream, "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--now", NOW_TEXT, *args], stderr=subprocess.PIPE, text=True, env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{base}/_usagekit/violations", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the proxy did not start") from None
+                time.sleep(0.05)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        assert process.stderr is not None
+        process.stderr.close()

@@ -8,58 +8,25 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
 from factories import PARENT_KEY
-from proxy_support import DATASET, NOW, NOW_TEXT, REQUESTS, USAGE
-from server_support import free_port
+from proxy_support import DATASET, NOW, NOW_TEXT, REQUESTS, USAGE, USAGEKIT, proxy_process
 from servers.minimal import Fault, MinimalServer
 from servers.running import serving
 from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 from starlette.routing import Mount, Route
 
-USAGEKIT = Path(sys.executable).with_name("usagekit")
 SCHEMA = json.loads((Path(__file__).parent / "data" / "har-1.2.schema.json").read_text())
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def proxy_process(
-    upstream: str, *args: str, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    command = [str(USAGEKIT), "proxy", "--upstream", upstream, "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--now", NOW_TEXT, *args], stderr=subprocess.PIPE, text=True, env=env
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{base}/_usagekit/violations", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the proxy did not start") from None
-                time.sleep(0.05)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        assert process.stderr is not None
-        process.stderr.close()
 
 
 def send_all(base: str) -> list[httpx.Response]:

@@ -44,6 +44,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from usagekit.mock.whole import WholeAnswers
+from usagekit.mock.wire import MAX_HEAD_BYTES, refuse
 
 from .balance import Balance
 from .heap import IdleRelease
@@ -53,8 +54,6 @@ __all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol"]
 
 logger = logging.getLogger("usagekit.mock.server")
 
-#: The largest request head read (request line and headers, bytes).
-MAX_HEAD_BYTES = 64 * 1024
 #: ``Retry-After`` of a 503 for too many connections at once.
 RETRY_AFTER_SECONDS = 1
 
@@ -77,23 +76,6 @@ def raw_response(problem: Problem) -> bytes:
 
 
 _REASONS = {400: "Bad Request", 503: "Service Unavailable"}
-
-
-class _Refused(asyncio.Protocol):
-    """A refused connection until it closes (``ContractProtocol._refuse``): what it reads
-    is dropped, its end closes it, and its loss is the refusing protocol's."""
-
-    def __init__(self, refusing: ContractProtocol) -> None:
-        self.refusing = refusing
-
-    def data_received(self, data: bytes) -> None:
-        pass
-
-    def eof_received(self) -> None:
-        return None  # the transport closes
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.refusing.connection_lost(exc)
 
 
 def _too_large() -> Problem:
@@ -243,25 +225,17 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
             raise HeadTooLarge
 
     def _refuse(self, problem: Problem, *, linger: bool = True) -> None:
-        # A close with the client's bytes unread resets the connection, and the client's
-        # kernel may drop the answer it had not read yet: so the answer is followed by a
-        # FIN, what the client still sends is read and dropped (_Refused), and the socket
-        # closes when the client's side ends or request_timeout after the refusal -- a
-        # connection still counted against max_connections meanwhile.
+        # Lingers, as wire.refuse says why: a connection still counted against
+        # max_connections meanwhile.
         self._cancel()
-        transport = self.transport
-        if transport.is_closing() or transport.get_protocol() is not self:  # refused before
-            return
         if self.cycle is not None:
             self.cycle.disconnected = True  # an answer under way writes nothing more
-        transport.write(raw_response(problem))
-        if not linger or not transport.can_write_eof():
-            transport.close()
-            return
-        transport.write_eof()
-        transport.set_protocol(_Refused(self))
-        transport.resume_reading()
-        self.loop.call_later(self.request_timeout, transport.close)
+        refuse(
+            self,
+            self.transport,
+            raw_response(problem),
+            linger=self.request_timeout if linger else None,
+        )
 
     def _arm(self) -> None:
         self._due = self.loop.time() + self.request_timeout
