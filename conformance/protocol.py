@@ -32,11 +32,12 @@ the next request (a fiftieth of a repeat's instructions as well).
 Bounded as the mock's server is (:class:`usagekit.mock.server.protocol.ContractProtocol`,
 its twin; neither may import the other, and what they share is in :mod:`usagekit.mock.wire`):
 
-* a **request deadline**: a connection must send a whole request (head and any body)
-  within ``request_timeout`` seconds (``--read-timeout``) of its first byte -- or of
-  opening, for the first request -- else it is closed: a slow client cannot hold one
-  for ever. A wait that is the proxy's (reading paused while a pipelined request
-  waits for an earlier answer) does not count against the client.
+* a **request deadline** (:class:`~usagekit.mock.wire.RequestDeadline`): a connection
+  must send a whole request (head and any body) within ``request_timeout`` seconds
+  (``--read-timeout``) of its first byte -- or of opening, for the first request --
+  else it is closed: a slow client cannot hold one for ever. A wait that is the
+  proxy's (reading paused while a pipelined request waits for an earlier answer)
+  does not count against the client.
 * a **head cap**: a request line plus headers over :data:`~usagekit.mock.wire.MAX_HEAD_BYTES`
   is answered ``400 bad_request`` in the contract's shape and closed -- also one header
   that never ends, which httptools holds without a callback until it does (a read that
@@ -56,7 +57,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from usagekit.mock.whole import AT_ONCE_PER_READ, WHOLE, Whole, WholeAnswers
-from usagekit.mock.wire import MAX_HEAD_BYTES, refuse
+from usagekit.mock.wire import MAX_HEAD_BYTES, RequestDeadline, refuse
 
 from .admin import error_body
 
@@ -83,7 +84,7 @@ class _HeadTooLarge(Exception):
     """Raised from a parser callback: the head is past :data:`MAX_HEAD_BYTES`."""
 
 
-class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
+class ProxyProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
     """uvicorn's protocol, with each request's answer written through a
     :class:`~usagekit.mock.wire.OneWrite`, a whole answer writable at once through the
     scope's :data:`WHOLE` extension, and the app's ``at_once`` offered each new request
@@ -112,16 +113,16 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._due_in_full()
+        self._arm_deadline()
 
     def data_received(self, data: bytes) -> None:
         # Per read: what is per exchange is inlined (no frame of its own).
         size = len(data)
         if self._in_head:
-            if self._due is None:  # a request begins: its deadline (_due_in_full)
+            if self._due is None:  # a request begins: its deadline (_arm_deadline)
                 self._due = due = self.loop.time() + self.request_timeout
                 if self._deadline is None:
-                    self._deadline = self.loop.call_at(due, self._expire)
+                    self._deadline = self.loop.call_at(due, self._expire_deadline)
             if self._unended + self._carried + size > MAX_HEAD_BYTES:
                 self._large = True
         elif size > MAX_HEAD_BYTES:  # a body's read, which the next head may end
@@ -162,36 +163,15 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
         self._refuse(_TOO_LARGE if self._over else _UNREADABLE)
 
     def _refuse(self, response: bytes) -> None:
-        self._cancel()
+        self._cancel_deadline()
         if self.cycle is not None:
             self.cycle.disconnected = True  # an answer under way writes nothing more
         refuse(self, self.transport, response, linger=self.request_timeout)
 
-    # -- the request deadline: the twin's ------------------------------------------------
+    # -- the request deadline (RequestDeadline) ------------------------------------------
 
-    def _due_in_full(self) -> None:
-        self._due = self.loop.time() + self.request_timeout
-        if self._deadline is None:
-            self._deadline = self.loop.call_at(self._due, self._expire)
-
-    def _cancel(self) -> None:
-        self._due = None
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _expire(self) -> None:
-        self._deadline = None
-        if self._due is None:  # no request under way
-            return
-        if self.flow.read_paused:  # the proxy's wait (a pipelined answer), not the client's
-            self._due = self.loop.time() + self.request_timeout
-        if self.loop.time() < self._due:  # a later request's deadline
-            self._deadline = self.loop.call_at(self._due, self._expire)
-            return
-        self._due = None
-        if not self.transport.is_closing():
-            self.transport.close()
+    def _waiting(self) -> bool:
+        return self.flow.read_paused  # the proxy's wait (a pipelined answer), not the client's
 
     def _task(self, cycle: RequestResponseCycle, app: Any) -> None:
         self.answering(cycle)
@@ -245,7 +225,7 @@ class ProxyProtocol(WholeAnswers, HttpToolsProtocol):
             self.timeout_keep_alive_handler()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel()
+        self._cancel_deadline()
         super().connection_lost(exc)
         if self.timeout_keep_alive_task is not None:
             self.timeout_keep_alive_task.cancel()

@@ -23,6 +23,7 @@ __all__ = [
     "Draining",
     "OneWrite",
     "OneWriteAnswers",
+    "RequestDeadline",
     "is_loopback",
     "refuse",
     "serving_collector",
@@ -128,6 +129,52 @@ class OneWriteAnswers:
             completed()
 
         cycle.on_response = on_response
+
+
+class RequestDeadline:
+    """A whole request within ``request_timeout`` seconds of its first byte, for both
+    servers' protocols: ``_arm_deadline`` when a request begins, ``_due = None`` once it
+    is whole, ``_cancel_deadline`` when the connection ends. One timer per connection
+    checks it, re-armed only when it fires early -- not a timer armed and cancelled per
+    request. A request not whole in time ends its connection (:meth:`_lapsed`), unless
+    the wait is the server's own (:meth:`_waiting`)."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    request_timeout: float
+    _due: float | None  # None: no request under way
+    _deadline: asyncio.TimerHandle | None
+
+    def _arm_deadline(self) -> None:
+        self._due = self.loop.time() + self.request_timeout
+        if self._deadline is None:
+            self._deadline = self.loop.call_at(self._due, self._expire_deadline)
+
+    def _cancel_deadline(self) -> None:
+        self._due = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire_deadline(self) -> None:
+        self._deadline = None
+        if self._due is None:  # no request under way
+            return
+        if self._waiting():  # the server's wait, not the client's: the time starts again
+            self._due = self.loop.time() + self.request_timeout
+        if self.loop.time() < self._due:  # a later request's deadline
+            self._deadline = self.loop.call_at(self._due, self._expire_deadline)
+            return
+        self._due = None
+        if not self.transport.is_closing():
+            self._lapsed()
+
+    def _waiting(self) -> bool:
+        """Whether the request is not whole because of the server (none by default)."""
+        return False
+
+    def _lapsed(self) -> None:
+        self.transport.close()
 
 
 class Draining(asyncio.Protocol):

@@ -44,7 +44,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from usagekit.mock.whole import WholeAnswers
-from usagekit.mock.wire import MAX_HEAD_BYTES, refuse
+from usagekit.mock.wire import MAX_HEAD_BYTES, RequestDeadline, refuse
 
 from .balance import Balance
 from .heap import IdleRelease
@@ -84,7 +84,7 @@ def _too_large() -> Problem:
     )
 
 
-class ContractProtocol(WholeAnswers, HttpToolsProtocol):
+class ContractProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
     """See the module docstring."""
 
     def __init__(
@@ -133,12 +133,12 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
                 linger=False,  # past the cap a socket is let go at once, so few are held
             )
             return
-        self._arm()
+        self._arm_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.passed_on:
             return
-        self._cancel()
+        self._cancel_deadline()
         if self._stall is not None:
             self._stall.cancel()
             self._stall = None
@@ -169,7 +169,7 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._in_head and self._due is None:
-            self._arm()
+            self._arm_deadline()
         super().data_received(data)
         if self._in_head:
             # httptools gives a header to on_header only when it ends, and holds its name
@@ -200,7 +200,7 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
         super().on_headers_complete()  # WholeAnswers wraps the new answer's writes
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        self._due = None
         self._in_head = True
         super().on_message_complete()
 
@@ -227,7 +227,7 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
     def _refuse(self, problem: Problem, *, linger: bool = True) -> None:
         # Lingers, as wire.refuse says why: a connection still counted against
         # max_connections meanwhile.
-        self._cancel()
+        self._cancel_deadline()
         if self.cycle is not None:
             self.cycle.disconnected = True  # an answer under way writes nothing more
         refuse(
@@ -237,28 +237,6 @@ class ContractProtocol(WholeAnswers, HttpToolsProtocol):
             linger=self.request_timeout if linger else None,
         )
 
-    def _arm(self) -> None:
-        self._due = self.loop.time() + self.request_timeout
-        if self._deadline is None:
-            self._deadline = self.loop.call_at(self._due, self._expire)
-
-    def _disarm(self) -> None:
-        self._due = None
-
-    def _cancel(self) -> None:
-        self._due = None
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _expire(self) -> None:
-        self._deadline = None
-        if self._due is None:  # no request under way
-            return
-        if self.loop.time() < self._due:  # a later request's deadline
-            self._deadline = self.loop.call_at(self._due, self._expire)
-            return
-        self._due = None
-        if not self.transport.is_closing():
-            logger.debug("closed a connection that sent no whole request in time")
-            self.transport.close()
+    def _lapsed(self) -> None:
+        logger.debug("closed a connection that sent no whole request in time")
+        super()._lapsed()
