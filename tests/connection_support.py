@@ -63,3 +63,18 @@ def raw_request(base: str, data: bytes) -> tuple[int, dict[str, str], dict[str, 
 def server() -> Iterator[str]:
     with uvicorn_server(read_timeout=1.0, keep_alive=1.0, max_requests=4) as base:
         yield base
+
+
+TOO_LARGE = "The request head is too large."
+
+#: Heads whose one header never ends (and one with a malformed line first), each with the
+#: message of both servers' 400: the mock's and the proxy's bounds are tested alike.
+ENDLESS_HEADERS = pytest.mark.parametrize(
+    ("pad", "message"),
+    [
+        (b"X-Pad: " + b"x" * 300_000, TOO_LARGE),
+        (b"X-" + b"x" * 300_000, TOO_LARGE),
+        (b"Bad Header\r\nX-Pad: " + b"x" * 300_000, "The request could not be read."),
+    ],
+    ids=["value", "name", "malformed first"],
+)

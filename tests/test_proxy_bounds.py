@@ -13,7 +13,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from connection_support import answer, connect, read_all, read_one
+from connection_support import (
+    ENDLESS_HEADERS,
+    TOO_LARGE,
+    answer,
+    connect,
+    read_all,
+    read_one,
+)
 from proxy_support import proxy_process
 from servers.running import serving
 from starlette.applications import Starlette
@@ -26,7 +33,6 @@ from usagekit.mock.wire import MAX_HEAD_BYTES
 pytestmark = pytest.mark.slow
 
 READ_TIMEOUT = 1.0
-TOO_LARGE = "The request head is too large."
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -55,15 +61,7 @@ def _refused(sock: socket.socket) -> dict[str, str]:
     return body
 
 
-@pytest.mark.parametrize(
-    ("pad", "message"),
-    [
-        (b"X-Pad: " + b"x" * 300_000, TOO_LARGE),
-        (b"X-" + b"x" * 300_000, TOO_LARGE),
-        (b"Bad Header\r\nX-Pad: " + b"x" * 300_000, "The request could not be read."),
-    ],
-    ids=["value", "name", "malformed first"],
-)
+@ENDLESS_HEADERS
 def test_a_header_that_never_ends_is_400_before_the_read_timeout(proxy, pad, message) -> None:
     # httptools holds a header until it ends: unchecked, the proxy kept it whole (and
     # forwarded it, once it ended) and answered nothing while it did not.

@@ -81,6 +81,22 @@ def _through(cuts: list[str], path: str = USAGE.format("me")) -> list[httpx.Resp
     return asyncio.run(go())
 
 
+def _unreadable(answers: list[httpx.Response], cuts: list[str], words: str) -> list[httpx.Response]:
+    """Checks each answer: a whole one passed on as it came, any other a 502
+    ``upstream_unreadable`` whose message holds ``words``; returns the 502s."""
+    refused = []
+    for answer, asked in zip(answers, cuts, strict=True):
+        if asked == "whole":
+            assert (answer.status_code, answer.content) == (200, ANSWER)
+            continue
+        assert answer.status_code == 502
+        body = json.loads(answer.content)
+        assert body["code"] == "upstream_unreadable"
+        assert words in body["message"]
+        refused.append(answer)
+    return refused
+
+
 @pytest.mark.parametrize("cut", ["length", "chunked"])
 @pytest.mark.parametrize("warm", [False, True], ids=["by-the-task", "at-once"])
 def test_an_answer_the_upstream_cuts_short_is_a_502_not_a_shorter_whole_answer(
@@ -92,14 +108,7 @@ def test_an_answer_the_upstream_cuts_short_is_a_502_not_a_shorter_whole_answer(
     schema, with a curl that gets the whole answer); the proxy goes on serving."""
     cuts = ["whole"] * warm + [cut, "whole"]  # warm: a kept-alive connection, taken at once
     answers = _through(cuts)
-    for answer, asked in zip(answers, cuts, strict=True):
-        if asked == "whole":
-            assert (answer.status_code, answer.content) == (200, ANSWER)
-            continue
-        assert answer.status_code == 502
-        body = json.loads(answer.content)
-        assert body["code"] == "upstream_unreadable"
-        assert "closed the connection" in body["message"]
+    for answer in _unreadable(answers, cuts, "closed the connection"):
         assert "x-usagekit-violations" not in answer.headers
 
 
@@ -111,14 +120,7 @@ def test_a_head_that_is_not_http_is_unreadable_not_unreachable(path: str, warm: 
     not to its address or its network."""
     cuts = ["whole"] * warm + ["garbled", "whole"]
     answers = _through(cuts, path)
-    for answer, asked in zip(answers, cuts, strict=True):
-        if asked == "whole":
-            assert (answer.status_code, answer.content) == (200, ANSWER)
-            continue
-        assert answer.status_code == 502
-        body = json.loads(answer.content)
-        assert body["code"] == "upstream_unreadable"
-        assert "not HTTP/1.1" in body["message"]
+    _unreadable(answers, cuts, "not HTTP/1.1")
 
 
 @pytest.mark.parametrize("path", [USAGE.format("me"), "/v1/other"], ids=["judged", "streamed"])
