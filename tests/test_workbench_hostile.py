@@ -1,0 +1,42 @@
+"""Runtime control of a running mock under hostile input: every refusal a 422 in shape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from factories import CHILD_KEY, PARENT_KEY
+from server_support import ME, error_of, uvicorn_server
+
+SCENARIO = "/_usagekit/scenario"
+
+
+@pytest.fixture(scope="module")
+def base() -> Iterator[str]:
+    with uvicorn_server() as url:
+        yield url
+
+
+@pytest.fixture
+def mock(base: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        yield client
+        client.delete(SCENARIO)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        # An integer JSON reads exactly, too large for a float: no rate at all.
+        (b'{"rate_limit": 1' + b"0" * 400 + b"}", "rate_limit"),
+    ],
+    ids=["huge-rate-limit"],
+)
+def test_a_scenario_no_worker_can_apply_is_a_422_naming_its_field(mock, raw, field):
+    answer = mock.put(SCENARIO, content=raw, headers={"content-type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert error_of(answer)["code"] == "validation_error"
+    assert [e["field"] for e in answer.json()["errors"]] == [field]
+    assert mock.get(SCENARIO).json() == {"global": None, "keys": []}
+    assert mock.get(ME, headers={"X-API-Key": PARENT_KEY}).status_code == 200
