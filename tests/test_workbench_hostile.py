@@ -30,8 +30,10 @@ def mock(base: str) -> Iterator[httpx.Client]:
     [
         # An integer JSON reads exactly, too large for a float: no rate at all.
         (b'{"rate_limit": 1' + b"0" * 400 + b"}", "rate_limit"),
+        # A lone surrogate: JSON text, but no key of any dataset (nor UTF-8).
+        (b'{"key": "\\ud800", "code": 503}', "key"),
     ],
-    ids=["huge-rate-limit"],
+    ids=["huge-rate-limit", "lone-surrogate-key"],
 )
 def test_a_scenario_no_worker_can_apply_is_a_422_naming_its_field(mock, raw, field):
     answer = mock.put(SCENARIO, content=raw, headers={"content-type": "application/json"})

@@ -138,12 +138,21 @@ def parse_scenario(value: object) -> tuple[Scenario, str | None]:
             )
         )
     key = value.get("key")
-    if key is not None and (not isinstance(key, str) or not key):
+    if key is not None and (not isinstance(key, str) or not key or not _unicode(key)):
         errors.append(FieldError(field="key", message="must be an API key"))
     if errors:
         raise ScenarioError(errors)
     scenario = Scenario(code=code, latency_ms=latency, error_rate=float(rate), rate_limit=limit)
     return scenario, key
+
+
+def _unicode(text: str) -> bool:
+    """Whether ``text`` has no lone surrogate (JSON's ``"\\ud800"``): UTF-8 can carry it."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _latency(value: object, errors: list[FieldError]) -> tuple[int, int] | None:
