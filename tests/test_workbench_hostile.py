@@ -42,3 +42,16 @@ def test_a_scenario_no_worker_can_apply_is_a_422_naming_its_field(mock, raw, fie
     assert [e["field"] for e in answer.json()["errors"]] == [field]
     assert mock.get(SCENARIO).json() == {"global": None, "keys": []}
     assert mock.get(ME, headers={"X-API-Key": PARENT_KEY}).status_code == 200
+
+
+def test_delete_with_an_empty_key_is_a_422_and_resets_nothing(mock):
+    # A script's `?key=$KEY` with KEY unset must not reset every scenario there is.
+    assert mock.put(SCENARIO, json={"code": 503}).status_code == 200
+    assert mock.put(SCENARIO, json={"code": 401, "key": CHILD_KEY}).status_code == 200
+    before = mock.get(SCENARIO).json()
+    answer = mock.delete(SCENARIO, params={"key": ""})
+    assert answer.status_code == 422, answer.text
+    assert error_of(answer)["code"] == "validation_error"
+    assert [e["field"] for e in answer.json()["errors"]] == ["key"]
+    assert mock.get(SCENARIO).json() == before
+    assert mock.get(ME, headers={"X-API-Key": PARENT_KEY}).status_code == 503

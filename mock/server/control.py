@@ -182,6 +182,8 @@ def scenario_routes(store: ScenarioStore, keys: Callable[[], KeyIndex]) -> list[
 
     async def delete_scenario(request: Request) -> Response:
         key = request.query_params.get("key")
+        if key == "":  # a script's `?key=$KEY` with KEY unset: not "every key"
+            return _invalid([("key", "must be an API key; leave it out to reset everything")])
         return json_response(shown(store.delete(digest(key.encode()) if key else None)))
 
     async def scenario(request: Request) -> Response:
