@@ -179,6 +179,25 @@ def test_latency_button_shows_a_spinner_then_the_data(page: Page, base: str):
     assert console.take() == []
 
 
+def test_an_answer_overtaken_by_a_newer_request_is_not_shown(page: Page, base: str):
+    console = open_demo(page, base)
+    slow = page.expect_response(lambda r: r.request.headers.get("prefer") == "latency=2000")
+    with slow as delayed:
+        page.get_by_test_id("trigger-latency").click()
+        # While that answer is delayed, a newer request: New York's buckets.
+        page.get_by_test_id("tz").fill("America/New_York")
+        page.get_by_test_id("load").click()
+        expect(page.locator("#table-caption")).to_contain_text("America/New_York")
+        newest = table_rows(page)
+    delayed.value.finished()
+    # The delayed answer (UTC's buckets) has arrived; the page has had time to read it.
+    page.evaluate("() => new Promise(done => setTimeout(done, 500))")
+    expect(page.locator("#table-caption")).to_contain_text("America/New_York")
+    assert table_rows(page) == newest == api_rows(page)
+    assert page.evaluate("document.body.dataset.state") == "ready"
+    assert console.take() == []
+
+
 def test_landing_page(page: Page, base: str):
     console = Console(page)
     page.goto(f"{base}/")

@@ -12,7 +12,7 @@
     tz: form.elements.tz, limit: form.elements.limit
   };
   var state = { config: null, names: { accounts: {}, agents: {} }, groupBy: [], chart: null,
-                countdown: null, lastQuery: null };
+                countdown: null, lastQuery: null, loads: 0 };
   var PRESETS = { "24h": [24 * 3600e3, "hour"], "7d": [7 * 86400e3, "day"],
                   "30d": [30 * 86400e3, "day"], "12mo": [365 * 86400e3, "month"] };
   // Contract field -> the control that shows its message.
@@ -260,6 +260,9 @@
 
   async function load(prefer) {
     clearErrors();
+    // An answer that arrives after a newer request was sent is not shown: the page
+    // shows the answer of the request its curl names, whatever order they arrive in.
+    var current = ++state.loads;
     var q = query();
     state.lastQuery = q;
     document.getElementById("curl").textContent = curlOf(q, prefer);
@@ -275,6 +278,7 @@
     try {
       var response = await fetch(base + q.path + "?" + q.search, { headers: headers });
       var body = await response.json();
+      if (current !== state.loads) return;
       var took = Math.round(performance.now() - started);
       if (response.ok) {
         render(body);
@@ -287,10 +291,11 @@
         setState("error-" + response.status);
       }
     } catch (error) {
+      if (current !== state.loads) return;
       status.textContent = "The request failed: " + error.message;
       setState("error-network");
     } finally {
-      spinner.hidden = true; spinner.setAttribute("aria-hidden", "true");
+      if (current === state.loads) { spinner.hidden = true; spinner.setAttribute("aria-hidden", "true"); }
     }
   }
 
