@@ -7,28 +7,25 @@ finished exchange readable; only the one being written can be lost. Secrets
 never reach the disk: ``X-API-Key``, the other credential headers and the
 cookies, sent or set by the answer (a session token), are written as ``[redacted]``.
 
-:func:`read_har` reads HARs this writer made and the ones browsers' developer
-tools export (pretty-printed, HTTP/2 pseudo-headers, base64 bodies, entries of
-pages' other resources, bodies left out); a file cut off mid-entry gives the
-entries before the cut.
+An answer the proxy recorded only the first bytes of (a streamed one, past
+:data:`~.proxy.MAX_RECORDED`) is marked cut, the HAR 1.2 way: ``content.comment``
+says so, the custom field ``content._truncated`` is ``true``, ``bodySize`` is
+the bytes the answer had. :mod:`.harfile` reads HARs, this writer's and any other.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import BadOptions
-
-__all__ = ["REDACTED", "HarWriter", "Recorded", "query_params", "read_har"]
+__all__ = ["REDACTED", "TRUNCATED", "HarWriter", "Recorded", "query_params"]
 
 REDACTED = "[redacted]"
 #: Headers written as REDACTED, of the request or of the answer.
@@ -36,6 +33,8 @@ SECRET_HEADERS = frozenset(
     {"x-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"}
 )
 Headers = tuple[tuple[str, str], ...]
+#: The custom field (HAR 1.2: a leading underscore) of ``content`` that marks a cut body.
+TRUNCATED = "_truncated"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +51,11 @@ class Recorded:
     content: bytes  # decoded body
     elapsed: float  # seconds
     http_version: str = "HTTP/1.1"
+    #: The bytes the answer's body had when ``content`` holds only its first ones
+    #: (the recorder's limit); ``None``: ``content`` is the whole body.
+    cut_from: int | None = None
+    #: Why this answer cannot be judged (a body the HAR does not hold whole, say); "": it can.
+    unjudged: str = ""
 
     @property
     def params(self) -> tuple[tuple[str, str], ...]:
@@ -119,6 +123,12 @@ def _entry(r: Recorded) -> dict[str, Any]:
     content: dict[str, Any] = {"size": len(r.content), "mimeType": mime, "text": text}
     if encoding:
         content["encoding"] = encoding
+    if r.cut_from is not None:
+        content["comment"] = (
+            f"cut at the recorder's limit: the first {len(r.content)} bytes of a body "
+            f"of {r.cut_from} bytes as sent"
+        )
+        content[TRUNCATED] = True
     millis = round(r.elapsed * 1000, 3)
     return {
         "startedDateTime": datetime.fromtimestamp(r.started, UTC).isoformat(
@@ -144,7 +154,7 @@ def _entry(r: Recorded) -> dict[str, Any]:
             "content": content,
             "redirectURL": next((v for k, v in r.response_headers if k.lower() == "location"), ""),
             "headersSize": -1,
-            "bodySize": len(r.content),
+            "bodySize": len(r.content) if r.cut_from is None else r.cut_from,
         },
         "cache": {},
         "timings": {"send": 0, "wait": millis, "receive": 0},
@@ -164,84 +174,3 @@ def _text(content: bytes) -> tuple[str, str | None]:
         return content.decode("utf-8"), None
     except UnicodeDecodeError:
         return base64.b64encode(content).decode("ascii"), "base64"
-
-
-# -- reading ---------------------------------------------------------------------------
-
-_ENTRIES = re.compile(rb'"entries"\s*:\s*\[')
-
-
-def read_har(path: Path) -> list[Recorded]:
-    """Every entry of the HAR at ``path``; raises :class:`BadOptions` if it is not one."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BadOptions(f"--replay {path}: {exc.strerror or exc}") from exc
-    try:
-        entries = json.loads(raw)["log"]["entries"]
-    except (ValueError, KeyError, TypeError):
-        entries = list(_salvage(raw))
-        if not entries and not _ENTRIES.search(raw):
-            raise BadOptions(f"--replay {path}: not a HAR file (no log.entries)") from None
-    if not isinstance(entries, list):
-        raise BadOptions(f"--replay {path}: log.entries is not a list")
-    found = []
-    for index, entry in enumerate(entries):
-        try:
-            found.append(_recorded(entry))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadOptions(f"--replay {path}: entry {index} is not a HAR entry ({exc})") from exc
-    return found
-
-
-def _salvage(raw: bytes) -> Iterator[Any]:
-    """The whole entries of a file cut off while an entry was being written."""
-    match = _ENTRIES.search(raw)
-    if match is None:
-        return
-    text = raw[match.end() :].decode("utf-8", errors="replace")
-    decoder = json.JSONDecoder()
-    at = 0
-    while True:
-        while at < len(text) and text[at] in " \t\r\n,":
-            at += 1
-        try:
-            entry, at = decoder.raw_decode(text, at)
-        except ValueError:
-            return
-        yield entry
-
-
-def _recorded(entry: dict[str, Any]) -> Recorded:
-    request, response = entry["request"], entry["response"]
-    content = response.get("content") or {}
-    text = content.get("text") or ""
-    body = base64.b64decode(text) if content.get("encoding") == "base64" else text.encode()
-    return Recorded(
-        started=_started(entry.get("startedDateTime")),
-        method=str(request["method"]).upper(),
-        url=str(request["url"]),
-        request_headers=_headers(request.get("headers")),
-        status=int(response["status"]),
-        reason=str(response.get("statusText") or ""),
-        response_headers=_headers(response.get("headers")),
-        content=body,
-        elapsed=max(0.0, float(entry.get("time") or 0)) / 1000,
-        http_version=str(request.get("httpVersion") or "HTTP/1.1"),
-    )
-
-
-def _headers(items: Any) -> Headers:
-    # HTTP/2 captures list pseudo-headers (":authority"); they are not headers.
-    return tuple(
-        (str(h["name"]), str(h.get("value", "")))
-        for h in items or ()
-        if not str(h["name"]).startswith(":")
-    )
-
-
-def _started(text: Any) -> float:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0

@@ -153,6 +153,8 @@ class Summary:
     error_kind: str | None = None
     #: What judged the run; reports print it. It is this process's kit, always.
     provenance: Provenance = field(default_factory=provenance)
+    #: Exchanges of the endpoint seen but not judged: (why, how many, the first one's curl).
+    not_judged: tuple[tuple[str, int, str], ...] = ()
 
     @classmethod
     def aborted(cls, *, base_url: str, profile: str, kind: str, error: str) -> Summary:
@@ -257,6 +259,7 @@ class Outcomes:
         profile: str,
         elapsed: float,
         coverage: Mapping[str, Any] | None = None,
+        not_judged: tuple[tuple[str, int, str], ...] = (),
     ) -> Summary:
         with self._lock:
             results = tuple(
@@ -284,4 +287,5 @@ class Outcomes:
             elapsed=elapsed,
             requests=self.requests,
             coverage=coverage,
+            not_judged=not_judged,
         )

@@ -11,19 +11,21 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from usagekit.mock.core.dataset import Dataset
 
 from .config import KitConfig
 from .events import Handler, RunFinished, RunStarted, StageFinished, StageStarted
-from .har import read_har
+from .harfile import HarFile
 from .outcomes import Summary
 from .traffic import Traffic
 
 __all__ = ["REPLAY", "replay"]
 
 REPLAY = "replay"
+#: A file that ends inside an entry (a recorder killed mid-write): the entries before it count.
+CUT = "the file ends inside an entry (cut off): that entry is lost, the ones before it are read"
 
 
 def replay(
@@ -32,8 +34,8 @@ def replay(
     dataset: Dataset | None = None,
     handlers: Sequence[Handler] = (),
 ) -> tuple[Summary, Traffic]:
-    """Judge every exchange of the endpoint in the HAR at ``path``."""
-    entries = read_har(path)
+    """Judge every exchange of the endpoint in the HAR at ``path``, read an entry at a time."""
+    har = HarFile(path)
     traffic = Traffic(config, dataset)
     for handler in handlers:
         handler.start(
@@ -46,16 +48,22 @@ def replay(
         )
     try:
         began = time.perf_counter()
-        judged = [e for e in entries if traffic.covers(e.method, urlsplit(e.url).path)]
-        _emit(handlers, StageStarted(name=REPLAY, total=len(judged)))
-        for entry in judged:
-            traffic.judge(entry)
+        _emit(handlers, StageStarted(name=REPLAY))
+        entries = endpoint = 0
+        for entry in har:
+            entries += 1
+            # The path as the server routes it (and the proxy judges it): decoded.
+            if traffic.covers(entry.method, unquote(urlsplit(entry.url).path)):
+                endpoint += 1
+                traffic.judge(entry)
+        if har.cut is not None:
+            traffic.not_judged(CUT, f"entry {har.cut} of {path}")
         _emit(
             handlers,
             StageFinished(
                 name=REPLAY,
                 elapsed=time.perf_counter() - began,
-                detail=f"{len(judged)} of {len(entries)} entries are requests to the endpoint",
+                detail=f"{endpoint} of {entries} entries are requests to the endpoint",
             ),
         )
         summary = traffic.summary()

@@ -55,6 +55,8 @@ VERDICT_BYTES = 64 << 20
 #: Distinct (rule, reason) pairs tallied one by one; later ones count under OTHER_REASONS.
 DISTINCT_KEPT = 1000
 OTHER_REASONS = "(other reasons, beyond the first 1000 distinct ones)"
+#: Distinct reasons exchanges were not judged for, tallied; later ones count as one more.
+NOT_JUDGED_KEPT = 50
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,6 +108,7 @@ class Traffic:
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._verdicts: OrderedDict[Hashable, _Verdicts] = OrderedDict()
         self._kept = 0  # bytes of the remembered bodies
+        self._not_judged: dict[str, list[Any]] = {}  # why: [how many, the first one's curl]
         self._lock = threading.Lock()
 
     @staticmethod
@@ -114,7 +117,12 @@ class Traffic:
         return method == "GET" and OPERATION.search(path) is not None
 
     def judge(self, recorded: Recorded, *, base_url: str | None = None) -> list[Violation]:
-        """Every selected single-exchange rule on one exchange; the rules it broke."""
+        """Every selected single-exchange rule on one exchange; the rules it broke.
+        An exchange whose answer cannot be judged (``recorded.unjudged``) is counted as
+        such, with its curl, and judged by no rule."""
+        if recorded.unjudged:
+            self.not_judged(recorded.unjudged, exchange_of(recorded, base_url).curl())
+            return []
         # The rules read the request, whether it carried a key, the status, the content
         # type and the body, nothing else: an answer seen before is judged as it was then.
         content_type = next(
@@ -241,6 +249,13 @@ class Traffic:
         if self.on_violation is not None:
             self.on_violation(finding, count)
 
+    def not_judged(self, why: str, curl: str) -> None:
+        """An exchange of the endpoint seen but not judged, and why."""
+        with self._lock:
+            if why not in self._not_judged and len(self._not_judged) >= NOT_JUDGED_KEPT:
+                why = OTHER_REASONS
+            self._not_judged.setdefault(why, [0, curl])[0] += 1
+
     def violations(self) -> dict[str, Any]:
         """The running tally: ``{"exchanges": n, "violations": [{rule, reason, count, curl}]}``."""
         self._settle()
@@ -258,4 +273,5 @@ class Traffic:
             profile=self.config.profile.value,
             elapsed=time.perf_counter() - self.started,
             coverage=self._ledger.to_dict(),
+            not_judged=tuple((why, n, curl) for why, (n, curl) in self._not_judged.items()),
         )

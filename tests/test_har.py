@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -9,13 +10,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 from urllib.parse import parse_qsl
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from usagekit.conformance import harfile
 from usagekit.conformance.errors import BadOptions
-from usagekit.conformance.har import REDACTED, HarWriter, Recorded, query_params, read_har
+from usagekit.conformance.har import REDACTED, HarWriter, Recorded, query_params
+from usagekit.conformance.harfile import read_har
 
 DATA = Path(__file__).parent / "data"
 SCHEMA = json.loads((DATA / "har-1.2.schema.json").read_text(encoding="utf-8"))
@@ -191,3 +197,28 @@ def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 )
 def test_a_query_is_read_as_parse_qsl_reads_it(query: str) -> None:
     assert query_params(query) == tuple(parse_qsl(query, keep_blank_values=True))
+
+
+_AWKWARD = st.text(alphabet='\\"{}[],: aé\U0001f600\t', max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(_AWKWARD, min_size=1, max_size=4), chunk=st.integers(1, 64))
+def test_entries_are_read_alike_whatever_the_chunks(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], chunk: int
+) -> None:
+    """Strings of quotes, backslashes and brackets, cut anywhere by the reads."""
+    path = tmp_path_factory.mktemp("chunks") / "t.har"
+    writer = HarWriter(path, "usagekit proxy", "0.1.0")
+    for n, text in enumerate(texts):
+        writer.add(dataclasses.replace(recorded(n, text.encode()), reason=text))
+    writer.close()
+    whole = read_har(path)
+    assert [e.content for e in whole] == [t.encode() for t in texts]
+    with mock.patch.object(harfile, "CHUNK", chunk):
+        assert read_har(path) == whole
+        # Too large to hold, every one: each passed over, none lost, none run together.
+        with mock.patch.object(harfile, "MAX_ENTRY", chunk):
+            over = read_har(path)
+    assert len(over) == len(texts)
+    assert {e.unjudged for e in over} == {harfile.TOO_LARGE}

@@ -21,7 +21,7 @@ from processes import in_thread
 from proxy_support import REQUESTS, USAGE, proxy_server, through, traffic
 from servers.minimal import Fault
 
-from usagekit.conformance.har import read_har
+from usagekit.conformance.harfile import read_har
 from usagekit.conformance.proxy import ValidationProxy
 
 _TAKEN: list[bool] = []  # what at_once answered, request by request

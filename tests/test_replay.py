@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from factories import PARENT, PARENT_KEY
 from proxy_support import DATASET, kit_config, through, traffic
 from servers.minimal import Fault
 
+from usagekit.conformance.harfile import MAX_ENTRY
 from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.replay import replay
 from usagekit.mock.datasets.files import save_dataset
 
 DATA = Path(__file__).parent / "data"
+TESTS = str(Path(__file__).parent)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +75,7 @@ def test_a_browser_export_of_a_broken_backend_fails(tmp_path: Path, data_dir: Pa
     body = json.loads(content["text"])
     body["data"].pop(0)  # a backend that loses the first day
     content["text"] = json.dumps(body)
+    content["size"] = len(content["text"].encode())  # an export says how long its body is
     broken = tmp_path / "broken.har"
     broken.write_text(json.dumps(export), encoding="utf-8")
     summary, _ = replay(kit_config(data=data_dir), broken, DATASET)
@@ -74,3 +84,106 @@ def test_a_browser_export_of_a_broken_backend_fails(tmp_path: Path, data_dir: Pa
     (finding,) = [f for f in summary.findings if f.rule == "buckets_follow_calendar"]
     # The reproduction goes to the backend the browser talked to.
     assert "https://api.staging.example.com/v1/accounts/" in finding.curl[0]
+
+
+_PEAK = """
+import json, resource, sys
+from pathlib import Path
+from proxy_support import DATASET, kit_config
+from usagekit.conformance.replay import replay
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+summary, _ = replay(kit_config(data=Path(sys.argv[2])), Path(sys.argv[1]), DATASET)
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(json.dumps({"grown_kib": grown, "requests": summary.requests, "ok": summary.ok,
+                  "not_judged": summary.not_judged}))
+"""
+
+
+def _export_with(path: Path, entries: int, filler: bytes, tail: list[dict[str, Any]]) -> None:
+    """A browser's export of a long session, written an entry at a time: ``entries`` images
+    of ``filler`` (base64), one answer of the endpoint after each, then ``tail``."""
+    export = json.loads((DATA / "devtools-export.har").read_text(encoding="utf-8"))
+    usage = export["log"]["entries"][1]
+    image = copy.deepcopy(export["log"]["entries"][3])
+    image["response"]["status"] = 200
+    image["response"]["content"] = {
+        "size": len(filler),
+        "mimeType": "image/png",
+        "text": base64.b64encode(filler).decode(),
+        "encoding": "base64",
+    }
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": '
+                  '"537.36"}, "pages": [], "entries": [\n')  # fmt: skip
+        items = [image, usage] * entries + tail
+        for n, item in enumerate(items):
+            out.write((",\n" if n else "") + json.dumps(item, indent=2))
+        out.write("\n]}}\n")
+
+
+def test_a_large_export_is_read_in_bounded_memory(tmp_path: Path, data_dir: Path) -> None:
+    path = tmp_path / "session.har"
+    _export_with(path, 100, os.urandom(1 << 20) * 2, [])  # 100 images of 2 MiB
+    size = path.stat().st_size
+    assert size > 250 << 20
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(path), str(data_dir)],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": TESTS},
+    )  # fmt: skip
+    peak = json.loads(done.stdout)
+    assert peak["ok"]
+    assert peak["requests"] == 100
+    # An entry at a time: a few chunks and one image, not the file (nor its parsed objects).
+    assert peak["grown_kib"] * 1024 < 48 << 20, f"{peak['grown_kib']} KiB for {size >> 20} MiB"
+
+
+def test_an_entry_too_large_to_hold_is_passed_over_and_named(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    export = json.loads((DATA / "devtools-export.har").read_text(encoding="utf-8"))
+    huge = copy.deepcopy(export["log"]["entries"][1])
+    content = huge["response"]["content"]
+    content["text"] = " " * (MAX_ENTRY + 1) + content["text"]  # a body JSON may well have
+    path = tmp_path / "huge.har"
+    _export_with(path, 1, b"png", [huge, export["log"]["entries"][1]])
+    summary, _ = replay(kit_config(data=data_dir), path, DATASET)
+    assert summary.ok
+    assert summary.requests == 2  # the ones before and after it
+    ((reason, count, first),) = summary.not_judged
+    assert "larger than" in reason
+    assert count == 1
+    assert "/analytics/usage?" in first
+
+
+def test_the_command_reports_what_it_did_not_judge_in_every_report(tmp_path: Path) -> None:
+    export = json.loads((DATA / "devtools-export.har").read_text(encoding="utf-8"))
+    evicted = copy.deepcopy(export["log"]["entries"][1])
+    del evicted["response"]["content"]["text"]  # the browser no longer held the body
+    export["log"]["entries"].append(evicted)
+    path = tmp_path / "export.har"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    usagekit = Path(sys.executable).with_name("usagekit")
+    done = subprocess.run(
+        [str(usagekit), "check", "--replay", str(path), "--report", str(tmp_path / "r.md"),
+         "--report", str(tmp_path / "r.html"), "--junit-xml", str(tmp_path / "j.xml")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "NOT JUDGED (1 exchanges of the endpoint)" in done.stdout
+    assert "2 requests, 1 not judged" in done.stdout
+    for report in ("r.md", "r.html", "j.xml"):
+        text = (tmp_path / report).read_text(encoding="utf-8")
+        assert "the body is not in the HAR" in text, report
+        assert "curl -sS" in text, report
+
+
+def test_replay_judges_the_paths_the_proxy_judges(tmp_path: Path, data_dir: Path) -> None:
+    """The server and the proxy route a path decoded: an escaped slash in the account is not
+    the endpoint's path, an escaped letter of it is."""
+    har = tmp_path / "live.har"
+    live = traffic(data_dir)
+    requests = [("acc%2Fx", PARENT_KEY, []), (PARENT, PARENT_KEY, [])]
+    through(live, record=har, requests=requests)
+    summary, _ = replay(kit_config(data=data_dir), har, DATASET)
+    assert summary.requests == live.summary().requests == 1
+    assert verdicts(summary) == verdicts(live.summary())

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from usagekit.conformance.outcomes import RuleResult, Summary
 from usagekit.conformance.reporting.coverage import coverage_lines
-from usagekit.conformance.reporting.plain import finding_lines, headline
+from usagekit.conformance.reporting.plain import finding_lines, headline, not_judged_lines
 
 __all__ = ["render_junit"]
 
@@ -54,8 +54,9 @@ def render_junit(summary: Summary) -> str:
         ET.SubElement(
             case, "system-out"
         ).text = f"{result.summary}\npassed {result.passed}, failed {result.failed}"
-    if summary.coverage is not None:
-        ET.SubElement(suite, "system-out").text = "\n".join(coverage_lines(summary.coverage))
+    if summary.coverage is not None or summary.not_judged:
+        lines = coverage_lines(summary.coverage) + not_judged_lines(summary)
+        ET.SubElement(suite, "system-out").text = "\n".join(lines)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

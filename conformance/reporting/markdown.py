@@ -90,7 +90,17 @@ def render_markdown(summary: Summary) -> str:
             f"{_MARK[r.status]} {_status(r)} |"
         )
     lines += coverage_markdown(summary.coverage)
+    lines += _not_judged_markdown(summary)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _not_judged_markdown(summary: Summary) -> list[str]:
+    if not summary.not_judged:
+        return []
+    lines = ["", "## Not judged", "", "Exchanges of the endpoint seen but not judged, and why:", ""]
+    for why, count, example in summary.not_judged:
+        lines += [f"- {count}: {why}; the first:", "", "  ```sh", f"  {example}", "  ```", ""]
+    return lines
 
 
 def _judged_markdown(judged: Judged) -> list[str]:
@@ -126,8 +136,21 @@ pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 {"<h2>Failures</h2>" + failures if failures else ""}
 {"" if summary.error is not None else _table_html(rows)}
 {coverage_html(summary.coverage)}
+{_not_judged_html(summary)}
 </body></html>
 """
+
+
+def _not_judged_html(summary: Summary) -> str:
+    if not summary.not_judged:
+        return ""
+    e = html.escape
+    items = "".join(
+        f"<li>{count}: {e(why)}; the first: <pre class='curl'>{e(example)}</pre></li>"
+        for why, count, example in summary.not_judged
+    )
+    intro = "<p>Exchanges of the endpoint seen but not judged:</p>"
+    return f"<h2>Not judged</h2>{intro}<ul>{items}</ul>"
 
 
 def _table_html(rows: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from usagekit.conformance.outcomes import Finding, Judged
+from usagekit.conformance.outcomes import Finding, Judged, Summary
 
-__all__ = ["answer_line", "finding_lines", "headline"]
+__all__ = ["answer_line", "finding_lines", "headline", "not_judged_lines"]
 
 
 def headline(finding: Finding) -> str:
@@ -28,4 +28,15 @@ def finding_lines(finding: Finding, *, detail_lines: int | None = None) -> list[
         lines += finding.detail.splitlines()[:detail_lines]
     for judged in finding.judged:
         lines += [f"reproduce: {judged.curl}", f"  answer: {answer_line(judged)}"]
+    return lines
+
+
+def not_judged_lines(summary: Summary) -> list[str]:
+    """Exchanges of the endpoint seen but not judged: how many, why, and the first one."""
+    if not summary.not_judged:
+        return []
+    total = sum(count for _, count, _ in summary.not_judged)
+    lines = [f"NOT JUDGED ({total} exchanges of the endpoint)"]
+    for why, count, example in summary.not_judged:
+        lines += [f"  {count}: {why}", f"    first: {example}"]
     return lines

@@ -14,7 +14,7 @@ from usagekit.conformance.events import (
 )
 from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.reporting.coverage import coverage_lines
-from usagekit.conformance.reporting.plain import finding_lines, headline
+from usagekit.conformance.reporting.plain import finding_lines, headline, not_judged_lines
 
 __all__ = ["TerminalHandler", "render_summary"]
 
@@ -42,11 +42,14 @@ def render_summary(summary: Summary) -> str:
             if result.more:
                 lines.append(f"… and {result.more} more distinct failures of {result.name}")
     lines += coverage_lines(summary.coverage)
+    lines += not_judged_lines(summary)
     failed = sum(1 for r in summary.results if r.failed)
     verdict = "CONFORMS" if summary.ok else f"DOES NOT CONFORM ({failed} rules fail)"
+    unjudged = sum(count for _, count, _ in summary.not_judged)
     lines.append(
         f"{verdict} — profile {summary.profile}, {summary.requests} requests, "
-        f"{summary.elapsed:.1f} s"
+        + (f"{unjudged} not judged, " if unjudged else "")
+        + f"{summary.elapsed:.1f} s"
     )
     return "\n".join(lines)
 

@@ -1,0 +1,272 @@
+"""``check --replay`` of HARs other tools wrote: every odd-but-valid entry is judged
+without a false alarm, or reported as not judged, with why -- never judged wrongly.
+
+Each entry is built the way a tool writes it, from a Chrome export of a correct
+backend's answer (``tests/data/devtools-export.har``): Chrome's and Firefox's
+and Safari's developer tools, Playwright's ``recordHar``, Charles, mitmproxy,
+HTTP Toolkit. The backend is correct, so any finding is a false alarm.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from proxy_support import DATASET, kit_config
+
+from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.replay import replay
+from usagekit.mock.datasets.files import save_dataset
+
+DATA = Path(__file__).parent / "data"
+EXPORT = json.loads((DATA / "devtools-export.har").read_text(encoding="utf-8"))
+#: Chrome's entry of a 200 of the endpoint, and its body.
+CHROME = EXPORT["log"]["entries"][1]
+BODY = CHROME["response"]["content"]["text"]
+
+Entry = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("dataset")
+    save_dataset(DATASET, directory)
+    return directory
+
+
+def har(tmp_path: Path, entries: list[Entry], creator: str = "WebInspector") -> Path:
+    document = copy.deepcopy(EXPORT)
+    document["log"]["creator"] = {"name": creator, "version": "1"}
+    document["log"]["entries"] = entries
+    path = tmp_path / "export.har"
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return path
+
+
+def replayed(data_dir: Path, path: Path) -> Summary:
+    summary, _ = replay(kit_config(data=data_dir), path, DATASET)
+    return summary
+
+
+def entry(change: Callable[[Entry], object] = lambda e: None) -> Entry:
+    made = copy.deepcopy(CHROME)
+    change(made)
+    return made
+
+
+def response(e: Entry) -> Entry:
+    return e["response"]
+
+
+def content(e: Entry) -> Entry:
+    return e["response"]["content"]
+
+
+def _firefox(e: Entry) -> None:
+    e["startedDateTime"] = "2024-04-01T11:15:02.123+02:00"  # Firefox writes local time
+    e["time"] = -1
+    e["timings"] = {"blocked": -1, "dns": -1, "connect": -1, "ssl": -1, "send": 0, "wait": 80,
+                    "receive": 0}  # fmt: skip
+    e["request"]["httpVersion"] = response(e)["httpVersion"] = "HTTP/2"
+    e["request"]["headers"] = [
+        {"name": "Host", "value": "api.staging.example.com"},
+        {"name": "X-Api-Key", "value": "sk-staging-frontend-key"},
+    ]
+    content(e)["comment"] = ""
+    response(e)["bodySize"] = -1
+
+
+def _safari(e: Entry) -> None:
+    content(e)["text"] = base64.b64encode(BODY.encode()).decode()
+    content(e)["encoding"] = "base64"
+    e["_fetchType"] = "Network Load"
+    e["time"] = 0
+    e["startedDateTime"] = "2024-04-01T09:15:02.1Z"
+
+
+def _playwright(e: Entry) -> None:
+    e["_securityDetails"] = {"protocol": "TLS 1.3"}
+    e["_serverPort"] = 443
+    response(e)["_transferSize"] = -1
+    response(e)["headers"] = [{"name": "Content-Type", "value": "application/json; charset=utf-8"}]
+
+
+def _charles(e: Entry) -> None:
+    e["request"]["url"] = e["request"]["url"].replace("example.com/", "example.com:443/")
+    content(e)["compression"] = 52
+    content(e)["encoding"] = "utf8"  # some tools name the text's own encoding
+    e["comment"] = ""
+
+
+def _mitmproxy(e: Entry) -> None:
+    e["request"]["httpVersion"] = response(e)["httpVersion"] = "HTTP/2.0"
+    response(e)["headers"].append({"name": ":status", "value": "200"})
+    e["timings"] = {"send": 0.5, "receive": 0.4, "wait": 12.1, "connect": -1, "ssl": -1}
+
+
+def _prefixed(e: Entry) -> None:
+    e["request"]["url"] = e["request"]["url"].replace("/v1/", "/api/v1/")
+
+
+def _query_string_decoded(e: Entry) -> None:
+    # The URL is what went out; queryString is the tool's reading of it.
+    e["request"]["queryString"] = [{"name": "start", "value": "2024-03-01T00:00:00Z"}]
+
+
+def _no_response_headers(e: Entry) -> None:
+    response(e)["headers"] = []  # not captured; content.mimeType says what it was
+
+
+def _odd_dates(e: Entry) -> None:
+    e["startedDateTime"] = "2024-04-01T09:15:02.123456789+05:45"
+    e["time"] = None
+
+
+JUDGED = {
+    "chrome": lambda e: None,
+    "firefox": _firefox,
+    "safari": _safari,
+    "playwright-embed": _playwright,
+    "charles": _charles,
+    "mitmproxy": _mitmproxy,
+    "prefix": _prefixed,
+    "querystring-decoded": _query_string_decoded,
+    "no-response-headers": _no_response_headers,
+    "odd-dates": _odd_dates,
+}
+
+
+@pytest.mark.parametrize("tool", JUDGED)
+def test_an_odd_but_whole_entry_is_judged_without_a_false_alarm(
+    tmp_path: Path, data_dir: Path, tool: str
+) -> None:
+    summary = replayed(data_dir, har(tmp_path, [entry(JUDGED[tool])] * 2))
+    assert summary.ok, [f"{f.rule}: {f.reason}" for f in summary.findings]
+    assert summary.requests == 2
+    held = {r.name for r in summary.results if r.passed}
+    assert {"matches_reference", "json_content_type", "status_matches_reference"} <= held
+    assert summary.not_judged == ()
+
+
+def _not_captured(e: Entry) -> None:
+    del content(e)["text"]  # Chrome evicted it; Playwright's "omit"
+
+
+def _attached(e: Entry) -> None:
+    del content(e)["text"]
+    content(e)["_file"] = "3f2a.json"  # Playwright's "attach": the body is beside the HAR
+
+
+def _discarded(e: Entry) -> None:
+    del content(e)["text"]
+    content(e)["comment"] = "Body discarded during HAR generation: longer than limit"
+
+
+def _empty_text(e: Entry) -> None:
+    content(e)["text"] = ""  # size still says 364 bytes
+
+
+def _cut_at_the_limit(e: Entry) -> None:
+    content(e)["text"] = BODY[:100]  # Firefox keeps the first 1 MiB, size is the whole
+
+
+def _cut_by_usagekit(e: Entry) -> None:
+    content(e)["text"] = BODY[:100]
+    content(e)["size"] = 100
+    content(e)["_truncated"] = True  # usagekit proxy --record, past its limit
+
+
+def _blocked(e: Entry) -> None:
+    response(e).update(status=0, statusText="", httpVersion="", headers=[],
+                       _error="net::ERR_FAILED")  # fmt: skip
+    response(e)["content"] = {"size": 0, "mimeType": "x-unknown"}
+
+
+def _internal_redirect(e: Entry) -> None:
+    response(e).update(status=307, statusText="Internal Redirect", redirectURL="https://x/")
+    response(e)["headers"] = [{"name": "Location", "value": "https://x/"},
+                              {"name": "Non-Authoritative-Reason", "value": "HSTS"}]  # fmt: skip
+    response(e)["content"] = {"size": 0, "mimeType": "x-unknown"}
+
+
+def _revalidated(e: Entry) -> None:
+    e["request"]["headers"].append({"name": "if-none-match", "value": '"v1"'})
+    response(e).update(status=304, statusText="Not Modified")  # the body: the cached copy
+
+
+def _bad_base64(e: Entry) -> None:
+    content(e).update(text="not base64!", encoding="base64")
+
+
+def _query_elsewhere(e: Entry) -> None:
+    e["request"]["url"] = e["request"]["url"].partition("?")[0]  # queryString holds it
+
+
+def _cached(e: Entry) -> None:
+    e["request"]["headers"] = []  # Chrome's memory cache: no request went out
+    e["_fromCache"] = "memory"
+
+
+def _relative(e: Entry) -> None:
+    e["request"]["url"] = "/" + e["request"]["url"].split("/", 3)[3]
+
+
+NOT_JUDGED = {
+    "chrome-evicted": (_not_captured, "not in the HAR"),
+    "playwright-attach": (_attached, "not in the HAR"),
+    "httptoolkit-discarded": (_discarded, "not in the HAR"),
+    "empty-text": (_empty_text, "not in the HAR"),
+    "firefox-cut": (_cut_at_the_limit, "cut short"),
+    "usagekit-cut": (_cut_by_usagekit, "cut short"),
+    "blocked": (_blocked, "no answer"),
+    "internal-redirect": (_internal_redirect, "the browser's own redirect"),
+    "revalidated": (_revalidated, "304"),
+    "bad-base64": (_bad_base64, "base64"),
+    "query-elsewhere": (_query_elsewhere, "queryString"),
+    "memory-cache": (_cached, "headers are not in the HAR"),
+    "relative-url": (_relative, "not absolute"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_JUDGED)
+def test_an_entry_without_the_whole_answer_is_not_judged_and_says_why(
+    tmp_path: Path, data_dir: Path, case: str
+) -> None:
+    change, why = NOT_JUDGED[case]
+    summary = replayed(data_dir, har(tmp_path, [entry(change), entry(change), entry()]))
+    assert summary.ok, [f"{f.rule}: {f.reason}" for f in summary.findings]
+    assert summary.requests == 1  # the whole one, judged
+    ((reason, count, first),) = summary.not_judged
+    assert why in reason
+    assert count == 2
+    assert first.startswith("curl ")
+
+
+def test_a_file_cut_mid_entry_judges_the_entries_before_and_says_so(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    path = har(tmp_path, [entry(), entry(_prefixed), entry()])
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.rindex('"startedDateTime"')], encoding="utf-8")
+    summary = replayed(data_dir, path)
+    assert summary.ok
+    assert summary.requests == 2
+    ((reason, count, first),) = summary.not_judged
+    assert "cut off" in reason
+    assert count == 1
+    assert first == f"entry 2 of {path}"
+
+
+def test_a_bom_and_utf_16_are_read(tmp_path: Path, data_dir: Path) -> None:
+    path = har(tmp_path, [entry()])
+    text = path.read_text(encoding="utf-8")
+    for encoded in (b"\xef\xbb\xbf" + text.encode(), text.encode("utf-16")):
+        path.write_bytes(encoded)
+        summary = replayed(data_dir, path)
+        assert summary.ok
+        assert summary.requests == 1
