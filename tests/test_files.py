@@ -200,6 +200,17 @@ BAD_ACCOUNTS = [
     pytest.param([account("a"), account("b", id=2)], "[1].id", "string", id="numeric id"),
     pytest.param([account("me")], "[0].id", "reserved", id="me"),
     pytest.param([account("a", name=None)], "[0].name", "string", id="name not text"),
+    # A truncated emoji ("\ud83d", JSON's escape of half a pair) is no text a page can show.
+    pytest.param(
+        [account("a", name="A \ud83d")], "[0].name", "lone surrogate", id="surrogate in name"
+    ),
+    pytest.param([account("a\udc00")], "[0].id", "lone surrogate", id="surrogate in id"),
+    pytest.param(
+        [account("a", agents=[{"id": "x", "name": "\ud800"}])],
+        "[0].agents[0].name",
+        "lone surrogate",
+        id="surrogate in agent name",
+    ),
     pytest.param([account("a", api_keys="sk-a")], "[0].api_keys", "array", id="keys not a list"),
     pytest.param([account("a", api_keys=[""])], "[0].api_keys[0]", "empty", id="empty key"),
     pytest.param(

@@ -30,6 +30,12 @@ BAD_LINES = [
     ),
     pytest.param(record(conversation_id="a\0"), "conversation_id", "NUL", id="NUL in id"),
     pytest.param(
+        record(conversation_id="c-\ud83d"),
+        "conversation_id",
+        "lone surrogate",
+        id="lone surrogate in id",
+    ),
+    pytest.param(
         record(account_id="nobody"), "account_id", "unknown account 'nobody'", id="unknown account"
     ),
     pytest.param(

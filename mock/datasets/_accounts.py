@@ -121,6 +121,12 @@ class _Reader:
     def text(self, where: str, value: Any) -> str:
         if not isinstance(value, str):
             raise self.fail(where, f"expected a string, not {json.dumps(value)}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # JSON's "\ud83d" (half an emoji cut short): no page, header or answer can carry it.
+            lone = f"\\u{ord(value[exc.start]):04x}"
+            raise self.fail(where, f"holds a lone surrogate ({lone}), half a UTF-16 pair") from None
         return value
 
     def identifier(self, where: str, value: Any) -> str:

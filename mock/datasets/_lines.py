@@ -204,7 +204,14 @@ class LineChecker:
         conversation_id = _text(record, "conversation_id")
         if not conversation_id or "\0" in conversation_id:
             raise _FieldError("conversation_id", "must be a non-empty string without NUL")
-        if len(conversation_id.encode("utf-8")) > MAX_ID_BYTES:
+        try:
+            encoded = conversation_id.encode("utf-8")
+        except UnicodeEncodeError as exc:  # JSON's "\ud83d": half a pair, no text
+            lone = f"\\u{ord(conversation_id[exc.start]):04x}"
+            raise _FieldError(
+                "conversation_id", f"holds a lone surrogate ({lone}), half a UTF-16 pair"
+            ) from None
+        if len(encoded) > MAX_ID_BYTES:
             raise _FieldError("conversation_id", f"longer than {MAX_ID_BYTES} bytes")
         account_id = _text(record, "account_id")
         account = self.codes.account.get(account_id)
@@ -219,7 +226,7 @@ class LineChecker:
         start = _start(record["start_timestamp"])
         duration = _duration(record["duration_seconds"])
         return (
-            conversation_id.encode("utf-8"),
+            encoded,
             start,
             duration,
             account,
