@@ -198,6 +198,22 @@ def test_an_answer_overtaken_by_a_newer_request_is_not_shown(page: Page, base: s
     assert console.take() == []
 
 
+def test_a_request_the_server_never_answers_leaves_no_stale_buckets(page: Page):
+    with uvicorn_server(dataset_factory=None, size=5_000, now=NOW) as url:
+        console = open_demo(page, url)
+        assert table_rows(page)
+    # The server is gone (stopped, or restarting): the next request fails.
+    page.get_by_test_id("tz").fill("America/New_York")
+    page.get_by_test_id("load").click()
+    page.wait_for_selector("body[data-state=error-network]")
+    expect(page.get_by_test_id("status")).to_contain_text("The request failed")
+    assert "tz=America/New_York" in page.get_by_test_id("curl").inner_text()
+    # Not the previous request's buckets under this request's curl.
+    assert table_rows(page) == []
+    expect(page.locator("#table-caption")).not_to_contain_text("UTC")
+    assert console.take() == ["Failed to load resource: net::ERR_CONNECTION_REFUSED"]
+
+
 def test_landing_page(page: Page, base: str):
     console = Console(page)
     page.goto(f"{base}/")

@@ -292,6 +292,7 @@
       }
     } catch (error) {
       if (current !== state.loads) return;
+      clearResult("No buckets: the request failed (" + error.message + ").");
       status.textContent = "The request failed: " + error.message;
       setState("error-network");
     } finally {
