@@ -14,11 +14,17 @@ A request that gets no answer is a finding of the rule that sent it --
 :class:`~usagekit.conformance.failures.NoAnswer` when the connection fails --
 once the server has answered anything. Before its first answer, the server is
 :class:`~usagekit.conformance.errors.Unreachable` and the run cannot start.
+
+An answer is read as it comes, at most :data:`MAX_ANSWER` bytes, and its content
+codings are undone to at most as many (the kit asks for gzip and deflate only):
+a body that never ends, or a small one that inflates without end, is
+:class:`~usagekit.conformance.failures.TooLarge` instead of the kit's memory.
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 
@@ -27,9 +33,9 @@ import httpx
 from .config import KitConfig
 from .errors import Unreachable
 from .exchange import Exchange, KeyRole, usage_path
-from .failures import NoAnswer, TooSlow
+from .failures import NoAnswer, TooLarge, TooSlow
 
-__all__ = ["INVALID_KEY", "MAX_WAIT", "RETRIED", "Client"]
+__all__ = ["INVALID_KEY", "MAX_ANSWER", "MAX_WAIT", "RETRIED", "Client"]
 
 #: A key no server issued.
 INVALID_KEY = "sk-usagekit-conformance-invalid-0000000000"
@@ -37,12 +43,17 @@ INVALID_KEY = "sk-usagekit-conformance-invalid-0000000000"
 RETRIED = frozenset({429, 503})
 #: The longest the kit waits before sending a refused request again (s).
 MAX_WAIT = 10.0
+#: The most of an answer's body the kit reads, and the most it inflates that to (bytes):
+#: the largest answer the contract allows (500 buckets of every group) is well under it.
+MAX_ANSWER = 32 << 20
 
 
 class Client:
     def __init__(self, config: KitConfig, transport: httpx.BaseTransport | None = None) -> None:
         self.config = config
         self._http = httpx.Client(timeout=config.timeout, transport=transport)
+        # Only the codings _decoded undoes within the cap (httpx would add br, zstd if installed).
+        self._http.headers["accept-encoding"] = "gzip, deflate"
         self.answered = False  # whether the server has answered anything yet
 
     def close(self) -> None:
@@ -82,7 +93,7 @@ class Client:
         )
         for attempt in range(self.config.retries + 1):
             started = time.perf_counter()
-            response = self._answer(request, sent)
+            response, content = self._answer(request, sent)
             elapsed = time.perf_counter() - started
             if response.status_code not in RETRIED or attempt == self.config.retries:
                 break
@@ -97,24 +108,32 @@ class Client:
             key_text=sent.key_text,
             status=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
-            content=response.content,
+            content=content,
             elapsed=elapsed,
             sent_url=sent.sent_url,
         )
 
     def status_at(self, url: str, params: Sequence[tuple[str, str]]) -> int | None:
         """The status ``url`` answers with --api-key, or None: a probe, not judged."""
-        try:
-            response = self._http.get(
-                url, params=list(params), headers={"X-API-Key": self.config.api_key}
-            )
+        headers = {"X-API-Key": self.config.api_key}
+        try:  # its body is never read
+            with self._http.stream("GET", url, params=list(params), headers=headers) as response:
+                return response.status_code
         except httpx.HTTPError:
             return None
-        return response.status_code
 
-    def _answer(self, request: httpx.Request, sent: Exchange) -> httpx.Response:
+    def _answer(self, request: httpx.Request, sent: Exchange) -> tuple[httpx.Response, bytes]:
+        """The answer to ``request`` and its body, decoded."""
         try:
-            response = self._http.send(request)
+            response = self._http.send(request, stream=True)
+            try:
+                content = _body(response)
+            finally:
+                response.close()
+        except _TooLarge as exc:
+            if not self.answered:
+                raise Unreachable(f"{sent.method} {sent.url}: {exc}") from exc
+            raise TooLarge(str(exc), exchanges=(sent,)) from exc
         except httpx.TimeoutException as exc:
             if not self.answered:
                 raise Unreachable(f"{sent.method} {sent.url}: {_timed_out(self.config)}") from exc
@@ -124,7 +143,7 @@ class Client:
                 raise Unreachable(f"{sent.method} {sent.url}: {exc}") from exc
             raise NoAnswer(f"no answer: {exc}", exchanges=(sent,)) from exc
         self.answered = True
-        return response
+        return response, content
 
     def _key(self, role: KeyRole) -> str | None:
         return {
@@ -133,6 +152,55 @@ class Client:
             KeyRole.INVALID: INVALID_KEY,
             KeyRole.NONE: None,
         }[role]
+
+
+class _TooLarge(Exception):
+    def __init__(self) -> None:
+        super().__init__(f"the answer is larger than {MAX_ANSWER >> 20} MiB: the kit read no more")
+
+
+def _body(response: httpx.Response) -> bytes:
+    """The body of ``response``, decoded, within the cap."""
+    if response.is_stream_consumed:  # read and decoded already, by an in-process transport
+        return response.content
+    return _decoded(_raw(response), response.headers.get("content-encoding", ""))
+
+
+def _raw(response: httpx.Response) -> bytes:
+    """The body as it came, read until its end or :data:`MAX_ANSWER`."""
+    chunks, size = [], 0
+    for chunk in response.iter_raw():
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            raise _TooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decoded(raw: bytes, coding: str) -> bytes:
+    """``raw`` with its content codings undone, last first, as httpx would (a coding it does
+    not know is left as it is), each to at most :data:`MAX_ANSWER` bytes."""
+    for name in reversed([c.strip().lower() for c in coding.split(",")]):
+        if name in ("gzip", "x-gzip"):
+            raw = _inflate(raw, name, zlib.MAX_WBITS | 16)
+        elif name == "deflate":  # zlib's wrapper, or (as some servers send it) raw deflate
+            raw = _inflate(raw, name, zlib.MAX_WBITS, -zlib.MAX_WBITS)
+    return raw
+
+
+def _inflate(data: bytes, name: str, *wbits: int) -> bytes:
+    """``data`` inflated by the first of ``wbits`` that reads it."""
+    for bits in wbits:
+        try:
+            inflated = zlib.decompressobj(bits).decompress(data, MAX_ANSWER + 1)
+            break
+        except zlib.error as exc:
+            error = exc
+    else:
+        raise httpx.DecodingError(f"the body is not the {name} it says it is: {error}")
+    if len(inflated) > MAX_ANSWER:
+        raise _TooLarge()
+    return inflated
 
 
 def _timed_out(config: KitConfig) -> str:

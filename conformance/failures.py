@@ -10,7 +10,8 @@ schemathesis phase reports through schemathesis' own machinery)::
     ├── BrokenRelation        two or more answers contradict each other
     ├── ReferenceMismatch     the answer differs from the reference aggregator's
     ├── TooSlow               the answer took longer than the rule allows, or never came
-    └── NoAnswer              the connection failed before an answer came
+    ├── NoAnswer              the connection failed before an answer came
+    └── TooLarge              the answer went on past what the kit reads
 
 ``reason`` is one line; ``detail`` may hold a diff. ``key`` drops duplicates:
 the same rule failing for the same reason is one finding.
@@ -30,6 +31,7 @@ __all__ = [
     "MalformedBody",
     "NoAnswer",
     "ReferenceMismatch",
+    "TooLarge",
     "TooSlow",
     "WrongStatus",
     "WrongValue",
@@ -110,3 +112,8 @@ class TooSlow(ConformanceFailure):
 class NoAnswer(ConformanceFailure):
     code = "UK907"
     kind_title = "No answer"
+
+
+class TooLarge(ConformanceFailure):
+    code = "UK908"
+    kind_title = "Answer too large"

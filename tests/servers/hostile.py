@@ -1,0 +1,145 @@
+"""A hostile or broken server under test, on a raw asyncio socket, in a process of its own.
+
+``python -m servers.hostile --port N --mode MODE`` answers the first request
+(the kit's preflight) with a plain 422 in the contract's shape, and every later
+one as ``MODE`` says; ``--from 0`` misbehaves from the first request on.
+:func:`hostile` starts it for the length of a ``with`` block. What a partner's
+server may do to the kit:
+
+* ``endless`` / ``chunked`` / ``huge_length``: a 200 whose body never ends (read
+  to the connection's end, chunked, or announced as a terabyte);
+* ``drip`` / ``head_drip``: a byte every ``--every`` seconds, of the body or of the head;
+* ``gzip_bomb`` / ``double_gzip``: 1 GiB of zeros, gzipped once or twice;
+* ``silent``, ``reset``, ``garbage``: no answer, a reset, not HTTP at all;
+* ``deep``: a 200 of JSON nested 100 000 deep; ``latin1``: a 200 that is not UTF-8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import socket
+import struct
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from processes import free_port, running
+
+REFUSAL = (
+    b'{"code":"validation_error","message":"The request is invalid.",'
+    b'"errors":[{"field":"limit","message":"no"}]}'
+)
+MODES = (
+    "endless", "chunked", "huge_length", "drip", "head_drip", "gzip_bomb", "double_gzip",
+    "silent", "reset", "garbage", "deep", "latin1",
+)  # fmt: skip
+
+
+@contextmanager
+def hostile(mode: str, *, start: int = 1, every: float = 0.5) -> Iterator[str]:
+    """The hostile server in a subprocess; yields its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "servers.hostile", "--port", str(port), "--mode", mode]
+    command += ["--from", str(start), "--every", str(every)]
+    # It answers nothing at all to a probe when it misbehaves from the start: wait for the port.
+    with running(command, port, path="/ready", timeout=30.0) as base:
+        yield base
+
+
+def head(status: int, *fields: bytes) -> bytes:
+    lines = [b"HTTP/1.1 %d X" % status, b"content-type: application/json", *fields]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _bomb(rounds: int) -> bytes:
+    """1 GiB of zeros gzipped (about 1 MiB), ``rounds`` times over."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    data = b"".join(packer.compress(zeros) for _ in range(1024)) + packer.flush()
+    for _ in range(rounds - 1):
+        data = gzip.compress(data, compresslevel=9)
+    return data
+
+
+class Hostile:
+    def __init__(self, mode: str, start: int, every: float) -> None:
+        self.mode, self.start, self.every, self.seen = mode, start, every, 0
+        self.bomb = _bomb(2 if mode == "double_gzip" else 1) if "gzip" in mode else b""
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                if request.startswith(b"GET /ready "):
+                    writer.write(head(204, b"content-length: 0"))
+                    continue
+                self.seen += 1
+                if self.seen <= self.start:
+                    writer.write(head(422, b"content-length: %d" % len(REFUSAL)) + REFUSAL)
+                    continue
+                await self.misbehave(writer)
+                return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def misbehave(self, writer: asyncio.StreamWriter) -> None:
+        mode, chunk = self.mode, b" " * 65536
+        if mode == "silent":
+            await asyncio.sleep(3600)
+        elif mode == "reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif mode == "garbage":
+            writer.write(b"SPAM SPAM SPAM\r\n\r\n")
+        elif mode in ("endless", "huge_length", "chunked"):
+            fields = {"endless": [], "huge_length": [b"content-length: %d" % (1 << 40)]}
+            writer.write(head(200, *fields.get(mode, [b"transfer-encoding: chunked"])))
+            if mode == "chunked":
+                chunk = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+            while True:
+                writer.write(chunk)
+                await writer.drain()
+        elif mode == "drip":
+            writer.write(head(200, b"content-length: 1000000"))
+            await self.drip(writer, b" " * 1000000)
+        elif mode == "head_drip":
+            await self.drip(writer, head(200, *[b"x-drip: %d" % i for i in range(10000)]))
+        elif mode in ("gzip_bomb", "double_gzip"):
+            encoding = b"gzip" if mode == "gzip_bomb" else b"gzip, gzip"
+            fields = [b"content-encoding: " + encoding, b"content-length: %d" % len(self.bomb)]
+            writer.write(head(200, *fields) + self.bomb)
+        else:
+            body = b"[" * 100000 + b"]" * 100000 if mode == "deep" else b'{"meta": "\xff\xfe"}'
+            writer.write(head(200, b"content-length: %d" % len(body)) + body)
+        await writer.drain()
+
+    async def drip(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        for i in range(len(data)):
+            writer.write(data[i : i + 1])
+            await writer.drain()
+            await asyncio.sleep(self.every)
+
+
+async def _main(port: int, hostile_server: Hostile) -> None:
+    server = await asyncio.start_server(hostile_server.serve, "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="servers.hostile")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--from", dest="start", type=int, default=1)
+    parser.add_argument("--every", type=float, default=0.5)
+    args = parser.parse_args(argv)
+    asyncio.run(_main(args.port, Hostile(args.mode, args.start, args.every)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""``usagekit check`` against a hostile or broken server: bounded, and with its reports.
+
+A partner points the kit at a server that may misbehave (``servers.hostile``,
+a raw asyncio server in a process of its own). Whatever it does, the kit --
+run as users run it, a ``usagekit check`` process -- holds its memory and its
+time to what it was told, names the request that showed it with a curl, and
+writes every report. The process runs under an address-space limit, so that a
+kit that read without bound fails here instead of taking the machine.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zlib
+from pathlib import Path
+
+import pytest
+from factories import PARENT, PARENT_KEY
+from server_support import DATASET, NOW
+from servers.hostile import hostile
+from servers.minimal import MinimalServer
+from servers.running import serving
+from starlette.middleware.gzip import GZipMiddleware
+
+from usagekit.conformance.client import _decoded
+from usagekit.conformance.config import KitConfig
+from usagekit.conformance.runner import run
+
+USAGEKIT = Path(sys.executable).with_name("usagekit")
+#: The kit's address space: far above what it needs, far below what an unbounded read takes.
+ADDRESS_SPACE = 3 << 30
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def check(base_url: str, tmp_path: Path, *extra: str) -> tuple[int, str, ET.Element]:
+    """One ``usagekit check`` of ``limit_bounds``: its exit status, output and JUnit suite."""
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run(
+        [str(USAGEKIT), "check", "--base-url", base_url, "--api-key", "sk-k", "--account-id",
+         "acct", "--max-examples", "0", "--check", "limit_bounds", "--junit-xml", str(junit),
+         "--report", str(tmp_path / "report.md"), *extra],
+        capture_output=True, text=True, timeout=120, preexec_fn=_limited,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert (tmp_path / "report.md").exists(), output
+    return done.returncode, output, ET.parse(junit).getroot()
+
+
+def failure_of(suite: ET.Element) -> str:
+    failure = suite.find(".//testcase[@name='limit_bounds']/failure")
+    assert failure is not None, ET.tostring(suite, encoding="unicode")
+    return f"{failure.get('message')}\n{failure.text}"
+
+
+@pytest.mark.parametrize("mode", ["endless", "chunked", "huge_length", "gzip_bomb", "double_gzip"])
+def test_an_answer_past_the_cap_is_a_finding_not_a_read_without_end(
+    mode: str, tmp_path: Path
+) -> None:
+    with hostile(mode) as base_url:
+        code, output, suite = check(base_url, tmp_path, "--timeout", "60")
+    assert code == 1, output
+    failure = failure_of(suite)
+    assert "the answer is larger than 32 MiB" in failure, failure
+    assert "reproduce: curl -sS" in failure
+
+
+def test_a_correct_server_that_compresses_its_answers_passes() -> None:
+    app = GZipMiddleware(MinimalServer(dataset=DATASET, now=NOW).app(), minimum_size=0)
+    with serving(app) as base_url:
+        summary = run(
+            KitConfig(
+                base_url=base_url, api_key=PARENT_KEY, account_id=PARENT, server_now=NOW,
+                max_examples=0, only=frozenset({"limit_bounds", "groupings_sum_to_totals"}),
+            )
+        )  # fmt: skip
+    assert summary.ok, [(f.rule, f.reason) for f in summary.findings]
+    assert all(r.passed for r in summary.results if r.skipped is None)
+
+
+@pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS])
+def test_deflate_is_read_with_or_without_its_zlib_wrapper(wbits: int) -> None:
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    assert _decoded(packer.compress(b'{"a": 1}') + packer.flush(), "deflate") == b'{"a": 1}'
