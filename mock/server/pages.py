@@ -170,11 +170,11 @@ def page_routes(current: Callable[[], Served]) -> list[BaseRoute]:
 
 
 class Assets(StaticFiles):
-    """The package's static files; a missing one is a 404 in the contract's error shape."""
+    """The package's static files, revalidated at each use; a missing one is a 404 in shape."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:
-            return await super().get_response(path, scope)
+            response = await super().get_response(path, scope)
         except HTTPException as exc:
             if exc.status_code == 405:  # StaticFiles takes GET and HEAD
                 problem = method_not_allowed(scope["method"], ("GET", "HEAD"))
@@ -182,6 +182,10 @@ class Assets(StaticFiles):
                 return Response(problem.body(), 405, headers=headers, media_type=JSON)
             body = error_body(CODES.get(exc.status_code, "not_found"), "Not found.", detail=path)
             return Response(body, status_code=exc.status_code, media_type=JSON)
+        # Asked again each time (a 304 when unchanged): with Last-Modified alone a browser
+        # may reuse a script unasked, and a page of a newer usagekit run an older script.
+        response.headers["cache-control"] = "no-cache"
+        return response
 
 
 def _root(request: Request) -> str:
