@@ -3,8 +3,9 @@
 What tools write differs: a body may be left out (Playwright's ``omit`` and
 ``attach``, a browser that evicted it, HTTP Toolkit past its limit), cut short
 (Firefox keeps 1 MiB of a body; ``content.size`` says how long it was), or
-base64; a request that failed has status 0 (Chrome's ``_error``); a browser
-writes its own redirects (``307 Internal Redirect``) and the 304s of its cache.
+base64; a request that failed has status 0, one cut short Chrome's ``_error``; a
+browser writes its own redirects (``307 Internal Redirect``), the 304s of its
+cache and what the page's service worker answered.
 None of those is the server's answer, and judging it would be a false alarm:
 ``Recorded.unjudged`` says why it is not judged.
 """
@@ -24,6 +25,8 @@ __all__ = ["headers_of", "recorded_of"]
 
 #: Why an entry's answer is not judged (a short, fixed list: reports count each).
 NO_ANSWER = "no answer: the request failed or was cancelled in the client (status 0)"
+CLIENT_ERROR = "the client reports the answer did not arrive whole (_error)"
+SERVICE_WORKER = "answered by the page's service worker, not by the server"
 BROWSER_REDIRECT = "the browser's own redirect (Internal Redirect), not the server's answer"
 NOT_MODIFIED = "304 Not Modified: the answer is the client's cached copy"
 NOT_ABSOLUTE = "the URL is not absolute: the request cannot be sent again"
@@ -76,6 +79,10 @@ def _not_an_answer(recorded: Recorded, request: dict[str, Any], response: dict[s
     """Why an entry is not the server's answer to a request the kit can send again."""
     if recorded.status < 100:
         return NO_ANSWER
+    if isinstance(response.get("_error"), str) and response["_error"]:
+        return CLIENT_ERROR  # Chrome's, as net::ERR_INCOMPLETE_CHUNKED_ENCODING
+    if response.get("_fetchedViaServiceWorker") is True:
+        return SERVICE_WORKER
     internal = any(k.lower() == "non-authoritative-reason" for k, _ in recorded.response_headers)
     if internal or recorded.reason == "Internal Redirect":
         return BROWSER_REDIRECT

@@ -7,7 +7,7 @@ mounted at, the account from its path, and a key sent judged as ``KeyRole.TRAFFI
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from usagekit.mock.spec import OPERATION_PATH
 
@@ -71,11 +71,14 @@ def exchange_at(
     prefix = path[: match.start()] if match else ""
     path = path[len(prefix) :]
     origin = base_url.rstrip("/") if base_url else f"{scheme}://{netloc}{prefix}"
+    account = path.split("/")[3] if match else ""
+    if "%" in account:  # the account as the server reads it: an id sent escaped is the id
+        account = unquote(account)
     return Exchange(
         method=method,
         base_url=origin,
         path=path,
-        account=path.split("/")[3] if match else "",
+        account=account,
         params=query_params(query),  # Recorded.params, from the URL split above
         key=KeyRole.TRAFFIC if keyed else KeyRole.NONE,
         key_text=None,

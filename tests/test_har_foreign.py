@@ -129,6 +129,7 @@ def _odd_dates(e: Entry) -> None:
 
 JUDGED = {
     "chrome": lambda e: None,
+    "chrome-no-error": lambda e: response(e).update(_error=None, _fetchedViaServiceWorker=False),
     "firefox": _firefox,
     "safari": _safari,
     "playwright-embed": _playwright,
@@ -194,6 +195,16 @@ def _internal_redirect(e: Entry) -> None:
     response(e)["content"] = {"size": 0, "mimeType": "x-unknown"}
 
 
+def _incomplete(e: Entry) -> None:
+    response(e)["_error"] = "net::ERR_INCOMPLETE_CHUNKED_ENCODING"
+    content(e)["text"] = BODY[:100]
+    content(e)["size"] = 100
+
+
+def _service_worker(e: Entry) -> None:
+    response(e)["_fetchedViaServiceWorker"] = True
+
+
 def _revalidated(e: Entry) -> None:
     e["request"]["headers"].append({"name": "if-none-match", "value": '"v1"'})
     response(e).update(status=304, statusText="Not Modified")  # the body: the cached copy
@@ -225,6 +236,8 @@ NOT_JUDGED = {
     "usagekit-cut": (_cut_by_usagekit, "cut short"),
     "blocked": (_blocked, "no answer"),
     "internal-redirect": (_internal_redirect, "the browser's own redirect"),
+    "incomplete": (_incomplete, "did not arrive whole"),
+    "service-worker": (_service_worker, "service worker"),
     "revalidated": (_revalidated, "304"),
     "bad-base64": (_bad_base64, "base64"),
     "query-elsewhere": (_query_elsewhere, "queryString"),

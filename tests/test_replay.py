@@ -187,3 +187,18 @@ def test_replay_judges_the_paths_the_proxy_judges(tmp_path: Path, data_dir: Path
     summary, _ = replay(kit_config(data=data_dir), har, DATASET)
     assert summary.requests == live.summary().requests == 1
     assert verdicts(summary) == verdicts(live.summary())
+
+
+def test_an_account_sent_escaped_is_the_account_the_server_reads(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    escaped = "".join(f"%{ord(c):02X}" for c in PARENT)
+    har = tmp_path / "escaped.har"
+    live = traffic(data_dir)
+    (answer,) = through(live, record=har, requests=[(escaped, PARENT_KEY, [])])
+    assert answer.status == 200
+    assert live.summary().ok, [f.reason for f in live.summary().findings]
+    summary, _ = replay(kit_config(data=data_dir), har, DATASET)
+    assert summary.ok, [f.reason for f in summary.findings]
+    assert summary.requests == 1
+    assert "matches_reference" in {r.name for r in summary.results if r.passed}
