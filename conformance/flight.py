@@ -11,6 +11,7 @@ import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from .exchange import Exchange
 from .forwarding import decoded, forwarded
@@ -79,18 +80,25 @@ class Flight:
         )
 
     def recorded(self, answer: Answer, raw: bytes | bytearray) -> Recorded:
+        """The HAR entry's exchange: ``raw`` is the body, or its first bytes when the answer
+        was streamed (:attr:`Answer.received` says how many it had)."""
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]
+        # Every header the upstream got, its Host too: an entry without any is one whose
+        # headers the recorder did not keep (a browser's cache), and is not judged again.
+        sent = [("host", urlsplit(self.url).netloc.rpartition("@")[2])]
+        sent += [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.sent]
         return Recorded(
             started=self.started,
             method=self.scope["method"],
             url=self.url,
-            request_headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.sent),
+            request_headers=tuple(sent),
             status=answer.status,
             reason=answer.reason,
             response_headers=tuple(headers),
             content=content(answer, raw),
             elapsed=time.perf_counter() - self.clock,
             http_version=f"HTTP/{self.scope.get('http_version', '1.1')}",
+            cut_from=answer.received if answer.received > len(raw) else None,
         )
 
 

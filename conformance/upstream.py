@@ -47,6 +47,10 @@ _CUT_SHORT = "{} closed the connection before the end of its answer's body"
 class Answer:
     """The upstream's answer: status and headers at once, the body as it comes."""
 
+    #: Bytes of the body :meth:`chunks` has given (a recording keeps only the first ones);
+    #: a class attribute until then, so that a judged answer, read whole, pays nothing.
+    received = 0
+
     def __init__(self, upstream: Upstream, connection: Connection, head: bool) -> None:
         self.status = connection.status
         self.reason = connection.reason.decode("latin-1")
@@ -70,6 +74,7 @@ class Answer:
         while True:
             chunk = connection.take()
             if chunk is not None:
+                self.received += len(chunk)
                 yield chunk
                 continue
             if self._done or connection.done:

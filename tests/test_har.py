@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -9,19 +10,30 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from unittest import mock
 from urllib.parse import parse_qsl
 
+import httpx
 import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from servers.running import serving
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
 
 from usagekit.conformance import harfile
+from usagekit.conformance.config import KitConfig
 from usagekit.conformance.errors import BadOptions
 from usagekit.conformance.har import REDACTED, HarWriter, Recorded, query_params
+from usagekit.conformance.harentry import CUT_SHORT
 from usagekit.conformance.harfile import read_har
+from usagekit.conformance.proxy import MAX_RECORDED, ValidationProxy
+from usagekit.conformance.traffic import Traffic
 
 DATA = Path(__file__).parent / "data"
 SCHEMA = json.loads((DATA / "har-1.2.schema.json").read_text(encoding="utf-8"))
@@ -222,3 +234,64 @@ def test_entries_are_read_alike_whatever_the_chunks(
             over = read_har(path)
     assert len(over) == len(texts)
     assert {e.unjudged for e in over} == {harfile.TOO_LARGE}
+
+
+async def _download(request: Request) -> Response:
+    size = int(request.query_params["size"])
+    if request.query_params.get("chunked"):
+
+        async def parts() -> AsyncIterator[bytes]:
+            for at in range(0, size, 300_000):
+                yield b"x" * min(300_000, size - at)
+
+        return StreamingResponse(parts(), media_type="application/octet-stream")
+    return Response(b"x" * size, media_type="application/octet-stream")
+
+
+DOWNLOADS = Starlette(routes=[Route("/files/{name}", _download)])
+
+
+def _recorded_through(upstream: str, path: Path, targets: list[str]) -> list[int]:
+    """``targets`` through a recording proxy in front of ``upstream``: the sizes got."""
+    recorder = HarWriter(path, "usagekit proxy", "test")
+    judge = Traffic(KitConfig(base_url=upstream, api_key="", account_id=""))
+    proxy = ValidationProxy(upstream, judge, recorder=recorder)
+
+    async def go() -> list[int]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=proxy), base_url="http://proxy.test"
+        ) as client:
+            sizes = [len((await client.get(target)).content) for target in targets]
+        await proxy.aclose()
+        return sizes
+
+    try:
+        return asyncio.run(go())
+    finally:
+        recorder.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_streamed_answer_cut_at_the_recorders_limit_is_marked_cut(
+    tmp_path: Path, chunked: bool
+) -> None:
+    path = tmp_path / "t.har"
+    sizes = [MAX_RECORDED + 700_001, MAX_RECORDED, 10]
+    flag = "&chunked=1" if chunked else ""
+    with serving(DOWNLOADS) as upstream:
+        got = _recorded_through(upstream, path, [f"/files/f?size={n}{flag}" for n in sizes])
+    assert got == sizes  # the client gets every byte, whatever the recording keeps
+    assert har_errors(path) == []
+    cut, whole, small = json.loads(path.read_bytes())["log"]["entries"]
+    content = cut["response"]["content"]
+    assert content["_truncated"] is True
+    assert f"of {sizes[0]} bytes" in content["comment"]
+    assert content["size"] == len(content["text"]) == MAX_RECORDED
+    assert cut["response"]["bodySize"] == sizes[0]
+    # HAR 1.2: a field of one's own starts with an underscore.
+    assert {k for k in content if k not in ("size", "mimeType", "text", "encoding", "comment")} == {
+        "_truncated"
+    }
+    for entry in (whole, small):  # a body the recording holds whole is not marked
+        assert set(entry["response"]["content"]) == {"size", "mimeType", "text"}
+    assert [e.unjudged for e in read_har(path)] == [CUT_SHORT, "", ""]

@@ -46,7 +46,10 @@ def _entries(path: Path) -> list[tuple[object, ...]]:
             e.method,
             re.sub(r":\d+/", ":PORT/", e.url),
             e.status,
-            e.request_headers,
+            tuple(
+                (k, re.sub(r":\d+$", ":PORT", v) if k == "host" else v)
+                for k, v in e.request_headers
+            ),
             tuple(h for h in e.response_headers if h[0] != "date"),
             e.content,
         )

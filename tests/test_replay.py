@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
@@ -13,11 +14,14 @@ from typing import Any
 
 import pytest
 from factories import PARENT, PARENT_KEY
-from proxy_support import DATASET, kit_config, through, traffic
-from servers.minimal import Fault
+from proxy_support import DATASET, NOW, USAGE, kit_config, through, traffic
+from servers.minimal import Fault, MinimalServer
+from servers.running import serving
 
+from usagekit.conformance.har import HarWriter
 from usagekit.conformance.harfile import MAX_ENTRY
 from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.proxy import ValidationProxy
 from usagekit.conformance.replay import replay
 from usagekit.mock.datasets.files import save_dataset
 
@@ -202,3 +206,39 @@ def test_an_account_sent_escaped_is_the_account_the_server_reads(
     assert summary.ok, [f.reason for f in summary.findings]
     assert summary.requests == 1
     assert "matches_reference" in {r.name for r in summary.results if r.passed}
+
+
+def test_a_request_with_only_a_host_header_is_recorded_and_judged_again(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """The proxy's HAR holds every header the upstream got, Host too: an entry with no
+    request headers at all is one whose headers the tool did not capture."""
+    har = tmp_path / "bare.har"
+    recorder = HarWriter(har, "usagekit proxy", "test")
+    live = traffic(data_dir)
+    target = USAGE.format(PARENT)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": target, "raw_path": target.encode(),
+             "query_string": b"", "headers": [(b"host", b"proxy.test")],
+             "client": ("127.0.0.1", 1), "server": ("proxy.test", 80)}  # fmt: skip
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def go(base: str) -> None:
+        proxy = ValidationProxy(base, live, recorder=recorder)
+        await proxy(scope, receive, send)
+        await proxy.aclose()
+
+    with serving(MinimalServer(dataset=DATASET, now=NOW).app()) as base:
+        asyncio.run(go(base))
+    recorder.close()
+    assert sent[0]["status"] == 401
+    summary, _ = replay(kit_config(data=data_dir), har, DATASET)
+    assert summary.not_judged == ()
+    assert summary.requests == live.summary().requests == 1
+    assert verdicts(summary) == verdicts(live.summary())
