@@ -76,6 +76,9 @@ class Exchange:
     elapsed: float  # seconds
     #: The URL exactly as it went out; ``None``: rebuilt from ``params``.
     sent_url: str | None = None
+    #: When the request was sent (µs since the epoch), if it was not just now: a recorded
+    #: exchange's, whose server read its clock then.
+    sent_at: int | None = None
     _json: list[Any] = field(default_factory=list, repr=False)
     #: ``params`` by name, made on the first :meth:`values` (a judged exchange asks ten times).
     _by_name: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)

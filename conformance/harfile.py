@@ -126,7 +126,7 @@ class HarFile:
                 value, self._at = _DECODER.raw_decode(self._text, self._at)
             except json.JSONDecodeError as exc:
                 if not _incomplete(exc, len(self._text)):
-                    raise self._bad(f"entry {index} is not valid JSON ({exc})") from None
+                    raise self._bad(f"entry {index} is not valid JSON ({exc.msg})") from None
                 held = len(self._text) - self._at
                 if held >= MAX_ENTRY:
                     return self._passed_over(index)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from usagekit.mock.core.instants import US
 from usagekit.mock.spec import OPERATION_PATH
 
 from .exchange import Exchange, KeyRole
@@ -50,6 +51,8 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
         content=recorded.content,
         elapsed=recorded.elapsed,
         base_url=base_url,
+        # A recorded time: the server's clock then decided what "now" was (0: unknown).
+        sent_at=round(recorded.started * US) if recorded.started > 0 else None,
     )
 
 
@@ -63,6 +66,7 @@ def exchange_at(
     content: bytes,
     elapsed: float,
     base_url: str | None = None,
+    sent_at: int | None = None,
 ) -> Exchange:
     """:func:`exchange_of` from its parts (``headers``: the answer's, names lower-case),
     for the proxy, which judges an answer it records only with ``--record``."""
@@ -89,4 +93,5 @@ def exchange_at(
         # What went out: re-encoding the parameters read would send `%ZZ` as `%25ZZ`,
         # `%20` as `+`, and drop a prefix in front of the endpoint's path.
         sent_url=url.partition("#")[0] if "#" in url else url,
+        sent_at=sent_at,
     )

@@ -181,12 +181,16 @@ class ExchangeView:
 
         Pinned by ``--server-now``; else, for a 200 to a request without
         ``end``, the ``meta.end`` it echoes (``meta_echoes_query`` holds that to
-        the default); else the wall clock.
+        the default); else when it was sent, for a recorded exchange (a HAR
+        replayed days later); else the wall clock.
         """
         if self.config.server_now is None and self.raw is not None and self.raw.end is None:
             usage = self.usage
             if usage is not None:
                 return usage.meta.end.instant
+        sent_at = self.exchange.sent_at
+        if sent_at is not None and self.config.server_now is None:
+            return sent_at
         return self.config.now()
 
     @once

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from proxy_support import DATASET, kit_config
 
+from usagekit.conformance.config import KitConfig
 from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.replay import replay
 from usagekit.mock.datasets.files import save_dataset
@@ -283,3 +284,43 @@ def test_a_bom_and_utf_16_are_read(tmp_path: Path, data_dir: Path) -> None:
         summary = replayed(data_dir, path)
         assert summary.ok
         assert summary.requests == 1
+
+
+def _left_open_and_too_early(e: Entry) -> None:
+    # Sent at 09:15 for a range that starts at 10:00 and ends at the server's "now": empty,
+    # a 422 then -- and whenever the HAR is replayed later, the same 422 must hold.
+    e["request"]["url"] = e["request"]["url"].partition("?")[0] + "?start=2024-04-01T10:00:00Z"
+    e["request"]["queryString"] = [{"name": "start", "value": "2024-04-01T10:00:00Z"}]
+    error = {"field": "query.start", "message": "start must be before end"}
+    body = {"code": "validation_error", "message": "1 invalid parameter", "errors": [error]}
+    response(e).update(status=422, statusText="Unprocessable Entity")
+    content(e).update(text=json.dumps(body), size=len(json.dumps(body)))
+
+
+def test_a_request_left_to_the_servers_clock_is_judged_at_the_time_it_was_sent(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    config = KitConfig(base_url="http://staging.test", api_key="", account_id="", data=data_dir)
+    assert config.server_now is None  # the server's clock: not pinned, read from the HAR
+    path = har(tmp_path, [entry(_left_open_and_too_early)])
+    summary, _ = replay(config, path, DATASET)
+    assert summary.ok, [f"{f.rule}: {f.reason}" for f in summary.findings]
+    assert "status_matches_reference" in {r.name for r in summary.results if r.passed}
+
+
+def test_a_preflight_and_other_hosts_are_left_alone(tmp_path: Path, data_dir: Path) -> None:
+    def preflight(e: Entry) -> None:
+        e["request"]["method"] = "OPTIONS"
+        response(e).update(status=204, headers=[{"name": "access-control-allow-origin",
+                                                 "value": "*"}])  # fmt: skip
+        response(e)["content"] = {"size": 0, "mimeType": "x-unknown"}
+
+    def elsewhere(e: Entry) -> None:
+        e["request"]["url"] = e["request"]["url"].replace("api.staging", "metrics.vendor")
+        e["request"]["url"] = e["request"]["url"].replace("/analytics/usage", "/collect")
+
+    path = har(tmp_path, [entry(preflight), entry(elsewhere), entry()])
+    summary = replayed(data_dir, path)
+    assert summary.ok
+    assert summary.requests == 1
+    assert summary.not_judged == ()
