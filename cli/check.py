@@ -103,7 +103,8 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     type=click.FloatRange(min=0.1),
     default=10.0,
     show_default=True,
-    help="Seconds per request; a request that gets no answer in time fails its rule (TooSlow).",
+    help="Seconds per request, its whole answer included; a request that gets no whole answer "
+    "in time fails its rule (TooSlow).",
 )
 @click.option(
     "--retries",

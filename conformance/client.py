@@ -10,7 +10,9 @@ Transient refusals are not verdicts: a 429 or a 503 is sent again up to
 instead of failing rules; only one that persists reaches the rules.
 
 A request that gets no answer is a finding of the rule that sent it --
-:class:`~usagekit.conformance.failures.TooSlow` past ``--timeout``,
+:class:`~usagekit.conformance.failures.TooSlow` when its whole answer has not come
+within ``--timeout`` (one deadline for the exchange, not for each read: see
+:mod:`~usagekit.conformance.deadline`),
 :class:`~usagekit.conformance.failures.NoAnswer` when the connection fails --
 once the server has answered anything. Before its first answer, the server is
 :class:`~usagekit.conformance.errors.Unreachable` and the run cannot start.
@@ -31,6 +33,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from .config import KitConfig
+from .deadline import Deadline
 from .errors import Unreachable
 from .exchange import Exchange, KeyRole, usage_path
 from .failures import NoAnswer, TooLarge, TooSlow
@@ -55,6 +58,8 @@ class Client:
         # Only the codings _decoded undoes within the cap (httpx would add br, zstd if installed).
         self._http.headers["accept-encoding"] = "gzip, deflate"
         self.answered = False  # whether the server has answered anything yet
+        self._deadline = Deadline(config.timeout)
+        self._trace = {"trace": self._deadline.trace}
 
     def close(self) -> None:
         self._http.close()
@@ -75,7 +80,11 @@ class Client:
         if key_text is not None:
             headers["X-API-Key"] = key_text
         request = self._http.build_request(
-            method, self.config.base_url + path, params=list(params), headers=headers
+            method,
+            self.config.base_url + path,
+            params=list(params),
+            headers=headers,
+            extensions=self._trace,
         )
         sent = Exchange(
             method=method,
@@ -116,34 +125,47 @@ class Client:
     def status_at(self, url: str, params: Sequence[tuple[str, str]]) -> int | None:
         """The status ``url`` answers with --api-key, or None: a probe, not judged."""
         headers = {"X-API-Key": self.config.api_key}
-        try:  # its body is never read
-            with self._http.stream("GET", url, params=list(params), headers=headers) as response:
-                return response.status_code
+        request = self._http.build_request(
+            "GET", url, params=list(params), headers=headers, extensions=self._trace
+        )
+        try:
+            with self._deadline.running():
+                response = self._http.send(request, stream=True)
+                response.close()  # its body is never read
         except httpx.HTTPError:
             return None
+        return None if self._deadline.passed else response.status_code
 
     def _answer(self, request: httpx.Request, sent: Exchange) -> tuple[httpx.Response, bytes]:
         """The answer to ``request`` and its body, decoded."""
         try:
-            response = self._http.send(request, stream=True)
-            try:
-                content = _body(response)
-            finally:
-                response.close()
+            with self._deadline.running():
+                response = self._http.send(request, stream=True)
+                try:
+                    content = _body(response)
+                finally:
+                    response.close()
+            if self._deadline.passed:  # a body read to the end the deadline made is cut short
+                raise httpx.ReadTimeout("the deadline passed", request=request)
         except _TooLarge as exc:
             if not self.answered:
                 raise Unreachable(f"{sent.method} {sent.url}: {exc}") from exc
             raise TooLarge(str(exc), exchanges=(sent,)) from exc
         except httpx.TimeoutException as exc:
-            if not self.answered:
-                raise Unreachable(f"{sent.method} {sent.url}: {_timed_out(self.config)}") from exc
-            raise TooSlow(_timed_out(self.config), exchanges=(sent,)) from exc
+            raise self._too_slow(sent) from exc
         except httpx.HTTPError as exc:
+            if self._deadline.passed:  # its sockets shut: the read ended for that reason
+                raise self._too_slow(sent) from exc
             if not self.answered:
                 raise Unreachable(f"{sent.method} {sent.url}: {exc}") from exc
             raise NoAnswer(f"no answer: {exc}", exchanges=(sent,)) from exc
         self.answered = True
         return response, content
+
+    def _too_slow(self, sent: Exchange) -> Exception:
+        if not self.answered:
+            return Unreachable(f"{sent.method} {sent.url}: {_timed_out(self.config)}")
+        return TooSlow(_timed_out(self.config), exchanges=(sent,))
 
     def _key(self, role: KeyRole) -> str | None:
         return {

@@ -10,6 +10,8 @@ kit that read without bound fails here instead of taking the machine.
 
 from __future__ import annotations
 
+import os
+import re
 import resource
 import subprocess
 import sys
@@ -68,6 +70,22 @@ def test_an_answer_past_the_cap_is_a_finding_not_a_read_without_end(
     failure = failure_of(suite)
     assert "the answer is larger than 32 MiB" in failure, failure
     assert "reproduce: curl -sS" in failure
+
+
+@pytest.mark.parametrize("mode", ["drip", "head_drip"])
+def test_a_server_that_drips_is_held_to_timeout_for_the_whole_answer(
+    mode: str, tmp_path: Path
+) -> None:
+    # A byte every 0.5 s: each read is well within --timeout, the answer never is.
+    with hostile(mode, every=0.5) as base_url:
+        code, output, suite = check(base_url, tmp_path, "--timeout", "2")
+        # The printed curl gets no whole answer in time either (curl's exit 28).
+        (curl,) = re.findall(r"reproduce: (curl .*)", output)
+        env = {"PATH": os.environ["PATH"], "USAGEKIT_API_KEY": "sk-k"}
+        replay = subprocess.run(["sh", "-c", f"{curl} -o /dev/null --max-time 2"], env=env)
+        assert replay.returncode == 28, curl
+    assert code == 1, output
+    assert "no answer within --timeout 2 s" in failure_of(suite)
 
 
 def test_a_correct_server_that_compresses_its_answers_passes() -> None:
