@@ -20,7 +20,7 @@ from usagekit.mock.server.config import (
 )
 from usagekit.mock.server.run import serve
 
-from .options import ADMIN_TOKEN, INSTANT, READ_TIMEOUT
+from .options import ADMIN_TOKEN, INSTANT, MAX_CONNECTIONS, READ_TIMEOUT
 
 __all__ = ["mock"]
 
@@ -117,13 +117,7 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     metavar="SECONDS",
     help="Close an idle keep-alive connection after SECONDS.",
 )
-@click.option(
-    "--max-connections",
-    default=1000,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Open connections per worker; one more is answered 503 and closed.",
-)
+@MAX_CONNECTIONS
 @click.option(
     "--max-requests",
     default=256,

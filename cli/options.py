@@ -6,7 +6,7 @@ import click
 
 from usagekit.mock.core.instants import parse_instant
 
-__all__ = ["ADMIN_TOKEN", "INSTANT", "READ_TIMEOUT", "Instant"]
+__all__ = ["ADMIN_TOKEN", "INSTANT", "MAX_CONNECTIONS", "READ_TIMEOUT", "Instant"]
 
 
 class Instant(click.ParamType):
@@ -38,12 +38,24 @@ ADMIN_TOKEN = click.option(
 )
 
 
-#: The mock's and the proxy's request deadline (a slow client cannot hold a connection).
+#: The mock's and the proxy's request deadline (a slow client cannot hold a connection),
+#: which is also how long a client that takes none of its answer is waited for.
 READ_TIMEOUT = click.option(
     "--read-timeout",
     default=5.0,
     show_default=True,
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
-    help="Close a connection that has not sent a whole request within SECONDS.",
+    help="Close a connection that has not sent a whole request, or taken any of its "
+    "answer, within SECONDS.",
+)
+
+
+#: The mock's (per worker) and the proxy's cap on open client connections.
+MAX_CONNECTIONS = click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections (per worker of the mock); one more is answered 503 and closed.",
 )

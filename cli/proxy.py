@@ -30,7 +30,7 @@ from .judging import (
     report_handlers,
     report_option,
 )
-from .options import ADMIN_TOKEN, INSTANT, READ_TIMEOUT
+from .options import ADMIN_TOKEN, INSTANT, MAX_CONNECTIONS, READ_TIMEOUT
 
 __all__ = ["proxy"]
 
@@ -74,6 +74,7 @@ __all__ = ["proxy"]
     help="Seconds to wait for the upstream.",
 )
 @READ_TIMEOUT
+@MAX_CONNECTIONS
 def proxy(
     upstream: str,
     host: str,
@@ -91,6 +92,7 @@ def proxy(
     refresh: float,
     timeout: float,
     read_timeout: float,
+    max_connections: int,
 ) -> None:
     """Forward every request to --upstream and judge the endpoint's answers.
 
@@ -123,6 +125,7 @@ def proxy(
         refresh=refresh,
         timeout=timeout,
         read_timeout=read_timeout,
+        max_connections=max_connections,
         admin_token=admin_token,
     )
     click.echo(

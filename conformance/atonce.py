@@ -23,7 +23,7 @@ from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 from usagekit.mock.whole import Later, takes_now, write_now
 
 from .admin import error_body, reply
-from .connection import WHOLE, Connection
+from .connection import SERVING, WHOLE, Abandoned, Connection
 from .flight import Flight
 from .forwarding import has_body
 from .upstream import Answer, UpstreamError, UpstreamTimeout
@@ -73,6 +73,8 @@ class AtOnce:
         except Exception:  # the task tries again: a new connection, or uvicorn's 500
             connection.close()
             return False
+        scope[SERVING] = connection  # connection.serving's, whose check a live client skips
+        connection.owner = scope
         connection.then(WHOLE, MAX_JUDGED, partial(self._arrived, flight, connection, cycle, later))
         return True
 
@@ -86,6 +88,8 @@ class AtOnce:
         if not connection.head_done:  # it failed or closed before the head
             connection.close()
             failure = connection.failure
+            if isinstance(failure, Abandoned):
+                return  # its client left: nobody to answer
             if isinstance(failure, UpstreamTimeout):
                 later(cycle, partial(_replying, 504, error_body("upstream_timeout", str(failure))))
             else:  # as _forward: a kept-alive connection the upstream closed, then a new one
@@ -94,6 +98,8 @@ class AtOnce:
         answer = Answer(self._client, connection, False)  # no keyword: no dict per call
         if connection.failure is not None:  # as the task's read raises it: a timeout, bad HTTP
             answer.release()
+            if isinstance(connection.failure, Abandoned):
+                return
             later(
                 cycle,
                 partial(_replying, 502, error_body("upstream_unreadable", str(connection.failure))),

@@ -9,13 +9,20 @@ callback called (:meth:`Connection.then`). A body is read at most
 :data:`BUFFERED` bytes ahead of its consumer (the transport is paused beyond
 that). Bytes that arrive while no request is in flight close the connection:
 they can only be a stale answer.
+
+A connection serves one client's request at a time, and follows that client: the
+request's ASGI scope names it (:data:`SERVING`, :func:`serving`), and when the
+client leaves before its answer is whole, the proxy's protocol abandons it
+(:func:`client_left`): closed, its waiter woken with :class:`Abandoned`. Else a
+client that sends and hangs up, again and again, would have the proxy hold an
+upstream connection per request until the upstream answered or ``--timeout``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, MutableMapping
+from typing import Any, cast
 
 import httptools
 
@@ -25,12 +32,16 @@ __all__ = [
     "BODY",
     "HEAD",
     "READ",
+    "SERVING",
     "WHOLE",
+    "Abandoned",
     "Connection",
     "Headers",
     "UpstreamError",
     "UpstreamTimeout",
     "UpstreamUnreadable",
+    "client_left",
+    "serving",
 ]
 
 #: Bytes of a body read ahead of its consumer before the connection stops reading.
@@ -48,6 +59,18 @@ class UpstreamTimeout(UpstreamError, TimeoutError):
 
 class UpstreamUnreadable(UpstreamError):
     """The upstream answered, but not in HTTP/1.1 the proxy can read."""
+
+
+class Abandoned(UpstreamError):
+    """The client left before its answer was whole: its exchange was given up."""
+
+
+#: The key of a request's ASGI scope that names the upstream connection serving it (until
+#: the client leaves: then :data:`LEFT`).
+SERVING = "usagekit.upstream"
+LEFT = "left"
+
+Scope = MutableMapping[str, Any]
 
 
 class Connection(Framing):
@@ -74,6 +97,7 @@ class Connection(Framing):
         """Ready for the next answer."""
         self.ready()
         self.busy = False  # a request is in flight
+        self.owner: Scope | None = None  # the scope of the request it serves (serving())
 
     # -- asyncio.BufferedProtocol (get_buffer: Framing's) -------------------------------
 
@@ -172,9 +196,14 @@ class Connection(Framing):
 
     def close(self) -> None:
         self.closed = True
+        self.owner = None
         self._disarm()
         if self.transport is not None:
             self.transport.close()
+
+    def abandon(self) -> None:
+        """Its client left: closed, and what waits for it gets :class:`Abandoned`."""
+        self._fail(Abandoned(f"the client left; the exchange with {self.where} was given up"))
 
     def _disarm(self) -> None:
         if self._timer is not None:
@@ -216,3 +245,23 @@ class Connection(Framing):
         if then is not None:
             self._then = None
             then()
+
+
+def serving(scope: Scope, connection: Connection) -> None:
+    """Note that ``connection`` serves the request of ``scope``; :class:`Abandoned` (and
+    ``connection`` closed) if its client has left already."""
+    if scope.get(SERVING) is LEFT:
+        connection.close()
+        raise Abandoned("the client left before its request was sent")
+    scope[SERVING] = connection
+    connection.owner = scope
+
+
+def client_left(scope: Scope) -> None:
+    """The client of ``scope``'s request left before its answer was whole: the upstream
+    connection serving it is abandoned, now or as soon as one is taken for it."""
+    held = scope.get(SERVING)
+    scope[SERVING] = LEFT
+    # Its owner still: not released to the pool since (and serving another request).
+    if isinstance(held, Connection) and held.owner is scope:
+        held.abandon()

@@ -47,6 +47,16 @@ its twin; neither may import the other, and what they share is in :mod:`usagekit
   on the per-exchange path.
 * malformed HTTP is answered ``400 bad_request`` in the contract's shape too, not
   uvicorn's plain text.
+* a **stall deadline** (:class:`~usagekit.mock.wire.StallDeadline`): a client that
+  stops reading its answer -- a large body, pipelined requests, an endless stream --
+  gets ``request_timeout`` seconds to take more once the transport's buffer is full,
+  then the connection is dropped; the answer it held is freed and the upstream's
+  connection serving it released.
+* a **connection cap**: past ``max_connections`` open connections a new one is
+  answered ``503 service_unavailable`` with ``Retry-After`` and let go at once.
+* a client that leaves before its answer is whole releases the upstream connection
+  serving it (:func:`.connection.client_left`): with the cap, the proxy's upstream
+  connections in use are as many as its clients at most.
 """
 
 from __future__ import annotations
@@ -57,34 +67,46 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from usagekit.mock.whole import AT_ONCE_PER_READ, WHOLE, Whole, WholeAnswers
-from usagekit.mock.wire import MAX_HEAD_BYTES, RequestDeadline, refuse
+from usagekit.mock.wire import (
+    MAX_HEAD_BYTES,
+    RETRY_AFTER_SECONDS,
+    RequestDeadline,
+    StallDeadline,
+    closing_answer,
+    refuse,
+)
 
 from .admin import error_body
+from .connection import client_left
 
 __all__ = ["WHOLE", "ProxyProtocol", "Whole"]
 
 
 def _bad_request(message: str, detail: str) -> bytes:
     """A whole 400 in the contract's shape that closes the connection."""
-    body = error_body("bad_request", message, detail=detail)
-    head = (
-        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    )
-    return head.encode() + body
+    return closing_answer(400, error_body("bad_request", message, detail=detail))
 
 
 _TOO_LARGE = _bad_request(
     "The request head is too large.", f"At most {MAX_HEAD_BYTES} bytes are read."
 )
 _UNREADABLE = _bad_request("The request could not be read.", "Malformed HTTP/1.1.")
+_BUSY = closing_answer(  # the mock's answer past its cap too
+    503,
+    error_body(
+        "service_unavailable",
+        "The service is temporarily unavailable.",
+        detail=f"Too many connections; retry after {RETRY_AFTER_SECONDS} second.",
+    ),
+    [("Retry-After", str(RETRY_AFTER_SECONDS))],
+)
 
 
 class _HeadTooLarge(Exception):
     """Raised from a parser callback: the head is past :data:`MAX_HEAD_BYTES`."""
 
 
-class ProxyProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
+class ProxyProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsProtocol):
     """uvicorn's protocol, with each request's answer written through a
     :class:`~usagekit.mock.wire.OneWrite`, a whole answer writable at once through the
     scope's :data:`WHOLE` extension, and the app's ``at_once`` offered each new request
@@ -92,10 +114,20 @@ class ProxyProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
     when the request's task is made, not for a request taken at once."""
 
     _idle_since: float | None = None  # loop time of the last answer, with no byte since
+    # The last request given a task: uvicorn's cycle is the last one read, which may be
+    # waiting behind it (see connection_lost).
+    _serving: RequestResponseCycle | None = None
 
-    def __init__(self, *args: Any, request_timeout: float = 5.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        request_timeout: float = 5.0,
+        max_connections: int = 1000,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
+        self.max_connections = max_connections
         # The request deadline: when it is due (None: no request under way), and one timer
         # per connection that checks it -- not a timer armed and cancelled per request.
         self._due: float | None = None
@@ -113,6 +145,9 @@ class ProxyProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            refuse(self, transport, _BUSY, linger=None)  # let go at once: few sockets held
+            return
         self._arm_deadline()
 
     def data_received(self, data: bytes) -> None:
@@ -174,6 +209,7 @@ class ProxyProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
         return self.flow.read_paused  # the proxy's wait (a pipelined answer), not the client's
 
     def _task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        self._serving = cycle
         self.answering(cycle)
         super()._task(cycle, app)
 
@@ -226,6 +262,15 @@ class ProxyProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
+        self._cancel_stall()
+        # The request under way is uvicorn's cycle, or, while later ones wait behind it
+        # (pipelined), the last given a task: one taken at once (no task) writes nothing
+        # until its answer is whole, so neither a stall nor a reset can end the connection
+        # meanwhile, and reading waits for it. Each, unanswered, lets its upstream go.
+        for cycle in (self.cycle, self._serving):
+            if cycle is not None and not cycle.response_complete:
+                cycle.disconnected = True  # uvicorn marks its cycle only
+                client_left(cycle.scope)
         super().connection_lost(exc)
         if self.timeout_keep_alive_task is not None:
             self.timeout_keep_alive_task.cancel()

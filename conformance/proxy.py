@@ -37,7 +37,15 @@ from .flight import Flight
 from .forwarding import has_body, kept, request_body
 from .har import HarWriter
 from .traffic import Traffic, Violation
-from .upstream import Answer, Headers, Upstream, UpstreamError, UpstreamTimeout, UpstreamUnreadable
+from .upstream import (
+    Abandoned,
+    Answer,
+    Headers,
+    Upstream,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreadable,
+)
 
 __all__ = ["ValidationProxy"]
 
@@ -67,12 +75,14 @@ class ValidationProxy(AtOnce):
         recorder: HarWriter | None = None,
         timeout: float = 30.0,
         admin_token: str | None = None,
+        max_connections: int = 1000,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.traffic = traffic
         self.strict = strict
         self.recorder = recorder
-        self._client = Upstream(self.upstream, timeout=timeout)
+        # As many being opened as clients may be connected: one a client, at most.
+        self._client = Upstream(self.upstream, timeout=timeout, max_connecting=max_connections)
         self._gate = Gate(admin_token)
         # By the id of a head's headers read before (one tuple for all its answers,
         # framing.Framing.parse): that tuple, and its headers as passed on.
@@ -133,7 +143,12 @@ class ValidationProxy(AtOnce):
             return
         try:
             answer = await self._client.send(
-                scope["method"], flight.target, flight.sent, body, whole=MAX_JUDGED if judged else 0
+                scope["method"],
+                flight.target,
+                flight.sent,
+                body,
+                whole=MAX_JUDGED if judged else 0,
+                owner=scope,
             )
         except UpstreamTimeout as exc:
             await reply(send, 504, error_body("upstream_timeout", str(exc)))
@@ -220,8 +235,8 @@ class ValidationProxy(AtOnce):
                     parts.append(chunk)
                     size += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except UpstreamError:
-            if gone.done():
+        except UpstreamError as exc:
+            if gone.done() or isinstance(exc, Abandoned):
                 return  # the client left, and the connection with it: nobody to tell
             # Cut short: the client's connection is to end without the body's end (uvicorn
             # closes it), never with a last chunk that would make the answer look whole.

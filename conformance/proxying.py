@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import resource
 import signal
 import sys
 import threading
@@ -51,8 +52,11 @@ class ProxyConfig:
     record: Path | None = None
     refresh: float = 5.0  # seconds between report refreshes
     timeout: float = 30.0
-    #: Seconds a client has to send a whole request (ProxyProtocol's request deadline).
+    #: Seconds a client has to send a whole request (ProxyProtocol's request deadline), or
+    #: to take some of its answer once the socket's buffer is full (its stall deadline).
     read_timeout: float = 5.0
+    #: Open client connections; one more is answered 503 (ProxyProtocol's connection cap).
+    max_connections: int = 1000
     #: Lets any client that sends it as a bearer token read /_usagekit/* (else loopback only).
     admin_token: str | None = None
 
@@ -119,13 +123,18 @@ def serve_proxy(
         recorder=recorder,
         timeout=config.timeout,
         admin_token=config.admin_token,
+        max_connections=config.max_connections,
     )
     served = uvicorn.Config(
         app,
         host=config.host,
         port=config.port,
         lifespan="on",
-        http=partial(ProxyProtocol, request_timeout=config.read_timeout),
+        http=partial(
+            ProxyProtocol,
+            request_timeout=config.read_timeout,
+            max_connections=config.max_connections,
+        ),
         log_level="warning",
         access_log=False,  # URLs may carry what users would not want in CI logs
         # The answers are the upstream's, Date and Server included: not a second of each.
@@ -140,6 +149,7 @@ def serve_proxy(
     # so that the full collections a judged answer's garbage triggers no longer walk it.
     gc.collect()
     gc.freeze()
+    _enough_descriptors(config.max_connections)
     stop = threading.Event()
     refresher = threading.Thread(
         target=_refresh, args=(stop, config.refresh, write_reports), daemon=True
@@ -184,6 +194,19 @@ def _signals_end_the_run() -> Iterator[None]:
 
 def _ignore(_sig: int, _frame: FrameType | None) -> None:
     pass
+
+
+def _enough_descriptors(connections: int) -> None:
+    """The soft limit of open files raised, where the hard one allows, to what the cap lets
+    the proxy hold: a client's connection, an upstream connection in use and one being
+    opened per client, the idle pool, and its files -- else a soft limit of 1024, common,
+    would refuse connections (EMFILE) well before the cap does."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 3 * connections + 256
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _refresh(stop: threading.Event, every: float, write: Callable[[], None]) -> None:

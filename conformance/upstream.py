@@ -22,15 +22,19 @@ from .connection import (
     BODY,
     HEAD,
     WHOLE,
+    Abandoned,
     Connection,
     Headers,
+    Scope,
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnreadable,
+    serving,
 )
 from .framing import Shared
 
 __all__ = [
+    "Abandoned",
     "Answer",
     "Headers",
     "Upstream",
@@ -83,7 +87,7 @@ class Answer:
             if connection.closed:  # the connection's end is the end of a body without a length
                 self._done = self._ended = True
                 if _framed(self.headers, self.names):  # and cuts short one with a length or chunks
-                    raise UpstreamError(_CUT_SHORT.format(connection.where))
+                    raise connection.failure or UpstreamError(_CUT_SHORT.format(connection.where))
                 return
             await connection.arrival(BODY)
 
@@ -152,9 +156,18 @@ def _framed(headers: Headers, names: list[bytes]) -> bool:
 
 
 class Upstream:
-    """A pool of HTTP/1.1 connections to one origin."""
+    """A pool of HTTP/1.1 connections to one origin, at most ``max_idle`` of them idle and
+    ``max_connecting`` being opened at once.
 
-    def __init__(self, url: str, *, timeout: float, max_idle: int = 64) -> None:
+    A connection in use serves one request whose client is there (:func:`.connection.serving`:
+    one a client connection, given up when its client leaves), so those are as many as
+    the proxy's clients at most; the last bound is for connections being opened, which
+    an upstream that is slow to accept (or never does) would otherwise let pile up for
+    ``timeout`` each, one per request of clients that send and hang up."""
+
+    def __init__(
+        self, url: str, *, timeout: float, max_idle: int = 64, max_connecting: int = 1000
+    ) -> None:
         split = urlsplit(url)
         if split.scheme not in ("http", "https") or not split.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -165,29 +178,40 @@ class Upstream:
         self.ssl = ssl.create_default_context() if split.scheme == "https" else None
         self.timeout = timeout
         self.max_idle = max_idle
+        self.max_connecting = max_connecting
+        self.connecting = 0
         self.where = f"{self.host}:{self.port}"
         self._idle: deque[Connection] = deque()
         self._shared = Shared()  # by its connections: their reads, the answers they keep
 
     async def send(
-        self, method: str, target: bytes, headers: Headers, body: bytes, *, whole: int = 0
+        self,
+        method: str,
+        target: bytes,
+        headers: Headers,
+        body: bytes,
+        *,
+        whole: int = 0,
+        owner: Scope | None = None,
     ) -> Answer:
         """Send one request (``target``: path and query as the client wrote them);
         ``whole``: the answer's body will be read whole (:meth:`Answer.read`) up to so
-        many bytes, and may be read straight into place."""
+        many bytes, and may be read straight into place; ``owner``: the request's ASGI
+        scope, which names the connection serving it (:func:`.connection.serving`)."""
         verb = method.encode("ascii")
         request = self.request(verb, target, headers, body)
+        head = verb == b"HEAD"
         while (connection := self.idle()) is not None:
             try:
-                return await self._exchange(connection, request, verb == b"HEAD", whole)
-            except UpstreamTimeout:
+                return await self._exchange(connection, request, head, whole, owner)
+            except (UpstreamTimeout, Abandoned):
                 raise
             except UpstreamError:
                 connection.close()
                 if verb not in _IDEMPOTENT:
                     raise
                 # A kept-alive connection the upstream had closed: try a fresh one.
-        return await self._exchange(await self._connect(), request, verb == b"HEAD", whole)
+        return await self._exchange(await self._connect(), request, head, whole, owner)
 
     def request(self, verb: bytes, target: bytes, headers: Headers, body: bytes) -> bytes:
         """The request as it is written to the upstream."""
@@ -214,7 +238,10 @@ class Upstream:
         await asyncio.sleep(0)  # the transports close in the loop's next turn
 
     async def _connect(self) -> Connection:
+        if self.connecting >= self.max_connecting:
+            raise UpstreamError(f"{self.where}: {self.max_connecting} connections being opened")
         loop = asyncio.get_running_loop()
+        self.connecting += 1
         try:
             async with asyncio.timeout(self.timeout):
                 _, connection = await loop.create_connection(
@@ -227,11 +254,15 @@ class Upstream:
             raise UpstreamTimeout(f"connecting to {self.where} timed out") from exc
         except OSError as exc:
             raise UpstreamError(f"{self.where}: {exc.strerror or exc}") from exc
+        finally:
+            self.connecting -= 1
         return connection
 
     async def _exchange(
-        self, connection: Connection, request: bytes, head: bool, whole: int
+        self, connection: Connection, request: bytes, head: bool, whole: int, owner: Scope | None
     ) -> Answer:
+        if owner is not None:
+            serving(owner, connection)
         connection.send(request, 0 if head else whole)
         while not connection.head_done:
             if connection.closed:

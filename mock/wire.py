@@ -13,17 +13,21 @@ import asyncio
 import contextlib
 import gc
 import ipaddress
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from http import HTTPStatus
 from typing import Any
 
 __all__ = [
     "CONTINUE",
     "GC_YOUNG",
     "MAX_HEAD_BYTES",
+    "RETRY_AFTER_SECONDS",
     "Draining",
     "OneWrite",
     "OneWriteAnswers",
     "RequestDeadline",
+    "StallDeadline",
+    "closing_answer",
     "is_loopback",
     "refuse",
     "serving_collector",
@@ -175,6 +179,60 @@ class RequestDeadline:
 
     def _lapsed(self) -> None:
         self.transport.close()
+
+
+class StallDeadline:
+    """A client that takes none of its answer for ``request_timeout`` seconds, once the
+    transport's write buffer is full, is dropped (:meth:`_stalled`), for both servers'
+    protocols: else it would hold its connection, the answer under way (and whatever
+    serves it: the mock's in-flight slot, the proxy's upstream connection) for ever.
+    The timer runs from the transport's ``pause_writing`` to its ``resume_writing``, so a
+    client that reads slowly but reads is served; ``_cancel_stall`` when the connection
+    ends. List it before the protocol class."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    request_timeout: float
+    _stall: asyncio.TimerHandle | None = None
+
+    def pause_writing(self) -> None:
+        super().pause_writing()  # type: ignore[misc]
+        if self._stall is None:
+            self._stall = self.loop.call_later(self.request_timeout, self._stall_due)
+
+    def resume_writing(self) -> None:
+        self._cancel_stall()
+        super().resume_writing()  # type: ignore[misc]
+
+    def _cancel_stall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stall_due(self) -> None:
+        self._stall = None
+        if not self.transport.is_closing():
+            self._stalled()
+
+    def _stalled(self) -> None:
+        self.transport.abort()  # what it holds unsent is dropped: nobody takes it
+
+
+#: ``Retry-After`` of both servers' 503 for too many connections at once.
+RETRY_AFTER_SECONDS = 1
+
+
+def closing_answer(status: int, body: bytes, headers: Iterable[tuple[str, str]] = ()) -> bytes:
+    """A whole HTTP/1.1 answer with a JSON ``body`` (the contract's error shape) that closes
+    its connection: what either server writes below its app, as :func:`refuse`'s answer."""
+    lines = [
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+        "connection: close",
+        *(f"{name.lower()}: {value}" for name, value in headers),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 class Draining(asyncio.Protocol):

@@ -9,9 +9,10 @@ is its httptools protocol with:
 * a **request deadline**: a connection must send a whole request (head and any
   body) within ``request_timeout`` seconds of its first byte -- or of opening,
   for the first request -- else it is closed; half-sent requests cannot pile up;
-* a **stall deadline**: a client that stops reading its answer, once the
-  buffers are full, gets ``request_timeout`` seconds to take more, then the
-  connection is dropped (the answer's task ends, its in-flight slot frees);
+* a **stall deadline** (:class:`~usagekit.mock.wire.StallDeadline`, the proxy's too):
+  a client that stops reading its answer, once the buffers are full, gets
+  ``request_timeout`` seconds to take more, then the connection is dropped (the
+  answer's task ends, its in-flight slot frees);
 * a **head cap**: a request line plus headers over :data:`MAX_HEAD_BYTES` is
   answered ``400 bad_request`` and closed, before more of it is kept -- also one
   header that never ends, which httptools holds without a callback until it does
@@ -44,18 +45,22 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from usagekit.mock.whole import WholeAnswers
-from usagekit.mock.wire import MAX_HEAD_BYTES, RequestDeadline, refuse
+from usagekit.mock.wire import (
+    MAX_HEAD_BYTES,
+    RETRY_AFTER_SECONDS,
+    RequestDeadline,
+    StallDeadline,
+    closing_answer,
+    refuse,
+)
 
 from .balance import Balance
 from .heap import IdleRelease
-from .problems import JSON, Problem, bad_request, service_unavailable
+from .problems import Problem, bad_request, service_unavailable
 
 __all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol"]
 
 logger = logging.getLogger("usagekit.mock.server")
-
-#: ``Retry-After`` of a 503 for too many connections at once.
-RETRY_AFTER_SECONDS = 1
 
 
 class HeadTooLarge(Exception):
@@ -64,18 +69,7 @@ class HeadTooLarge(Exception):
 
 def raw_response(problem: Problem) -> bytes:
     """``problem`` as a whole HTTP/1.1 response that closes the connection."""
-    body = problem.body()
-    lines = [
-        f"HTTP/1.1 {problem.status} {_REASONS.get(problem.status, '')}",
-        f"content-type: {JSON}",
-        f"content-length: {len(body)}",
-        "connection: close",
-        *(f"{name.lower()}: {value}" for name, value in problem.headers),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
-
-_REASONS = {400: "Bad Request", 503: "Service Unavailable"}
+    return closing_answer(problem.status, problem.body(), problem.headers)
 
 
 def _too_large() -> Problem:
@@ -84,7 +78,7 @@ def _too_large() -> Problem:
     )
 
 
-class ContractProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
+class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsProtocol):
     """See the module docstring."""
 
     def __init__(
@@ -107,7 +101,6 @@ class ContractProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
         # per connection that checks it -- not a timer armed and cancelled per request.
         self._due: float | None = None
         self._deadline: asyncio.TimerHandle | None = None
-        self._stall: asyncio.TimerHandle | None = None
         self._in_head = True
         self._head_bytes = 0
         # Bytes of the reads since the last head ended, each of which ended inside a head
@@ -139,33 +132,18 @@ class ContractProtocol(RequestDeadline, WholeAnswers, HttpToolsProtocol):
         if self.passed_on:
             return
         self._cancel_deadline()
-        if self._stall is not None:
-            self._stall.cancel()
-            self._stall = None
+        self._cancel_stall()
         super().connection_lost(exc)
         if self.balance is not None:
             self.balance.opened(len(self.connections))
         if self.idle is not None:
             self.idle.closed(self.loop, self.connections)
 
-    def pause_writing(self) -> None:
-        # A client that stops reading would hold its answer -- and a --max-requests
-        # slot -- for ever; one that takes nothing for request_timeout is closed.
-        super().pause_writing()
-        if self._stall is None:
-            self._stall = self.loop.call_later(self.request_timeout, self._stalled)
-
-    def resume_writing(self) -> None:
-        if self._stall is not None:
-            self._stall.cancel()
-            self._stall = None
-        super().resume_writing()
-
     def _stalled(self) -> None:
-        self._stall = None
-        if not self.transport.is_closing():
-            logger.debug("closed a connection that took no answer in time")
-            self.transport.abort()
+        # StallDeadline's: a client that stops reading would hold its answer -- and a
+        # --max-requests slot -- for ever; one that takes nothing for request_timeout goes.
+        logger.debug("closed a connection that took no answer in time")
+        super()._stalled()
 
     def data_received(self, data: bytes) -> None:
         if self._in_head and self._due is None:
