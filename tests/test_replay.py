@@ -12,11 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from factories import PARENT, PARENT_KEY
 from proxy_support import DATASET, NOW, USAGE, kit_config, through, traffic
 from servers.minimal import Fault, MinimalServer
+from servers.process import served
 from servers.running import serving
+from test_conformance_repro import sent_again
 
 from usagekit.conformance.har import HarWriter
 from usagekit.conformance.harfile import MAX_ENTRY
@@ -242,3 +245,40 @@ def test_a_request_with_only_a_host_header_is_recorded_and_judged_again(
     assert summary.not_judged == ()
     assert summary.requests == live.summary().requests == 1
     assert verdicts(summary) == verdicts(live.summary())
+
+
+@pytest.mark.slow
+def test_the_curl_of_a_browser_exports_finding_gets_the_answer_judged(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """A Chrome export of a faulty server's answers (HTTP/2 pseudo-headers, the key's
+    name in lower case, escaped query values): each finding's curl, run in a shell,
+    gets the answer that was judged -- the same status, byte for byte the same body."""
+    export = json.loads((DATA / "devtools-export.har").read_text(encoding="utf-8"))
+    with served(data_dir, {Fault.IGNORES_LIMIT, Fault.ERROR_SHAPE}, now=NOW) as base:
+        entries = []
+        for query in ("limit=2&start=2024-03-01T00%3A00%3A00Z", "limit=0&tz=Europe%2FVienna"):
+            url = f"{base}{USAGE.format(PARENT)}?{query}"
+            answer = httpx.get(url, headers={"x-api-key": PARENT_KEY}, timeout=10)
+            chrome = copy.deepcopy(export["log"]["entries"][1])
+            chrome["request"]["url"] = url
+            chrome["request"]["headers"][2]["value"] = url.partition(base)[2]  # :path
+            chrome["response"]["status"] = answer.status_code
+            chrome["response"]["headers"] = [{"name": k, "value": v}
+                                             for k, v in answer.headers.items()]  # fmt: skip
+            chrome["response"]["content"] = {"size": len(answer.content),
+                                             "mimeType": "application/json",
+                                             "text": answer.text}  # fmt: skip
+            entries.append(chrome)
+        export["log"]["entries"] = entries
+        path = tmp_path / "export.har"
+        path.write_text(json.dumps(export), encoding="utf-8")
+        summary, _ = replay(kit_config(data=data_dir), path, DATASET)
+        assert {"bucket_count_within_limit", "error_body_shape"} <= {
+            f.rule for f in summary.findings
+        }
+        for finding in summary.findings:
+            for judged in finding.judged:
+                curl = judged.curl
+                assert '"X-API-Key: $USAGEKIT_API_KEY"' in curl
+                assert sent_again(curl, tmp_path, timeout=10) == (0, judged.status, judged.digest)
