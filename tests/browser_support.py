@@ -27,24 +27,37 @@ ARGS = [
 ]
 
 
-def launch() -> Iterator[Browser]:
+def launch(*args: str) -> Iterator[Browser]:
+    """Chromium with :data:`ARGS` and ``args``."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *args])
         try:
             yield browser
         finally:
             browser.close()
 
 
+#: Reports each Content-Security-Policy violation of a document to the test. An init
+#: script runs before the page's own and, like the binding, is not subject to its policy.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => window.%s(
+  `${e.effectiveDirective} refused ${e.blockedURI || "(none)"} at ${e.sourceFile}:${e.lineNumber}`
+));
+"""
+
+
 class Console:
-    """Every console error and uncaught exception of a page."""
+    """Every console error, uncaught exception and policy violation of a page."""
 
     def __init__(self, page: Page) -> None:
         self.errors: list[str] = []
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        binding = "usagekitPolicyViolation"
+        page.expose_function(binding, lambda text: self.errors.append(f"csp: {text}"))
+        page.add_init_script(REPORT_VIOLATIONS % binding)
 
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":

@@ -60,7 +60,13 @@ def test_delete_with_an_empty_key_is_a_422_and_resets_nothing(mock):
 def test_page_assets_are_revalidated_so_an_upgrade_never_runs_stale_scripts(base):
     # With only Last-Modified, a browser may reuse a script unasked for a tenth of its
     # age (RFC 9111 4.2.2): after an upgrade, the new page would run the old script.
-    for asset in ("dashboard.js", "copy.js", "workbench.css", "vendor/chart.umd.min.js"):
+    for asset in (
+        "dashboard.js",
+        "copy.js",
+        "workbench.css",
+        "vendor/chart.umd.min.js",
+        "swagger.js",
+    ):
         first = httpx.get(f"{base}/demo/assets/{asset}")
         assert first.status_code == 200
         assert first.headers["cache-control"] == "no-cache"

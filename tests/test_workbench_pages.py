@@ -78,9 +78,11 @@ def test_swagger_ui_page_preauthorises_the_demo_key_and_persists_it():
     with workbench() as mock:
         page = mock.get("/ui/")
         asset = mock.get("/ui/swagger-ui-bundle.js")
+        script = mock.get("/demo/assets/swagger.js")  # a file: the page's policy
     assert page.status_code == 200
-    assert "persistAuthorization: true" in page.text
-    assert "preauthorizeApiKey" in page.text
+    assert 'src="/demo/assets/swagger.js"' in page.text
+    assert "persistAuthorization: true" in script.text
+    assert "preauthorizeApiKey" in script.text
     assert f'"demo_key": "{PARENT_KEY}"' in page.text
     assert asset.status_code == 200
 

@@ -32,6 +32,7 @@ from usagekit.mock.spec import OPERATION_PATH
 from .admin import ADMIN_PREFIX, json_response
 from .dashboard import dashboard_config
 from .demo import Workspace
+from .policy import page_policy, server_origins
 from .problems import CODES, JSON, ShapedRoute, error_body, method_not_allowed
 
 __all__ = ["Served", "page_routes", "served_spec"]
@@ -141,13 +142,20 @@ def page_routes(current: Callable[[], Served]) -> list[BaseRoute]:
         return Response(text, media_type="text/yaml")
 
     async def swagger_ui(request: Request) -> Response:
-        demo = current().workspace.demo
+        served = current()
+        demo = served.workspace.demo
         settings = {
             "spec_url": f"{_root(request)}/openapi.json",
-            "scheme": _api_key_scheme(current().spec),
+            "scheme": _api_key_scheme(served.spec),
             "demo_key": demo.key if demo else None,
         }
-        return HTMLResponse(_TEMPLATES.get_template("swagger.html").render(settings=settings))
+        html = _TEMPLATES.get_template("swagger.html").render(
+            base=_root(request), settings=settings
+        )
+        # "Try it out" sends the request to the server chosen in the list: this mock
+        # (the page's own origin, first) or another the contract names.
+        policy = page_policy(connect=server_origins(served.spec))
+        return HTMLResponse(html, headers={"content-security-policy": policy})
 
     async def demo_page(request: Request) -> Response:
         html = _TEMPLATES.get_template("demo.html").render(base=_root(request))

@@ -5,10 +5,12 @@ so that, from the socket inwards::
 
     FrontDoor, CORS, Guard          as for the contract's app alone
     Dispatch                        a workbench path -> Router, else straight to Recording
+    SecurityHeaders                 (policy.py) nosniff, no Referer, a page's CSP
     Router
       /, /ui/, /openapi.json|yaml   pages (landing, Swagger UI, the served spec)
       /demo, /demo/...              the dashboard and its assets
       /_usagekit/*                  admin routes behind the AdminGate
+      /ui/* (Swagger UI's bundle)   on to Recording as below
       anything else:
         Recording                   one watch of every answer, for /_usagekit/requests
                                     (the journal) and /_usagekit/coverage (the ledger)
@@ -45,6 +47,7 @@ from .fastpath import FastPathMiddleware
 from .frontdoor import Door
 from .journal import Journal, journal_routes
 from .pages import Served, page_routes, served_spec
+from .policy import SecurityHeaders
 from .problems import ShapedRoute
 from .recording import RecordingMiddleware
 from .scenario_store import ScenarioStore
@@ -171,7 +174,9 @@ def create_workbench(
         Mount(ADMIN_PREFIX, admin_app(bench.admin_routes(), token=config.admin_token)),
     ]
     router = Router(routes, default=recording, redirect_slashes=False)
-    dispatch = Dispatch(routes, router=router, api=recording)
+    # Swagger UI's bundle (connexion's, under /ui/) is the workbench's too: the router's
+    # default hands it to connexion, SecurityHeaders marks it like the pages' assets.
+    dispatch = Dispatch(routes, router=SecurityHeaders(router), api=recording, also=("/ui/",))
     if bench.watcher is not None:
         bench.watcher.start()
 
@@ -191,12 +196,19 @@ class Dispatch:
     requests, the hot path, skip that with one set lookup and one prefix test.
     """
 
-    def __init__(self, routes: list[BaseRoute], *, router: ASGIApp, api: ASGIApp) -> None:
+    def __init__(
+        self,
+        routes: list[BaseRoute],
+        *,
+        router: ASGIApp,
+        api: ASGIApp,
+        also: tuple[str, ...] = (),
+    ) -> None:
         self.router = router
         self.api = api
         self.paths = frozenset(r.path for r in routes if isinstance(r, Route))
         mounts = [r.path for r in routes if isinstance(r, Mount)]
-        self.prefixes = tuple(mounts) + tuple(f"{m}/" for m in mounts)
+        self.prefixes = tuple(mounts) + tuple(f"{m}/" for m in mounts) + also
 
     def routed(self, path: str) -> bool:
         """Whether ``path`` is the workbench's own (a page, the admin routes)."""
