@@ -36,6 +36,15 @@ __all__ = [
 MAX_FINDINGS = 5
 #: Bytes of a judged body a finding shows.
 EXCERPT = 500
+#: What a body's excerpt shows escaped (as Python writes it: ``\x1b``): control characters
+#: but tab and line ends, and the noncharacters U+FFFE and U+FFFF. Raw, a NUL made the
+#: JUnit XML unreadable (no XML 1.0 document holds one) and an escape sequence reached
+#: the terminal.
+_ESCAPED = {
+    c: repr(chr(c))[1:-1]
+    for c in (*range(0x20), *range(0x7F, 0xA0), 0xFFFE, 0xFFFF)
+    if chr(c) not in "\t\n\r"
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +53,7 @@ class Judged:
 
     curl: str
     status: int | None  # None: no answer came
-    body: str  # the first EXCERPT bytes of the body, decoded leniently
+    body: str  # the first EXCERPT bytes of the body, decoded leniently, controls escaped
     size: int  # bytes in the whole body
     digest: str  # SHA-256 of the whole body, so that a replay can be compared exactly
 
@@ -54,7 +63,7 @@ class Judged:
         return cls(
             curl=exchange.curl(),
             status=exchange.status if answered else None,
-            body=exchange.content[:EXCERPT].decode("utf-8", "replace"),
+            body=exchange.content[:EXCERPT].decode("utf-8", "replace").translate(_ESCAPED),
             size=len(exchange.content),
             digest=hashlib.sha256(exchange.content).hexdigest(),
         )

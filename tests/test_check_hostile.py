@@ -88,6 +88,20 @@ def test_a_server_that_drips_is_held_to_timeout_for_the_whole_answer(
     assert "no answer within --timeout 2 s" in failure_of(suite)
 
 
+def test_a_body_of_control_characters_and_markdown_reaches_every_report_harmless(
+    tmp_path: Path,
+) -> None:
+    with hostile("control") as base_url:
+        code, output, suite = check(base_url, tmp_path)  # the JUnit XML parses
+    assert code == 1, output
+    assert not set(output) & {"\x00", "\x1b", "\x9b", "\ufffe"}, repr(output)
+    assert "# Conforms\\x00\\x1b[2J\\x9b2J\\ufffe" in failure_of(suite)
+    markdown = (tmp_path / "report.md").read_text()
+    # The body stays inside its block: a longer fence than any run of backticks in it.
+    assert "\n````\n```\n# Conforms\\x00" in markdown, markdown
+    assert "\\ufffe\n```\n````\n" in markdown, markdown
+
+
 def test_a_correct_server_that_compresses_its_answers_passes() -> None:
     app = GZipMiddleware(MinimalServer(dataset=DATASET, now=NOW).app(), minimum_size=0)
     with serving(app) as base_url:

@@ -8,6 +8,7 @@ table of every rule.
 from __future__ import annotations
 
 import html
+import re
 
 from usagekit.conformance.outcomes import Judged, RuleResult, Summary, tainted_text
 from usagekit.conformance.reporting.coverage import coverage_html, coverage_markdown
@@ -71,7 +72,7 @@ def render_markdown(summary: Summary) -> str:
         for finding in result.findings:
             lines += [f"#### {headline(finding)}", ""]
             if finding.detail and finding.detail != finding.reason:
-                lines += ["```", finding.detail, "```", ""]
+                lines += _block(finding.detail)
             for judged in finding.judged:
                 lines += _judged_markdown(judged)
         if result.more:
@@ -104,10 +105,17 @@ def _not_judged_markdown(summary: Summary) -> list[str]:
 
 
 def _judged_markdown(judged: Judged) -> list[str]:
-    lines = ["```sh", judged.curl, "```", "", f"Answer judged: {judged.answer}", ""]
+    lines = [*_block(judged.curl, "sh"), f"Answer judged: {judged.answer}", ""]
     if judged.status is not None and judged.size:
-        lines += ["```", judged.body, "```", ""]
+        lines += _block(judged.body)
     return lines
+
+
+def _block(text: str, info: str = "") -> list[str]:
+    """``text`` as a code block, fenced longer than any run of backticks in it: what the
+    server under test wrote cannot close the fence and write the report's Markdown."""
+    fence = "`" * max(3, 1 + max(map(len, re.findall("`+", text)), default=0))
+    return [fence + info, text, fence, ""]
 
 
 def render_html(summary: Summary) -> str:

@@ -11,7 +11,8 @@ server may do to the kit:
 * ``drip`` / ``head_drip``: a byte every ``--every`` seconds, of the body or of the head;
 * ``gzip_bomb`` / ``double_gzip``: 1 GiB of zeros, gzipped once or twice;
 * ``silent``, ``reset``, ``garbage``: no answer, a reset, not HTTP at all;
-* ``deep``: a 200 of JSON nested 100 000 deep; ``latin1``: a 200 that is not UTF-8.
+* ``deep``: a 200 of JSON nested 100 000 deep; ``latin1``: a 200 that is not UTF-8;
+* ``control``: a 200 of control characters and Markdown (:data:`CONTROL`).
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ REFUSAL = (
     b'{"code":"validation_error","message":"The request is invalid.",'
     b'"errors":[{"field":"limit","message":"no"}]}'
 )
+#: A NUL (in no XML 1.0 document), a terminal's escape sequences (7-bit and C1), a
+#: noncharacter, and a Markdown fence that would close the report's own.
+CONTROL = b"```\n# Conforms\x00\x1b[2J\xc2\x9b2J\xef\xbf\xbe\n```"
 MODES = (
     "endless", "chunked", "huge_length", "drip", "head_drip", "gzip_bomb", "double_gzip",
-    "silent", "reset", "garbage", "deep", "latin1",
+    "silent", "reset", "garbage", "deep", "latin1", "control",
 )  # fmt: skip
 
 
@@ -114,7 +118,8 @@ class Hostile:
             fields = [b"content-encoding: " + encoding, b"content-length: %d" % len(self.bomb)]
             writer.write(head(200, *fields) + self.bomb)
         else:
-            body = b"[" * 100000 + b"]" * 100000 if mode == "deep" else b'{"meta": "\xff\xfe"}'
+            bodies = {"deep": b"[" * 100000 + b"]" * 100000, "control": CONTROL}
+            body = bodies.get(mode, b'{"meta": "\xff\xfe"}')
             writer.write(head(200, b"content-length: %d" % len(body)) + body)
         await writer.drain()
 
