@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
@@ -29,7 +31,16 @@ _PROBE = query(limit=1)
 
 
 def check_options(config: KitConfig) -> None:
-    """Options that contradict each other, before any request."""
+    """Options that contradict each other, or name no server, before any request."""
+    try:  # the client's own reading of it: a URL it refuses would stop the run unreported
+        scheme = httpx.URL(config.base_url).scheme
+    except httpx.InvalidURL as exc:
+        raise BadOptions(f"--base-url {config.base_url}: {exc}") from exc
+    if scheme not in ("http", "https"):
+        raise BadOptions(
+            f"--base-url {config.base_url}: give the server's root as http://HOST:PORT "
+            "or https://HOST:PORT"
+        )
     if config.subaccount_id is not None and config.subaccount_id == config.account_id:
         raise BadOptions("--subaccount-id is --account-id: give one of its subaccounts")
     if config.subaccount_key is not None and config.subaccount_key == config.api_key:

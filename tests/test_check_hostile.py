@@ -102,6 +102,23 @@ def test_a_body_of_control_characters_and_markdown_reaches_every_report_harmless
     assert "\\ufffe\n```\n````\n" in markdown, markdown
 
 
+def could_not_judge(suite: ET.Element) -> ET.Element:
+    error = suite.find(".//testcase[@name='usagekit check']/error")
+    assert error is not None, ET.tostring(suite, encoding="unicode")
+    return error
+
+
+@pytest.mark.parametrize("base_url", ["http://[::1", "localhost:8000", "ftp://127.0.0.1"])
+def test_a_base_url_that_is_no_http_url_is_bad_usage_with_every_report(
+    base_url: str, tmp_path: Path
+) -> None:
+    code, output, suite = check(base_url, tmp_path)
+    assert code == 2, output
+    error = could_not_judge(suite)
+    assert error.get("type") == "bad usage", error.text
+    assert "--base-url" in (error.get("message") or ""), error.text
+
+
 def test_a_correct_server_that_compresses_its_answers_passes() -> None:
     app = GZipMiddleware(MinimalServer(dataset=DATASET, now=NOW).app(), minimum_size=0)
     with serving(app) as base_url:
