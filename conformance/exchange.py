@@ -95,9 +95,13 @@ class Exchange:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def json(self) -> Any:
-        """The body parsed as JSON; ``ValueError`` when it is not JSON."""
+        """The body parsed as JSON; ``ValueError`` when it is not JSON, or JSON nested
+        too deep to read (json's RecursionError, which no reader of a body expects)."""
         if not self._json:
-            self._json.append(json.loads(self.content))
+            try:
+                self._json.append(json.loads(self.content))
+            except RecursionError:
+                raise ValueError("the body is JSON nested too deep to read") from None
         return self._json[0]
 
     def values(self, name: str) -> list[str]:

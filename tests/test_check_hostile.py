@@ -119,6 +119,16 @@ def test_a_base_url_that_is_no_http_url_is_bad_usage_with_every_report(
     assert "--base-url" in (error.get("message") or ""), error.text
 
 
+def test_json_nested_too_deep_to_read_is_not_json_even_in_preflight(tmp_path: Path) -> None:
+    # Preflight reads the answer to `--account-id me` for the hint of whose key it is.
+    with hostile("deep", start=0) as base_url:
+        code, output, suite = check(base_url, tmp_path, "--account-id", "me")
+    assert code == 2, output
+    error = could_not_judge(suite)
+    assert error.get("type") == "bad usage", error.text
+    assert "--account-id me" in (error.get("message") or ""), error.text
+
+
 def test_a_correct_server_that_compresses_its_answers_passes() -> None:
     app = GZipMiddleware(MinimalServer(dataset=DATASET, now=NOW).app(), minimum_size=0)
     with serving(app) as base_url:
