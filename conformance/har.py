@@ -18,14 +18,22 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["REDACTED", "TRUNCATED", "HarWriter", "Recorded", "query_params"]
+__all__ = [
+    "NOT_MODIFIED",
+    "REDACTED",
+    "TRUNCATED",
+    "HarWriter",
+    "Recorded",
+    "conditional",
+    "query_params",
+]
 
 REDACTED = "[redacted]"
 #: Headers written as REDACTED, of the request or of the answer.
@@ -35,6 +43,20 @@ SECRET_HEADERS = frozenset(
 Headers = tuple[tuple[str, str], ...]
 #: The custom field (HAR 1.2: a leading underscore) of ``content`` that marks a cut body.
 TRUNCATED = "_truncated"
+#: Why a 304 to a conditional request is not judged (proxy and replay alike).
+NOT_MODIFIED = "304 Not Modified to a conditional request: the answer is the client's cached copy"
+#: The request headers that make a GET conditional on the client's cached copy (RFC 9110
+#: 13.1.2, 13.1.3): only such a request may be answered 304 (15.4.5).
+_CONDITIONAL = frozenset({"if-none-match", "if-modified-since"})
+
+
+def conditional(names: Iterable[str]) -> bool:
+    """Whether a request with headers ``names`` asked to be answered 304 if its copy is fresh.
+
+    A 304 to it has no body for the rules to judge, and is right whenever the client's
+    copy was (which the kit cannot know); a 304 to any other request is judged, and wrong.
+    """
+    return any(name.lower() in _CONDITIONAL for name in names)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,7 +19,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from .har import TRUNCATED, Headers, Recorded
+from .har import NOT_MODIFIED, TRUNCATED, Headers, Recorded, conditional
 
 __all__ = ["headers_of", "recorded_of"]
 
@@ -28,7 +28,6 @@ NO_ANSWER = "no answer: the request failed or was cancelled in the client (statu
 CLIENT_ERROR = "the client reports the answer did not arrive whole (_error)"
 SERVICE_WORKER = "answered by the page's service worker, not by the server"
 BROWSER_REDIRECT = "the browser's own redirect (Internal Redirect), not the server's answer"
-NOT_MODIFIED = "304 Not Modified: the answer is the client's cached copy"
 NOT_ABSOLUTE = "the URL is not absolute: the request cannot be sent again"
 QUERY_UNCLEAR = "the URL has no query but queryString has parameters: what was sent is unclear"
 NO_REQUEST_HEADERS = "the request's headers are not in the HAR: whether it sent a key is unknown"
@@ -86,7 +85,7 @@ def _not_an_answer(recorded: Recorded, request: dict[str, Any], response: dict[s
     internal = any(k.lower() == "non-authoritative-reason" for k, _ in recorded.response_headers)
     if internal or recorded.reason == "Internal Redirect":
         return BROWSER_REDIRECT
-    if recorded.status == 304:
+    if recorded.status == 304 and conditional(name for name, _ in recorded.request_headers):
         return NOT_MODIFIED
     if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]", recorded.url):
         return NOT_ABSOLUTE

@@ -35,7 +35,7 @@ from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
 from .atonce import MAX_JUDGED, AtOnce
 from .flight import Flight
 from .forwarding import has_body, kept, request_body
-from .har import HarWriter
+from .har import NOT_MODIFIED, HarWriter, conditional
 from .traffic import Traffic, Violation
 from .upstream import (
     Abandoned,
@@ -194,9 +194,14 @@ class ValidationProxy(AtOnce):
         self, flight: Flight, answer: Answer, raw: bytes | bytearray
     ) -> tuple[int, Headers, bytes | bytearray]:
         """The judged answer as the client gets it: status, headers, body."""
-        violations = self.traffic.judge_answer(
-            flight.judged_as(answer), raw, lambda: flight.exchange(answer, raw, self.upstream)
-        )
+        if answer.status == 304 and conditional(k.decode("latin-1") for k, _ in flight.sent):
+            curl = flight.exchange(answer, raw, self.upstream).curl()
+            self.traffic.not_judged(NOT_MODIFIED, curl)  # the client's copy is the answer
+            violations: list[Violation] = []
+        else:
+            violations = self.traffic.judge_answer(
+                flight.judged_as(answer), raw, lambda: flight.exchange(answer, raw, self.upstream)
+            )
         status, body = answer.status, raw
         # A repeat's head was read before: its headers as passed on were sifted once (kept()
         # per answer was a twentieth of a repeat's instructions), and are copied here.

@@ -257,14 +257,19 @@ class Traffic:
             self._not_judged.setdefault(why, [0, curl])[0] += 1
 
     def violations(self) -> dict[str, Any]:
-        """The running tally: ``{"exchanges": n, "violations": [{rule, reason, count, curl}]}``."""
+        """The running tally: ``{"exchanges": n, "violations": [{rule, reason, count, curl}],
+        "not_judged": [{why, count, curl}]}`` (exchanges of the endpoint no rule could judge)."""
         self._settle()
         with self._lock:
             items = [
                 {"rule": rule, "reason": reason, "count": seen.count, "curl": seen.curl}
                 for (rule, reason), seen in self._seen.items()
             ]
-        return {"exchanges": self.outcomes.requests, "violations": items}
+            unjudged = [
+                {"why": why, "count": count, "curl": curl}
+                for why, (count, curl) in self._not_judged.items()
+            ]
+        return {"exchanges": self.outcomes.requests, "violations": items, "not_judged": unjudged}
 
     def summary(self) -> Summary:
         self._settle()

@@ -261,6 +261,18 @@ def test_an_entry_without_the_whole_answer_is_not_judged_and_says_why(
     assert first.startswith("curl ")
 
 
+def test_a_304_to_a_request_that_asked_for_none_is_judged(tmp_path: Path, data_dir: Path) -> None:
+    """Only a conditional request may get a 304 (RFC 9110 15.4.5): one that sent no
+    validator was answered wrong, and is judged as the live proxy judges it."""
+
+    def unasked(e: Entry) -> None:
+        response(e).update(status=304, statusText="Not Modified")
+
+    summary = replayed(data_dir, har(tmp_path, [entry(unasked)]))
+    assert not summary.not_judged
+    assert "status_matches_reference" in {f.rule for f in summary.findings}
+
+
 def test_a_file_cut_mid_entry_judges_the_entries_before_and_says_so(
     tmp_path: Path, data_dir: Path
 ) -> None:
