@@ -194,6 +194,7 @@ def _raw(response: httpx.Response) -> bytes:
     for chunk in response.iter_raw():
         size += len(chunk)
         if size > MAX_ANSWER:
+            chunks.clear()  # not kept alive by the traceback
             raise _TooLarge()
         chunks.append(chunk)
     return b"".join(chunks)

@@ -45,6 +45,7 @@ from usagekit.mock.core.instants import US, parse_datetime
 from usagekit.mock.core.zones import available_zones, get_timeline, get_zone
 from usagekit.mock.spec import load_spec
 
+from .bounded import bounded
 from .client import RETRIED
 from .config import KitConfig
 from .events import Event, StageFinished, StageStarted
@@ -217,16 +218,17 @@ def run_generated(
         outcomes.skipped(name, why)
     schema.hook("filter_case")(_keep(kit.now()))
     started: dict[str, float] = {}
-    for event in from_schema(schema).execute():
-        if isinstance(event, st_events.PhaseStarted):
-            name = f"schemathesis {event.phase.name.value}"
-            started[name] = time.perf_counter()
-            yield StageStarted(name=name)
-        elif isinstance(event, st_events.PhaseFinished):
-            name = f"schemathesis {event.phase.name.value}"
-            if name in started:
-                yield StageFinished(name=name, elapsed=time.perf_counter() - started.pop(name))
-        elif isinstance(event, st_events.ScenarioFinished):
-            record_built_in(event, outcomes, kit)
-        elif isinstance(event, st_events.NonFatalError | st_events.FatalError):
-            record_error(event, outcomes, kit)
+    with bounded(kit):  # its cases read as the kit reads its own
+        for event in from_schema(schema).execute():
+            if isinstance(event, st_events.PhaseStarted):
+                name = f"schemathesis {event.phase.name.value}"
+                started[name] = time.perf_counter()
+                yield StageStarted(name=name)
+            elif isinstance(event, st_events.PhaseFinished):
+                name = f"schemathesis {event.phase.name.value}"
+                if name in started:
+                    yield StageFinished(name=name, elapsed=time.perf_counter() - started.pop(name))
+            elif isinstance(event, st_events.ScenarioFinished):
+                record_built_in(event, outcomes, kit)
+            elif isinstance(event, st_events.NonFatalError | st_events.FatalError):
+                record_error(event, outcomes, kit)

@@ -16,16 +16,27 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 from schemathesis.engine import events as st_events
 
-from .client import RETRIED
+from .bounded import AnswerTooLarge
+from .client import MAX_ANSWER, RETRIED
 from .config import KitConfig
 from .exchange import Exchange, KeyRole
-from .failures import TooSlow
+from .failures import TooLarge, TooSlow
 from .outcomes import Finding, Outcomes, judged_of
 
-__all__ = ["BUILT_IN", "TIMEOUTS", "exchange_of", "record_built_in", "record_error", "request_of"]
+__all__ = [
+    "BUILT_IN",
+    "TIMEOUTS",
+    "TOO_LARGE",
+    "exchange_of",
+    "record_built_in",
+    "record_error",
+    "request_of",
+]
 
 #: The outcome under which requests of schemathesis' phases that got no answer in time fail.
 TIMEOUTS = "generated_requests_answered_in_time"
+#: ... and whose answer went on past what the kit reads (:mod:`.bounded`).
+TOO_LARGE = "generated_answers_within_32_mib"
 ERRORS = "schemathesis_errors"
 #: Checks that judge a status no configuration can widen to take a transient 503.
 _STATUS_ONLY = frozenset({"unsupported_method"})
@@ -134,23 +145,29 @@ def _reason(title: str, message: str) -> str:
 def record_error(
     event: st_events.NonFatalError | st_events.FatalError, outcomes: Outcomes, kit: KitConfig
 ) -> None:
-    """A request that timed out is a TooSlow finding with its curl; anything else an error."""
+    """A request that got no whole answer in time (TooSlow) or within the cap (TooLarge) is a
+    finding with its curl; anything else an error."""
     error = getattr(event, "value", None) or getattr(event, "exception", None)
-    if isinstance(error, requests.Timeout) and error.request is not None:
+    if isinstance(error, requests.Timeout | AnswerTooLarge) and error.request is not None:
+        large = isinstance(error, AnswerTooLarge)
+        name = TOO_LARGE if large else TIMEOUTS
         outcomes.declare(
-            TIMEOUTS,
+            name,
             source="usagekit",
             kind="generated",
             profile="contract",
-            summary="Every request schemathesis generates is answered within --timeout.",
+            summary=f"Every answer to a request schemathesis generates is {MAX_ANSWER >> 20} MiB "
+            "at most."
+            if large
+            else "Every request schemathesis generates is answered within --timeout.",
         )
         sent = request_of(error.request, None, kit)
         outcomes.failed(
-            TIMEOUTS,
+            name,
             Finding(
-                rule=TIMEOUTS,
-                title=TooSlow.kind_title,
-                reason=f"no answer within --timeout {kit.timeout:g} s",
+                rule=name,
+                title=(TooLarge if large else TooSlow).kind_title,
+                reason=str(error) if large else f"no answer within --timeout {kit.timeout:g} s",
                 detail="",
                 judged=judged_of((sent,)),
             ),

@@ -29,6 +29,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from usagekit.conformance.client import _decoded
 from usagekit.conformance.config import KitConfig
+from usagekit.conformance.recording import TIMEOUTS, TOO_LARGE
 from usagekit.conformance.runner import run
 
 USAGEKIT = Path(sys.executable).with_name("usagekit")
@@ -100,6 +101,26 @@ def test_a_body_of_control_characters_and_markdown_reaches_every_report_harmless
     # The body stays inside its block: a longer fence than any run of backticks in it.
     assert "\n````\n```\n# Conforms\\x00" in markdown, markdown
     assert "\\ufffe\n```\n````\n" in markdown, markdown
+
+
+@pytest.mark.parametrize(
+    ("mode", "rule", "reason"),
+    [
+        ("endless", TOO_LARGE, "the answer is larger than 32 MiB"),
+        ("gzip_bomb", TOO_LARGE, "the answer is larger than 32 MiB"),
+        ("drip", TIMEOUTS, "no answer within --timeout 2 s"),
+    ],
+)
+def test_schemathesis_cases_are_held_to_the_same_bounds(
+    mode: str, rule: str, reason: str, tmp_path: Path
+) -> None:
+    with hostile(mode) as base_url:
+        code, output, suite = check(base_url, tmp_path, "--timeout", "2", "--max-examples", "1")
+    assert code == 1, output
+    failure = suite.find(f".//testcase[@name='{rule}']/failure")
+    assert failure is not None, output
+    assert reason in (failure.text or ""), failure.text
+    assert "reproduce: curl -sS" in (failure.text or ""), failure.text
 
 
 def could_not_judge(suite: ET.Element) -> ET.Element:

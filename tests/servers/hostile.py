@@ -1,8 +1,9 @@
 """A hostile or broken server under test, on a raw asyncio socket, in a process of its own.
 
 ``python -m servers.hostile --port N --mode MODE`` answers the first request
-(the kit's preflight) with a plain 422 in the contract's shape, and every later
-one as ``MODE`` says; ``--from 0`` misbehaves from the first request on.
+of the endpoint (the kit's preflight) with a plain 422 in the contract's shape,
+and every later one as ``MODE`` says; ``--from 0`` misbehaves from the first
+request on. Any other path (schemathesis probes the root) gets a plain 404.
 :func:`hostile` starts it for the length of a ``with`` block. What a partner's
 server may do to the kit:
 
@@ -36,6 +37,7 @@ REFUSAL = (
 #: A NUL (in no XML 1.0 document), a terminal's escape sequences (7-bit and C1), a
 #: noncharacter, and a Markdown fence that would close the report's own.
 CONTROL = b"```\n# Conforms\x00\x1b[2J\xc2\x9b2J\xef\xbf\xbe\n```"
+NOT_FOUND = b'{"code":"not_found","message":"Not found."}'
 MODES = (
     "endless", "chunked", "huge_length", "drip", "head_drip", "gzip_bomb", "double_gzip",
     "silent", "reset", "garbage", "deep", "latin1", "control",
@@ -79,6 +81,9 @@ class Hostile:
                 request = await reader.readuntil(b"\r\n\r\n")
                 if request.startswith(b"GET /ready "):
                     writer.write(head(204, b"content-length: 0"))
+                    continue
+                if b" /v1/" not in request.split(b"\r\n", 1)[0]:
+                    writer.write(head(404, b"content-length: %d" % len(NOT_FOUND)) + NOT_FOUND)
                     continue
                 self.seen += 1
                 if self.seen <= self.start:
