@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import resource
 import signal
 import sys
 import threading
@@ -27,7 +26,7 @@ from typing import TextIO
 import uvicorn
 
 from usagekit.mock.core.dataset import Dataset
-from usagekit.mock.wire import serving_collector
+from usagekit.mock.wire import enough_descriptors, serving_collector
 
 from .config import KitConfig
 from .errors import BadOptions
@@ -149,7 +148,8 @@ def serve_proxy(
     # so that the full collections a judged answer's garbage triggers no longer walk it.
     gc.collect()
     gc.freeze()
-    _enough_descriptors(config.max_connections)
+    # A client's connection, an upstream connection in use and one being opened each.
+    enough_descriptors(config.max_connections, per_connection=3)
     stop = threading.Event()
     refresher = threading.Thread(
         target=_refresh, args=(stop, config.refresh, write_reports), daemon=True
@@ -194,19 +194,6 @@ def _signals_end_the_run() -> Iterator[None]:
 
 def _ignore(_sig: int, _frame: FrameType | None) -> None:
     pass
-
-
-def _enough_descriptors(connections: int) -> None:
-    """The soft limit of open files raised, where the hard one allows, to what the cap lets
-    the proxy hold: a client's connection, an upstream connection in use and one being
-    opened per client, the idle pool, and its files -- else a soft limit of 1024, common,
-    would refuse connections (EMFILE) well before the cap does."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 3 * connections + 256
-    if hard != resource.RLIM_INFINITY:
-        wanted = min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _refresh(stop: threading.Event, every: float, write: Callable[[], None]) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import ipaddress
+import resource
 from collections.abc import Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "RequestDeadline",
     "StallDeadline",
     "closing_answer",
+    "enough_descriptors",
     "is_loopback",
     "refuse",
     "serving_collector",
@@ -289,3 +291,17 @@ def is_loopback(scope: Mapping[str, Any]) -> bool:
         return ipaddress.ip_address(client[0]).is_loopback
     except ValueError:
         return False
+
+
+def enough_descriptors(connections: int, per_connection: int = 1) -> None:
+    """The soft limit of open files raised, where the hard one allows, to what a server
+    capped at ``connections`` may hold: ``per_connection`` descriptors per client, and
+    256 besides (its listening socket, files, pipes, an idle upstream pool). A soft
+    limit of 1024 is common: below what the cap allows, accepting fails (EMFILE) and a
+    client is reset or left waiting, where past the cap it gets the contract's 503."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = per_connection * connections + 256
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))

@@ -25,6 +25,7 @@ from connection_support import (
     server,
 )
 from factories import PARENT_KEY
+from processes import running
 from server_support import ME, SERVE, TESTS, free_port, uvicorn_server, wait_healthy
 
 from usagekit.mock.server.config import ServerConfig
@@ -299,3 +300,27 @@ def test_a_client_that_stops_reading_is_dropped_after_the_timeout(server) -> Non
                 received += len(chunk)
     assert received < min(count, 2_000) * one
     assert httpx.get(f"{server}/healthz").status_code == 200
+
+
+def test_a_low_soft_limit_of_open_files_is_raised_to_what_the_cap_needs() -> None:
+    # A soft limit below what --max-connections allows (1024 is common): accepting
+    # failed (EMFILE), and the client past it was reset -- not the cap's 503.
+    lowered = (
+        "import resource\n"
+        "_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (200, hard))\n"
+    )
+    port = free_port()
+    settings = ServerConfig(
+        port=port, dataset_factory="server_support:dataset", access_log=False, max_connections=400
+    )
+    command = [sys.executable, "-c", lowered + SERVE, settings.to_env()]
+    with running(command, port, path="/healthz", timeout=20.0) as base:
+        held = [connect(base) for _ in range(300)]
+        try:
+            time.sleep(0.2)
+            answered = httpx.get(f"{base}/healthz", timeout=5)
+        finally:
+            for sock in held:
+                sock.close()
+    assert answered.status_code == 200

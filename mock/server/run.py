@@ -39,7 +39,7 @@ from starlette.types import ASGIApp
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.datasets.cache import Entry
 from usagekit.mock.datasets.later import Later
-from usagekit.mock.wire import serving_collector
+from usagekit.mock.wire import enough_descriptors, serving_collector
 
 from .balance import Balance
 from .board import BOARD_ENV, Board
@@ -230,6 +230,7 @@ class GracefulServer(uvicorn.Server):
 def serve(config: ServerConfig) -> None:
     """Serve until interrupted; blocks. A bad dataset raises before the socket opens."""
     config = prepare(config)
+    enough_descriptors(config.max_connections)  # per worker; forked and started ones inherit it
     if config.workers > 1 and not config.watch:
         _prefork(config)
     options = uvicorn_options(config)
