@@ -25,18 +25,14 @@ from usagekit.mock.whole import Later, takes_now, write_now
 from .admin import error_body, reply
 from .connection import SERVING, WHOLE, Abandoned, Connection
 from .flight import Flight
-from .forwarding import has_body
+from .forwarding import MAX_JUDGED, has_body
 from .upstream import Answer, UpstreamError, UpstreamTimeout
 
-__all__ = ["MAX_JUDGED", "AtOnce"]
+__all__ = ["MAX_JUDGED", "AtOnce", "refusal"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-#: An answer of the endpoint is read whole to be judged, up to this size (the largest
-#: the contract allows is 500 buckets of every group: well under it).
-MAX_JUDGED = 32 << 20
-
 logger = logging.getLogger("usagekit.proxy")
 
 
@@ -100,22 +96,24 @@ class AtOnce:
             answer.release()
             if isinstance(connection.failure, Abandoned):
                 return
-            later(
-                cycle,
-                partial(_replying, 502, error_body("upstream_unreadable", str(connection.failure))),
-            )
+            later(cycle, partial(_replying, *refusal(connection.failure)))
             return
         if connection.buffered > MAX_JUDGED or not takes_now(cycle, answer.status):
             later(cycle, partial(_answering, self, flight, answer))
             return
         try:
             raw = answer.read_now(MAX_JUDGED)
+            # UpstreamUnreadable: a body that inflates past what is judged (forwarding.decoded)
+            status, headers, body = self._verdict(flight, answer, raw)
         except UpstreamError as exc:  # cut short by the connection's end: as the task's read
             answer.release()
-            later(cycle, partial(_replying, 502, error_body("upstream_unreadable", str(exc))))
+            later(cycle, partial(_replying, *refusal(exc)))
+            return
+        except Exception as exc:  # as uvicorn ends a task that raised
+            answer.release()
+            later(cycle, partial(_raising, exc))
             return
         try:
-            status, headers, body = self._verdict(flight, answer, raw)
             write_now(cycle, status, headers, body)
             if self.recorder is not None:
                 self._record(flight, answer, raw)
@@ -127,6 +125,13 @@ class AtOnce:
                 cycle.transport.close()
         finally:
             answer.release()
+
+
+def refusal(failure: UpstreamError) -> tuple[int, bytes]:
+    """The proxy's own answer when the upstream's broke off after its head."""
+    if isinstance(failure, UpstreamTimeout):
+        return 504, error_body("upstream_timeout", str(failure))
+    return 502, error_body("upstream_unreadable", str(failure))
 
 
 async def _replying(status: int, body: bytes, _scope: Scope, _receive: Receive, send: Send) -> None:

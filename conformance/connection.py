@@ -2,9 +2,11 @@
 
 What arrives is parsed in the event loop's callback (:class:`.framing.Framing`):
 no stream reader, no task switch per read, and one timer per connection (the
-idle deadline moves as bytes arrive and waits begin; the timer is re-armed only
-when it fires early). The caller (:mod:`.upstream`) waits for what it needs next
--- the head, more body, or all of it -- and is woken only then, or has a
+timer is re-armed only when it fires early). Its deadline is the request's
+sending plus the timeout for the head, and for a body read whole; a streamed
+body's moves as bytes arrive and waits begin. A head is read to at most
+:data:`~usagekit.mock.wire.MAX_HEAD_BYTES`. The caller (:mod:`.upstream`) waits for
+what it needs next -- the head, more body, or all of it -- and is woken only then, or has a
 callback called (:meth:`Connection.then`). A body is read at most
 :data:`BUFFERED` bytes ahead of its consumer (the transport is paused beyond
 that). Bytes that arrive while no request is in flight close the connection:
@@ -25,6 +27,8 @@ from collections.abc import Callable, MutableMapping
 from typing import Any, cast
 
 import httptools
+
+from usagekit.mock.wire import MAX_HEAD_BYTES
 
 from .framing import READ, Framing, Headers, Shared
 
@@ -47,6 +51,8 @@ __all__ = [
 #: Bytes of a body read ahead of its consumer before the connection stops reading.
 BUFFERED = 1 << 20
 HEAD, BODY, WHOLE = range(3)  # what a caller waits for (Connection.arrival)
+_SWITCHED = "the upstream answered 101 Switching Protocols to a request that asked for no upgrade"
+_HEAD_TOO_LARGE = f"the upstream's answer's head is larger than {MAX_HEAD_BYTES} bytes"
 
 
 class UpstreamError(ConnectionError):
@@ -91,6 +97,7 @@ class Connection(Framing):
         self._limit = 0  # with WHOLE: so many bytes of body wake it too
         self._paused = False
         self._seen = 0.0  # loop time of the last bytes, for the idle deadline
+        self._sent = 0.0  # loop time the request in flight was sent, for the whole one
         self.start()
 
     def start(self) -> None:
@@ -124,6 +131,14 @@ class Connection(Framing):
             except httptools.HttpParserError as exc:
                 self._fail(UpstreamUnreadable(f"the upstream's answer is not HTTP/1.1: {exc}"))
                 return
+            except httptools.HttpParserUpgrade:  # not an HttpParserError: else up to the loop
+                self._fail(UpstreamUnreadable(_SWITCHED))
+                return
+            if not self.head_done:  # llhttp keeps a head whole, however long: bound it
+                self.unended += nbytes
+                if self.unended > MAX_HEAD_BYTES:
+                    self._fail(UpstreamUnreadable(_HEAD_TOO_LARGE))
+                    return
         # A body read whole (WHOLE) is bounded by the caller's limit instead.
         if self.buffered > BUFFERED and self._wanted != WHOLE and not self._paused:
             self._paused = True
@@ -149,6 +164,7 @@ class Connection(Framing):
         self.busy = True
         self.whole_limit = whole
         self.request = request
+        self._sent = self._loop.time()
         self.transport.write(request)
 
     async def arrival(self, wanted: int, limit: int = 0) -> None:
@@ -215,7 +231,11 @@ class Connection(Framing):
         waiter = self._waiter
         if (waiter is None or waiter.done()) and self._then is None:
             return  # no wait under way: the next one arms the timer again
-        deadline = self._seen + self.timeout
+        # The head, and a body read whole (the endpoint's), within the timeout of the request:
+        # else an upstream that drips a byte at a time holds the exchange without end. Only
+        # a streamed body (an event stream's) may take its time, a read within it at a time.
+        whole = self.whole_limit or not self.head_done
+        deadline = (self._sent if whole else self._seen) + self.timeout
         if self._loop.time() < deadline:  # bytes came meanwhile: the deadline moves, not the timer
             self._timer = self._loop.call_at(deadline, self._idle)
             return

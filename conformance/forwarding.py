@@ -9,14 +9,13 @@ that a compressed answer is judged and never misread.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import httpx
+from .upstream import Headers, UpstreamUnreadable
 
-from .upstream import Headers
-
-__all__ = ["MAX_BODY", "decoded", "forwarded", "has_body", "kept", "request_body"]
+__all__ = ["MAX_BODY", "MAX_JUDGED", "decoded", "forwarded", "has_body", "kept", "request_body"]
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
@@ -39,10 +38,17 @@ HOP_BY_HOP = frozenset(
 #: whole body (uvicorn sends the client its 100 Continue when the body is read), so the
 #: upstream has nothing to wait for, and an interim 100 from it would only be skipped.
 _NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
-#: Codings the judge reads a compressed answer through (httpx's decoders).
+#: Codings the judge reads a compressed answer through (:func:`decoded`).
 DECODABLE = frozenset({b"gzip", b"deflate", b"identity"})
 #: A request body beyond this is refused with a 413 (the contract's operation has none).
 MAX_BODY = 1 << 20
+#: An answer of the endpoint is read whole to be judged, up to this size, and inflated to
+#: at most as much (the largest the contract allows is 500 buckets of every group: well
+#: under it).
+MAX_JUDGED = 32 << 20
+#: zlib's window bits of each coding: gzip's; deflate's zlib wrapper, or (as some servers
+#: send it) raw deflate.
+_WBITS = {"gzip": (zlib.MAX_WBITS | 16,), "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
 
 
 def forwarded(raw: Headers, *, decodable: bool) -> Headers:
@@ -122,8 +128,25 @@ async def request_body(receive: Receive) -> bytes | None:
 
 
 def decoded(raw: bytes, encoding: str) -> bytes:
-    """A compressed answer's body as the judge reads it (as it came when it cannot be read)."""
-    try:
-        return httpx.Response(200, headers={"content-encoding": encoding}, content=raw).content
-    except httpx.DecodingError:
-        return raw
+    """A compressed answer's body as the judge reads it: its codings undone, last first, as
+    httpx would (a coding it does not know is skipped; as it came when one cannot be read);
+    :class:`UpstreamUnreadable` when one inflates past :data:`MAX_JUDGED` -- a few MiB of
+    gzip are GiBs of zeros."""
+    body = raw
+    for name in reversed(encoding.lower().split(",")):
+        for bits in _WBITS.get(name.strip(), ()):
+            try:
+                inflated = zlib.decompressobj(bits).decompress(body, MAX_JUDGED + 1)
+                break
+            except zlib.error:
+                continue
+        else:
+            if name.strip() in _WBITS:
+                return raw  # not the coding it says it is
+            continue
+        if len(inflated) > MAX_JUDGED:
+            raise UpstreamUnreadable(
+                f"the upstream's answer inflates to more than {MAX_JUDGED} bytes ({name.strip()})"
+            )
+        body = inflated
+    return body

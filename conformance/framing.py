@@ -82,6 +82,7 @@ class Framing(asyncio.BufferedProtocol):
         self.whole_limit = 0  # > 0: the body is read whole, up to so many bytes
         self.whole: bytes | bytearray | None = None  # such a body, or the buffer it fills
         self.filled = 0  # bytes of it arrived
+        self.unended = 0  # bytes of reads that did not end the head (Connection bounds them)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         whole = self.whole
@@ -187,8 +188,10 @@ class Framing(asyncio.BufferedProtocol):
         # llhttp forgets them once the message is complete: ask while the head is fresh.
         assert self.parser is not None
         self.status = self.parser.get_status_code()
-        if 100 <= self.status < 200 and self.status != 101:
-            return  # an interim answer (100 Continue, 103 Early Hints): the answer follows
+        if 100 <= self.status < 200:
+            # An interim answer (100 Continue, 103 Early Hints): the answer follows. A 101 is
+            # none the proxy asks for (it forwards no Upgrade): llhttp stops there (Connection).
+            return
         self.head_done = True
         self.keep_alive = self.parser.should_keep_alive()
 

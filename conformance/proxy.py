@@ -32,7 +32,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from usagekit.mock.whole import send_whole
 
 from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
-from .atonce import MAX_JUDGED, AtOnce
+from .atonce import MAX_JUDGED, AtOnce, refusal
 from .flight import Flight
 from .forwarding import has_body, kept, request_body
 from .har import NOT_MODIFIED, HarWriter, conditional
@@ -181,10 +181,11 @@ class ValidationProxy(AtOnce):
     async def _judged(self, flight: Flight, answer: Answer, send: Send) -> None:
         try:
             raw = await answer.read(MAX_JUDGED)
+            # UpstreamUnreadable: a body that inflates past what is judged (forwarding.decoded)
+            status, headers, body = self._verdict(flight, answer, raw)
         except UpstreamError as exc:
-            await reply(send, 502, error_body("upstream_unreadable", str(exc)))
+            await reply(send, *refusal(exc))
             return
-        status, headers, body = self._verdict(flight, answer, raw)
         # protocol.ProxyProtocol's; headers llhttp read, or the proxy's own: none that
         # uvicorn's send refuses (mock.whole.write_whole)
         await send_whole(flight.scope, send, status, headers, body, checked=True)
