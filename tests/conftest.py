@@ -8,6 +8,9 @@ Nothing in the pytest process may ``exec()``: a server of several workers
 replaces its own process by their supervisor (``mock/server/prefork.py``), which
 would replace pytest itself if a test ran one in process; there it raises, and
 the workers it forked are stopped.
+
+Hypothesis' per-example deadline is off for every test: a deadline is a timed
+assertion, which a busy machine fails (speed lives in bench/, never in tests).
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ import shutil
 import tempfile
 
 import pytest
+from hypothesis import settings
 
 from usagekit.mock.datasets.cache import CACHE_ENV
+
+settings.register_profile("usagekit", deadline=None)
+settings.load_profile("usagekit")
 
 _made: list[str] = []
 _execv = os.execv
