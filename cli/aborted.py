@@ -1,13 +1,17 @@
 """``check``'s reports of a run that cannot start: bad usage, an unreachable server, refused keys.
 
 A run that cannot start still writes every report it was asked for, saying why;
-:class:`CheckCommand` does so also when the command line itself is wrong.
+:class:`CheckCommand` does so also when the command line itself is wrong, and
+when the run crashes (a bug of the kit or a surprise of a library it uses).
 """
 
 from __future__ import annotations
 
+import sys
+import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,7 +51,7 @@ def write_aborted(
     for report in files:
         try:
             report.write(summary)
-        except OSError as exc:
+        except Exception as exc:  # one report that cannot be written keeps none of the others
             click.echo(f"usagekit check: cannot write {report.path}: {exc}", err=True)
 
 
@@ -74,3 +78,23 @@ class CheckCommand(click.Command):
             base_url = next(iter(_values(raw, "--base-url")), "-")
             write_aborted(files, base_url, "bad usage", exc.format_message())
             raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """The command; a crash still writes every report, naming it, and exits 2."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            # The traceback is for the bug report; the reports name the crash.
+            traceback.print_exc(file=sys.stderr)
+            crash = f"usagekit crashed: {type(exc).__name__}: {exc}"
+            params = ctx.params
+            files = file_reports(
+                params.get("junit_xml"), params.get("reports", ()), params.get("coverage_json")
+            )
+            har = params.get("replay")
+            base_url = f"replay of {har}" if har is not None else params.get("base_url") or "-"
+            write_aborted(files, base_url, "crash", crash, params.get("profile") or "-")
+            click.echo(f"usagekit check: {crash} (a bug: please report it)", err=True)
+            sys.exit(2)
