@@ -38,8 +38,9 @@ TIMEOUTS = "generated_requests_answered_in_time"
 #: ... and whose answer went on past what the kit reads (:mod:`.bounded`).
 TOO_LARGE = "generated_answers_within_32_mib"
 ERRORS = "schemathesis_errors"
-#: Checks that judge a status no configuration can widen to take a transient 503.
-_STATUS_ONLY = frozenset({"unsupported_method"})
+#: Checks that judge a status no configuration can widen to take a transient 429 or 503:
+#: ``ignored_auth`` judges its own probes, which schemathesis never waits out and resends.
+_STATUS_ONLY = frozenset({"unsupported_method", "ignored_auth"})
 
 #: Schemathesis' own checks the kit runs, with what each says.
 BUILT_IN = {
@@ -117,7 +118,7 @@ def record_built_in(event: st_events.ScenarioFinished, outcomes: Outcomes, kit: 
                 case = node_case.value if node_case is not None else None
                 shown = (exchange_of(interaction.response, case, kit),)
                 if node.name in _STATUS_ONLY and interaction.response.status_code in RETRIED:
-                    continue  # "try again later" says nothing about the method
+                    continue  # "try again later" says nothing about the method or the key
             message = (failure.message or "").strip()
             outcomes.failed(
                 node.name,

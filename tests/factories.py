@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import numpy as np
@@ -79,13 +80,39 @@ def _month_start(instant: int) -> int:
     return int(month.astype("M8[s]").astype(np.int64)) * 1_000_000
 
 
-def busy_dataset(now: int, *, days: int = 120, count: int = 4000, seed: int = 7) -> Dataset:
-    """Conversations of every kind over the ``days`` before ``now`` (µs).
+#: Agent ids a user's dataset may hold: JSON escapes (a quote, a backslash, a tab, a
+#: control character), and characters whose order differs by code point and by UTF-16
+#: code unit (U+FF21 sorts before U+1F916 by code point, after it by UTF-16).
+ODD_AGENTS = ("\U0001f916 bot", '\uff21gent "q" \\ \t', "zo\u00eb\u0001")
+
+
+def with_agents(agents: tuple[str, str, str]) -> tuple[Account, ...]:
+    """:data:`ACCOUNTS` with their three agents (two of the parent's, the child's) renamed."""
+    names = dict(zip(("agent-a", "agent-b", "agent-c"), agents, strict=True))
+    return tuple(
+        dataclasses.replace(
+            account,
+            agents=tuple(dataclasses.replace(a, id=names[a.id]) for a in account.agents),
+        )
+        for account in ACCOUNTS
+    )
+
+
+def busy_dataset(
+    now: int,
+    *,
+    days: int = 120,
+    count: int = 4000,
+    seed: int = 7,
+    agents: tuple[str, str, str] = ("agent-a", "agent-b", "agent-c"),
+) -> Dataset:
+    """Conversations of every kind over the ``days`` before ``now`` (µs), of ``agents``.
 
     Some start exactly on UTC midnights, Berlin midnights (winter) and UTC
     month starts, so that a server that counts the end of a range, or cuts
     buckets a second off, miscounts.
     """
+    a, b, c = agents
     rng = np.random.default_rng(seed)
     first = now // DAY * DAY - days * DAY
     records: list[ConversationRecord] = []
@@ -102,7 +129,7 @@ def busy_dataset(now: int, *, days: int = 120, count: int = 4000, seed: int = 7)
             ConversationRecord(
                 conversation_id=f"conv-{seed}-{i:05d}",
                 account_id=CHILD if child else PARENT,
-                agent_id="agent-c" if child else ("agent-a", "agent-b", None)[i % 3],
+                agent_id=c if child else (a, b, None)[i % 3],
                 type=("phone", "web", "test", "unknown")[i % 4],
                 direction=("inbound", "outbound", "internal")[i % 3],
                 status="completed" if i % 5 else ("failed", "transferred", "in_progress")[i % 3],
@@ -112,11 +139,14 @@ def busy_dataset(now: int, *, days: int = 120, count: int = 4000, seed: int = 7)
         )
     # One conversation on every UTC midnight and every Berlin midnight (CET and CEST).
     records.extend(
-        conversation_at(first + day * DAY - hours * 3_600_000_000, f"edge-{day}-{hours}")
+        dataclasses.replace(
+            conversation_at(first + day * DAY - hours * 3_600_000_000, f"edge-{day}-{hours}"),
+            agent_id=a,
+        )
         for day in range(days)
         for hours in (0, 1, 2)
     )
-    return Dataset.from_records(ACCOUNTS, records)
+    return Dataset.from_records(with_agents(agents), records)
 
 
 def conversation_at(start: int, id: str) -> ConversationRecord:

@@ -138,9 +138,10 @@ def through(
     requests: list[tuple[str, str | None, Params]] = REQUESTS,
     served: bool = False,
     proxy_type: type[ValidationProxy] = ValidationProxy,
+    dataset: Dataset = DATASET,
 ) -> list[Answer]:
     """``requests`` through a proxy in front of a minimal server with ``faults``."""
-    upstream = MinimalServer(dataset=DATASET, faults=faults, variants=variants, now=NOW).app()
+    upstream = MinimalServer(dataset=dataset, faults=faults, variants=variants, now=NOW).app()
     recorder = HarWriter(record, "usagekit proxy", "test") if record is not None else None
 
     async def go(base: str) -> list[Answer]:

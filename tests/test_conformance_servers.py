@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from factories import CHILD, CHILD_KEY, OTHER, PARENT, PARENT_KEY, busy_dataset
+from factories import CHILD, CHILD_KEY, ODD_AGENTS, OTHER, PARENT, PARENT_KEY, busy_dataset
 from servers.minimal import Fault, MinimalServer
 from servers.running import serving
 from servers.variants import Variant
@@ -183,3 +183,31 @@ def test_a_server_with_every_correct_alternative_conforms(
     assert "status_matches_reference" in {r.name for r in summary.results if r.passed} or (
         profile is Profile.CONTRACT
     )
+
+
+@pytest.fixture(scope="module")
+def odd_dataset() -> Dataset:
+    return busy_dataset(int(time.time()) * US, agents=ODD_AGENTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variants",
+    [frozenset(), frozenset({Variant.UTF16_ORDER}), frozenset({Variant.JSON_SPELLING})],
+    ids=["reference-order", "utf16-order", "json-spelling"],
+)
+def test_agent_ids_of_any_text_raise_no_false_alarm(
+    odd_dataset: Dataset, tmp_path: Path, variants: frozenset[Variant]
+) -> None:
+    # Agent ids from a user's dataset: escapes in JSON, and an order that differs by code
+    # point and by UTF-16 code unit -- the contract says "sorted", not in which collation.
+    save_dataset(odd_dataset, tmp_path)
+    summary = check(odd_dataset, variants=variants, data=tmp_path, max_examples=5)
+    assert summary.ok, explain(summary)
+    assert "values_sorted_by_dimensions" in {r.name for r in summary.results if r.passed}
+
+
+@pytest.mark.slow
+def test_agent_ids_of_any_text_out_of_order_are_caught(odd_dataset: Dataset) -> None:
+    summary = check(odd_dataset, frozenset({Fault.UNSORTED_VALUES}), max_examples=0)
+    assert "values_sorted_by_dimensions" in failed(summary), explain(summary)

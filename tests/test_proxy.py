@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from proxy_support import DATASET, REQUESTS, direct, through, traffic
+from factories import ODD_AGENTS, busy_dataset
+from proxy_support import DATASET, NOW, REQUESTS, direct, through, traffic
 from servers.minimal import Fault
 from servers.variants import Variant
 
@@ -95,6 +96,22 @@ def test_no_false_alarm_in_front_of_a_correct_alternative(
     answers = through(judge, variants=frozenset({variant}))
     assert judge.violations()["violations"] == [], (variant.name, judge.violations())
     assert all(a.headers["x-usagekit-violations"] == "0" for a in answers)
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+@pytest.mark.parametrize("variant", [None, Variant.UTF16_ORDER, Variant.JSON_SPELLING])
+def test_no_false_alarm_on_agent_ids_of_any_text(
+    tmp_path: Path, variant: Variant | None, profile: Profile
+) -> None:
+    # Escapes in JSON, and values sorted by code point or by UTF-16 code unit.
+    odd = busy_dataset(NOW, agents=ODD_AGENTS)
+    save_dataset(odd, tmp_path)
+    judge = traffic(tmp_path, profile, dataset=odd)
+    variants = frozenset({variant}) if variant else frozenset()
+    through(judge, variants=variants, dataset=odd)
+    assert judge.violations()["violations"] == [], judge.violations()
+    ran = {r.name for r in judge.summary().results if r.passed}
+    assert ("values_sorted_by_dimensions" in ran) is (profile is Profile.REFERENCE)
 
 
 def test_answers_come_back_unchanged() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,12 +52,14 @@ class MinimalServer:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_aggregate", Aggregator(self.dataset))
 
-    def app(self) -> Starlette:
+    def app(self) -> Any:
+        """The server as an ASGI app (a Starlette app, behind what the variants add)."""
         methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
-        return Starlette(
+        app = Starlette(
             routes=[Route(OPERATION_PATH, self.usage, methods=methods)],
             exception_handlers={404: self.not_found, 405: self.not_allowed},
         )
+        return alt.wrapped(app, self.variants)
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         return self.error(404, "not_found", f"No endpoint at {request.url.path}")
@@ -101,7 +102,9 @@ class MinimalServer:
             ]
         body = alt.usage_body(body, self.variants)
         return Response(
-            json.dumps(body), headers=alt.json_headers(self.variants), media_type="application/json"
+            alt.json_text(body, self.variants),
+            headers=alt.json_headers(self.variants),
+            media_type="application/json",
         )
 
     def check_key(self, request: Request, owner: Any, account_id: str) -> Response | None:
@@ -232,4 +235,5 @@ class MinimalServer:
         if Fault.ERROR_SHAPE in self.faults:
             body = {"detail": message}
         headers = {**alt.json_headers(self.variants), **(headers or {})}
-        return Response(json.dumps(body), status, headers, media_type="application/json")
+        text = alt.json_text(body, self.variants)
+        return Response(text, status, headers, media_type="application/json")

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
+import json
 import re
 import uuid
 from collections.abc import Collection
 from typing import Any
+
+from starlette.middleware.gzip import GZipMiddleware
 
 from usagekit.mock.core.errors import FieldError, QueryError
 from usagekit.mock.core.zones import available_zones, same_zone
@@ -34,6 +38,14 @@ class Variant(enum.Enum):
     EXTRA_MEMBERS = (
         "adds members of its own to meta, buckets and values (a new request id each time)"
     )
+    JSON_SPELLING = (
+        "writes JSON indented, members in reverse order, every - and / escaped "
+        "(\\u002d, \\/), non-ASCII as itself, and a trailing newline"
+    )
+    GZIP = "compresses every answer with gzip when the request accepts it"
+    STREAMED = "sends every answer chunked, 61 bytes a chunk, with Connection: close"
+    RATE_LIMITED = "answers every third request 429 rate_limit_exceeded, Retry-After: 0"
+    UTF16_ORDER = "sorts grouped values by UTF-16 code units (as Java, JavaScript, .NET do)"
 
 
 #: The content type every answer carries under HEADER_CASE.
@@ -98,6 +110,10 @@ def usage_body(body: dict[str, Any], variants: Collection[Variant]) -> dict[str,
             bucket["ts"] = _respelled(bucket["ts"])
     if Variant.ZONE_ALIAS in variants:
         body["meta"]["tz"] = alias_of(body["meta"]["tz"])
+    names = body["meta"]["group_by"]
+    if Variant.UTF16_ORDER in variants and names:
+        for bucket in body["data"]:
+            bucket["values"].sort(key=lambda v: [utf16_key(v["dimensions"][n]) for n in names])
     if Variant.EXTRA_MEMBERS in variants:
         body["meta"]["request_id"] = str(uuid.uuid4())
         for bucket in body["data"]:
@@ -111,3 +127,86 @@ def usage_body(body: dict[str, Any], variants: Collection[Variant]) -> dict[str,
 def alias_of(zone: str) -> str:
     """The first other name of ``zone``'s zone in the database, or ``zone`` when it has none."""
     return next((z for z in sorted(available_zones()) if z != zone and same_zone(z, zone)), zone)
+
+
+def utf16_key(text: str) -> bytes:
+    """``text``'s sort key by UTF-16 code units (big-endian bytes compare as the units)."""
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+def json_text(body: dict[str, Any], variants: Collection[Variant]) -> str:
+    """A body as the variants write it."""
+    if Variant.JSON_SPELLING not in variants:
+        return json.dumps(body)
+    text = json.dumps(_reversed(body), indent=3, ensure_ascii=False)
+    # Outside strings there is neither - (counts are >= 0) nor /: both only ever escape.
+    return text.replace("-", "\\u002d").replace("/", "\\/") + "\n"
+
+
+def _reversed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _reversed(v) for k, v in reversed(value.items())}
+    if isinstance(value, list):
+        return [_reversed(v) for v in value]
+    return value
+
+
+def wrapped(app: Any, variants: Collection[Variant]) -> Any:
+    """``app`` behind what the variants do to every answer on the wire."""
+    if Variant.GZIP in variants:
+        app = GZipMiddleware(app, minimum_size=0)
+    if Variant.STREAMED in variants:
+        app = _Streamed(app)
+    if Variant.RATE_LIMITED in variants:
+        app = _RateLimited(app)
+    return app
+
+
+class _Streamed:
+    """Every answer without Content-Length, in 61-byte chunks, and the connection closed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def chunked(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message["headers"] if k.lower() != b"content-length"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+                return await send(message)
+            if message["type"] != "http.response.body":
+                return await send(message)
+            body, more = message.get("body", b""), message.get("more_body", False)
+            for at in range(0, len(body), 61):
+                await send(
+                    {"type": "http.response.body", "body": body[at : at + 61], "more_body": True}
+                )
+            if not more:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app(scope, receive, chunked)
+
+
+class _RateLimited:
+    """Every third request refused 429, in the contract's error shape."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = itertools.count(1)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or next(self.count) % 3:
+            return await self.app(scope, receive, send)
+        body = json.dumps(
+            {"code": "rate_limit_exceeded", "message": "Rate limit exceeded.", "detail": None}
+        ).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", b"0"),
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
