@@ -110,7 +110,7 @@ def usage_body(body: dict[str, Any], variants: Collection[Variant]) -> dict[str,
             bucket["ts"] = _respelled(bucket["ts"])
     if Variant.ZONE_ALIAS in variants:
         body["meta"]["tz"] = alias_of(body["meta"]["tz"])
-    names = body["meta"]["group_by"]
+    names = body["meta"].get("group_by")  # a fault may have left it out
     if Variant.UTF16_ORDER in variants and names:
         for bucket in body["data"]:
             bucket["values"].sort(key=lambda v: [utf16_key(v["dimensions"][n]) for n in names])
