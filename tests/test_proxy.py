@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import ODD_AGENTS, busy_dataset
+from factories import ODD_AGENTS, PARENT, PARENT_KEY, busy_dataset
 from proxy_support import DATASET, NOW, REQUESTS, direct, through, traffic
 from servers.minimal import Fault
 from servers.variants import Variant
@@ -87,13 +87,21 @@ def test_a_correct_upstream_gets_no_violation(data_dir: Path, profile: Profile) 
     assert (reference <= ran) is (profile is Profile.REFERENCE)
 
 
+#: Date-times ISO-8601 writes and the reference does not read: a server may read them or not.
+ISO_8601 = [
+    (PARENT, PARENT_KEY, [("start", "2024-03-01T10:30Z"), ("end", "20240305T000000Z")]),
+    (PARENT, PARENT_KEY, [("start", "2024-03-01 10:30:00,5+01"), ("tz", "Mars/Base")]),
+    (PARENT, PARENT_KEY, [("start", "2024-03-05T10:30Z"), ("end", "2024-03-01T00:00")]),
+]
+
+
 @pytest.mark.parametrize("profile", list(Profile))
 @pytest.mark.parametrize("variant", list(Variant), ids=[v.name for v in Variant])
 def test_no_false_alarm_in_front_of_a_correct_alternative(
     data_dir: Path, variant: Variant, profile: Profile
 ) -> None:
     judge = traffic(data_dir, profile)
-    answers = through(judge, variants=frozenset({variant}))
+    answers = through(judge, variants=frozenset({variant}), requests=[*REQUESTS, *ISO_8601])
     assert judge.violations()["violations"] == [], (variant.name, judge.violations())
     assert all(a.headers["x-usagekit-violations"] == "0" for a in answers)
 

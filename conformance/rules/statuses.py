@@ -20,7 +20,11 @@ rule accepts each of them --
 * a request that leaves ``end`` to the server's clock and starts within
   :data:`~usagekit.conformance.config.CLOCK_SKEW` of now is not judged:
   whether it is empty depends on a clock the kit cannot read;
-* a 429 is the server's to give at any time (it is retried, not judged here).
+* a 429 is the server's to give at any time (it is retried, not judged here);
+* a ``start`` or ``end`` that ISO-8601 writes and the reference does not read
+  (``2024-03-01T10:30Z``, ``20240301T103000Z``; see ``datetimes``) may be
+  refused as the reference does, or read: then the status and the fields a
+  422 names are those of the request read so.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from usagekit.conformance.failures import WrongStatus, WrongValue
 from usagekit.conformance.oracle import Access
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.registry import NOT_APPLICABLE, Verdict, needs, response_rule
+from usagekit.conformance.rules.datetimes import lenient
 from usagekit.conformance.view import ExchangeView
 from usagekit.mock.core.errors import QueryError
 from usagekit.mock.core.instants import parse_datetime
-from usagekit.mock.core.query import DEFAULT_TZ
+from usagekit.mock.core.query import DEFAULT_TZ, UsageQuery
 from usagekit.mock.core.zones import Timeline, available_zones, get_timeline
 
 __all__ = ["status_matches_reference"]
@@ -50,7 +55,8 @@ def status_matches_reference(view: ExchangeView) -> Verdict:
     key may not read, 200 otherwise. Accepts 401 or 422 for invalid parameters
     without a valid key and 403 or 422 on an account the key may not read;
     a relation error (``start >= end``) named or not when a field is invalid,
-    on start, end or both (see the module's docstring).
+    on start, end or both; an ISO-8601 start or end the reference does not read
+    refused or read (see the module's docstring).
     """
     exchange = view.exchange
     if exchange.status == 429 or view.access is Access.UNKNOWN:
@@ -66,10 +72,13 @@ def status_matches_reference(view: ExchangeView) -> Verdict:
         expected, what = {403}, "a key on an account it may not read"
     else:
         expected, what = {200}, "a valid request"
+    read = _read_leniently(view) if invalid is not None else None
     if invalid is not None:
         # Whether the key or the parameters are checked first is the server's choice.
         expected = {422} if view.access is Access.READABLE else expected | {422}
         what = "invalid parameters" if view.access is Access.READABLE else what
+        if isinstance(read, UsageQuery) and view.access in _MAY_SERVE:
+            expected |= {200}  # a date-time read as ISO-8601 writes it
     if exchange.status not in expected:
         shown = " or ".join(str(s) for s in sorted(expected))
         raise WrongStatus(
@@ -78,8 +87,26 @@ def status_matches_reference(view: ExchangeView) -> Verdict:
             exchanges=(exchange,),
         )
     if invalid is not None and exchange.status == 422:
-        _fields_named(view, invalid)
+        try:
+            _fields_named(view, invalid)
+        except WrongValue:
+            if not isinstance(read, QueryError):
+                raise
+            _fields_named(view, read)  # the fields of the request read leniently
     return None
+
+
+#: Who may be served a 200 when the parameters are valid.
+_MAY_SERVE = frozenset({Access.READABLE, Access.UNVERIFIED})
+
+
+def _read_leniently(view: ExchangeView) -> UsageQuery | QueryError | None:
+    """The request as a server that reads every ISO-8601 date-time reads it, or ``None``
+    when that reading is the reference's."""
+    raw = lenient(view.raw) if view.raw is not None else None
+    if raw is None:
+        return None
+    return view.oracle.resolve(raw, view.account or "unknown", view.now)
 
 
 def _invalid_detail(query: QueryError) -> str:

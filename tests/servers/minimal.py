@@ -153,7 +153,7 @@ class MinimalServer:
         granularity = one("granularity")
         if granularity is None and Fault.DEFAULT_GRANULARITY_HOUR in self.faults:
             granularity = "hour"
-        start, end = one("start"), one("end")
+        start, end = (alt.datetime_read(one(name), self.variants) for name in ("start", "end"))
         if Fault.NAIVE_AS_UTC in self.faults:
             start, end = (as_utc(start), as_utc(end))
         if start is None and Fault.DEFAULT_SPAN_7_DAYS in self.faults:

@@ -16,11 +16,13 @@ import json
 import re
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from starlette.middleware.gzip import GZipMiddleware
 
 from usagekit.mock.core.errors import FieldError, QueryError
+from usagekit.mock.core.instants import parse_datetime
 from usagekit.mock.core.zones import available_zones, same_zone
 
 
@@ -46,6 +48,9 @@ class Variant(enum.Enum):
     STREAMED = "sends every answer chunked, 61 bytes a chunk, with Connection: close"
     RATE_LIMITED = "answers every third request 429 rate_limit_exceeded, Retry-After: 0"
     UTF16_ORDER = "sorts grouped values by UTF-16 code units (as Java, JavaScript, .NET do)"
+    LENIENT_DATETIMES = (
+        "reads start and end as datetime.fromisoformat does (2024-03-01T10:30Z, 20240301T1030Z)"
+    )
 
 
 #: The content type every answer carries under HEADER_CASE.
@@ -210,3 +215,21 @@ class _RateLimited:
         ]
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def datetime_read(text: str | None, variants: Collection[Variant]) -> str | None:
+    """``start`` or ``end`` as the variants read it: any ISO-8601 date-time, under
+    LENIENT_DATETIMES, rewritten as the core reads it."""
+    if text is None or Variant.LENIENT_DATETIMES not in variants:
+        return text
+    try:
+        parse_datetime(text)
+        return text
+    except ValueError:
+        pass
+    if not re.search(r"\d[Tt ]\d", text):
+        return text  # a date alone is no date-time: refused
+    try:
+        return datetime.fromisoformat(text).isoformat()
+    except ValueError:
+        return text
