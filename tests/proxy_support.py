@@ -14,8 +14,8 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,8 +139,10 @@ def through(
     served: bool = False,
     proxy_type: type[ValidationProxy] = ValidationProxy,
     dataset: Dataset = DATASET,
+    front: Callable[[str], AbstractContextManager[str]] = nullcontext,
 ) -> list[Answer]:
-    """``requests`` through a proxy in front of a minimal server with ``faults``."""
+    """``requests`` through a proxy in front of a minimal server with ``faults`` (behind
+    ``front``, given the server's URL, when given)."""
     upstream = MinimalServer(dataset=dataset, faults=faults, variants=variants, now=NOW).app()
     recorder = HarWriter(record, "usagekit proxy", "test") if record is not None else None
 
@@ -158,7 +160,7 @@ def through(
             return [await _get(client, *request) for request in requests]
 
     try:
-        with serving(upstream) as base:
+        with serving(upstream) as served_at, front(served_at) as base:
             if not served:
                 return asyncio.run(go(base))
             server = proxy_server(proxy_type(base, judge, strict=strict, recorder=recorder))
