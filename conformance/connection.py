@@ -5,7 +5,7 @@ no stream reader, no task switch per read, and one timer per connection (the
 timer is re-armed only when it fires early). Its deadline is the request's
 sending plus the timeout for the head, and for a body read whole; a streamed
 body's moves as bytes arrive and waits begin. A head is read to at most
-:data:`~usagekit.mock.wire.MAX_HEAD_BYTES`. The caller (:mod:`.upstream`) waits for
+:data:`~usagekit.mock.bounds.MAX_HEAD_BYTES`. The caller (:mod:`.upstream`) waits for
 what it needs next -- the head, more body, or all of it -- and is woken only then, or has a
 callback called (:meth:`Connection.then`). A body is read at most
 :data:`BUFFERED` bytes ahead of its consumer (the transport is paused beyond
@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import httptools
 
-from usagekit.mock.wire import MAX_HEAD_BYTES
+from usagekit.mock.bounds import MAX_HEAD_BYTES
 
 from .framing import READ, Framing, Headers, Shared
 

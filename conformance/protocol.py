@@ -30,15 +30,16 @@ connection that moves its deadline, not one made per answer and cancelled by
 the next request (a fiftieth of a repeat's instructions as well).
 
 Bounded as the mock's server is (:class:`usagekit.mock.server.protocol.ContractProtocol`,
-its twin; neither may import the other, and what they share is in :mod:`usagekit.mock.wire`):
+its twin; neither may import the other, and what they share is in :mod:`usagekit.mock.wire`
+and :mod:`usagekit.mock.bounds`):
 
-* a **request deadline** (:class:`~usagekit.mock.wire.RequestDeadline`): a connection
+* a **request deadline** (:class:`~usagekit.mock.bounds.RequestDeadline`): a connection
   must send a whole request (head and any body) within ``request_timeout`` seconds
   (``--read-timeout``) of its first byte -- or of opening, for the first request --
   else it is closed: a slow client cannot hold one for ever. A wait that is the
   proxy's (reading paused while a pipelined request waits for an earlier answer)
   does not count against the client.
-* a **head cap**: a request line plus headers over :data:`~usagekit.mock.wire.MAX_HEAD_BYTES`
+* a **head cap**: a request line plus headers over :data:`~usagekit.mock.bounds.MAX_HEAD_BYTES`
   is answered ``400 bad_request`` in the contract's shape and closed -- also one header
   that never ends, which httptools holds without a callback until it does (a read that
   ends inside a head counts whole, so at most one read more is kept). The twin counts
@@ -47,7 +48,7 @@ its twin; neither may import the other, and what they share is in :mod:`usagekit
   on the per-exchange path.
 * malformed HTTP is answered ``400 bad_request`` in the contract's shape too, not
   uvicorn's plain text.
-* a **stall deadline** (:class:`~usagekit.mock.wire.StallDeadline`): a client that
+* a **stall deadline** (:class:`~usagekit.mock.bounds.StallDeadline`): a client that
   stops reading its answer -- a large body, pipelined requests, an endless stream --
   gets ``request_timeout`` seconds to take more once the transport's buffer is full,
   then the connection is dropped; the answer it held is freed and the upstream's
@@ -66,8 +67,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from usagekit.mock.whole import AT_ONCE_PER_READ, WHOLE, Whole, WholeAnswers
-from usagekit.mock.wire import (
+from usagekit.mock.bounds import (
     MAX_HEAD_BYTES,
     RETRY_AFTER_SECONDS,
     RequestDeadline,
@@ -75,6 +75,7 @@ from usagekit.mock.wire import (
     closing_answer,
     refuse,
 )
+from usagekit.mock.whole import AT_ONCE_PER_READ, WHOLE, Whole, WholeAnswers
 
 from .admin import error_body
 from .connection import client_left

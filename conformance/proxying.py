@@ -25,8 +25,9 @@ from typing import TextIO
 
 import uvicorn
 
+from usagekit.mock.bounds import enough_descriptors
 from usagekit.mock.core.dataset import Dataset
-from usagekit.mock.wire import enough_descriptors, serving_collector
+from usagekit.mock.wire import serving_collector
 
 from .config import KitConfig
 from .errors import BadOptions

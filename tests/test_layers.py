@@ -23,6 +23,7 @@ FORBIDDEN = {
     "usagekit.mock.datasets": WEB | CLI | {"schemathesis", "usagekit.mock.server"},
     # Wire helpers both the server and the proxy use: the standard library only.
     "usagekit.mock.wire": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
+    "usagekit.mock.bounds": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
     # The whole-answer hook both servers' protocols install: uvicorn and the wire only.
     "usagekit.mock.whole": (WEB - {"uvicorn"})
     | CLI

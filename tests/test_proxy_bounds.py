@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from usagekit.mock.wire import MAX_HEAD_BYTES
+from usagekit.mock.bounds import MAX_HEAD_BYTES
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ is its httptools protocol with:
 * a **request deadline**: a connection must send a whole request (head and any
   body) within ``request_timeout`` seconds of its first byte -- or of opening,
   for the first request -- else it is closed; half-sent requests cannot pile up;
-* a **stall deadline** (:class:`~usagekit.mock.wire.StallDeadline`, the proxy's too):
+* a **stall deadline** (:class:`~usagekit.mock.bounds.StallDeadline`, the proxy's too):
   a client that stops reading its answer, once the buffers are full, gets
   ``request_timeout`` seconds to take more, then the connection is dropped (the
   answer's task ends, its in-flight slot frees);
@@ -44,8 +44,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from usagekit.mock.whole import WholeAnswers
-from usagekit.mock.wire import (
+from usagekit.mock.bounds import (
     MAX_HEAD_BYTES,
     RETRY_AFTER_SECONDS,
     RequestDeadline,
@@ -53,6 +52,7 @@ from usagekit.mock.wire import (
     closing_answer,
     refuse,
 )
+from usagekit.mock.whole import WholeAnswers
 
 from .balance import Balance
 from .heap import IdleRelease

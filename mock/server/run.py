@@ -36,10 +36,11 @@ from typing import Any, NoReturn
 import uvicorn
 from starlette.types import ASGIApp
 
+from usagekit.mock.bounds import enough_descriptors
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.datasets.cache import Entry
 from usagekit.mock.datasets.later import Later
-from usagekit.mock.wire import enough_descriptors, serving_collector
+from usagekit.mock.wire import serving_collector
 
 from .balance import Balance
 from .board import BOARD_ENV, Board
