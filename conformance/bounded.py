@@ -11,6 +11,12 @@ left of ``--timeout`` after the head. Past the size it raises
 :class:`AnswerTooLarge`; past the time, requests' ``ReadTimeout`` -- each a
 finding of :mod:`~usagekit.conformance.recording` with its curl.
 
+A 429 is waited out here too, as the kit's client does (its ``Retry-After``, at
+most :data:`~usagekit.conformance.client.MAX_WAIT`, at most ``--retries``
+times): schemathesis' own ``rate-limit: auto`` waits up to 60 s three times
+per case, its fixed limits, so that a server answering every request with
+``429 Retry-After: 3600`` stretched a run to hours.
+
 Not bounded here: the head (requests reads it with each read within
 ``--timeout``), and schemathesis' probes of the server's root before the cases,
 which send no case and take no hook.
@@ -21,13 +27,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import requests
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER, hook
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
-from .client import MAX_ANSWER
+from .client import MAX_ANSWER, retry_after
 from .config import KitConfig
 
 __all__ = ["AnswerTooLarge", "bounded"]
@@ -46,7 +53,7 @@ def bounded(kit: KitConfig) -> Iterator[None]:
     if kit.app is not None:
         yield
         return
-    read = _reader(kit.timeout)
+    read = _resending(kit.retries, _reader(kit.timeout))
 
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         kwargs["hooks"] = {"response": [read]}
@@ -72,6 +79,26 @@ def _reader(timeout: float) -> Callable[..., requests.Response]:
         return response
 
     return read
+
+
+def _resending(
+    retries: int, read: Callable[..., requests.Response]
+) -> Callable[..., requests.Response]:
+    """``read``, and a 429 sent again after its ``Retry-After`` (capped), ``retries`` times."""
+
+    def resend(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        for _ in range(retries):
+            read(response, *args, **kwargs)
+            if response.status_code != 429:
+                return response
+            time.sleep(retry_after(response.headers.get("retry-after")))
+            started = time.perf_counter()
+            # The session's adapter, with the session's settings: no response hook of its own.
+            response = response.connection.send(response.request, **kwargs)
+            response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        return read(response, *args, **kwargs)
+
+    return resend
 
 
 def _body(response: requests.Response, deadline: float, timeout: float) -> bytes:

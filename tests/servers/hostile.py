@@ -13,7 +13,8 @@ server may do to the kit:
 * ``gzip_bomb`` / ``double_gzip``: 1 GiB of zeros, gzipped once or twice;
 * ``silent``, ``reset``, ``garbage``: no answer, a reset, not HTTP at all;
 * ``deep``: a 200 of JSON nested 100 000 deep; ``latin1``: a 200 that is not UTF-8;
-* ``control``: a 200 of control characters and Markdown (:data:`CONTROL`).
+* ``control``: a 200 of control characters and Markdown (:data:`CONTROL`);
+* ``limited``: a 429 in the contract's shape that says to come back in an hour.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ REFUSAL = (
 #: noncharacter, and a Markdown fence that would close the report's own.
 CONTROL = b"```\n# Conforms\x00\x1b[2J\xc2\x9b2J\xef\xbf\xbe\n```"
 NOT_FOUND = b'{"code":"not_found","message":"Not found."}'
+LIMITED = b'{"code":"rate_limit_exceeded","message":"Too many requests."}'
 MODES = (
     "endless", "chunked", "huge_length", "drip", "head_drip", "gzip_bomb", "double_gzip",
-    "silent", "reset", "garbage", "deep", "latin1", "control",
+    "silent", "reset", "garbage", "deep", "latin1", "control", "limited",
 )  # fmt: skip
 
 
@@ -105,6 +107,9 @@ class Hostile:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif mode == "garbage":
             writer.write(b"SPAM SPAM SPAM\r\n\r\n")
+        elif mode == "limited":
+            fields = [b"retry-after: 3600", b"content-length: %d" % len(LIMITED)]
+            writer.write(head(429, *fields) + LIMITED)
         elif mode in ("endless", "huge_length", "chunked"):
             fields = {"endless": [], "huge_length": [b"content-length: %d" % (1 << 40)]}
             writer.write(head(200, *fields.get(mode, [b"transfer-encoding: chunked"])))
