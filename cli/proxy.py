@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -137,6 +138,9 @@ def proxy(
         traffic = serve_proxy(config, dataset, handlers, version=version("usagekit"))
     except KitError as exc:
         _cannot_start(handlers, kit, str(exc))
+    except Exception as exc:  # a bug, or a library's surprise: still every report, exit 2
+        traceback.print_exc()  # for the bug report; the reports name the crash
+        _cannot_start(handlers, kit, f"usagekit crashed: {type(exc).__name__}: {exc}", "crash")
     summary = traffic.summary()
     missing = not_exercised(summary.coverage, min_coverage)
     if missing:
@@ -144,10 +148,13 @@ def proxy(
     sys.exit(0 if summary.ok and not missing else 1)
 
 
-def _cannot_start(handlers: Sequence[Handler], kit: KitConfig, error: str) -> NoReturn:
-    """A proxy that cannot start still writes every report it was asked for; exit 2."""
+def _cannot_start(
+    handlers: Sequence[Handler], kit: KitConfig, error: str, kind: str = "bad usage"
+) -> NoReturn:
+    """A proxy that cannot start, or that crashed, still writes every report it was asked
+    for (a crash's replaces those of the traffic before it: the crash is the news); exit 2."""
     summary = Summary.aborted(
-        base_url=kit.base_url, profile=kit.profile.value, kind="bad usage", error=error
+        base_url=kit.base_url, profile=kit.profile.value, kind=kind, error=error
     )
     for handler in handlers:
         if isinstance(handler, FileReport):

@@ -113,9 +113,14 @@ def serve_proxy(
         for handler in handlers:
             handler.handle(RunFinished(summary=summary))
 
-    recorder = (
-        HarWriter(config.record, "usagekit proxy", version) if config.record is not None else None
-    )
+    try:
+        recorder = (
+            HarWriter(config.record, "usagekit proxy", version)
+            if config.record is not None
+            else None
+        )
+    except OSError as exc:  # a directory that is not there, or not writable
+        raise BadOptions(f"--record {config.record}: {exc.strerror or exc}") from exc
     app = ValidationProxy(
         config.kit.base_url,
         traffic,

@@ -164,6 +164,46 @@ def test_a_proxy_that_cannot_listen_exits_2_and_still_writes_its_reports(tmp_pat
     assert ET.parse(tmp_path / "j.xml").getroot().iter("testcase")
 
 
+def test_a_record_file_that_cannot_be_written_exits_2_and_still_writes_its_reports(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a-file").write_text("")  # the recorder makes missing directories, not this
+    har = tmp_path / "a-file" / "traffic.har"
+    done = subprocess.run(
+        [str(USAGEKIT), "proxy", "--upstream", "http://127.0.0.1:9", "--port", "0",
+         "--record", str(har), "--report", str(tmp_path / "r.md")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    report = (tmp_path / "r.md").read_text()
+    assert "(bad usage)" in report, report
+    assert f"--record {har}" in report, report
+
+
+def test_a_crash_still_writes_every_report_naming_it_and_exits_2(tmp_path: Path) -> None:
+    # test_check_crash's way: a sitecustomize makes one internal function raise, as a bug.
+    from test_check_crash import MESSAGE, SITECUSTOMIZE
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    pythonpath = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": pythonpath,
+           "USAGEKIT_TEST_CRASH": "usagekit.conformance.proxying:ValidationProxy"}  # fmt: skip
+    done = subprocess.run(
+        [str(USAGEKIT), "proxy", "--upstream", "http://127.0.0.1:9", "--port", "0",
+         "--report", str(tmp_path / "r.md"), "--junit-xml", str(tmp_path / "j.xml")],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"RuntimeError: {MESSAGE}" in done.stderr  # the traceback, for the bug report
+    assert "**Could not judge the server** (crash)" in (tmp_path / "r.md").read_text()
+    error = ET.parse(tmp_path / "j.xml").getroot().find(".//error")
+    assert error is not None
+    assert error.get("type") == "crash"
+
+
 def test_the_admin_token_reaches_the_process() -> None:
     app = MinimalServer(dataset=DATASET, now=NOW).app()
     env_token = {"env": {**os.environ, "USAGEKIT_ADMIN_TOKEN": "from-env"}}
