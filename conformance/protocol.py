@@ -129,10 +129,6 @@ class ProxyProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsProto
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
         self.max_connections = max_connections
-        # The request deadline: when it is due (None: no request under way), and one timer
-        # per connection that checks it -- not a timer armed and cancelled per request.
-        self._due: float | None = None
-        self._deadline: asyncio.TimerHandle | None = None
         self._in_head = True
         # Bytes of the reads since the last head ended, each of which ended inside a head
         # (-1: a head ended in this read), as the twin counts them; and the bytes of the

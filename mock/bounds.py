@@ -40,8 +40,8 @@ class RequestDeadline:
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     request_timeout: float
-    _due: float | None  # None: no request under way
-    _deadline: asyncio.TimerHandle | None
+    _due: float | None = None  # None: no request under way
+    _deadline: asyncio.TimerHandle | None = None  # the one timer that checks _due
 
     def _arm_deadline(self) -> None:
         self._due = self.loop.time() + self.request_timeout

@@ -97,10 +97,6 @@ class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsPr
         self.balance = balance
         self.taken_from: int | None = None  # the sibling that passed it here: kept here
         self.passed_on = False
-        # The request deadline: when it is due (None: no request under way), and one timer
-        # per connection that checks it -- not a timer armed and cancelled per request.
-        self._due: float | None = None
-        self._deadline: asyncio.TimerHandle | None = None
         self._in_head = True
         self._head_bytes = 0
         # Bytes of the reads since the last head ended, each of which ended inside a head
