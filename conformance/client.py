@@ -26,7 +26,6 @@ a body that never ends, or a small one that inflates without end, is
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 
@@ -37,6 +36,7 @@ from .deadline import Deadline
 from .errors import Unreachable
 from .exchange import Exchange, KeyRole, usage_path
 from .failures import NoAnswer, TooLarge, TooSlow
+from .inflating import WBITS, InflatesPast, NotThatCoding, inflated
 
 __all__ = ["INVALID_KEY", "MAX_ANSWER", "MAX_WAIT", "RETRIED", "Client"]
 
@@ -204,26 +204,14 @@ def _decoded(raw: bytes, coding: str) -> bytes:
     """``raw`` with its content codings undone, last first, as httpx would (a coding it does
     not know is left as it is), each to at most :data:`MAX_ANSWER` bytes."""
     for name in reversed([c.strip().lower() for c in coding.split(",")]):
-        if name in ("gzip", "x-gzip"):
-            raw = _inflate(raw, name, zlib.MAX_WBITS | 16)
-        elif name == "deflate":  # zlib's wrapper, or (as some servers send it) raw deflate
-            raw = _inflate(raw, name, zlib.MAX_WBITS, -zlib.MAX_WBITS)
+        if name in WBITS:
+            try:
+                raw = inflated(raw, name, MAX_ANSWER)
+            except NotThatCoding as exc:
+                raise httpx.DecodingError(str(exc)) from None
+            except InflatesPast:
+                raise _TooLarge() from None
     return raw
-
-
-def _inflate(data: bytes, name: str, *wbits: int) -> bytes:
-    """``data`` inflated by the first of ``wbits`` that reads it."""
-    for bits in wbits:
-        try:
-            inflated = zlib.decompressobj(bits).decompress(data, MAX_ANSWER + 1)
-            break
-        except zlib.error as exc:
-            error = exc
-    else:
-        raise httpx.DecodingError(f"the body is not the {name} it says it is: {error}")
-    if len(inflated) > MAX_ANSWER:
-        raise _TooLarge()
-    return inflated
 
 
 def _timed_out(config: KitConfig) -> str:

@@ -9,10 +9,10 @@ that a compressed answer is judged and never misread.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from .inflating import InflatesPast, NotThatCoding, inflated
 from .upstream import Headers, UpstreamUnreadable
 
 __all__ = ["MAX_BODY", "MAX_JUDGED", "decoded", "forwarded", "has_body", "kept", "request_body"]
@@ -46,9 +46,8 @@ MAX_BODY = 1 << 20
 #: at most as much (the largest the contract allows is 500 buckets of every group: well
 #: under it).
 MAX_JUDGED = 32 << 20
-#: zlib's window bits of each coding: gzip's; deflate's zlib wrapper, or (as some servers
-#: send it) raw deflate.
-_WBITS = {"gzip": (zlib.MAX_WBITS | 16,), "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
+#: The codings :func:`decoded` undoes: those the proxy asks the upstream for.
+_INFLATED = ("gzip", "deflate")
 
 
 def forwarded(raw: Headers, *, decodable: bool) -> Headers:
@@ -134,19 +133,15 @@ def decoded(raw: bytes, encoding: str) -> bytes:
     gzip are GiBs of zeros."""
     body = raw
     for name in reversed(encoding.lower().split(",")):
-        for bits in _WBITS.get(name.strip(), ()):
-            try:
-                inflated = zlib.decompressobj(bits).decompress(body, MAX_JUDGED + 1)
-                break
-            except zlib.error:
-                continue
-        else:
-            if name.strip() in _WBITS:
-                return raw  # not the coding it says it is
+        name = name.strip()
+        if name not in _INFLATED:
             continue
-        if len(inflated) > MAX_JUDGED:
+        try:
+            body = inflated(body, name, MAX_JUDGED)
+        except NotThatCoding:
+            return raw  # not the coding it says it is
+        except InflatesPast:
             raise UpstreamUnreadable(
-                f"the upstream's answer inflates to more than {MAX_JUDGED} bytes ({name.strip()})"
-            )
-        body = inflated
+                f"the upstream's answer inflates to more than {MAX_JUDGED} bytes ({name})"
+            ) from None
     return body
