@@ -30,12 +30,13 @@ unless ``--data`` names one already exported). In one run:
 The load generator is wrk where installed, else an asyncio client over raw
 keep-alive sockets. Prints a table and the ratios the issue's targets name:
 unique/cached, unique/Prism-default, unique/Prism-silent, cached and unique
-over the mock as the issue found it, p99 at c=32, and the memory of two
-workers over one. Each cell of a server also prints the CPU time its
-processes spent per answer, and for several workers how many of the 32
-connections each held halfway through (p99 follows the busiest worker's
-queue). Nothing is asserted. On a shared machine
-every figure moves with the neighbours' load: compare ratios from one run.
+over the mock as the issue found it, p99 at c=32 (also scaled to the issue's
+machine by the as-found mock's p99 in the same run: this host's speed varies
+from day to day), and the memory of two workers over one. Each cell of a
+server also prints the CPU time its processes spent per answer, and for
+several workers how many of the 32 connections each held halfway through
+(p99 follows the busiest worker's queue). Nothing is asserted. On a shared
+machine every figure moves with the neighbours' load: compare ratios from one run.
 """
 
 from __future__ import annotations

@@ -65,6 +65,7 @@ def report(
     lines += against_found(cells)
     verdict = "meets" if unique.p99_ms <= 20 else "MISSES"
     lines.append(f"unique p99 at c=32: {unique.p99_ms:.2f} ms ({verdict} <= 20 ms)")
+    lines += p99_against_found(cells)
     if 1 in memory and 2 in memory:
         start, busy, rest = (memory[2][i] / memory[1][i] for i in (0, 1, 2))
         verdict = "meets" if max(start, busy, rest) <= 1.3 else "MISSES"
@@ -76,6 +77,28 @@ def report(
 #: What issue 13's table says the mock served when the issue was filed (2 workers, c=32,
 #: req/s, on the filer's machine): context for the ratios of one run, not a verdict.
 FILED = {"cached": 23_669, "unique": 1_581}
+#: ... and its p99 of the never-seen mix (ms), against which the target of 20 ms was set.
+FILED_P99 = 41.0
+
+
+def p99_against_found(cells: list[Cell]) -> list[str]:
+    """The 20 ms target is a latency on the filer's machine; this host's speed moves p99
+    with it (the same code's CPU per answer has differed 2.3x between days here). The
+    mock as the issue found it, measured alternating with this one, tells this host's
+    speed in the same run: its p99 against the issue's 41 ms, and this code's p99 scaled
+    by it -- the figure to hold to 20 ms when the host is slower or faster than the filer's."""
+    now = next((c for c in cells if (c.server, c.mix) == (baseline.NOW, "unique")), None)
+    then = next((c for c in cells if (c.server, c.mix) == (baseline.LABEL, "unique")), None)
+    if now is None or then is None:
+        return []
+    pace = FILED_P99 / then.load.p99_ms  # < 1: this host is slower than the filer's
+    scaled = now.load.p99_ms * pace
+    verdict = "meets" if scaled <= 20 else "MISSES"
+    return [
+        f"unique p99 at c=32, alternating: {now.load.p99_ms:.2f} ms here, {baseline.LABEL} "
+        f"{then.load.p99_ms:.2f} ms (the issue measured {FILED_P99:g} ms on its machine): "
+        f"scaled to the issue's machine {scaled:.2f} ms ({verdict} <= 20 ms)"
+    ]
 
 
 def against_found(cells: list[Cell]) -> list[str]:
