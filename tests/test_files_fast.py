@@ -66,7 +66,9 @@ _ODD = {
         r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
         r"(\.[0-9]{1,8})?([Zz]|[+-][0-9]{2}:[0-9]{2})?",
         fullmatch=True,
-    ),
+    )
+    # A cell with a line break: two clocks, or one and a newline.
+    | st.builds(lambda a, b: f"{a}\n{b}", _WRITTEN, _WRITTEN | st.just("")),
     "duration_seconds": st.sampled_from([-1, 2**31, 2**63, True, 1.0, "1", None]),
 }
 _REMOVE = object()

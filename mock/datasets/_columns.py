@@ -88,7 +88,12 @@ def _instants(texts: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Local clock and instant (µs) of RFC 3339 timestamps with an offset."""
     if set(map(type, texts)) != {str}:
         raise TypeError("not strings")
-    parts = _TIMESTAMP.findall("\n".join(texts))
+    joined = "\n".join(texts)
+    # One line per text, or a text holding a newline could stand for two and a bad
+    # one beside it go unread: ``^...$`` matches each line of the joined texts.
+    if joined.count("\n") != len(texts) - 1:
+        raise ValueError("a newline in a timestamp")
+    parts = _TIMESTAMP.findall(joined)
     if len(parts) != len(texts):
         raise ValueError("not RFC 3339 with an offset")
     clocks, offsets = zip(*parts, strict=True)
