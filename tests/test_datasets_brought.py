@@ -10,8 +10,27 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from files_support import record, write
+from files_support import SAMPLE, assert_same, record, write
 from frontends import usagekit
+
+from usagekit.mock.core.instants import format_instant
+from usagekit.mock.datasets.files import ACCOUNTS_FILE, CONVERSATIONS_FILE, load_dataset
+
+BOM = b"\xef\xbb\xbf"
+#: files_support.SAMPLE (odd ids, both ends of time, fractions) as lines of the file.
+SAMPLE_LINES = [
+    {
+        "conversation_id": r.conversation_id,
+        "account_id": r.account_id,
+        "agent_id": r.agent_id,
+        "type": r.type,
+        "direction": r.direction,
+        "status": r.status,
+        "start_timestamp": format_instant(r.start, 0),
+        "duration_seconds": r.duration_seconds,
+    }
+    for r in SAMPLE
+]
 
 
 def validate(directory: Path) -> tuple[int, str]:
@@ -48,3 +67,26 @@ def test_a_start_timestamp_ending_in_a_newline_is_refused(tmp_path: Path) -> Non
     assert code == 1, output
     assert f"{path}:1: field 'start_timestamp'" in output
     assert "Traceback" not in output
+
+
+def test_files_saved_with_a_byte_order_mark_load_as_without(tmp_path: Path) -> None:
+    # Notepad, PowerShell's Set-Content -Encoding UTF8 and spreadsheets' "UTF-8"
+    # exports begin a file with EF BB BF; RFC 8259 lets a reader ignore it.
+    plain = write(tmp_path / "plain", SAMPLE_LINES, compact=False)
+    marked = tmp_path / "marked"
+    marked.mkdir()
+    for name in (ACCOUNTS_FILE, CONVERSATIONS_FILE):
+        (marked / name).write_bytes(BOM + (plain / name).read_bytes())
+    code, output = validate(marked)
+    assert code == 0, output
+    assert output.replace(str(marked), "") == validate(plain)[1].replace(str(plain), "")
+    assert_same(load_dataset(marked, use_cache=False), load_dataset(plain, use_cache=False))
+
+
+def test_a_byte_order_mark_inside_the_file_is_refused_on_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, SAMPLE_LINES) / CONVERSATIONS_FILE
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines[:2], BOM + lines[2], *lines[3:]]))  # two files pasted
+    code, output = validate(tmp_path)
+    assert code == 1, output
+    assert f"{path}:3:" in output

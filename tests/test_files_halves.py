@@ -104,6 +104,15 @@ def test_two_halves_give_the_columns_of_one_read(tmp_path, lines):
     assert whole["rows"] == COUNT
 
 
+def test_a_byte_order_mark_leaves_both_halves_as_they_were(tmp_path, lines):
+    folder = folder_with(tmp_path, lines)
+    whole = read(folder, halves=False)
+    path = folder / CONVERSATIONS_FILE
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert read(folder, halves=True) == whole
+    assert read(folder, halves=False) == whole
+
+
 @pytest.mark.parametrize(
     ("where", "change"),
     [

@@ -22,7 +22,7 @@ from typing import Any
 from usagekit.mock.core.dataset import UNASSIGNED, Account, Agent
 from usagekit.mock.core.errors import DatasetError
 
-from ._fileio import open_regular, os_reason
+from ._fileio import byte_order_mark, open_regular, os_reason
 
 __all__ = ["MAX_ACCOUNTS_BYTES", "accounts_json", "read_accounts"]
 
@@ -38,12 +38,17 @@ def read_accounts(path: Path) -> tuple[Account, ...]:
     """The accounts of ``path``; :class:`DatasetError` names the first problem."""
     try:
         with open_regular(path, MAX_ACCOUNTS_BYTES) as stream:
-            text = stream.read().decode("utf-8")
+            raw = stream.read()
+        skipped = byte_order_mark(raw)
+        text = raw[skipped:].decode("utf-8")
     except OSError as exc:  # a read error after a good open (EIO)
         raise DatasetError(path=str(path), line=None, field=None, message=os_reason(exc)) from None
     except UnicodeDecodeError as exc:
         raise DatasetError(
-            path=str(path), line=None, field=None, message=f"not UTF-8 text (byte {exc.start + 1})"
+            path=str(path),
+            line=None,
+            field=None,
+            message=f"not UTF-8 text (byte {skipped + exc.start + 1})",
         ) from None
     try:
         data = json.loads(text)

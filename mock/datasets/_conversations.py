@@ -47,7 +47,7 @@ from usagekit.mock.core.instants import US, format_instants
 
 from ._canonical import canonical
 from ._columns import decoded
-from ._fileio import open_regular, os_reason
+from ._fileio import BOM, byte_order_mark, open_regular, os_reason
 from ._halves import Half, split_point
 from ._ids import SeenIds
 from ._lines import Codes, LineChecker
@@ -73,13 +73,24 @@ def read_conversations(path: Path, accounts: tuple[Account, ...]) -> Conversatio
     start by the careful :class:`_Reader`, which reports the first bad line.
     """
     with open_regular(path) as stream:
+        begin = _begin(stream, path)
         pieces = _quick(stream, path, accounts)
         if pieces is None:
-            stream.seek(0)
+            stream.seek(begin)
             reader = _Reader(path, accounts)
             reader.read(stream)
             pieces = reader.pieces
     return _sorted(pieces)
+
+
+def _begin(stream: BinaryIO, path: Path) -> int:
+    """Where the lines begin (after a byte order mark), with ``stream`` there."""
+    try:
+        begin = byte_order_mark(stream.read(len(BOM)))
+        stream.seek(begin)
+    except OSError as exc:  # a read error after a good open (EIO)
+        raise DatasetError(path=str(path), line=None, field=None, message=os_reason(exc)) from None
+    return begin
 
 
 def _quick(stream: BinaryIO, path: Path, accounts: tuple[Account, ...]) -> _Pieces | None:

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from usagekit.mock.core.errors import DatasetError
 
-__all__ = ["open_regular", "os_reason"]
+__all__ = ["BOM", "byte_order_mark", "open_regular", "os_reason"]
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -27,6 +27,16 @@ _KINDS = (
     (stat.S_ISFIFO, "a FIFO"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+#: UTF-8's byte order mark: Notepad, PowerShell and spreadsheets' "UTF-8" exports begin a
+#: file with it, and RFC 8259 lets a JSON reader ignore it. Only a file's first bytes are one.
+BOM = b"\xef\xbb\xbf"
+
+
+def byte_order_mark(head: bytes) -> int:
+    """How many bytes at the start of a file, whose first bytes are ``head``, are a BOM."""
+    return len(BOM) if head.startswith(BOM) else 0
 
 
 def os_reason(exc: OSError) -> str:

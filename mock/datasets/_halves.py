@@ -37,9 +37,10 @@ def split_point(stream: BinaryIO, size: int, max_line: int) -> int | None:
         return None
     if not hasattr(os, "fork") or not _SELF_FD.is_dir():
         return None
+    here = stream.tell()  # where the lines begin: after a byte order mark
     stream.seek(size // 2)
     rest = stream.readline(max_line + 1)
-    stream.seek(0)
+    stream.seek(here)
     split = size // 2 + len(rest)
     return split if rest.endswith(b"\n") and split < size else None
 

@@ -17,6 +17,7 @@ A dataset is a directory with two files:
     to six fractional digits) and ``duration_seconds`` (an integer, 0 to
     2**31 - 1).
 
+Both files are UTF-8; a byte order mark at the start of either is ignored.
 Every key is required in both files, so that a misspelt key is an error;
 other keys are ignored, so that vendor exports with more fields load as they
 are. Loading stops at the first bad record with a :class:`DatasetError` that
