@@ -10,8 +10,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import factories as f
+import httpx
+import pytest
 from files_support import SAMPLE, assert_same, record, write
 from frontends import usagekit
+from processes import free_port, running
 
 from usagekit.mock.core.instants import format_instant
 from usagekit.mock.datasets.files import ACCOUNTS_FILE, CONVERSATIONS_FILE, load_dataset
@@ -90,3 +94,35 @@ def test_a_byte_order_mark_inside_the_file_is_refused_on_its_line(tmp_path: Path
     code, output = validate(tmp_path)
     assert code == 1, output
     assert f"{path}:3:" in output
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        pytest.param("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z", id="year 1 only"),
+        pytest.param("2024-03-01T12:00:00Z", "9999-12-31T23:59:59Z", id="up to year 9999"),
+    ],
+)
+def test_the_mock_serves_a_dataset_at_either_end_of_time(
+    tmp_path: Path, first: str, last: str
+) -> None:
+    # Valid to the loader, so the mock must start and serve it: its pages date their
+    # examples by the last conversation, which must not take them past year 9999 or 1.
+    lines = [record(1, start_timestamp=first), record(2, start_timestamp=last)]
+    write(tmp_path, lines)
+    port = free_port()
+    command = [usagekit(), "mock", "--data", str(tmp_path), "--port", str(port)]
+    with running(command, port, path="/healthz", timeout=60) as base:
+        for page in ("/", "/openapi.json", "/demo"):
+            assert httpx.get(f"{base}{page}", timeout=10).status_code == 200, page
+        for start in {first, last}:
+            day = start[:10]
+            answer = httpx.get(
+                f"{base}/v1/accounts/me/analytics/usage",
+                params={"start": f"{day}T00:00:00Z", "end": f"{day}T23:59:59.999999Z"},
+                headers={"X-API-Key": f.PARENT_KEY},
+                timeout=10,
+            )
+            assert answer.status_code == 200, answer.text
+            counted = sum(v["conversations"] for b in answer.json()["data"] for v in b["values"])
+            assert counted == (2 if first == last else 1), answer.text

@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from usagekit.mock.core.dataset import Account, Dataset
-from usagekit.mock.core.instants import US
+from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, US
 from usagekit.mock.datasets import synthetic
 
 __all__ = ["DemoKey", "Workspace", "names_of"]
+
+_DAY = 86_400 * US
+# A local day at any offset (at most 26 h) with six days before it and one after,
+# all in the years 1 to 9999.
+_EARLIEST, _LATEST = MIN_INSTANT + 8 * _DAY, MAX_INSTANT - 2 * _DAY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,9 +66,12 @@ class Workspace:
         return next((k.role for k in self.keys if k.account_id == account_id), None)
 
     def last_day(self, zone: tzinfo = UTC) -> date:
-        """The local day of the dataset's last conversation (today when it has none)."""
+        """The local day of the dataset's last conversation (today when it has none).
+
+        Within a week of the years a date-time may name (a dataset may reach either
+        end): the pages' examples take the week to it and the day after."""
         last = self.last if self.last is not None else int(datetime.now(UTC).timestamp()) * US
-        return datetime.fromtimestamp(last // US, zone).date()
+        return datetime.fromtimestamp(min(max(last, _EARLIEST), _LATEST) // US, zone).date()
 
     def last_week(self) -> tuple[datetime, datetime]:
         """Seven whole UTC days ending with the day of the dataset's last conversation."""
