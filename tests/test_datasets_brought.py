@@ -126,3 +126,25 @@ def test_the_mock_serves_a_dataset_at_either_end_of_time(
             assert answer.status_code == 200, answer.text
             counted = sum(v["conversations"] for b in answer.json()["data"] for v in b["values"])
             assert counted == (2 if first == last else 1), answer.text
+
+
+@pytest.mark.parametrize("key", ["sk-pasted ", "\tsk-pasted", "sk-\npasted", "sk-\x7fpasted"])
+def test_an_api_key_no_http_header_can_carry_is_refused(tmp_path: Path, key: str) -> None:
+    # A spreadsheet cell's trailing space: fetch() strips it from a header value
+    # (RFC 9110 5.5), so every request with the key got a 401, the landing page's
+    # demo key among them; a control character cannot be sent at all.
+    accounts = [
+        {"id": "acme", "parent_id": None, "name": "Acme", "api_keys": ["sk-ok", key], "agents": []}
+    ]
+    path = write(tmp_path, [], accounts) / ACCOUNTS_FILE
+    code, output = validate(tmp_path)
+    assert code == 1, output
+    assert f"{path}: field '[0].api_keys[1]'" in output
+    assert "Traceback" not in output
+
+
+def test_an_api_key_with_inner_spaces_or_other_scripts_loads(tmp_path: Path) -> None:
+    keys = ["sk-with space", "sk-\tab", "sk-schlüssel-ключ"]
+    accounts = [{"id": "acme", "parent_id": None, "name": "A", "api_keys": keys, "agents": []}]
+    code, output = validate(write(tmp_path, [], accounts))
+    assert code == 0, output

@@ -96,9 +96,7 @@ class _Reader:
             id=account_id,
             parent_id=parent_id,
             name=self.text(f"{where}.name", item["name"]),
-            api_keys=tuple(
-                self.identifier(f"{where}.api_keys[{i}]", k) for i, k in enumerate(keys)
-            ),
+            api_keys=tuple(self.key(f"{where}.api_keys[{i}]", k) for i, k in enumerate(keys)),
             agents=tuple(self.agent(f"{where}.agents[{i}]", a) for i, a in enumerate(agents)),
         )
 
@@ -138,6 +136,19 @@ class _Reader:
         if not self.text(where, value):
             raise self.fail(where, "must not be empty")
         return value
+
+    def key(self, where: str, value: Any) -> str:
+        """An API key that an ``X-API-Key`` header can carry as it is (RFC 9110, 5.5)."""
+        key = self.identifier(where, value)
+        if key != key.strip(" \t"):
+            # fetch() and most HTTP stacks strip it: every request with the key is a 401.
+            raise self.fail(where, f"{key!r} begins or ends with whitespace, which a header drops")
+        bad = next((c for c in key if (c < " " and c != "\t") or c == "\x7f"), None)
+        if bad is not None:
+            raise self.fail(
+                where, f"{key!r} holds a control character ({bad!r}): no header carries it"
+            )
+        return key
 
     def check_unique(self, accounts: tuple[Account, ...]) -> None:
         seen: dict[str, str] = {}
