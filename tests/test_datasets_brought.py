@@ -7,6 +7,7 @@ exit status 1 and no traceback.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -148,3 +149,25 @@ def test_an_api_key_with_inner_spaces_or_other_scripts_loads(tmp_path: Path) -> 
     accounts = [{"id": "acme", "parent_id": None, "name": "A", "api_keys": keys, "agents": []}]
     code, output = validate(write(tmp_path, [], accounts))
     assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(lambda rows: json.dumps(rows, indent=2), id="a JSON array, indented"),
+        pytest.param(lambda rows: json.dumps(rows), id="a JSON array on one line"),
+        pytest.param(
+            lambda rows: "\n".join(json.dumps(r, indent=2) for r in rows), id="objects indented"
+        ),
+        pytest.param(
+            lambda rows: ",\n".join(json.dumps(r) for r in rows), id="objects with commas"
+        ),
+    ],
+)
+def test_json_that_is_not_json_lines_is_named_so(tmp_path: Path, text) -> None:
+    path = write(tmp_path, []) / CONVERSATIONS_FILE
+    path.write_text(text([record(1), record(2)]) + "\n", encoding="utf-8")
+    code, output = validate(tmp_path)
+    assert code == 1, output
+    assert f"{path}:1:" in output
+    assert "one conversation per line (JSON Lines)" in output, output

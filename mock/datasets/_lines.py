@@ -20,6 +20,7 @@ from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, parse_datetime
 from usagekit.mock.core.zones import get_timeline
 
+from ._hints import not_json_lines
 from ._ids import SeenIds, id_hashes
 
 __all__ = ["FIELDS", "MAX_ID_BYTES", "Codes", "Columns", "LineChecker"]
@@ -184,13 +185,14 @@ class LineChecker:
         try:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise self.error(line, None, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+            reason = f"invalid JSON: {exc.msg} (column {exc.colno}){not_json_lines(text)}"
+            raise self.error(line, None, reason) from None
         except ValueError:  # an integer past Python's digit limit
             raise self.error(line, None, "invalid JSON: a number too long to read") from None
         except RecursionError:
             raise self.error(line, None, "invalid JSON: nested too deeply") from None
         if not isinstance(record, dict):
-            raise self.error(line, None, "expected a JSON object")
+            raise self.error(line, None, f"expected a JSON object{not_json_lines(text)}")
         for name in FIELDS:
             if name not in record:
                 raise self.error(line, name, "missing; every line needs all eight fields")
