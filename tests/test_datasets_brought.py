@@ -171,3 +171,18 @@ def test_json_that_is_not_json_lines_is_named_so(tmp_path: Path, text) -> None:
     assert code == 1, output
     assert f"{path}:1:" in output
     assert "one conversation per line (JSON Lines)" in output, output
+
+
+def test_a_number_too_long_to_read_in_accounts_json_is_refused_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    # An extra key is ignored, but JSON must still read it: Python refuses an
+    # integer of more than 4,300 digits with a ValueError of its own.
+    text = '[{"id": "a", "parent_id": null, "name": "A", "api_keys": [], "agents": [],'
+    write(tmp_path, [], [])
+    path = tmp_path / ACCOUNTS_FILE
+    path.write_text(f'{text}\n "serial": {"7" * 5000}}}]\n', encoding="utf-8")
+    code, output = validate(tmp_path)
+    assert code == 1, output
+    assert f"{path}:2: invalid JSON: a number too long to read" in output
+    assert "Traceback" not in output

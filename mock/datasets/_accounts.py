@@ -16,6 +16,8 @@ must name one agent only.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,12 @@ def read_accounts(path: Path) -> tuple[Account, ...]:
     except json.JSONDecodeError as exc:
         raise DatasetError(
             path=str(path), line=exc.lineno, field=None, message=f"invalid JSON: {exc.msg}"
+        ) from None
+    except ValueError:  # an integer past Python's digit limit (4,300), even under an extra key
+        found = re.search(f"[0-9]{{{sys.get_int_max_str_digits() + 1},}}", text)
+        line = None if found is None else text.count("\n", 0, found.start()) + 1
+        raise DatasetError(
+            path=str(path), line=line, field=None, message="invalid JSON: a number too long to read"
         ) from None
     except RecursionError:
         raise DatasetError(
