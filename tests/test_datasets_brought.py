@@ -186,3 +186,20 @@ def test_a_number_too_long_to_read_in_accounts_json_is_refused_without_a_traceba
     assert code == 1, output
     assert f"{path}:2: invalid JSON: a number too long to read" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_so(tmp_path: Path, encoding: str) -> None:
+    # Windows PowerShell 5.1's ">" and Out-File write UTF-16 with a byte order mark.
+    path = write(tmp_path, [record(1)]) / CONVERSATIONS_FILE
+    text = path.read_text(encoding="utf-8")
+    marked = text.encode(encoding)
+    if encoding == "utf-16-be":
+        marked = b"\xfe\xff" + marked
+    path.write_bytes(marked)
+    code, output = validate(tmp_path)
+    assert code == 1, output
+    assert f"{path}:1: not UTF-8 text (byte 1) -- UTF-16" in output
+    (tmp_path / ACCOUNTS_FILE).write_bytes(marked)  # the accounts are read first
+    code, output = validate(tmp_path)
+    assert f"{tmp_path / ACCOUNTS_FILE}: not UTF-8 text (byte 1) -- UTF-16" in output

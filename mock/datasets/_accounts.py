@@ -25,6 +25,7 @@ from usagekit.mock.core.dataset import UNASSIGNED, Account, Agent
 from usagekit.mock.core.errors import DatasetError
 
 from ._fileio import byte_order_mark, open_regular, os_reason
+from ._hints import not_utf8
 
 __all__ = ["MAX_ACCOUNTS_BYTES", "accounts_json", "read_accounts"]
 
@@ -50,7 +51,7 @@ def read_accounts(path: Path) -> tuple[Account, ...]:
             path=str(path),
             line=None,
             field=None,
-            message=f"not UTF-8 text (byte {skipped + exc.start + 1})",
+            message=f"not UTF-8 text (byte {skipped + exc.start + 1}){not_utf8(raw)}",
         ) from None
     try:
         data = json.loads(text)

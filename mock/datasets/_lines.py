@@ -20,7 +20,7 @@ from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, parse_datetime
 from usagekit.mock.core.zones import get_timeline
 
-from ._hints import not_json_lines
+from ._hints import not_json_lines, not_utf8
 from ._ids import SeenIds, id_hashes
 
 __all__ = ["FIELDS", "MAX_ID_BYTES", "Codes", "Columns", "LineChecker"]
@@ -179,7 +179,8 @@ class LineChecker:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise self.error(line, None, f"not UTF-8 text (byte {exc.start + 1})") from None
+            hint = not_utf8(raw) if line == 1 else ""
+            raise self.error(line, None, f"not UTF-8 text (byte {exc.start + 1}){hint}") from None
         if not text.strip():
             raise self.error(line, None, "blank line: every line must hold one conversation")
         try:
