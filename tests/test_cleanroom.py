@@ -12,6 +12,7 @@ statuses, instants and offsets, values -- not bytes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -36,6 +37,8 @@ from usagekit.mock.server.config import ServerConfig, parse_instant
 
 NOW_TEXT = "2026-11-15T12:00:00Z"
 NOW = parse_instant(NOW_TEXT)
+NOW_DT = datetime.fromisoformat(NOW_TEXT)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 USAGEKIT = Path(sys.executable).with_name("usagekit")
 #: DST north and south, fractional offsets, midnights skipped or repeated, a skipped date.
 ZONES = (
@@ -46,8 +49,13 @@ ZONES = (
 DIMENSIONS = ("agent", "subaccount", "type")
 
 
-def transitions(zone: str, first: datetime, last: datetime) -> Iterator[datetime]:
-    """Instants (to the minute) where ``zone``'s offset changes between ``first`` and ``last``."""
+@functools.cache
+def transitions(zone: str) -> tuple[datetime, ...]:
+    """Instants (to the minute) where ``zone``'s offset changes in the 400 days before now."""
+    return tuple(_transitions(zone, NOW_DT - timedelta(days=400), NOW_DT))
+
+
+def _transitions(zone: str, first: datetime, last: datetime) -> Iterator[datetime]:
     tz, at = ZoneInfo(zone), first
     while at < last:
         following = at + timedelta(minutes=15)
@@ -64,10 +72,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """400 days of busy data, and a conversation on each side of every offset change."""
     directory = tmp_path_factory.mktemp("cleanroom")
     save_dataset(busy_dataset(NOW, days=400), directory)
-    now = datetime.fromisoformat(NOW_TEXT)
     with (directory / "conversations.jsonl").open("a", encoding="utf-8") as lines:
         for zone in ZONES:
-            for n, change in enumerate(transitions(zone, now - timedelta(days=400), now)):
+            for n, change in enumerate(transitions(zone)):
                 for side, at in (("on", change), ("before", change - timedelta(seconds=1))):
                     record = {
                         "conversation_id": f"edge-{zone}-{n}-{side}", "account_id": CHILD,
@@ -122,7 +129,7 @@ def random_query(rng: random.Random) -> tuple[str, str, list[tuple[str, str]]]:
     span_hours = {"hour": 200, "day": 24 * 120, "month": 24 * 500, None: 24 * 60}[granularity]
     start = NOW_DT - timedelta(days=rng.uniform(0, 400))
     if rng.random() < 0.3:  # near an offset change of the zone
-        changes = list(transitions(zone, NOW_DT - timedelta(days=400), NOW_DT)) or [start]
+        changes = transitions(zone) or (start,)
         start = rng.choice(changes) + timedelta(hours=rng.randint(-30, 6))
     start = start.replace(microsecond=rng.choice([0, 0, 0, 500_000, 1]))
     if rng.random() < 0.5:
@@ -154,10 +161,6 @@ def random_query(rng: random.Random) -> tuple[str, str, list[tuple[str, str]]]:
         )  # fmt: skip
         params = list({name: (name, value) for name, value in reversed(params)}.values())
     return key, account, params
-
-
-NOW_DT = datetime.fromisoformat(NOW_TEXT)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def meaning(status: int, body: Any) -> Any:
