@@ -17,9 +17,9 @@ import numpy as np
 
 from usagekit.mock.core.dataset import CONVERSATION_TYPES, DIRECTIONS, NO_AGENT, STATUSES, Account
 from usagekit.mock.core.errors import DatasetError
-from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT, parse_datetime
-from usagekit.mock.core.zones import get_timeline
+from usagekit.mock.core.instants import MAX_INSTANT, MIN_INSTANT
 
+from ._fields import MAX_DURATION, FieldError, read_duration, read_enum, read_start, read_text
 from ._hints import not_json_lines, not_utf8
 from ._ids import SeenIds, id_hashes
 
@@ -35,7 +35,6 @@ FIELDS = (
     "start_timestamp",
     "duration_seconds",
 )
-_MAX_DURATION = 2**31
 #: The longest ``conversation_id`` (UTF-8 bytes): the id column is as wide as its
 #: longest id, so this bounds its memory per conversation.
 MAX_ID_BYTES = 128
@@ -104,7 +103,7 @@ class Codes:
         range and every agent belongs to its line's account; else ``None``."""
         if start.min() < MIN_INSTANT or start.max() > MAX_INSTANT:
             return None
-        if duration.min() < 0 or duration.max() >= _MAX_DURATION:
+        if duration.min() < 0 or duration.max() >= MAX_DURATION:
             return None
         if not np.all((agent == NO_AGENT) | (self.agent_owner[agent] == account)):
             return None
@@ -199,35 +198,33 @@ class LineChecker:
                 raise self.error(line, name, "missing; every line needs all eight fields")
         try:
             return self._codes(record)
-        except _FieldError as exc:
+        except FieldError as exc:
             raise self.error(line, exc.field, exc.message) from None
 
     def _codes(self, record: dict[str, Any]) -> tuple[bytes, int, int, int, int, int, int, int]:
         # Checked in the order of FIELDS, so that the first bad field is the one named.
-        conversation_id = _text(record, "conversation_id")
+        conversation_id = read_text(record, "conversation_id")
         if not conversation_id or "\0" in conversation_id:
-            raise _FieldError("conversation_id", "must be a non-empty string without NUL")
+            raise FieldError("conversation_id", "must be a non-empty string without NUL")
         try:
             encoded = conversation_id.encode("utf-8")
         except UnicodeEncodeError as exc:  # JSON's "\ud83d": half a pair, no text
             lone = f"\\u{ord(conversation_id[exc.start]):04x}"
-            raise _FieldError(
+            raise FieldError(
                 "conversation_id", f"holds a lone surrogate ({lone}), half a UTF-16 pair"
             ) from None
         if len(encoded) > MAX_ID_BYTES:
-            raise _FieldError("conversation_id", f"longer than {MAX_ID_BYTES} bytes")
-        account_id = _text(record, "account_id")
+            raise FieldError("conversation_id", f"longer than {MAX_ID_BYTES} bytes")
+        account_id = read_text(record, "account_id")
         account = self.codes.account.get(account_id)
         if account is None:
-            raise _FieldError(
-                "account_id", f"unknown account {account_id!r} (not in accounts.json)"
-            )
+            raise FieldError("account_id", f"unknown account {account_id!r} (not in accounts.json)")
         agent = self._agent(record["agent_id"], account)
-        type_ = _enum(record, "type", self.codes.type)
-        direction = _enum(record, "direction", self.codes.direction)
-        status = _enum(record, "status", self.codes.status)
-        start = _start(record["start_timestamp"])
-        duration = _duration(record["duration_seconds"])
+        type_ = read_enum(record, "type", self.codes.type)
+        direction = read_enum(record, "direction", self.codes.direction)
+        status = read_enum(record, "status", self.codes.status)
+        start = read_start(record["start_timestamp"])
+        duration = read_duration(record["duration_seconds"])
         return (
             encoded,
             start,
@@ -243,64 +240,16 @@ class LineChecker:
         if value is None:
             return NO_AGENT
         if not isinstance(value, str):
-            raise _FieldError("agent_id", f"expected a string or null, not {json.dumps(value)}")
+            raise FieldError("agent_id", f"expected a string or null, not {json.dumps(value)}")
         code = self.codes.agent.get(value)
         owner_id = self.accounts[account].id
         if code is None:
-            raise _FieldError("agent_id", f"unknown agent {value!r} (not in accounts.json)")
+            raise FieldError("agent_id", f"unknown agent {value!r} (not in accounts.json)")
         owner = int(self.codes.agent_owner[code])
         if owner != account:
-            raise _FieldError(
+            raise FieldError(
                 "agent_id",
                 f"agent {value!r} belongs to account {self.accounts[owner].id!r},"
                 f" not to {owner_id!r}",
             )
         return code
-
-
-class _FieldError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def _text(record: dict[str, Any], name: str) -> str:
-    value = record[name]
-    if not isinstance(value, str):
-        raise _FieldError(name, f"expected a string, not {json.dumps(value)}")
-    return value
-
-
-def _enum(record: dict[str, Any], name: str, codes: dict[str | bytes, int]) -> int:
-    value = record[name]
-    code = codes.get(value) if isinstance(value, str) else None
-    if code is None:
-        allowed = ", ".join(key for key in codes if isinstance(key, str))
-        raise _FieldError(name, f"{json.dumps(value)} is not one of {allowed}")
-    return code
-
-
-def _start(value: Any) -> int:
-    name = "start_timestamp"
-    if not isinstance(value, str):
-        raise _FieldError(name, f"expected an RFC 3339 string, not {json.dumps(value)}")
-    try:
-        parsed = parse_datetime(value)
-    except ValueError as exc:
-        raise _FieldError(name, str(exc)) from None
-    if parsed.offset is None:
-        raise _FieldError(name, f"{value!r} has no UTC offset; end it with Z or ±HH:MM")
-    instant = parsed.instant(get_timeline("UTC"))
-    if not MIN_INSTANT <= instant <= MAX_INSTANT:
-        raise _FieldError(name, f"{value!r} is outside the years 1 to 9999 (UTC)")
-    return instant
-
-
-def _duration(value: Any) -> int:
-    name = "duration_seconds"
-    if type(value) is not int:  # bool is an int subclass, and 12.0 is not an integer here
-        raise _FieldError(name, f"expected an integer number of seconds, not {json.dumps(value)}")
-    if not 0 <= value < _MAX_DURATION:
-        raise _FieldError(name, f"{value} is not in 0..{_MAX_DURATION - 1}")
-    return value
