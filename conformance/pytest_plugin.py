@@ -8,32 +8,37 @@ that reproduces it. The kit runs once, when the first item runs, through the
 runner's entry point; ``-k`` narrows that run to the selected rules. Keys come
 from the environment variables ``usagekit check`` reads, never from the
 command line: ``USAGEKIT_API_KEY`` and ``USAGEKIT_SUBACCOUNT_KEY``.
+
+pytest loads this module in every run of every suite of an environment where
+usagekit is installed, so it holds only the options: the rules, the runner
+and their dependencies (schemathesis, numpy, httpx) load with
+:mod:`.pytest_rules`, registered only when ``--usagekit-base-url`` is given.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from collections.abc import Generator
-from pathlib import Path
-from typing import Any
+import argparse
+import importlib
+from collections.abc import Callable
 
 import pytest
 
-from .config import KitConfig, Requirement
-from .errors import KitError
-from .generation import BUILT_IN
-from .outcomes import RuleResult, Summary
 from .profiles import Profile
-from .reporting.plain import finding_lines, headline
-from .rules import RULES
-from .runner import run
 
-__all__ = ["RuleFailed", "RuleItem"]
+__all__: list[str] = []
 
-#: The item that stands for the run itself: errors that belong to no listed rule.
-RUN_ITEM = "usagekit_run"
-_SESSION = pytest.StashKey["_Session"]()
+
+def _at_least(kind: Callable[[str], float], low: float) -> Callable[[str], float]:
+    """An option type refusing what ``usagekit check`` refuses: values below ``low``."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text} is below {low}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its own errors
+    return parse
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,169 +61,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="contract or reference (default).",
     )
     group.addoption(
-        "--usagekit-max-examples", type=int, default=100, help="Schemathesis examples per phase."
+        "--usagekit-max-examples",
+        type=_at_least(int, 0),
+        default=100,
+        help="Schemathesis examples per phase (0 skips schemathesis).",
     )
     group.addoption("--usagekit-seed", type=int, default=0, help="Seed for generation.")
-    group.addoption("--usagekit-timeout", type=float, default=10.0, help="Seconds per request.")
-
-
-class RuleFailed(Exception):
-    """A rule's findings, shown as the kit words them (no Python traceback)."""
-
-
-class _Session:
-    """The one kit run the items share, started by the first item that runs."""
-
-    def __init__(self, config: KitConfig) -> None:
-        self.config = config
-        self.summary: Summary | None = None
-        self.error: str | None = None
-
-    def result(self, name: str) -> RuleResult | None:
-        if self.summary is None and self.error is None:
-            try:
-                self.summary = run(self.config)
-            except KitError as exc:  # every item fails with it: none may pass unjudged
-                self.error = f"the kit could not run: {exc}"
-        if self.error is not None:
-            raise RuleFailed(self.error)
-        assert self.summary is not None
-        return next((r for r in self.summary.results if r.name == name), None)
-
-    def unlisted(self, listed: set[str]) -> list[RuleResult]:
-        assert self.summary is not None
-        return [r for r in self.summary.results if r.name not in listed]
-
-
-class RuleItem(pytest.Item):
-    """One rule of the kit, judged by the shared run."""
-
-    def runtest(self) -> None:
-        session: _Session = self.config.stash[_SESSION]
-        if self.name == RUN_ITEM:
-            session.result(self.name)
-            failed = [r for r in session.unlisted(_names()) if r.failed]
-            if failed:
-                raise RuleFailed("\n\n".join(_failure_text(r) for r in failed))
-            return
-        result = session.result(self.name)
-        if result is None or result.status == "not exercised":
-            pytest.skip("not exercised by this run")
-        if result.failed:
-            raise RuleFailed(_failure_text(result))
-        if result.skipped is not None:
-            pytest.skip(_in_plugin_terms(result.skipped))
-
-    def repr_failure(
-        self,
-        excinfo: pytest.ExceptionInfo[BaseException],
-        style: str | None = None,
-    ) -> Any:
-        if isinstance(excinfo.value, RuleFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"usagekit: {self.name}"
-
-
-class _Rules(pytest.Collector):
-    def collect(self) -> list[pytest.Item]:
-        return [RuleItem.from_parent(self, name=name) for name in [*_names(), RUN_ITEM]]
-
-
-def _names() -> list[str]:
-    return [*(rule.name for rule in RULES), *BUILT_IN]
-
-
-def _failure_text(result: RuleResult) -> str:
-    """The kit's own words for a failed rule: what it checks, each finding, its curls."""
-    parts = [f"{result.name}: {result.summary}", ""]
-    for finding in result.findings:
-        parts += [headline(finding), *finding_lines(finding), ""]
-    if result.more:
-        parts.append(f"... and {result.more} more distinct finding(s)")
-    return "\n".join(parts).rstrip()
-
-
-def _kit_config(config: pytest.Config) -> KitConfig | None:
-    base_url = config.getoption("usagekit_base_url")
-    if not base_url:
-        return None
-    account_id = config.getoption("usagekit_account_id")
-    api_key = os.environ.get("USAGEKIT_API_KEY")
-    if not account_id or not api_key:
-        raise pytest.UsageError(
-            "--usagekit-base-url needs --usagekit-account-id, "
-            "and USAGEKIT_API_KEY in the environment"
-        )
-    data = config.getoption("usagekit_data")
-    subaccount_id = config.getoption("usagekit_subaccount_id")
-    try:
-        return KitConfig(
-            base_url=base_url,
-            api_key=api_key,
-            account_id=account_id,
-            subaccount_id=subaccount_id,
-            # A CI's environment may hold the subaccount key for other jobs too:
-            # it counts only with --usagekit-subaccount-id.
-            subaccount_key=os.environ.get("USAGEKIT_SUBACCOUNT_KEY") if subaccount_id else None,
-            foreign_account_id=config.getoption("usagekit_foreign_account_id"),
-            data=Path(data) if data else None,
-            profile=Profile(config.getoption("usagekit_profile")),
-            max_examples=config.getoption("usagekit_max_examples"),
-            seed=config.getoption("usagekit_seed"),
-            timeout=config.getoption("usagekit_timeout"),
-        )
-    except ValueError as exc:
-        raise pytest.UsageError(f"usagekit: {exc}") from None
+    group.addoption(
+        "--usagekit-timeout", type=_at_least(float, 0.1), default=10.0, help="Seconds per request."
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    kit = _kit_config(config)
-    if kit is not None:
-        config.stash[_SESSION] = _Session(kit)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(
-    collector: pytest.Collector,
-) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-    """The rules join the session's own collection, so -k, -m and the counts treat them alike."""
-    report = yield
-    config = collector.config
-    if isinstance(collector, pytest.Session) and _SESSION in config.stash and report.passed:
-        assert isinstance(report.result, list)
-        report.result.append(
-            _Rules.from_parent(
-                collector, name="usagekit", nodeid="usagekit", path=config.rootpath / "usagekit"
-            )
-        )
-    return report
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Run only the rules ``-k``/``-m`` kept, when they dropped some."""
-    if _SESSION not in session.config.stash:
-        return
-    shared: _Session = session.config.stash[_SESSION]
-    kept = {item.name for item in session.items if isinstance(item, RuleItem)}
-    ours = {rule.name for rule in RULES}
-    if ours <= kept:
-        return
-    shared.config = dataclasses.replace(shared.config, skip=shared.config.skip | (ours - kept))
-
-
-#: What a rule needs, named as this plugin's options and environment say it.
-_PLUGIN_TERMS = {
-    Requirement.SUBACCOUNT.value: "--usagekit-subaccount-id and USAGEKIT_SUBACCOUNT_KEY",
-    Requirement.FOREIGN_ACCOUNT.value: "--usagekit-foreign-account-id",
-    Requirement.DATA.value: "--usagekit-data",
-}
-
-
-def _in_plugin_terms(reason: str) -> str:
-    """A skip reason with ``usagekit check``'s option names replaced by the plugin's."""
-    for option in sorted(_PLUGIN_TERMS, key=len, reverse=True):
-        reason = reason.replace(option, _PLUGIN_TERMS[option])
-    return reason
+    if config.getoption("usagekit_base_url"):
+        # Its own pytest_configure, called on registering it, builds the run.
+        rules = importlib.import_module(f"{__package__}.pytest_rules")
+        config.pluginmanager.register(rules, "usagekit-rules")

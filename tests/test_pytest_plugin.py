@@ -142,3 +142,51 @@ def test_a_failing_rule_fails_its_item_with_the_reason_and_the_curl(
     assert 'reproduce: curl -sS -H "X-API-Key: $USAGEKIT_API_KEY"' in text
     assert "Traceback" not in text
     assert DEMO_API_KEY not in done.stdout
+
+
+def test_an_inert_plugin_imports_none_of_the_kit(tmp_path: Path) -> None:
+    """Installing usagekit must not slow down every pytest run of its environment."""
+    (tmp_path / "test_user.py").write_text(
+        "import sys\n\n"
+        "def test_loaded():\n"
+        "    kit = sorted(m for m in sys.modules if m.startswith('usagekit.'))\n"
+        "    print('KIT', kit)\n"
+        "    assert set(kit) <= {\n"
+        "        'usagekit.conformance', 'usagekit.conformance.pytest_plugin',\n"
+        "        'usagekit.conformance.profiles',\n"
+        "    }, kit\n",
+        encoding="utf-8",
+    )
+    done = pytest_in(tmp_path, "-q", "-s", "-W", "error")
+    assert done.returncode == pytest.ExitCode.OK, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [("--usagekit-timeout", "0"), ("--usagekit-max-examples", "-1")],
+    ids=["timeout", "examples"],
+)
+def test_values_usagekit_check_refuses_are_usage_errors(tmp_path: Path, wrong: tuple) -> None:
+    done = pytest_in(tmp_path, *kit_args("http://127.0.0.1:9"), *wrong, env=KEYS)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout[-3000:]
+    assert wrong[0] in done.stderr
+
+
+def test_a_subaccount_without_its_key_is_named_in_the_plugins_terms(tmp_path: Path) -> None:
+    done = pytest_in(
+        tmp_path,
+        *kit_args("http://127.0.0.1:9"),
+        "--usagekit-subaccount-id", DEMO_SUBACCOUNT_ID,
+        env={"USAGEKIT_API_KEY": DEMO_API_KEY},
+    )  # fmt: skip
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "--usagekit-subaccount-id" in done.stderr
+    assert "USAGEKIT_SUBACCOUNT_KEY" in done.stderr
+    assert "--subaccount-key" not in done.stderr
+
+
+def test_a_run_that_cannot_start_names_the_plugins_options(tmp_path: Path) -> None:
+    done = pytest_in(tmp_path, *kit_args("localhost:8080"), "-x", env=KEYS)
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
+    assert "the kit could not run: --usagekit-base-url localhost:8080" in done.stdout
+    assert " --base-url" not in done.stdout
