@@ -7,8 +7,10 @@ given; its ``pytest_configure`` runs then, and builds the run from the options.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import re
+import shlex
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,7 @@ def _kit_config(config: pytest.Config) -> KitConfig:
             "and USAGEKIT_API_KEY in the environment"
         )
     data = config.getoption("usagekit_data")
+    _refuse_data_given_apart(config)
     subaccount_id = config.getoption("usagekit_subaccount_id")
     try:
         return KitConfig(
@@ -138,6 +141,25 @@ def _kit_config(config: pytest.Config) -> KitConfig:
         )
     except ValueError as exc:
         raise pytest.UsageError(f"usagekit: {_in_plugin_terms(str(exc))}") from None
+
+
+def _refuse_data_given_apart(config: pytest.Config) -> None:
+    """``--usagekit-data DIR`` as two words, DIR outside the directory pytest runs in.
+
+    pytest looks for its ini file before plugins add their options, so it
+    takes that DIR for a test path: its search starts above the project, which
+    loses the project's ini (addopts, markers, filterwarnings) and moves the
+    rootdir. As one word, ``--usagekit-data=DIR``, nothing is a path to it.
+    """
+    words = [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")), *config.invocation_params.args]
+    here = config.invocation_params.dir.resolve()
+    for option, value in itertools.pairwise(words):
+        if option == "--usagekit-data" and not (here / value).resolve().is_relative_to(here):
+            raise pytest.UsageError(
+                f"write --usagekit-data={value}, as one word: given apart, pytest takes "
+                f"{value} for a test path when it looks for its ini file, outside {here} "
+                f"(it found {config.inipath or 'none'}, rootdir {config.rootpath})"
+            )
 
 
 def pytest_configure(config: pytest.Config) -> None:

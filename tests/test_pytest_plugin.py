@@ -190,3 +190,25 @@ def test_a_run_that_cannot_start_names_the_plugins_options(tmp_path: Path) -> No
     assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
     assert "the kit could not run: --usagekit-base-url localhost:8080" in done.stdout
     assert " --base-url" not in done.stdout
+
+
+def test_a_dataset_given_apart_from_its_option_may_not_move_the_rootdir(tmp_path: Path) -> None:
+    """pytest finds its ini file before it knows plugins' options: ``--usagekit-data DIR``
+    makes DIR a test path there, and a DIR outside the project hides the project's ini."""
+    project, data = tmp_path / "project", tmp_path / "data"
+    project.mkdir()
+    data.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    args = [*kit_args("http://127.0.0.1:9"), "--collect-only", "-q"]
+    apart = pytest_in(project, *args, "--usagekit-data", str(data), env=KEYS)
+    assert apart.returncode == pytest.ExitCode.USAGE_ERROR, apart.stdout[-3000:]
+    assert f"--usagekit-data={data}" in apart.stderr
+    joined = pytest_in(project, *args, f"--usagekit-data={data}", "-v", env=KEYS)
+    assert joined.returncode == pytest.ExitCode.OK, joined.stdout[-3000:] + joined.stderr
+    assert f"rootdir: {project}" in joined.stdout
+    assert "configfile: pytest.ini" in joined.stdout
+    # Inside the project, pytest's search from DIR finds the project's ini all the same.
+    (project / "data").mkdir()
+    inside = pytest_in(project, *args, "--usagekit-data", "data", "-v", env=KEYS)
+    assert inside.returncode == pytest.ExitCode.OK, inside.stdout[-3000:] + inside.stderr
+    assert f"rootdir: {project}" in inside.stdout
