@@ -150,9 +150,24 @@ def base_url() -> Iterator[str]:
 
 
 @pytest.mark.slow
+def test_later_steps_get_usagekit_on_their_path_and_nothing_else(runner: Runner) -> None:
+    """GITHUB_PATH puts a directory before the job's PATH: a venv's bin would
+    shadow the caller's python, pip and pytest (schemathesis brings pytest) in
+    every later step."""
+    (bin_dir,) = runner.path_file.read_text().splitlines()
+    assert sorted(p.name for p in Path(bin_dir).iterdir()) == ["usagekit"]
+    later = subprocess.run(
+        ["usagekit", "--version"],
+        env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert later.stdout.startswith("usagekit ")
+
+
+@pytest.mark.slow
 def test_the_action_checks_the_mock_and_writes_both_reports(runner: Runner, base_url: str) -> None:
-    bin_dir = runner.path_file.read_text().strip()
-    assert Path(bin_dir, "usagekit").exists()
     done = runner.run(
         step("Check the contract"),
         {
