@@ -51,6 +51,13 @@ class _Session:
                 self.summary = run(self.config)
             except KitError as exc:  # every item fails with it: none may pass unjudged
                 self.error = f"the kit could not run: {_in_plugin_terms(str(exc))}"
+            except Exception as exc:
+                # A bug of the kit: its traceback once, on this item; the others
+                # fail with its name rather than each running the whole kit again.
+                self.error = (
+                    f"usagekit crashed: {type(exc).__name__}: {exc} (a bug: please report it)"
+                )
+                raise
         if self.error is not None:
             raise RuleFailed(self.error)
         assert self.summary is not None

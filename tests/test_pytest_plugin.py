@@ -212,3 +212,33 @@ def test_a_dataset_given_apart_from_its_option_may_not_move_the_rootdir(tmp_path
     inside = pytest_in(project, *args, "--usagekit-data", "data", "-v", env=KEYS)
     assert inside.returncode == pytest.ExitCode.OK, inside.stdout[-3000:] + inside.stderr
     assert f"rootdir: {project}" in inside.stdout
+
+
+def test_a_crash_of_the_kit_runs_it_once_and_fails_every_item(tmp_path: Path) -> None:
+    """A bug of the kit (induced, as tests/test_check_crash.py does, by a
+    ``sitecustomize`` that makes the first request raise) must not make each of
+    the ~60 items run the whole kit again."""
+    site, calls = tmp_path / "site", tmp_path / "calls"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "from usagekit.conformance.client import Client\n\n"
+        "def _crash(*args, **kwargs):\n"
+        f"    with open({str(calls)!r}, 'a') as calls:\n"
+        "        calls.write('x')\n"
+        "    raise RuntimeError('induced crash of the test')\n\n"
+        "Client.send = _crash\n",
+        encoding="utf-8",
+    )
+    done = pytest_in(
+        tmp_path,
+        *kit_args("http://127.0.0.1:9"),
+        "--junitxml", "rules.xml",
+        env={**KEYS, "PYTHONPATH": str(site)},
+    )  # fmt: skip
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
+    assert calls.read_text() == "x"
+    found = cases(tmp_path / "rules.xml")
+    assert set(found) == {rule.name for rule in RULES} | set(BUILT_IN) | {"usagekit_run"}
+    failures = [case.find("failure") for case in found.values()]
+    assert all(f is not None for f in failures)
+    assert all("RuntimeError: induced crash of the test" in (f.text or "") for f in failures)
