@@ -74,7 +74,12 @@ class CheckCommand(click.Command):
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
             junit = [Path(v) for v in _values(raw, "--junit-xml")][-1:]
-            files = file_reports(junit[0] if junit else None, map(Path, _values(raw, "--report")))
+            ledger = [Path(v) for v in _values(raw, "--coverage-json")][-1:]
+            files = file_reports(
+                junit[0] if junit else None,
+                map(Path, _values(raw, "--report")),
+                ledger[0] if ledger else None,
+            )
             base_url = next(iter(_values(raw, "--base-url")), "-")
             write_aborted(files, base_url, "bad usage", exc.format_message())
             raise

@@ -10,7 +10,7 @@ from typing import NoReturn
 import click
 
 from usagekit.conformance.config import KitConfig
-from usagekit.conformance.coverage import not_exercised
+from usagekit.conformance.coverage import not_exercised, typos
 from usagekit.conformance.errors import KitError
 from usagekit.conformance.events import Handler
 from usagekit.conformance.inprocess import IN_PROCESS_BASE_URL, load_app
@@ -166,6 +166,11 @@ def check(
     reports are written in every case.
     """
     files = file_reports(junit_xml, reports, coverage_json)
+    wrong = typos(min_coverage)
+    if wrong is not None:  # before any traffic: a typo must not cost a whole run
+        where = f"replay of {replay}" if replay is not None else base_url or "-"
+        write_aborted(files, where, "bad usage", wrong, profile)
+        raise click.UsageError(wrong)
     if replay is not None:
         _replay(replay, data, profile, server_now, only, skip, files, min_coverage)
     app = None

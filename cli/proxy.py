@@ -12,7 +12,7 @@ from typing import NoReturn
 import click
 
 from usagekit.conformance.config import KitConfig
-from usagekit.conformance.coverage import not_exercised
+from usagekit.conformance.coverage import not_exercised, typos
 from usagekit.conformance.errors import KitError
 from usagekit.conformance.events import Handler
 from usagekit.conformance.outcomes import Summary
@@ -113,6 +113,9 @@ def proxy(
         server_now=now,
     )
     handlers = report_handlers(reports, junit_xml, coverage_json)
+    wrong = typos(min_coverage)
+    if wrong is not None:
+        _cannot_start(handlers, kit, wrong)
     try:
         dataset = load_dataset(data) if data is not None else None
     except (DatasetError, OSError) as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,12 +13,30 @@ from usagekit.mock.spec import error_codes
 
 from .view import ExchangeView
 
-__all__ = ["cells_of", "contract_ledger", "not_exercised"]
+__all__ = ["cells_of", "contract_ledger", "empty_coverage", "not_exercised", "typos"]
 
 
 def contract_ledger() -> Ledger:
     """An empty ledger that knows every cell of the contract."""
     return Ledger(catalogue(error_codes()))
+
+
+def empty_coverage() -> dict[str, Any]:
+    """The ledger of a run that exercised nothing (one that could not start): its shape."""
+    return contract_ledger().to_dict()
+
+
+def typos(patterns: Iterable[str]) -> str | None:
+    """Why ``--min-coverage`` cannot be judged -- patterns that name no cell -- or ``None``."""
+    wrong = _unnamed(patterns, contract_ledger().known)
+    if not wrong:
+        return None
+    said = "; ".join(
+        f"--min-coverage {pattern} names no cell"
+        + (f" (did you mean {' or '.join(close)}?)" if close else "")
+        for pattern, close in wrong.items()
+    )
+    return f"{said}; the ledger counts GETs of the endpoint, its cells are listed in a report"
 
 
 def cells_of(view: ExchangeView) -> tuple[str, ...] | None:
@@ -37,3 +57,14 @@ def not_exercised(coverage: Mapping[str, Any] | None, patterns: Iterable[str]) -
     """The cells ``--min-coverage`` names (``tz:*`` patterns too) that a run never exercised."""
     cells = coverage["cells"] if coverage is not None else {}
     return unmatched(patterns, cells, cells)
+
+
+def _unnamed(patterns: Iterable[str], known: Iterable[str]) -> dict[str, list[str]]:
+    """The patterns that name no cell of ``known``, each with what it may have meant."""
+    cells = list(dict.fromkeys(known))
+    families = list(dict.fromkeys(f"{c.partition(':')[0]}:*" for c in cells))
+    found = {}
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(cell, pattern) for cell in cells):
+            found[pattern] = difflib.get_close_matches(pattern, cells + families, 3, 0.6)
+    return found

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from usagekit.conformance.coverage import empty_coverage
 from usagekit.conformance.events import Event, RunFinished, RunStarted
 from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.reporting.junit import render_junit
@@ -51,8 +52,14 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def coverage_report(path: Path) -> FileReport:
-    """The run's coverage ledger as JSON."""
-    return FileReport(path, lambda summary: json.dumps(summary.coverage, indent=2) + "\n")
+    """The run's coverage ledger as JSON; of a run that could not start, an empty one
+    (the same shape: a CI step reading ``.cells`` needs no special case)."""
+
+    def render(summary: Summary) -> str:
+        coverage = summary.coverage if summary.coverage is not None else empty_coverage()
+        return json.dumps(coverage, indent=2) + "\n"
+
+    return FileReport(path, render)
 
 
 def junit_report(path: Path) -> FileReport:

@@ -100,12 +100,18 @@ CATALOGUE: tuple[str, ...] = (
 )
 
 
+#: A status no GET of the endpoint gets (405 answers every other method): the ledger
+#: counts the endpoint's GETs, so its cells could never be exercised.
+NOT_A_GET = frozenset({405})
+
+
 def catalogue(error_codes: Mapping[int, str]) -> tuple[str, ...]:
-    """:data:`CATALOGUE` with the statuses and error codes of a contract (status -> code)."""
-    statuses = sorted({200, *error_codes})
+    """:data:`CATALOGUE` with the statuses and error codes of a contract (status -> code)
+    that a GET of the endpoint can get."""
+    codes = {s: c for s, c in sorted(error_codes.items()) if s not in NOT_A_GET}
     return (
-        *(f"status:{s}" for s in statuses),
-        *(f"error:{c}" for c in dict.fromkeys(error_codes[s] for s in sorted(error_codes))),
+        *(f"status:{s}" for s in sorted({200, *codes})),
+        *(f"error:{c}" for c in dict.fromkeys(codes.values())),
         *CATALOGUE,
     )
 
