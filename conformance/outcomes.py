@@ -23,6 +23,7 @@ from .provenance import Provenance, provenance
 __all__ = [
     "EXCERPT",
     "MAX_FINDINGS",
+    "MAX_MORE",
     "Finding",
     "Judged",
     "Outcomes",
@@ -34,6 +35,10 @@ __all__ = [
 
 #: Distinct findings kept per rule; a broken rule usually shows in many ways.
 MAX_FINDINGS = 5
+#: Distinct reasons past those remembered to count them; past this many a rule's count
+#: of them is "more than": a server failing every answer for a new reason (a request id
+#: in its code) cannot grow a long-running proxy's tally without limit.
+MAX_MORE = 1000
 #: Bytes of a judged body a finding shows.
 EXCERPT = 500
 #: What a body's excerpt shows escaped (as Python writes it: ``\x1b``): control characters
@@ -114,11 +119,17 @@ class RuleResult:
     skipped: str | None  # why the rule did not run
     findings: tuple[Finding, ...]
     more: int = 0  # distinct findings beyond MAX_FINDINGS, not kept
+    more_capped: bool = False  # and more than ``more`` of them (MAX_MORE)
     #: A scenario's exchanges that failed other rules, of how many it sent,
     #: and those rules with how many of its exchanges each failed.
     tainted: int = 0
     sent: int = 0
     others: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def more_text(self) -> str:
+        """How many distinct findings beyond those kept, in words."""
+        return f"{'more than ' if self.more_capped else ''}{self.more}"
 
     @property
     def status(self) -> str:
@@ -198,6 +209,7 @@ class _Tally:
     skipped: str | None = None
     findings: dict[str, Finding] = field(default_factory=dict)
     more: set[str] = field(default_factory=set)
+    more_capped: bool = False
     tainted: int = 0
     sent: int = 0
     others: dict[str, int] = field(default_factory=dict)
@@ -244,8 +256,10 @@ class Outcomes:
             return
         if len(tally.findings) < MAX_FINDINGS:
             tally.findings[finding.reason] = finding
-        else:
+        elif len(tally.more) < MAX_MORE:
             tally.more.add(finding.reason)
+        elif finding.reason not in tally.more:
+            tally.more_capped = True
 
     def skipped(self, name: str, reason: str) -> None:
         with self._lock:
@@ -283,6 +297,7 @@ class Outcomes:
                     skipped=t.skipped,
                     findings=tuple(t.findings.values()),
                     more=len(t.more),
+                    more_capped=t.more_capped,
                     tainted=t.tainted,
                     sent=t.sent,
                     others=tuple(sorted(t.others.items())),

@@ -76,7 +76,7 @@ def render_markdown(summary: Summary) -> str:
             for judged in finding.judged:
                 lines += _judged_markdown(judged)
         if result.more:
-            lines += [f"… and {result.more} more distinct failures of this rule.", ""]
+            lines += [f"… and {result.more_text} more distinct failures of this rule.", ""]
     if summary.error is not None:
         return "\n".join(lines).rstrip() + "\n"
     lines += [
@@ -185,6 +185,6 @@ def _result_html(result: RuleResult) -> str:
             if judged.status is not None and judged.size:
                 parts.append(f"<pre class='body'>{e(judged.body)}</pre>")
     if result.more:
-        parts.append(f"<p>… and {result.more} more distinct failures of this rule.</p>")
+        parts.append(f"<p>… and {result.more_text} more distinct failures of this rule.</p>")
     parts.append("</section>")
     return "\n".join(parts)

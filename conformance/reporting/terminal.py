@@ -40,7 +40,7 @@ def render_summary(summary: Summary) -> str:
             lines.append("")
         for result in summary.results:
             if result.more:
-                lines.append(f"… and {result.more} more distinct failures of {result.name}")
+                lines.append(f"… and {result.more_text} more distinct failures of {result.name}")
     lines += coverage_lines(summary.coverage)
     lines += not_judged_lines(summary)
     failed = sum(1 for r in summary.results if r.failed)
