@@ -7,8 +7,14 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from usagekit.mock.core.coverage import Ledger, catalogue, exchange_cells, unmatched
-from usagekit.mock.core.query import UsageQuery
+from usagekit.mock.core.coverage import (
+    PARAMETERS,
+    Ledger,
+    catalogue,
+    exchange_cells,
+    unmatched,
+)
+from usagekit.mock.core.query import RawQuery, UsageQuery
 from usagekit.mock.spec import error_codes
 
 from .view import ExchangeView
@@ -45,10 +51,16 @@ def cells_of(view: ExchangeView) -> tuple[str, ...] | None:
         return None
     status = view.exchange.status
     resolved = view.resolved if status == 200 else None
+    raw = view.raw
+    if raw is None:
+        # A reading the contract leaves open (``tz=a&tz=b``, ``tz=null``): which parameters
+        # it wrote is a fact all the same, counted as the mock counts it.
+        names = {name for name, _ in view.exchange.params}
+        raw = RawQuery(**{name: "" for name in PARAMETERS if name in names})
     return exchange_cells(
         status,
         error_code=view.error.code if view.error is not None else None,
-        raw=view.raw,
+        raw=raw,
         query=resolved if isinstance(resolved, UsageQuery) else None,
     )
 
