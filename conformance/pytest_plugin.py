@@ -73,7 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("usagekit_base_url"):
+    # Given, even empty (an unset variable in CI), the option asks for a run:
+    # the suite may not pass unjudged.
+    if config.getoption("usagekit_base_url") is not None:
         # Its own pytest_configure, called on registering it, builds the run.
         rules = importlib.import_module(f"{__package__}.pytest_rules")
         config.pluginmanager.register(rules, "usagekit-rules")

@@ -120,6 +120,10 @@ def _failure_text(result: RuleResult) -> str:
 
 
 def _kit_config(config: pytest.Config) -> KitConfig:
+    if not config.getoption("usagekit_base_url").strip():
+        raise pytest.UsageError(
+            "--usagekit-base-url is empty: give the server's root, e.g. http://127.0.0.1:8080"
+        )
     account_id = config.getoption("usagekit_account_id")
     api_key = os.environ.get("USAGEKIT_API_KEY")
     if not account_id or not api_key:

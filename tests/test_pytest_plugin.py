@@ -242,3 +242,13 @@ def test_a_crash_of_the_kit_runs_it_once_and_fails_every_item(tmp_path: Path) ->
     failures = [case.find("failure") for case in found.values()]
     assert all(f is not None for f in failures)
     assert all("RuntimeError: induced crash of the test" in (f.text or "") for f in failures)
+
+
+def test_an_empty_base_url_is_a_usage_error_not_an_inert_plugin(tmp_path: Path) -> None:
+    """``--usagekit-base-url "$URL"`` with URL unset in CI: the suite must not pass unjudged."""
+    (tmp_path / "test_user.py").write_text("def test_ok():\n    pass\n", encoding="utf-8")
+    done = pytest_in(
+        tmp_path, "--usagekit-base-url", "", "--usagekit-account-id", DEMO_ACCOUNT_ID, env=KEYS
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout[-3000:]
+    assert "--usagekit-base-url" in done.stderr
