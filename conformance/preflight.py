@@ -41,6 +41,14 @@ def check_options(config: KitConfig) -> None:
             f"--base-url {config.base_url}: give the server's root as http://HOST:PORT "
             "or https://HOST:PORT"
         )
+    named = {
+        "--subaccount-id": config.subaccount_id,
+        "--foreign-account-id": config.foreign_account_id,
+    }
+    for option, account in named.items():
+        # An unset variable in CI: no account at all, though the rules it enables would run.
+        if account is not None and not account.strip():
+            raise BadOptions(f"{option} is empty: give an account's id, or leave the option out")
     if config.subaccount_id is not None and config.subaccount_id == config.account_id:
         raise BadOptions("--subaccount-id is --account-id: give one of its subaccounts")
     if config.subaccount_key is not None and config.subaccount_key == config.api_key:

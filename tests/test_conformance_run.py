@@ -231,8 +231,10 @@ def two_keys(dataset: Dataset) -> Dataset:
             f"--subaccount-key is a key of --account-id {PARENT}",
         ),
         ({"--account-id": "nobody", "--data": "{data}"}, f"belongs to {PARENT} .* {PARENT}\\?$"),
+        # An unset CI variable: not an account (it made foreign_account_forbidden fail).
+        ({"--foreign-account-id": ""}, "--foreign-account-id is empty"),
     ],
-    ids=["me", "prefix", "same-ids", "same-keys", "parent-key", "data"],
+    ids=["me", "prefix", "same-ids", "same-keys", "parent-key", "data", "empty-foreign"],
 )
 def test_preflight_catches_the_users_mistakes(
     two_keys: Dataset, data_dir: Path, change: dict[str, str], hint: str
