@@ -41,6 +41,8 @@ def check_options(config: KitConfig) -> None:
             f"--base-url {config.base_url}: give the server's root as http://HOST:PORT "
             "or https://HOST:PORT"
         )
+    if not config.account_id.strip():
+        raise BadOptions("--account-id is empty: give the id of the account --api-key belongs to")
     named = {
         "--subaccount-id": config.subaccount_id,
         "--foreign-account-id": config.foreign_account_id,

@@ -233,8 +233,9 @@ def two_keys(dataset: Dataset) -> Dataset:
         ({"--account-id": "nobody", "--data": "{data}"}, f"belongs to {PARENT} .* {PARENT}\\?$"),
         # An unset CI variable: not an account (it made foreign_account_forbidden fail).
         ({"--foreign-account-id": ""}, "--foreign-account-id is empty"),
+        ({"--account-id": ""}, "--account-id is empty"),  # was "is --base-url the root?"
     ],
-    ids=["me", "prefix", "same-ids", "same-keys", "parent-key", "data", "empty-foreign"],
+    ids=["me", "prefix", "same-ids", "same-keys", "parent-key", "data", "empty-foreign", "empty"],
 )
 def test_preflight_catches_the_users_mistakes(
     two_keys: Dataset, data_dir: Path, change: dict[str, str], hint: str
