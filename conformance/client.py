@@ -15,7 +15,10 @@ within ``--timeout`` (one deadline for the exchange, not for each read: see
 :mod:`~usagekit.conformance.deadline`),
 :class:`~usagekit.conformance.failures.NoAnswer` when the connection fails --
 once the server has answered anything. Before its first answer, the server is
-:class:`~usagekit.conformance.errors.Unreachable` and the run cannot start.
+:class:`~usagekit.conformance.errors.Unreachable` and the run cannot start. A
+kept-alive connection that ends before any answer is not that: a server may close
+an idle connection just as a request arrives on it (RFC 9112, 9.3.1), and the
+request goes again, once, on a new connection, within the same deadline.
 
 An answer is read as it comes, at most :data:`MAX_ANSWER` bytes, and its content
 codings are undone to at most as many (the kit asks for gzip and deflate only):
@@ -49,6 +52,9 @@ MAX_WAIT = 10.0
 #: The most of an answer's body the kit reads, and the most it inflates that to (bytes):
 #: the largest answer the contract allows (500 buckets of every group) is well under it.
 MAX_ANSWER = 32 << 20
+#: httpcore's words for a connection that ended before any answer (a RemoteProtocolError
+#: otherwise is an answer that is not HTTP: the server's, judged as such).
+_DISCONNECTED = "Server disconnected without sending a response."
 
 
 class Client:
@@ -140,7 +146,7 @@ class Client:
         """The answer to ``request`` and its body, decoded."""
         try:
             with self._deadline.running():
-                response = self._http.send(request, stream=True)
+                response = self._sent(request)
                 try:
                     content = _body(response)
                 finally:
@@ -161,6 +167,17 @@ class Client:
             raise NoAnswer(f"no answer: {exc}", exchanges=(sent,)) from exc
         self.answered = True
         return response, content
+
+    def _sent(self, request: httpx.Request) -> httpx.Response:
+        """``request`` sent, its head read; again on a new connection when a kept one ended
+        before answering (httpcore dropped that one: the pool opens another)."""
+        try:
+            return self._http.send(request, stream=True)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            ended = not isinstance(exc, httpx.RemoteProtocolError) or str(exc) == _DISCONNECTED
+            if not ended or self._deadline.opened or self._deadline.passed:
+                raise  # an answer that is not HTTP, a new connection's failure, or too slow
+            return self._http.send(request, stream=True)
 
     def _too_slow(self, sent: Exchange) -> Exception:
         if not self.answered:

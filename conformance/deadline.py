@@ -35,11 +35,14 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.passed = False
+        #: Whether the exchange under way opened a connection (else it went on a kept one).
+        self.opened = False
         self._sockets: list[socket.socket] = []
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
         """httpcore's ``trace`` callback: keeps each socket as its connection opens it."""
         if event in _OPENED:
+            self.opened = True
             sock = info["return_value"].get_extra_info("socket")
             self._sockets = [s for s in self._sockets if s.fileno() != -1]
             if sock is not None:
@@ -48,7 +51,7 @@ class Deadline:
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
         """One exchange: past ``seconds``, its sockets are shut down and ``passed`` is set."""
-        self.passed = False
+        self.passed = self.opened = False
         timer = threading.Timer(self.seconds, self._shut)
         timer.daemon = True
         timer.start()
