@@ -79,6 +79,36 @@ def test_zone_classes(params: dict[str, str], expected: set[str]) -> None:
     assert {c for c in cells(**params) if c.startswith("tz:")} == expected
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        # Venezuela (2016) and North Korea (2018) moved their clocks forward for good: a
+        # change of standard time, no daylight saving, in either hemisphere.
+        (
+            {"tz": "America/Caracas", "start": "2016-05-01T00:00:00", "end": "2016-05-03T00:00:00"},
+            {"tz:fractional", "tz:offset-change"},
+        ),
+        (
+            {"tz": "Asia/Pyongyang", "start": "2018-01-01T00:00:00", "end": "2018-01-03T00:00:00"},
+            {"tz:fractional"},
+        ),
+        # Morocco's clocks go back for Ramadan and forward after it: both ways in a year.
+        (
+            {
+                "tz": "Africa/Casablanca",
+                "start": "2024-03-01T00:00:00",
+                "end": "2024-03-02T00:00:00",
+            },
+            {"tz:dst-north"},
+        ),
+    ],
+)
+def test_a_change_of_standard_time_is_no_daylight_saving(
+    params: dict[str, str], expected: set[str]
+) -> None:
+    assert {c for c in cells(**params) if c.startswith("tz:")} == expected
+
+
 def test_a_fall_back_night_changes_the_offset_but_skips_no_midnight() -> None:
     found = cells(tz="Europe/Vienna", start="2024-10-26T00:00:00", end="2024-10-28T00:00:00")
     assert "tz:offset-change" in found

@@ -12,8 +12,8 @@ query they resolve to -- exercises a set of *cells*, named ``family:value``:
 * ``range:<=1h``, ``range:<=1d``, ``range:<=31d``, ``range:<=366d``,
   ``range:>366d`` -- the length of ``[start, end)``;
 * ``tz:utc``, ``tz:fixed`` (no offset change in the range's years),
-  ``tz:dst-north`` / ``tz:dst-south`` (the zone moves its clocks forward in the
-  first or the second half of the range's first year), ``tz:fractional`` (an
+  ``tz:dst-north`` / ``tz:dst-south`` (the zone moves its clocks both ways in
+  the range's years, first forward in the first or the second half of a year), ``tz:fractional`` (an
   offset that is not whole hours), ``tz:offset-change`` (the range itself
   crosses a change of offset), ``tz:skipped-midnight`` (the range crosses a
   change that skips a local midnight, or a whole local date).

@@ -42,14 +42,11 @@ def _zone_classes(timeline: Timeline, lo: int, hi: int) -> tuple[str, ...]:
     found = []
     if not len(instants):
         found.append("tz:utc" if first == 0 else "tz:fixed")
-    forward = [
-        t
-        for t, before, after in zip(
-            instants.tolist(), [first, *offsets.tolist()], offsets.tolist(), strict=False
-        )
-        if after > before
-    ]
-    if forward:
+    steps = list(zip(instants.tolist(), [first, *offsets.tolist()], offsets.tolist(), strict=False))
+    forward = [t for t, before, after in steps if after > before]
+    # Daylight saving moves the clocks both ways in the years: a zone that only moved them
+    # forward (Caracas 2016, Pyongyang 2018) changed its standard time, in no hemisphere.
+    if forward and any(after < before for _, before, after in steps):
         # A clock that springs forward in January-June is a northern summer.
         north = (forward[0] - lo) % (366 * 86_400) < 182 * 86_400
         found.append("tz:dst-north" if north else "tz:dst-south")
