@@ -105,6 +105,7 @@ class Client:
             content=b"",
             elapsed=0.0,
             sent_url=str(request.url),
+            sent_headers=tuple(request.headers.items()),
         )
         for attempt in range(self.config.retries + 1):
             started = time.perf_counter()
@@ -126,6 +127,7 @@ class Client:
             content=content,
             elapsed=elapsed,
             sent_url=sent.sent_url,
+            sent_headers=sent.sent_headers,
         )
 
     def status_at(self, url: str, params: Sequence[tuple[str, str]]) -> int | None:

@@ -8,7 +8,10 @@ appear as ``"$USAGEKIT_API_KEY"`` / ``"$USAGEKIT_SUBACCOUNT_KEY"`` (in double
 quotes, so that the shell expands them) so that reports can be pasted into CI
 logs without leaking them and still run as written; any other key -- the
 deliberately wrong ones -- is written literally, and everything else is
-single-quoted, whatever characters it holds.
+single-quoted, whatever characters it holds. Of the request's other headers it
+sends those that shape an answer (:data:`SHAPING`: the codings accepted, which
+``--compressed`` then undoes as the kit did, and the mock's ``Prefer``); never
+a secret (``Authorization``, ``Cookie``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -23,7 +27,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from usagekit.mock.spec import OPERATION_PATH
 
-__all__ = ["OPERATION", "Exchange", "KeyRole", "is_usage_path", "usage_path"]
+__all__ = ["OPERATION", "SHAPING", "Exchange", "KeyRole", "is_usage_path", "usage_path"]
 
 #: The operation every finding is about, as reports name it.
 OPERATION = f"GET {OPERATION_PATH}"
@@ -80,6 +84,9 @@ class Exchange:
     #: exchange's, whose server read its clock then.
     sent_at: int | None = None
     _json: list[Any] = field(default_factory=list, repr=False)
+    #: The request's headers as sent, ``(name, value)`` in str or (the proxy's) bytes: the
+    #: curl sends those of :data:`SHAPING`; kept whole, since only a finding's are read.
+    sent_headers: Iterable[tuple[str | bytes, str | bytes]] = ()
     #: ``params`` by name, made on the first :meth:`values` (a judged exchange asks ten times).
     _by_name: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 
@@ -116,6 +123,12 @@ class Exchange:
     def curl(self) -> str:
         """A shell command that sends this request again."""
         parts = ["curl", "-sS"]
+        shaping = _shaping(self.sent_headers)
+        if any(name.lower() == "accept-encoding" for name, _ in shaping):
+            parts.append("--compressed")  # the body judged was decoded
+        for name, value in shaping:
+            # `Name:` with nothing after it would tell curl to drop the header.
+            parts += ["-H", shlex.quote(f"{name}: {value}" if value else f"{name};")]
         if self.method == "HEAD":
             parts.append("-I")  # `-X HEAD` would wait for a body that never comes
         elif self.method != "GET":
@@ -133,6 +146,26 @@ class Exchange:
             parts.append("--path-as-is")  # curl would squash /./ and /../ otherwise
         parts.append(shlex.quote(url))
         return " ".join(parts)
+
+
+#: Request headers, besides the key, that may change the answer, so the curl sends them:
+#: the codings accepted (a server's gzip path is another path) and the mock's ``Prefer``
+#: (``code=`` answers that status). What else a client sent -- cookies, ``Authorization``,
+#: its own tokens -- may be a secret, and is not printed.
+SHAPING = frozenset({"accept", "accept-encoding", "prefer"})
+
+
+def _shaping(headers: Iterable[tuple[str | bytes, str | bytes]]) -> list[tuple[str, str]]:
+    """The headers of :data:`SHAPING` among ``headers``, as text, in their order (an
+    ``Accept: */*`` is curl's own and left out)."""
+    kept = []
+    for name, value in headers:
+        name = name.decode("latin-1") if isinstance(name, bytes) else name
+        if name.lower() in SHAPING:
+            value = value.decode("latin-1") if isinstance(value, bytes) else value
+            if name.lower() != "accept" or value != "*/*":
+                kept.append((name, value))
+    return kept
 
 
 _GLOB = re.compile(r"[\[\]{}]")

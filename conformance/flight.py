@@ -72,6 +72,7 @@ class Flight:
             self.scope["method"],
             self.url,
             keyed=self.keyed,
+            sent_headers=self.sent,  # filtered only if a finding's curl is printed
             status=answer.status,
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in answer.headers},
             content=content(answer, raw),

@@ -7,6 +7,7 @@ mounted at, the account from its path, and a key sent judged as ``KeyRole.TRAFFI
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
 from usagekit.mock.core.instants import US
@@ -46,6 +47,7 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
         recorded.method,
         recorded.url,
         keyed=recorded.header("x-api-key") is not None,
+        sent_headers=recorded.request_headers,
         status=recorded.status,
         headers={k.lower(): v for k, v in recorded.response_headers},
         content=recorded.content,
@@ -61,6 +63,7 @@ def exchange_at(
     url: str,
     *,
     keyed: bool,
+    sent_headers: Iterable[tuple[str | bytes, str | bytes]] = (),
     status: int,
     headers: dict[str, str],
     content: bytes,
@@ -68,7 +71,8 @@ def exchange_at(
     base_url: str | None = None,
     sent_at: int | None = None,
 ) -> Exchange:
-    """:func:`exchange_of` from its parts (``headers``: the answer's, names lower-case),
+    """:func:`exchange_of` from its parts (``headers``: the answer's, names lower-case;
+    ``sent_headers``: the request's, as the upstream got them),
     for the proxy, which judges an answer it records only with ``--record``."""
     scheme, netloc, path, query = split_url(url)
     match = OPERATION.search(path)
@@ -94,4 +98,5 @@ def exchange_at(
         # `%20` as `+`, and drop a prefix in front of the endpoint's path.
         sent_url=url.partition("#")[0] if "#" in url else url,
         sent_at=sent_at,
+        sent_headers=sent_headers,
     )

@@ -95,6 +95,7 @@ def request_of(request: Any, case: Any, kit: KitConfig) -> Exchange:
         content=b"",
         elapsed=0.0,
         sent_url=request.url,
+        sent_headers=tuple(request.headers.items()),
     )
 
 

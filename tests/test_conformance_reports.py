@@ -120,6 +120,20 @@ def test_curl_reproductions_never_hold_a_configured_key() -> None:
     invalid = Exchange(key=KeyRole.INVALID, key_text="sk-made-up", **base)
     assert account.curl() == """curl -sS -H "X-API-Key: $USAGEKIT_API_KEY" 'http://x/p?tz=UTC'"""
     assert "sk-made-up" in invalid.curl()
+    sent = (
+        ("User-Agent", "python-requests/2"),
+        ("Accept-Encoding", "gzip, deflate"),  # requests' spelling; httpx's is lower-case
+        ("Accept", "*/*"),  # curl's own
+        ("Authorization", "Bearer sk-secret"),
+        ("Cookie", "session=sk-secret"),
+        ("X-API-Key", "sk-secret"),
+        (b"prefer", b""),  # the proxy's: bytes, and a value curl would drop as `prefer:`
+    )
+    traffic = Exchange(key=KeyRole.TRAFFIC, key_text=None, sent_headers=sent, **base)
+    assert traffic.curl() == (
+        "curl -sS --compressed -H 'Accept-Encoding: gzip, deflate' -H 'prefer;' "
+        """-H "X-API-Key: $USAGEKIT_API_KEY" 'http://x/p?tz=UTC'"""
+    )
 
 
 def test_a_curl_survives_the_shell_whatever_the_url_and_key_hold() -> None:
@@ -175,3 +189,19 @@ def test_a_report_is_written_in_the_format_its_suffix_names(tmp_path: Path) -> N
         report = report_for(tmp_path / "deep" / name)
         report.write(summary())
         assert (tmp_path / "deep" / name).read_text().startswith(start)
+
+
+def test_a_curl_not_judged_survives_markdown_whatever_backticks_its_url_holds() -> None:
+    # A client may send backticks in a query the proxy forwards; a fence of three, as the
+    # findings' blocks are, would end at them and the rest be the report's Markdown.
+    from markdown_it import MarkdownIt
+
+    curl = "curl -sS 'http://x/v1/accounts/a/analytics/usage?q=```\n# not a heading\n```'"
+    outcomes = Outcomes()
+    markdown = render_markdown(
+        outcomes.summary(
+            base_url="http://x", profile="contract", elapsed=1.0, not_judged=(("why", 2, curl),)
+        )
+    )
+    fences = [t.content for t in MarkdownIt().parse(markdown) if t.type == "fence"]
+    assert fences == [curl + "\n"], markdown

@@ -15,6 +15,7 @@ again by ``check --replay``, is sent by their curls exactly as the client wrote 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import os
@@ -34,6 +35,7 @@ from servers.running import serving
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from usagekit.conformance.client import Client
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.outcomes import Judged, Summary
 from usagekit.conformance.replay import replay as replay_har
@@ -137,12 +139,28 @@ TARGET = (
 )
 
 
+#: A client's headers: the mock's Prefer and a coding shape the answer; the rest are secrets.
+HEADERS = {
+    "X-API-Key": PARENT_KEY,
+    "Prefer": "code=400, it's $HOME",
+    "Accept-Encoding": "gzip",
+    "Authorization": "Bearer secret-token",
+    "Cookie": "session=secret-cookie",
+}
+
+
 async def echo(scope: Scope, receive: Receive, send: Send) -> None:
     """An upstream that breaks the error body's shape and names, in it, the target it got
-    byte for byte: an answer to another target is another answer."""
+    byte for byte and the headers that shape an answer (the mock's ``Prefer`` among them):
+    an answer to another target, or to other such headers, is another answer. It gzips
+    what it says when the request accepts gzip."""
     target = scope["raw_path"] + b"?" + scope["query_string"]
-    body = b'{"detail": "%s"}' % target.hex().encode()
-    await Response(body, 400, media_type="application/json")(scope, receive, send)
+    shaping = [v for k, v in scope["headers"] if k in (b"prefer", b"accept-encoding")]
+    body = b'{"detail": "%s"}' % b" ".join([target, *shaping]).hex().encode()
+    zipped = any(b"gzip" in v for k, v in scope["headers"] if k == b"accept-encoding")
+    headers = {"content-encoding": "gzip"} if zipped else {}
+    body = gzip.compress(body) if zipped else body
+    await Response(body, 400, headers, media_type="application/json")(scope, receive, send)
 
 
 @pytest.mark.slow
@@ -155,9 +173,10 @@ def test_the_curl_of_proxied_and_replayed_traffic_sends_the_target_as_the_client
         with running([*command, "--record", str(har)], port, path="/_usagekit/violations",
                      timeout=30) as base:  # fmt: skip
             client = http.client.HTTPConnection("127.0.0.1", urlsplit(base).port, timeout=10)
-            client.request("GET", TARGET, headers={"X-API-Key": PARENT_KEY})
+            client.request("GET", TARGET, headers=HEADERS)
             answer = client.getresponse()
-            status, digest = answer.status, hashlib.sha256(answer.read()).hexdigest()
+            content = gzip.decompress(answer.read())  # the kit judges a body decoded
+            status, digest = answer.status, hashlib.sha256(content).hexdigest()
             client.close()
             tally = httpx.get(f"{base}/_usagekit/violations", timeout=10).json()
         replayed, _ = replay_har(KitConfig(base_url=upstream, api_key="", account_id=""), har)
@@ -167,3 +186,19 @@ def test_the_curl_of_proxied_and_replayed_traffic_sends_the_target_as_the_client
         assert replayed.findings
         for curl in curls:
             assert sent_again(curl, tmp_path, timeout=10) == (0, status, digest), curl
+            assert "secret" not in curl, curl  # Authorization and Cookie never shown
+
+
+#: What the kit itself sends is what its curls send: its Accept-Encoding too.
+def test_the_curl_of_a_request_the_kit_sent_asks_for_the_same_codings(tmp_path: Path) -> None:
+    with serving(echo) as upstream:
+        client = Client(kit(upstream))
+        try:
+            sent = client.send(account=PARENT, params=[("tz", "UTC")])
+        finally:
+            client.close()
+    assert sent.headers.get("content-encoding") == "gzip"
+    judged = Judged.of(sent)
+    with serving(echo) as upstream_again:  # another port: the curl names the first
+        curl = judged.curl.replace(upstream, upstream_again)
+        assert sent_again(curl, tmp_path, timeout=10) == (0, judged.status, judged.digest), curl

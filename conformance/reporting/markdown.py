@@ -100,7 +100,9 @@ def _not_judged_markdown(summary: Summary) -> list[str]:
         return []
     lines = ["", "## Not judged", "", "Exchanges of the endpoint seen but not judged, and why:", ""]
     for why, count, example in summary.not_judged:
-        lines += [f"- {count}: {why}; the first:", "", "  ```sh", f"  {example}", "  ```", ""]
+        block = "\n".join(_block(example, "sh")).splitlines()
+        # Indented to stay in the list item, each line of it: a URL may hold a line end.
+        lines += [f"- {count}: {why}; the first:", "", *(f"  {line}" for line in block), ""]
     return lines
 
 
