@@ -8,10 +8,12 @@ appear as ``"$USAGEKIT_API_KEY"`` / ``"$USAGEKIT_SUBACCOUNT_KEY"`` (in double
 quotes, so that the shell expands them) so that reports can be pasted into CI
 logs without leaking them and still run as written; any other key -- the
 deliberately wrong ones -- is written literally, and everything else is
-single-quoted, whatever characters it holds. Of the request's other headers it
-sends those that shape an answer (:data:`SHAPING`: the codings accepted, which
-``--compressed`` then undoes as the kit did, and the mock's ``Prefer``); never
-a secret (``Authorization``, ``Cookie``).
+single-quoted, whatever characters it holds; what no report can show as text
+(a control character, a lone surrogate: a byte a HAR's URL held that is not
+UTF-8) is written ``"$(printf '\\ooo')"``, which gives curl that byte. Of the
+request's other headers it sends those that shape an answer (:data:`SHAPING`:
+the codings accepted, which ``--compressed`` then undoes as the kit did, and
+the mock's ``Prefer``); never a secret (``Authorization``, ``Cookie``).
 """
 
 from __future__ import annotations
@@ -128,15 +130,15 @@ class Exchange:
             parts.append("--compressed")  # the body judged was decoded
         for name, value in shaping:
             # `Name:` with nothing after it would tell curl to drop the header.
-            parts += ["-H", shlex.quote(f"{name}: {value}" if value else f"{name};")]
+            parts += ["-H", _quoted(f"{name}: {value}" if value else f"{name};")]
         if self.method == "HEAD":
             parts.append("-I")  # `-X HEAD` would wait for a body that never comes
         elif self.method != "GET":
-            parts += ["-X", shlex.quote(self.method)]
+            parts += ["-X", _quoted(self.method)]
         if self.key is KeyRole.INVALID and self.key_text is not None:
             # `X-API-Key:` with nothing after it would tell curl to drop the header.
             header = f"X-API-Key: {self.key_text}" if self.key_text else "X-API-Key;"
-            parts += ["-H", shlex.quote(header)]
+            parts += ["-H", _quoted(header)]
         elif self.key.variable:
             parts += ["-H", f'"X-API-Key: ${self.key.variable}"']
         url = self.url
@@ -144,7 +146,7 @@ class Exchange:
             parts.append("-g")  # brackets and braces are curl's URL globbing otherwise
         if _DOT_SEGMENT.search(urlsplit(url).path):
             parts.append("--path-as-is")  # curl would squash /./ and /../ otherwise
-        parts.append(shlex.quote(url))
+        parts.append(_quoted(url))
         return " ".join(parts)
 
 
@@ -166,6 +168,35 @@ def _shaping(headers: Iterable[tuple[str | bytes, str | bytes]]) -> list[tuple[s
             if name.lower() != "accept" or value != "*/*":
                 kept.append((name, value))
     return kept
+
+
+#: What a report cannot hold as itself: controls (but tab and line feed, which single
+#: quotes keep, and which `$(...)` would drop at the end), and lone surrogates.
+_UNPRINTABLE = re.compile("([\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]+)")
+
+
+def _quoted(text: str) -> str:
+    """``text`` as one shell word, in any POSIX shell: single-quoted, and what a report
+    cannot hold written as the octal escapes of its bytes (a lone surrogate of
+    U+DC80..U+DCFF stands for one byte, as Python's ``surrogateescape`` writes it)."""
+    if not _UNPRINTABLE.search(text):
+        return shlex.quote(text)
+    words = []
+    for i, piece in enumerate(_UNPRINTABLE.split(text)):
+        if i % 2:
+            raw = b"".join(_bytes(c) for c in piece)
+            octal = "".join(f"\\{b:03o}" for b in raw)
+            words.append(f"\"$(printf '{octal}')\"")
+        elif piece:
+            words.append(shlex.quote(piece))
+    return "".join(words)
+
+
+def _bytes(char: str) -> bytes:
+    try:
+        return char.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte: as Python would pass it
+        return char.encode("utf-8", "surrogatepass")
 
 
 _GLOB = re.compile(r"[\[\]{}]")

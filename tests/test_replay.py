@@ -282,3 +282,37 @@ def test_the_curl_of_a_browser_exports_finding_gets_the_answer_judged(
                 curl = judged.curl
                 assert '"X-API-Key: $USAGEKIT_API_KEY"' in curl
                 assert sent_again(curl, tmp_path, timeout=10) == (0, judged.status, judged.digest)
+
+
+def test_a_url_no_shell_text_holds_is_printed_as_the_bytes_it_stands_for(tmp_path: Path) -> None:
+    """A HAR is JSON, and its URL may hold what no request line or report can: a lone
+    surrogate (a byte that is not UTF-8, as Python writes it), an escape or a carriage
+    return. Every report is written, none holds a raw control character, and the curl,
+    run in a real shell, hands curl the URL's bytes."""
+    export = json.loads((DATA / "devtools-export.har").read_text(encoding="utf-8"))
+    entry = export["log"]["entries"][1]
+    url = entry["request"]["url"] + "&x=\udcff\x1b]0;t\x07\r%FF"
+    entry["request"]["url"] = url
+    entry["response"]["content"]["text"] = "{}"  # a finding, with its curl
+    entry["response"]["content"].pop("size", None)
+    path = tmp_path / "export.har"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    usagekit = Path(sys.executable).with_name("usagekit")
+    done = subprocess.run(
+        [str(usagekit), "check", "--replay", str(path), "--report", str(tmp_path / "r.md"),
+         "--report", str(tmp_path / "r.html"), "--junit-xml", str(tmp_path / "j.xml")],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    curls = set()
+    for report in ("r.md", "r.html", "j.xml"):
+        text = (tmp_path / report).read_text(encoding="utf-8")
+        curls |= {line for line in text.splitlines() if line.lstrip().startswith("curl -sS")}
+        assert not any(c in text for c in "\x1b\x07\r"), report
+    assert curls
+    wanted = url.encode("utf-8", "surrogateescape")
+    for curl in curls:
+        script = 'curl() { printf "%s\\n" "$@"; }; ' + curl.strip()
+        for shell in ("sh", "bash"):
+            argv = subprocess.run([shell, "-c", script], capture_output=True, check=True)
+            assert argv.stdout.split(b"\n")[-2] == wanted, (shell, curl)  # the last argument
