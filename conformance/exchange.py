@@ -125,12 +125,6 @@ class Exchange:
     def curl(self) -> str:
         """A shell command that sends this request again."""
         parts = ["curl", "-sS"]
-        shaping = _shaping(self.sent_headers)
-        if any(name.lower() == "accept-encoding" for name, _ in shaping):
-            parts.append("--compressed")  # the body judged was decoded
-        for name, value in shaping:
-            # `Name:` with nothing after it would tell curl to drop the header.
-            parts += ["-H", _quoted(f"{name}: {value}" if value else f"{name};")]
         if self.method == "HEAD":
             parts.append("-I")  # `-X HEAD` would wait for a body that never comes
         elif self.method != "GET":
@@ -141,6 +135,12 @@ class Exchange:
             parts += ["-H", _quoted(header)]
         elif self.key.variable:
             parts += ["-H", f'"X-API-Key: ${self.key.variable}"']
+        shaping = _shaping(self.sent_headers)
+        if any(name.lower() == "accept-encoding" for name, _ in shaping):
+            parts.append("--compressed")  # the body judged was decoded
+        for name, value in shaping:
+            # `Name:` with nothing after it would tell curl to drop the header.
+            parts += ["-H", _quoted(f"{name}: {value}" if value else f"{name};")]
         url = self.url
         if _GLOB.search(url):
             parts.append("-g")  # brackets and braces are curl's URL globbing otherwise

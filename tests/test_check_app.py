@@ -71,6 +71,5 @@ def test_a_fault_is_caught_in_process_with_a_curl_for_where_the_app_would_run() 
     result = judge("--app", "inprocess_apps:minimal_utc_labels")
     assert result.exit_code == 1, result.output
     assert "✗ ts_in_requested_zone" in result.output
-    assert f'reproduce: curl -sS -H "X-API-Key: $USAGEKIT_API_KEY" \'{IN_PROCESS_BASE_URL}/' in (
-        result.output
-    )
+    assert 'reproduce: curl -sS -H "X-API-Key: $USAGEKIT_API_KEY" ' in result.output
+    assert f" '{IN_PROCESS_BASE_URL}/" in result.output

@@ -131,8 +131,8 @@ def test_curl_reproductions_never_hold_a_configured_key() -> None:
     )
     traffic = Exchange(key=KeyRole.TRAFFIC, key_text=None, sent_headers=sent, **base)
     assert traffic.curl() == (
-        "curl -sS --compressed -H 'Accept-Encoding: gzip, deflate' -H 'prefer;' "
-        """-H "X-API-Key: $USAGEKIT_API_KEY" 'http://x/p?tz=UTC'"""
+        """curl -sS -H "X-API-Key: $USAGEKIT_API_KEY" """
+        "--compressed -H 'Accept-Encoding: gzip, deflate' -H 'prefer;' 'http://x/p?tz=UTC'"
     )
 
 
