@@ -159,7 +159,7 @@ SHAPING = frozenset({"accept", "accept-encoding", "prefer"})
 
 def _shaping(headers: Iterable[tuple[str | bytes, str | bytes]]) -> list[tuple[str, str]]:
     """The headers of :data:`SHAPING` among ``headers``, as text, in their order (an
-    ``Accept: */*`` is curl's own and left out)."""
+    ``Accept: */*`` is curl's own and left out), and a ``Content-Length: 0``."""
     kept = []
     for name, value in headers:
         name = name.decode("latin-1") if isinstance(name, bytes) else name
@@ -167,6 +167,10 @@ def _shaping(headers: Iterable[tuple[str | bytes, str | bytes]]) -> list[tuple[s
             value = value.decode("latin-1") if isinstance(value, bytes) else value
             if name.lower() != "accept" or value != "*/*":
                 kept.append((name, value))
+        elif name.lower() == "content-length" and value in ("0", b"0"):
+            # requests writes it for any method but GET and HEAD, and curl -X does not: some
+            # front ends answer 411. A length of a body the curl does not send, it cannot say.
+            kept.append((name, "0"))
     return kept
 
 

@@ -27,8 +27,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import requests
 from factories import CHILD, CHILD_KEY, OTHER, PARENT, PARENT_KEY, busy_dataset
 from processes import free_port, running
+from schemathesis.core.transport import Response as Answer
 from servers.minimal import Fault
 from servers.process import served
 from servers.running import serving
@@ -38,6 +40,7 @@ from starlette.types import Receive, Scope, Send
 from usagekit.conformance.client import Client
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.outcomes import Judged, Summary
+from usagekit.conformance.recording import exchange_of
 from usagekit.conformance.replay import replay as replay_har
 from usagekit.conformance.runner import run
 from usagekit.mock.core.instants import US
@@ -202,3 +205,25 @@ def test_the_curl_of_a_request_the_kit_sent_asks_for_the_same_codings(tmp_path: 
     with serving(echo) as upstream_again:  # another port: the curl names the first
         curl = judged.curl.replace(upstream, upstream_again)
         assert sent_again(curl, tmp_path, timeout=10) == (0, judged.status, judged.digest), curl
+
+
+async def length_required(scope: Scope, receive: Receive, send: Send) -> None:
+    """An upstream that answers a method other than GET (a fault: the contract says 405) --
+    behind a front end that wants the length of the request's body, as some do (411)."""
+    lengths = [v for k, v in scope["headers"] if k == b"content-length"]
+    status = 200 if scope["method"] == "GET" or lengths else 411
+    await Response(b'{"data": []}', status, media_type="application/json")(scope, receive, send)
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_the_curl_of_another_method_says_the_request_has_no_body(
+    tmp_path: Path, method: str
+) -> None:
+    # schemathesis' unsupported_method sends with requests, which writes Content-Length: 0.
+    with serving(length_required) as upstream:
+        url = f"{upstream}/v1/accounts/{PARENT}/analytics/usage"
+        response = requests.request(method, url, headers={"X-API-Key": PARENT_KEY}, timeout=10)
+        assert response.status_code == 200
+        answer = Answer.from_requests(response, verify=True)
+        judged = Judged.of(exchange_of(answer, None, kit(upstream)))
+        assert sent_again(judged.curl, tmp_path, timeout=10) == (0, 200, judged.digest), judged.curl
