@@ -11,7 +11,6 @@ for its own request: ``Prefer: code=`` skips the scenario's failures,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable, Collection, Mapping
@@ -23,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .access import KeyIndex, digest
 from .admin import json_response
+from .pause import pause
 from .problems import ShapedRoute, send_bytes
 from .ratelimit import RateLimiter, send_too_many
 from .routes import API_KEY_HEADER, header, header_values, is_operation
@@ -112,7 +112,10 @@ class RuntimeScenarioMiddleware:
         prefs = parse_prefer((v.decode("latin-1") for v in prefer), self.examples)
         delay, failure = draws.chaos.draw() if draws.chaos.active else (0.0, None)
         if delay > 0 and prefs.latency_ms is None:
-            await asyncio.sleep(delay)
+            after = await pause(delay, receive)
+            if after is None:  # the client went: nobody to answer
+                return
+            receive = after
         if prefs.code is None and prefs.example is None:
             status = draws.scenario.code or failure
             if status is not None:

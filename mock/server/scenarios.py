@@ -25,7 +25,6 @@ spec and the Swagger UI are never delayed or failed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
@@ -37,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from usagekit.mock.spec import OPERATION_PATH
 
+from .pause import pause
 from .problems import send_bytes
 from .routes import header_values, is_operation
 
@@ -249,7 +249,10 @@ class ScenarioMiddleware:
         if prefs.latency_ms is not None:
             delay = prefs.latency_ms / 1000
         if delay > 0:
-            await asyncio.sleep(delay)
+            after = await pause(delay, receive)
+            if after is None:  # the client went: nobody to answer
+                return
+            receive = after
 
         # A named example is the request's answer: the flags' failures do not apply to it.
         status = failure if prefs.example is None else None

@@ -1,0 +1,69 @@
+"""A delay ends when its client goes: a hung-up request holds no --max-requests slot.
+
+``Prefer: latency=``, ``--latency`` and a runtime scenario's ``latency_ms`` hold
+a request for up to a minute. A client that opened ``--max-requests``
+connections with a long delay and closed them at once kept every other client
+answered 503 for that minute; the mock now stops waiting for a client that is
+gone. A real server process, raw sockets.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from factories import PARENT_KEY
+from server_support import ME, uvicorn_server
+
+SLOTS = 3
+DELAY_MS = 60_000
+
+
+def _hang_up_delayed(base: str, prefer: bytes) -> None:
+    """``SLOTS`` requests asking for the delay, each closed once sent."""
+    address = urlsplit(base)
+    request = (
+        f"GET {ME} HTTP/1.1\r\nHost: x\r\nX-API-Key: {PARENT_KEY}\r\n".encode()
+        + prefer
+        + b"\r\n"
+    )
+    sockets = [socket.create_connection((address.hostname, address.port)) for _ in range(SLOTS)]
+    for sock in sockets:
+        sock.sendall(request)
+    time.sleep(0.5)  # each is read and asleep in its slot
+    for sock in sockets:
+        sock.close()
+
+
+def _statuses_after(base: str) -> list[int]:
+    """What a patient client gets: a request every 0.2 s until one is not 503 (<= 10 s).
+
+    It asks for no delay (``Prefer`` wins over the flag and the scenario), so a
+    free slot answers it at once."""
+    statuses = []
+    with httpx.Client(base_url=base, timeout=70) as client:
+        for _ in range(50):
+            answer = client.get(ME, headers={"X-API-Key": PARENT_KEY, "Prefer": "latency=0"})
+            statuses.append(answer.status_code)
+            if answer.status_code != 503:
+                break
+            time.sleep(0.2)
+    return statuses
+
+
+@pytest.mark.parametrize("how", ["prefer", "flag", "scenario"])
+def test_a_client_that_hung_up_holds_no_slot(how: str) -> None:
+    config: dict[str, object] = {"max_requests": SLOTS}
+    if how == "flag":
+        config["latency_ms"] = (DELAY_MS, DELAY_MS)
+    with uvicorn_server(**config) as base:
+        prefer = f"Prefer: latency={DELAY_MS}\r\n".encode() if how == "prefer" else b""
+        if how == "scenario":
+            put = httpx.put(f"{base}/_usagekit/scenario", json={"latency_ms": [DELAY_MS] * 2})
+            assert put.status_code == 200
+        _hang_up_delayed(base, prefer)
+        statuses = _statuses_after(base)
+        assert statuses[-1] == 200, statuses
