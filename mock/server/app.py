@@ -186,10 +186,17 @@ def contract_app(
     return Contract(app, fast if outer is fast and not chaos.active else None)
 
 
-def with_edges(app: ASGIApp, config: ServerConfig, door: Door | None = None) -> ASGIApp:
+def with_edges(
+    app: ASGIApp,
+    config: ServerConfig,
+    door: Door | None = None,
+    private: Callable[[str], bool] | None = None,
+) -> ASGIApp:
     """``app`` behind the request caps, the Guard and CORS, the outermost layers.
 
     With a ``door``, a front door (:mod:`.frontdoor`) outside them answers a repeat.
+    A ``private`` path answers across origins only to a ``--cors-origin`` (see
+    :class:`.cors.ContractCORSMiddleware`).
     """
     limit = ConcurrencyLimitMiddleware(
         RequestLimitsMiddleware(app), max_requests=config.max_requests
@@ -202,6 +209,7 @@ def with_edges(app: ASGIApp, config: ServerConfig, door: Door | None = None) -> 
         allow_headers=["X-API-Key", "Prefer"],
         expose_headers=["Retry-After", "Preference-Applied", "Warning"],
         max_age=600,
+        private=private,
     )
     if config.forwarded_inside:
         # uvicorn's own reading of X-Forwarded-For/-Proto (its proxy_headers, then off in

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import JSON, error_body
 
@@ -27,10 +28,33 @@ class ContractCORSMiddleware(CORSMiddleware):
     A request without ``Origin`` (no browser across origins: the bulk of the
     traffic) gets what starlette would give it -- ``Vary: Origin`` added to the
     answer's ``Vary`` -- without starlette's header objects.
+
+    A ``private`` path (the workbench's pages and admin routes) answers across
+    origins only to an origin named in ``allow_origins``, never to ``*``: the
+    browser runs on loopback, so any page it shows could otherwise read the
+    journal, or the dataset's keys the pages list, and then the usage they reach.
     """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allow_origins: Collection[str] = (),
+        private: Callable[[str], bool] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(app, allow_origins=allow_origins, **options)
+        self.private = private
+        named = [origin for origin in allow_origins if origin != "*"]
+        self.named_only = (
+            None if private is None else ContractCORSMiddleware(app, allow_origins=named, **options)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or any(name == b"origin" for name, _ in scope["headers"]):
+            if self.named_only is not None and self.private and self.private(scope["path"]):
+                await self.named_only(scope, receive, send)
+                return
             await super().__call__(scope, receive, send)
             return
 

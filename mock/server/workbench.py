@@ -54,7 +54,11 @@ from .scenario_store import ScenarioStore
 from .scenarios import example_bodies, named_examples
 from .watch import Signature, Watcher
 
-__all__ = ["Workbench", "create_workbench"]
+__all__ = ["PUBLIC_PAGES", "Workbench", "create_workbench"]
+
+#: The workbench's paths any origin may read (the contract itself); every other page or
+#: admin route answers across origins only to a ``--cors-origin``.
+PUBLIC_PAGES = frozenset({"/openapi.json", "/openapi.yaml"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,9 +188,13 @@ def create_workbench(
         # What Dispatch and RuntimeScenario would do with a request: pass it on.
         return not dispatch.routed(scope["path"]) and runtime.idle()
 
+    def private(path: str) -> bool:
+        # The pages and admin routes; the contract's own documents stay open to every origin.
+        return dispatch.routed(path) and path not in PUBLIC_PAGES
+
     # A repeat the contract app would answer from its front cache is answered at the door.
     door = Door(lambda: bench.loaded.hits, passes, recording)
-    return with_edges(dispatch, config, door)
+    return with_edges(dispatch, config, door, private)
 
 
 class Dispatch:
