@@ -19,6 +19,9 @@ The cases found so far:
 * one instant written in different ways: ``Z``/``z``/``+00:00``, fractional
   zeros, ``t``/``T``, a local-mean-time offset exact or to the minute;
 * header names and media types in any letter case, with parameters;
+* a single-valued parameter written twice (``granularity=day&granularity=hour``):
+  the first read, the last read, or a refusal (422 naming it, or 400) -- judged
+  by the answer's shape only;
 * a clock the kit cannot read -- a request that leaves ``end`` to the server
   and starts within five minutes of now -- is not judged; a pinned clock is
   the server's business; a 429 is retried, not judged.
