@@ -9,6 +9,7 @@ gone. A real server process, raw sockets.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from urllib.parse import urlsplit
@@ -17,6 +18,8 @@ import httpx
 import pytest
 from factories import PARENT_KEY
 from server_support import ME, uvicorn_server
+
+from usagekit.mock.server.pause import pause
 
 SLOTS = 3
 DELAY_MS = 60_000
@@ -65,3 +68,36 @@ def test_a_client_that_hung_up_holds_no_slot(how: str) -> None:
         _hang_up_delayed(base, prefer)
         statuses = _statuses_after(base)
         assert statuses[-1] == 200, statuses
+
+
+class _Receiving:
+    """A ``receive`` that gives ``messages``, then its last one for ever, never waiting;
+    past 100 calls it raises, so that a loop spinning on it ends."""
+
+    def __init__(self, *messages: dict[str, object]) -> None:
+        self.messages = list(messages)
+        self.calls = 0
+
+    async def __call__(self) -> dict[str, object]:
+        self.calls += 1
+        if self.calls > 100:
+            raise RuntimeError("spun on receive()")
+        return self.messages.pop(0) if len(self.messages) > 1 else self.messages[0]
+
+
+REQUEST = {"type": "http.request", "body": b"", "more_body": False}
+
+
+def test_a_client_gone_ends_the_delay_at_once() -> None:
+    gone = _Receiving(REQUEST, {"type": "http.disconnect"})
+    assert asyncio.run(asyncio.wait_for(pause(DELAY_MS / 1000, gone), 10)) is None
+
+
+def test_a_receive_that_never_waits_is_waited_out_not_spun_on() -> None:
+    # ASGI's receive waits after the whole body; one that does not (a test's fake) was
+    # called in a loop that never let the event loop run: test_server_frontdoor hung.
+    eager = _Receiving(REQUEST)
+    after = asyncio.run(asyncio.wait_for(pause(0.01, eager), 10))
+    assert eager.calls <= 2
+    assert after is not None
+    assert asyncio.run(after()) == REQUEST  # what was read is handed on

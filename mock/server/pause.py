@@ -27,6 +27,8 @@ _READ = {"type": "http.request", "body": b"", "more_body": False}
 
 async def pause(seconds: float, receive: Receive) -> Receive | None:
     """Wait ``seconds``: the ``receive`` to go on with, or ``None`` once the client is gone."""
+    loop = asyncio.get_running_loop()
+    due = loop.time() + seconds
     held = _Held(receive)
     watch = asyncio.ensure_future(held.until_gone())
     try:
@@ -35,8 +37,11 @@ async def pause(seconds: float, receive: Receive) -> Receive | None:
         if not watch.done():
             watch.cancel()
             await asyncio.wait((watch,))  # its receive() let go before anyone else calls it
-    if not watch.cancelled() and watch.exception() is None:
+    if not watch.cancelled() and watch.exception() is None and watch.result():
         return None
+    left = due - loop.time()
+    if left > 0:  # receive() stopped telling (it failed, or broke ASGI's order): wait it out
+        await asyncio.sleep(left)
     return held.receive
 
 
@@ -47,11 +52,15 @@ class _Held:
         self._receive = receive
         self._read = False
 
-    async def until_gone(self) -> None:
+    async def until_gone(self) -> bool:
+        """``True`` once the client is gone; ``False`` when ``receive`` says anything but
+        that after the whole body, which ASGI does not allow (it would spin here)."""
         while True:
             message = await self._receive()
             if message["type"] == "http.disconnect":
-                return
+                return True
+            if self._read:
+                return False
             if not message.get("more_body", False):
                 self._read = True
 
