@@ -68,7 +68,7 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     "--latency",
     callback=_parsed(parse_latency),
     metavar="MS[-MS]",
-    help="Delay every answer by MS, or uniformly between two values (ms).",
+    help="Delay every answer by MS, or uniformly between two values (ms; at most 60000).",
 )
 @click.option(
     "--error-rate",

@@ -97,6 +97,9 @@ def test_the_cli_serves_scenarios_cors_and_rate_limits_over_a_socket() -> None:
     [
         (["--latency", "fast"], "is not MS or LOW-HIGH"),
         (["--latency", "50-10"], "LOW must not exceed HIGH"),
+        (["--latency", "60001"], "at most 60000 ms"),
+        (["--latency", "10-99999999999"], "at most 60000 ms"),
+        (["--latency", "9" * 5000], "at most 60000 ms"),
         (["--rate-limit", "0/s"], "is not a positive N/s"),
         (["--rate-limit", "0." + "0" * 320 + "1/s"], "is under 1e-06/s"),
         (["--now", "2024-03-01T00:00:00"], "has no UTC offset"),

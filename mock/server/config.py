@@ -43,6 +43,9 @@ DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 #: ``rate_limit``): a 429's ``Retry-After`` is then at most 10**6 s per worker, where a
 #: rate near the float's smallest made it infinite (a 500) or hundreds of digits long.
 MIN_RATE_LIMIT = 1e-6
+#: The longest delay any knob may ask for (``--latency``, ``Prefer: latency=``, a
+#: scenario's ``latency_ms``), so that no answer is held for ever.
+MAX_LATENCY_MS = 60_000
 
 
 class ConfigError(UsagekitError, ValueError):
@@ -112,9 +115,10 @@ class ServerConfig:
             )
         if self.latency_ms is not None:
             low, high = self.latency_ms
-            if not 0 <= low <= high:
+            if not 0 <= low <= high <= MAX_LATENCY_MS:
                 raise ConfigError(
-                    f"latency must be MS or LOW-HIGH with LOW <= HIGH, not {low}-{high}"
+                    f"latency must be MS or LOW-HIGH with LOW <= HIGH <= {MAX_LATENCY_MS}, "
+                    f"not {low}-{high}"
                 )
         if self.cache_bytes < 0:
             raise ConfigError("cache size must not be negative")
@@ -194,10 +198,15 @@ def parse_latency(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?(?:ms)?\s*", text)
     if match is None:
         raise ConfigError(f"latency {text!r} is not MS or LOW-HIGH (milliseconds)")
+    # Length first: int() of thousands of digits raises before any check.
+    if any(len(digits) > 9 for digits in match.groups() if digits is not None):
+        raise ConfigError(f"latency {text[:20]!r}...: at most {MAX_LATENCY_MS} ms (a minute)")
     low = int(match[1])
     high = int(match[2]) if match[2] is not None else low
     if low > high:
         raise ConfigError(f"latency {text!r}: LOW must not exceed HIGH")
+    if high > MAX_LATENCY_MS:
+        raise ConfigError(f"latency {text!r}: at most {MAX_LATENCY_MS} ms (a minute)")
     return low, high
 
 

@@ -30,8 +30,8 @@ from typing import Any
 
 from usagekit.mock.core.errors import FieldError
 
-from .config import MIN_RATE_LIMIT
-from .scenarios import FORCIBLE, MAX_LATENCY_MS
+from .config import MAX_LATENCY_MS, MIN_RATE_LIMIT
+from .scenarios import FORCIBLE
 
 __all__ = [
     "ChangeCounter",

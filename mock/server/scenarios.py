@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from usagekit.mock.spec import OPERATION_PATH
 
+from .config import MAX_LATENCY_MS
 from .pause import pause
 from .problems import send_bytes
 from .routes import header_values, is_operation
@@ -56,8 +57,6 @@ logger = logging.getLogger("usagekit.mock.server")
 FORCIBLE = (401, 403, 422, 429, 500, 503)
 #: ``Retry-After`` of a forced 429 / 503: the seconds the spec's examples name in ``detail``.
 RETRY_AFTER = {429: 1, 503: 5}
-#: The longest delay ``Prefer: latency=`` may ask for, so that no request hangs for ever.
-MAX_LATENCY_MS = 60_000
 #: Digits read of a preference's number; longer ones are not applied, unparsed.
 MAX_DIGITS = 9
 #: ``Prefer`` values longer than this are ignored whole (a real one is a few bytes).
