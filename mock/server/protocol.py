@@ -67,9 +67,9 @@ class HeadTooLarge(Exception):
     """Raised from a parser callback: the head is past :data:`MAX_HEAD_BYTES`."""
 
 
-def raw_response(problem: Problem) -> bytes:
+def raw_response(problem: Problem, headers: tuple[tuple[str, str], ...] = ()) -> bytes:
     """``problem`` as a whole HTTP/1.1 response that closes the connection."""
-    return closing_answer(problem.status, problem.body(), problem.headers)
+    return closing_answer(problem.status, problem.body(), (*problem.headers, *headers))
 
 
 def _too_large() -> Problem:
@@ -88,9 +88,12 @@ class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsPr
         max_connections: int = 1000,
         idle: IdleRelease | None = None,
         balance: Balance | None = None,
+        refusal_headers: tuple[tuple[str, str], ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        #: Added to every answer written here, below the app (the CORS layer's ``*``).
+        self.refusal_headers = refusal_headers
         self.request_timeout = request_timeout
         self.max_connections = max_connections
         self.idle = idle
@@ -207,7 +210,7 @@ class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsPr
         refuse(
             self,
             self.transport,
-            raw_response(problem),
+            raw_response(problem, self.refusal_headers),
             linger=self.request_timeout if linger else None,
         )
 

@@ -173,6 +173,9 @@ def uvicorn_options(config: ServerConfig, balance: Balance | None = None) -> dic
             max_connections=config.max_connections,
             idle=IdleRelease(),
             balance=balance,
+            # The CORS layer's "*" (never an origin: none is read there), so that a browser
+            # reads a refusal below the app -- the connection cap's 503 -- as any other.
+            refusal_headers=() if config.cors_origins else (("access-control-allow-origin", "*"),),
         ),
         # No websockets: an Upgrade is answered as plain HTTP, in the contract's shape.
         "ws": "none",
