@@ -68,6 +68,10 @@ def test_a_client_that_hung_up_holds_no_slot(how: str) -> None:
         _hang_up_delayed(base, prefer)
         statuses = _statuses_after(base)
         assert statuses[-1] == 200, statuses
+        # Nothing was answered to the clients that went: the ledger counts no answer.
+        time.sleep(1)  # the worker's counts reach the shared ledger within 0.5 s
+        cells = httpx.get(f"{base}/_usagekit/coverage").json()["cells"]
+        assert "status:0" not in cells
 
 
 class _Receiving:

@@ -59,5 +59,5 @@ class RecordingMiddleware:
             await self.app(scope, receive, watch)
         finally:
             self.journal.record_request(scope, status, perf_counter() - started)
-        if counted:
+        if counted and status:  # 0: nothing answered (the client went during a delay)
             self.coverage.record_answer(scope, status, b"".join(body))
