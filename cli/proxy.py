@@ -12,7 +12,7 @@ from typing import NoReturn
 import click
 
 from usagekit.conformance.config import KitConfig
-from usagekit.conformance.coverage import not_exercised, typos
+from usagekit.conformance.coverage import typos
 from usagekit.conformance.errors import KitError
 from usagekit.conformance.events import Handler
 from usagekit.conformance.outcomes import Summary
@@ -111,6 +111,7 @@ def proxy(
         data=data,
         profile=Profile(profile),
         server_now=now,
+        min_coverage=min_coverage,
     )
     handlers = report_handlers(reports, junit_xml, coverage_json)
     wrong = typos(min_coverage)
@@ -145,10 +146,9 @@ def proxy(
         traceback.print_exc()  # for the bug report; the reports name the crash
         _cannot_start(handlers, kit, f"usagekit crashed: {type(exc).__name__}: {exc}", "crash")
     summary = traffic.summary()
-    missing = not_exercised(summary.coverage, min_coverage)
-    if missing:
-        click.echo(f"usagekit proxy: not exercised: {', '.join(missing)}", err=True)
-    sys.exit(0 if summary.ok and not missing else 1)
+    if summary.uncovered:
+        click.echo(f"usagekit proxy: not exercised: {', '.join(summary.uncovered)}", err=True)
+    sys.exit(0 if summary.passed else 1)
 
 
 def _cannot_start(

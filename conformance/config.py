@@ -47,6 +47,7 @@ class KitConfig:
     (µs) is the server's pinned clock, if it pins one. ``app``, an ASGI or
     WSGI application, is judged in process instead of over the network;
     ``base_url`` then only names where it would be served, for the curls.
+    ``min_coverage``: the coverage cells (or ``tz:*`` patterns) the run must exercise.
     """
 
     base_url: str
@@ -65,6 +66,7 @@ class KitConfig:
     only: frozenset[str] = frozenset()
     skip: frozenset[str] = frozenset()
     app: object | None = None
+    min_coverage: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

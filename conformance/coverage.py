@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import fnmatch
 from collections.abc import Iterable, Mapping
@@ -17,9 +18,12 @@ from usagekit.mock.core.coverage import (
 from usagekit.mock.core.query import RawQuery, UsageQuery
 from usagekit.mock.spec import error_codes
 
+from .results import Summary
 from .view import ExchangeView
 
-__all__ = ["cells_of", "contract_ledger", "empty_coverage", "not_exercised", "typos"]
+__all__ = [
+    "cells_of", "contract_ledger", "covered", "empty_coverage", "not_exercised", "typos",
+]  # fmt: skip
 
 
 def contract_ledger() -> Ledger:
@@ -69,6 +73,13 @@ def not_exercised(coverage: Mapping[str, Any] | None, patterns: Iterable[str]) -
     """The cells ``--min-coverage`` names (``tz:*`` patterns too) that a run never exercised."""
     cells = coverage["cells"] if coverage is not None else {}
     return unmatched(patterns, cells, cells)
+
+
+def covered(summary: Summary, patterns: Iterable[str]) -> Summary:
+    """``summary`` with the ``--min-coverage`` cells its run never exercised, which every
+    report then names (a run that conforms but missed one exits 1: its reports say why)."""
+    missing = not_exercised(summary.coverage, patterns)
+    return dataclasses.replace(summary, uncovered=tuple(missing)) if missing else summary
 
 
 def _unnamed(patterns: Iterable[str], known: Iterable[str]) -> dict[str, list[str]]:

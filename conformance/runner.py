@@ -18,7 +18,7 @@ import httpx
 from .client import Client
 from .config import KitConfig
 from .context import KitContext
-from .coverage import cells_of, contract_ledger
+from .coverage import cells_of, contract_ledger, covered
 from .errors import BadOptions, Unreachable
 from .events import (
     Event,
@@ -97,11 +97,14 @@ class _Run:
             if self.config.max_examples > 0:
                 self.emit_all(run_generated(self.config, self.judge, self.outcomes))
             self.scenarios()
-            summary = self.outcomes.summary(
-                base_url=self.config.base_url,
-                profile=self.config.profile.value,
-                elapsed=time.perf_counter() - started,
-                coverage=self.ledger.to_dict(),
+            summary = covered(
+                self.outcomes.summary(
+                    base_url=self.config.base_url,
+                    profile=self.config.profile.value,
+                    elapsed=time.perf_counter() - started,
+                    coverage=self.ledger.to_dict(),
+                ),
+                self.config.min_coverage,
             )
             self.emit(RunFinished(summary=summary))
             return summary

@@ -35,7 +35,7 @@ from usagekit.mock.core.coverage import Ledger
 from usagekit.mock.core.dataset import Dataset
 
 from .config import KitConfig
-from .coverage import cells_of, contract_ledger
+from .coverage import cells_of, contract_ledger, covered
 from .exchange import Exchange
 from .har import Recorded
 from .judging import declare_rules, judge
@@ -273,10 +273,11 @@ class Traffic:
 
     def summary(self) -> Summary:
         self._settle()
-        return self.outcomes.summary(
+        summary = self.outcomes.summary(
             base_url=self.config.base_url,
             profile=self.config.profile.value,
             elapsed=time.perf_counter() - self.started,
             coverage=self._ledger.to_dict(),
             not_judged=tuple((why, n, curl) for why, (n, curl) in self._not_judged.items()),
         )
+        return covered(summary, self.config.min_coverage)

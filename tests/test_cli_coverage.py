@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,29 @@ def test_a_run_that_cannot_start_writes_the_ledgers_shape(tmp_path: Path) -> Non
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     _bad_usage_reported(tmp_path, done)
+
+
+def test_a_run_that_conforms_but_misses_min_coverage_says_so_in_every_report(
+    tmp_path: Path,
+) -> None:
+    # The export conforms: its exit 1 comes from --min-coverage alone, and every report must
+    # say so (it said "Conforms", and JUnit was all green, for a job that failed).
+    done = _replay(tmp_path, "--min-coverage", "granularity:day", "--min-coverage", "tz:*")
+    assert done.returncode == 1, done.stdout + done.stderr
+    missing = "never exercised tz:dst-north, tz:dst-south, tz:fixed"
+    assert f"✗ --min-coverage is not met: {missing}" in done.stdout
+    markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "**Conforms** to the reference profile. **--min-coverage is not met**" in markdown
+    assert "`tz:dst-north`, `tz:dst-south`, `tz:fixed`" in markdown
+    assert f"--min-coverage is not met: {missing}" in (tmp_path / "r.html").read_text()
+    suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == "1"
+    failure = suite.find("testcase[@name='min_coverage']/failure")
+    assert failure is not None
+    assert missing in (failure.text or "")
+    # ... and a run that meets it has no such test case, and no such words.
+    met = _replay(tmp_path, "--min-coverage", "granularity:day")
+    assert met.returncode == 0, met.stdout + met.stderr
+    assert "min_coverage" not in (tmp_path / "j.xml").read_text(encoding="utf-8")
+    assert "not met" not in (tmp_path / "r.md").read_text(encoding="utf-8") + met.stdout

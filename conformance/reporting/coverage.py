@@ -6,7 +6,12 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["coverage_html", "coverage_lines", "coverage_markdown"]
+__all__ = ["coverage_html", "coverage_lines", "coverage_markdown", "uncovered_text"]
+
+
+def uncovered_text(uncovered: tuple[str, ...]) -> str:
+    """Why a run that may conform still fails: the --min-coverage cells it never exercised."""
+    return f"--min-coverage is not met: never exercised {', '.join(uncovered)}"
 
 
 def _families(coverage: Mapping[str, Any]) -> dict[str, tuple[list[str], list[str]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from usagekit.conformance.outcomes import RuleResult, Summary
-from usagekit.conformance.reporting.coverage import coverage_lines
+from usagekit.conformance.reporting.coverage import coverage_lines, uncovered_text
 from usagekit.conformance.reporting.plain import finding_lines, headline, not_judged_lines
 
 __all__ = ["render_junit"]
@@ -16,13 +16,14 @@ def render_junit(summary: Summary) -> str:
     if summary.error is not None:
         return _render_error(summary)
     failures = sum(1 for r in summary.results if r.status in ("failed", "tainted"))
+    failures += bool(summary.uncovered)
     skipped = sum(1 for r in summary.results if r.status == "skipped")
     suites = ET.Element("testsuites", name="usagekit conformance")
     suite = ET.SubElement(
         suites,
         "testsuite",
         name=f"usagekit conformance ({summary.profile}) {summary.base_url}",
-        tests=str(len(summary.results)),
+        tests=str(len(summary.results) + bool(summary.uncovered)),
         failures=str(failures),
         errors="0",
         skipped=str(skipped),
@@ -54,6 +55,10 @@ def render_junit(summary: Summary) -> str:
         ET.SubElement(
             case, "system-out"
         ).text = f"{result.summary}\npassed {result.passed}, failed {result.failed}"
+    if summary.uncovered:  # a run that exits 1 has a red test case saying why
+        case = ET.SubElement(suite, "testcase", classname="usagekit.coverage", name="min_coverage")
+        text = uncovered_text(summary.uncovered)
+        ET.SubElement(case, "failure", message=text, type="Coverage not met").text = text
     if summary.coverage is not None or summary.not_judged:
         lines = coverage_lines(summary.coverage) + not_judged_lines(summary)
         ET.SubElement(suite, "system-out").text = "\n".join(lines)

@@ -11,7 +11,11 @@ import html
 import re
 
 from usagekit.conformance.outcomes import Judged, RuleResult, Summary, tainted_text
-from usagekit.conformance.reporting.coverage import coverage_html, coverage_markdown
+from usagekit.conformance.reporting.coverage import (
+    coverage_html,
+    coverage_markdown,
+    uncovered_text,
+)
 from usagekit.conformance.reporting.plain import headline
 
 __all__ = ["render_html", "render_markdown"]
@@ -26,6 +30,24 @@ def _verdict(summary: Summary) -> str:
     if not failed:
         return f"**Conforms** to the {summary.profile} profile."
     return f"**Does not conform**: {len(failed)} rule(s) of the {summary.profile} profile fail."
+
+
+def _uncovered(summary: Summary) -> str:
+    """The verdict's second half when --min-coverage is not met (the run exits 1)."""
+    if not summary.uncovered:
+        return ""
+    cells = ", ".join(_code(pattern) for pattern in summary.uncovered)
+    return f" **--min-coverage is not met**: never exercised {cells}."
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span, its delimiter longer than any backticks inside."""
+    tick = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return (
+        f"{tick} {text} {tick}"
+        if text.startswith("`") or text.endswith("`")
+        else tick + text + tick
+    )
 
 
 def _heading(summary: Summary) -> str:
@@ -62,7 +84,7 @@ def _failed(summary: Summary) -> list[RuleResult]:
 
 def render_markdown(summary: Summary) -> str:
     lines = ["# usagekit conformance report", "", _heading(summary), "", _judged_by(summary)]
-    lines += ["", _verdict(summary), ""]
+    lines += ["", _verdict(summary) + _uncovered(summary), ""]
     failed = _failed(summary)
     if failed:
         lines += ["## Failures", ""]
@@ -142,7 +164,7 @@ pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 <h1>usagekit conformance report</h1>
 <p>{e(_heading(summary).replace("`", ""))}</p>
 <p>{e(_judged_by(summary).replace("`", ""))}</p>
-<p><strong>{e(verdict)}</strong></p>
+<p><strong>{e(verdict)}</strong>{_uncovered_html(summary)}</p>
 {"<h2>Failures</h2>" + failures if failures else ""}
 {"" if summary.error is not None else _table_html(rows)}
 {coverage_html(summary.coverage)}
@@ -161,6 +183,12 @@ def _not_judged_html(summary: Summary) -> str:
     )
     intro = "<p>Exchanges of the endpoint seen but not judged:</p>"
     return f"<h2>Not judged</h2>{intro}<ul>{items}</ul>"
+
+
+def _uncovered_html(summary: Summary) -> str:
+    if not summary.uncovered:
+        return ""
+    return f" <strong class='uncovered'>{html.escape(uncovered_text(summary.uncovered))}</strong>"
 
 
 def _table_html(rows: str) -> str:

@@ -13,7 +13,7 @@ from usagekit.conformance.events import (
     StageStarted,
 )
 from usagekit.conformance.outcomes import Summary
-from usagekit.conformance.reporting.coverage import coverage_lines
+from usagekit.conformance.reporting.coverage import coverage_lines, uncovered_text
 from usagekit.conformance.reporting.plain import finding_lines, headline, not_judged_lines
 
 __all__ = ["TerminalHandler", "render_summary"]
@@ -45,6 +45,8 @@ def render_summary(summary: Summary) -> str:
     lines += not_judged_lines(summary)
     failed = sum(1 for r in summary.results if r.failed)
     verdict = "CONFORMS" if summary.ok else f"DOES NOT CONFORM ({failed} rules fail)"
+    if summary.uncovered:  # the run exits 1 all the same: say why where it ends
+        lines.append(f"✗ {uncovered_text(summary.uncovered)}")
     unjudged = sum(count for _, count, _ in summary.not_judged)
     lines.append(
         f"{verdict} — profile {summary.profile}, {summary.requests} requests, "
