@@ -13,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
+from servers.threaded import in_thread
 
 from usagekit.conformance.client import Client
 from usagekit.conformance.config import KitConfig
@@ -56,30 +54,6 @@ class Ending:
         await writer.wait_closed()
 
 
-@contextmanager
-def serving(server: Ending) -> Iterator[str]:
-    """``server`` on a port of its own, in a thread of its own, for a ``with`` block."""
-    ready: list[tuple[asyncio.AbstractEventLoop, asyncio.Event, int]] = []
-    started = threading.Event()
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        async with await asyncio.start_server(server.serve, "127.0.0.1", 0) as listening:
-            ready.append((asyncio.get_running_loop(), stop, listening.sockets[0].getsockname()[1]))
-            started.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    loop, stop, port = ready[0]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-
-
 def client(base_url: str) -> Client:
     return Client(KitConfig(base_url=base_url, api_key="sk-k", account_id="acct", timeout=5))
 
@@ -87,7 +61,7 @@ def client(base_url: str) -> Client:
 @pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
 def test_a_request_a_kept_connection_dropped_goes_again_on_a_new_one(reset: bool) -> None:
     server = Ending(reset=reset)
-    with serving(server) as base_url:
+    with in_thread(server.serve) as base_url:
         kit = client(base_url)
         assert kit.send(account="acct").status == 200
         second = kit.send(account="acct")  # on the kept connection, which the server ends
@@ -98,7 +72,7 @@ def test_a_request_a_kept_connection_dropped_goes_again_on_a_new_one(reset: bool
 
 def test_a_server_that_answers_a_new_connection_nothing_is_still_found_out() -> None:
     server = Ending(always=True)
-    with serving(server) as base_url:
+    with in_thread(server.serve) as base_url:
         kit = client(base_url)
         assert kit.send(account="acct").status == 200
         with pytest.raises(NoAnswer, match="disconnected"):

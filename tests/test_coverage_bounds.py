@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import queue
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 import pytest
 from proxy_support import proxy_process
+from servers.threaded import in_thread
 
 from usagekit.conformance.coverage import contract_ledger
 from usagekit.mock.core.coverage import MAX_UNKNOWN
@@ -43,27 +42,9 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
         writer.close()
 
 
-@contextmanager
-def unique_codes() -> Iterator[str]:
+def unique_codes() -> AbstractContextManager[str]:
     """An upstream whose 422s each carry a new code (``n`` in the query names it)."""
-    started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Future[None], int]]
-    started = queue.Queue()
-
-    async def serve() -> None:
-        server = await asyncio.start_server(_handle, "127.0.0.1", 0)
-        stop = asyncio.get_running_loop().create_future()
-        started.put((asyncio.get_running_loop(), stop, server.sockets[0].getsockname()[1]))
-        async with server:
-            await stop
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    loop, stop, port = started.get(timeout=10)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(10)
+    return in_thread(_handle)
 
 
 @pytest.mark.slow

@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import queue
-import threading
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import httpx
 import pytest
 from proxy_support import proxy_process
+from servers.threaded import in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -91,27 +90,9 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
         writer.close()
 
 
-@contextmanager
-def raw_upstream() -> Iterator[str]:
+def raw_upstream() -> AbstractContextManager[str]:
     """The hostile upstream, served from a thread until the block ends; yields its URL."""
-    started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Future[None], int]]
-    started = queue.Queue()
-
-    async def serve() -> None:
-        server = await asyncio.start_server(_handle, "127.0.0.1", 0)
-        stop = asyncio.get_running_loop().create_future()
-        started.put((asyncio.get_running_loop(), stop, server.sockets[0].getsockname()[1]))
-        async with server:
-            await stop  # asyncio.run then cancels the handlers, which close their writers
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    loop, stop, port = started.get(timeout=10)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(10)
+    return in_thread(_handle)
 
 
 def peak_mib(pid: int) -> float:
