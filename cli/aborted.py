@@ -24,7 +24,7 @@ from usagekit.conformance.reporting.files import (
     report_for,
 )
 
-__all__ = ["KINDS", "CheckCommand", "file_reports", "write_aborted"]
+__all__ = ["KINDS", "CheckCommand", "ProxyCommand", "file_reports", "write_aborted"]
 
 
 #: What the reports call each reason a run cannot start.
@@ -65,8 +65,11 @@ def _values(args: Sequence[str], option: str) -> list[str]:
     return values
 
 
-class CheckCommand(click.Command):
-    """``check``, writing its reports also when the command line itself is wrong."""
+class _Reporting(click.Command):
+    """A command that writes its reports also when the command line itself is wrong."""
+
+    #: The option that names what the run was to judge (the reports' heading).
+    judged = "--base-url"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         raw = list(args)
@@ -80,9 +83,19 @@ class CheckCommand(click.Command):
                 map(Path, _values(raw, "--report")),
                 ledger[0] if ledger else None,
             )
-            base_url = next(iter(_values(raw, "--base-url")), "-")
+            base_url = next(iter(_values(raw, self.judged)), "-")
             write_aborted(files, base_url, "bad usage", exc.format_message())
             raise
+
+
+class ProxyCommand(_Reporting):
+    """``proxy``: its reports, also of a command line click refuses (``--port abc``)."""
+
+    judged = "--upstream"
+
+
+class CheckCommand(_Reporting):
+    """``check``, writing its reports also when the command line is wrong or it crashes."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """The command; a crash still writes every report, naming it, and exits 2."""

@@ -22,6 +22,7 @@ from usagekit.conformance.reporting.files import FileReport
 from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
 
+from .aborted import ProxyCommand
 from .judging import (
     COVERAGE_JSON,
     DATA,
@@ -36,7 +37,7 @@ from .options import ADMIN_TOKEN, INSTANT, MAX_CONNECTIONS, READ_TIMEOUT
 __all__ = ["proxy"]
 
 
-@click.command()
+@click.command(cls=ProxyCommand)
 @click.option(
     "--upstream", required=True, help="The backend to forward to, e.g. https://staging.example.com"
 )

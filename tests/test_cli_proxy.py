@@ -165,6 +165,25 @@ def test_a_proxy_that_cannot_listen_exits_2_and_still_writes_its_reports(tmp_pat
     assert ET.parse(tmp_path / "j.xml").getroot().iter("testcase")
 
 
+@pytest.mark.parametrize("wrong", [["--port", "abc"], ["--profile", "lenient"], ["--nope"]])
+def test_a_command_line_click_refuses_still_writes_every_report(
+    tmp_path: Path, wrong: list[str]
+) -> None:
+    done = subprocess.run(
+        [str(USAGEKIT), "proxy", "--upstream", "http://127.0.0.1:9", "--report",
+         str(tmp_path / "r.md"), "--report", str(tmp_path / "r.html"), "--junit-xml",
+         str(tmp_path / "j.xml"), "--coverage-json", str(tmp_path / "c.json"), *wrong],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert wrong[0] in done.stderr
+    for name in ("r.md", "r.html", "j.xml"):
+        report = (tmp_path / name).read_text(encoding="utf-8")
+        assert "bad usage" in report, name
+        assert "http://127.0.0.1:9" in report, name  # the upstream it was to judge
+    assert json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))["exchanges"] == 0
+
+
 def test_a_record_file_that_cannot_be_written_exits_2_and_still_writes_its_reports(
     tmp_path: Path,
 ) -> None:
