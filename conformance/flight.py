@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .exchange import Exchange
+from .exchange import Exchange, KeyRole
 from .forwarding import decoded, forwarded
 from .har import Recorded
 from .observed import exchange_at
@@ -34,7 +34,8 @@ class Flight:
     target: bytes  # path and query as the client wrote them
     url: str
     sent: Headers
-    keyed: bool  # sent an X-API-Key
+    #: TRAFFIC: sent an X-API-Key; INVALID: sent one without a value; NONE: sent none.
+    key: KeyRole
 
     @classmethod
     def of(cls, scope: Scope, upstream: str, *, judged: bool) -> Flight:
@@ -43,14 +44,14 @@ class Flight:
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
         sent = forwarded(scope["headers"], decodable=judged)
-        keyed = False
-        for name, _ in sent:  # names lower-case; a loop, not any() of a generator's frame
+        key = KeyRole.NONE
+        for name, value in sent:  # names lower-case; a loop, not any() of a generator's frame
             if name == b"x-api-key":
-                keyed = True
+                key = KeyRole.TRAFFIC if value.strip() else KeyRole.INVALID
                 break
         # In the fields' order: a class called with keywords gets them as a dict, per request.
         url = upstream + target.decode("latin-1")
-        return cls(scope, time.time(), time.perf_counter(), target, url, sent, keyed)
+        return cls(scope, time.time(), time.perf_counter(), target, url, sent, key)
 
     def judged_as(self, answer: Answer) -> tuple[object, ...]:
         """What the rules read of the exchange besides the body (see ``Traffic.judge``)."""
@@ -58,7 +59,7 @@ class Flight:
         return (
             self.scope["method"],
             self.target,
-            self.keyed,
+            self.key,
             answer.status,
             headers[names.index(b"content-type")][1] if b"content-type" in names else None,
             # the body is judged decoded
@@ -71,7 +72,7 @@ class Flight:
         return exchange_at(
             self.scope["method"],
             self.url,
-            keyed=self.keyed,
+            key=self.key,
             sent_headers=self.sent,  # filtered only if a finding's curl is printed
             status=answer.status,
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in answer.headers},

@@ -184,7 +184,10 @@ def _entry(r: Recorded) -> dict[str, Any]:
 
 
 def _redact(headers: Headers) -> Headers:
-    return tuple((k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers)
+    # An empty value is no secret, and replay judges it as sent: a key missing its value.
+    return tuple(
+        (k, REDACTED if k.lower() in SECRET_HEADERS and v.strip() else v) for k, v in headers
+    )
 
 
 def _pairs(items: Sequence[tuple[str, str]]) -> list[dict[str, str]]:

@@ -16,7 +16,7 @@ from usagekit.mock.spec import OPERATION_PATH
 from .exchange import Exchange, KeyRole
 from .har import Recorded, query_params
 
-__all__ = ["OPERATION", "exchange_at", "exchange_of", "split_url"]
+__all__ = ["OPERATION", "exchange_at", "exchange_of", "key_sent", "split_url"]
 
 #: The endpoint's path at the end of a URL's path: a server may mount it under a prefix.
 OPERATION = re.compile(re.escape(OPERATION_PATH).replace(r"\{account_id\}", "[^/]+") + "$")
@@ -46,7 +46,7 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
     return exchange_at(
         recorded.method,
         recorded.url,
-        keyed=recorded.header("x-api-key") is not None,
+        key=key_sent(recorded.header("x-api-key")),
         sent_headers=recorded.request_headers,
         status=recorded.status,
         headers={k.lower(): v for k, v in recorded.response_headers},
@@ -58,11 +58,19 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
     )
 
 
+def key_sent(value: str | None) -> KeyRole:
+    """How a request's ``X-API-Key`` value is judged: a key (whose, the kit cannot know),
+    one sent empty (no key: the contract's 401), or none."""
+    if value is None:
+        return KeyRole.NONE
+    return KeyRole.TRAFFIC if value.strip() else KeyRole.INVALID
+
+
 def exchange_at(
     method: str,
     url: str,
     *,
-    keyed: bool,
+    key: KeyRole,
     sent_headers: Iterable[tuple[str | bytes, str | bytes]] = (),
     status: int,
     headers: dict[str, str],
@@ -88,8 +96,8 @@ def exchange_at(
         path=path,
         account=account,
         params=query_params(query),  # Recorded.params, from the URL split above
-        key=KeyRole.TRAFFIC if keyed else KeyRole.NONE,
-        key_text=None,
+        key=key,
+        key_text="" if key is KeyRole.INVALID else None,  # its curl sends `X-API-Key;`
         status=status,
         headers=headers,
         content=content,

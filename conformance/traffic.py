@@ -39,7 +39,7 @@ from .coverage import cells_of, contract_ledger, covered
 from .exchange import Exchange
 from .har import Recorded
 from .judging import declare_rules, judge
-from .observed import OPERATION, exchange_of
+from .observed import OPERATION, exchange_of, key_sent
 from .oracle import Oracle
 from .outcomes import Finding, Outcomes, Summary, judged_of
 from .registry import RuleKind
@@ -132,7 +132,7 @@ class Traffic:
             recorded.method,
             recorded.url,
             base_url,
-            recorded.header("x-api-key") is None,
+            key_sent(recorded.header("x-api-key")),
             recorded.status,
             content_type,
         )
