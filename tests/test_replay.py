@@ -162,22 +162,29 @@ def test_an_entry_too_large_to_hold_is_passed_over_and_named(
     assert "/analytics/usage?" in first
 
 
+def _replayed(tmp_path: Path, export: dict[str, Any]) -> subprocess.CompletedProcess[bytes]:
+    """``usagekit check --replay`` of ``export`` (written to a file), as a process, with a
+    Markdown, an HTML and a JUnit report in ``tmp_path``."""
+    path = tmp_path / "export.har"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    usagekit = Path(sys.executable).with_name("usagekit")
+    return subprocess.run(
+        [str(usagekit), "check", "--replay", str(path), "--report", str(tmp_path / "r.md"),
+         "--report", str(tmp_path / "r.html"), "--junit-xml", str(tmp_path / "j.xml")],
+        capture_output=True, check=False,
+    )  # fmt: skip
+
+
 def test_the_command_reports_what_it_did_not_judge_in_every_report(tmp_path: Path) -> None:
     export = json.loads((DATA / "devtools-export.har").read_text(encoding="utf-8"))
     evicted = copy.deepcopy(export["log"]["entries"][1])
     del evicted["response"]["content"]["text"]  # the browser no longer held the body
     export["log"]["entries"].append(evicted)
-    path = tmp_path / "export.har"
-    path.write_text(json.dumps(export), encoding="utf-8")
-    usagekit = Path(sys.executable).with_name("usagekit")
-    done = subprocess.run(
-        [str(usagekit), "check", "--replay", str(path), "--report", str(tmp_path / "r.md"),
-         "--report", str(tmp_path / "r.html"), "--junit-xml", str(tmp_path / "j.xml")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "NOT JUDGED (1 exchanges of the endpoint)" in done.stdout
-    assert "2 requests, 1 not judged" in done.stdout
+    done = _replayed(tmp_path, export)
+    stdout = done.stdout.decode()
+    assert done.returncode == 0, stdout + done.stderr.decode()
+    assert "NOT JUDGED (1 exchanges of the endpoint)" in stdout
+    assert "2 requests, 1 not judged" in stdout
     for report in ("r.md", "r.html", "j.xml"):
         text = (tmp_path / report).read_text(encoding="utf-8")
         assert "the body is not in the HAR" in text, report
@@ -295,14 +302,7 @@ def test_a_url_no_shell_text_holds_is_printed_as_the_bytes_it_stands_for(tmp_pat
     entry["request"]["url"] = url
     entry["response"]["content"]["text"] = "{}"  # a finding, with its curl
     entry["response"]["content"].pop("size", None)
-    path = tmp_path / "export.har"
-    path.write_text(json.dumps(export), encoding="utf-8")
-    usagekit = Path(sys.executable).with_name("usagekit")
-    done = subprocess.run(
-        [str(usagekit), "check", "--replay", str(path), "--report", str(tmp_path / "r.md"),
-         "--report", str(tmp_path / "r.html"), "--junit-xml", str(tmp_path / "j.xml")],
-        capture_output=True, check=False,
-    )  # fmt: skip
+    done = _replayed(tmp_path, export)
     assert done.returncode == 1, done.stdout + done.stderr
     curls = set()
     for report in ("r.md", "r.html", "j.xml"):

@@ -42,7 +42,7 @@ def _uncovered(summary: Summary) -> str:
 
 def _code(text: str) -> str:
     """``text`` as a Markdown code span, its delimiter longer than any backticks inside."""
-    tick = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    tick = _ticks(text, 1)
     return (
         f"{tick} {text} {tick}"
         if text.startswith("`") or text.endswith("`")
@@ -138,8 +138,13 @@ def _judged_markdown(judged: Judged) -> list[str]:
 def _block(text: str, info: str = "") -> list[str]:
     """``text`` as a code block, fenced longer than any run of backticks in it: what the
     server under test wrote cannot close the fence and write the report's Markdown."""
-    fence = "`" * max(3, 1 + max(map(len, re.findall("`+", text)), default=0))
+    fence = _ticks(text, 3)
     return [fence + info, text, fence, ""]
+
+
+def _ticks(text: str, least: int) -> str:
+    """Backticks to open and close ``text`` (at least ``least``), more than any run in it."""
+    return "`" * max(least, 1 + max(map(len, re.findall("`+", text)), default=0))
 
 
 def render_html(summary: Summary) -> str:
