@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from .exchange import Exchange, KeyRole
 from .forwarding import decoded, forwarded
 from .har import Recorded
-from .observed import exchange_at
+from .observed import exchange_at, key_sent
 from .upstream import Answer, Headers
 
 __all__ = ["Flight", "content"]
@@ -47,7 +47,7 @@ class Flight:
         key = KeyRole.NONE
         for name, value in sent:  # names lower-case; a loop, not any() of a generator's frame
             if name == b"x-api-key":
-                key = KeyRole.TRAFFIC if value.strip() else KeyRole.INVALID
+                key = key_sent(value)
                 break
         # In the fields' order: a class called with keywords gets them as a dict, per request.
         url = upstream + target.decode("latin-1")

@@ -7,6 +7,7 @@ mounted at, the account from its path, and a key sent judged as ``KeyRole.TRAFFI
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
@@ -58,12 +59,15 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
     )
 
 
-def key_sent(value: str | None) -> KeyRole:
+def key_sent(value: str | bytes | None) -> KeyRole:
     """How a request's ``X-API-Key`` value is judged: a key (whose, the kit cannot know),
-    one sent empty (no key: the contract's 401), or none."""
+    one sent empty or blank (no key: the contract's 401), or none. The proxy reads the
+    value as bytes, a HAR as text: both blank for the same (ASCII) whitespace."""
     if value is None:
         return KeyRole.NONE
-    return KeyRole.TRAFFIC if value.strip() else KeyRole.INVALID
+    # str.strip() would also strip Unicode spaces (U+00A0...), which bytes.strip() keeps.
+    rest = value.strip() if isinstance(value, bytes) else value.strip(string.whitespace)
+    return KeyRole.TRAFFIC if rest else KeyRole.INVALID
 
 
 def exchange_at(

@@ -22,7 +22,7 @@ from usagekit.conformance.exchange import KeyRole
 from usagekit.conformance.flight import Flight
 from usagekit.conformance.har import HarWriter, Recorded
 from usagekit.conformance.harfile import read_har
-from usagekit.conformance.observed import exchange_of
+from usagekit.conformance.observed import exchange_of, key_sent
 from usagekit.conformance.traffic import Traffic
 
 URL = f"http://upstream.test/v1/accounts/{PARENT}/analytics/usage?start=2025-01-01T00:00:00Z"
@@ -73,3 +73,9 @@ def test_the_recorder_keeps_an_empty_key_and_replay_reads_it_so(tmp_path: Path) 
     assert empty.header("x-api-key") == ""
     assert exchange_of(empty).key is KeyRole.INVALID
     assert exchange_of(keyed).key is KeyRole.TRAFFIC
+
+
+@pytest.mark.parametrize("value", [" \t", "\u00a0", "sk-k"])
+def test_the_proxy_and_a_har_read_one_value_alike(value: str) -> None:
+    # Live the proxy holds the header's bytes, a replay the HAR's text: one verdict.
+    assert key_sent(value.encode("utf-8")) is key_sent(value)
