@@ -8,13 +8,8 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from usagekit.mock.core.coverage import (
-    PARAMETERS,
-    Ledger,
-    catalogue,
-    exchange_cells,
-    unmatched,
-)
+from usagekit.mock.core.coverage import PARAMETERS, catalogue, exchange_cells
+from usagekit.mock.core.ledger import Ledger, unmatched
 from usagekit.mock.core.query import RawQuery, UsageQuery
 from usagekit.mock.spec import error_codes
 

@@ -31,8 +31,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from usagekit.mock.core.coverage import Ledger
 from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.core.ledger import Ledger
 
 from .config import KitConfig
 from .coverage import cells_of, contract_ledger, covered

@@ -7,15 +7,9 @@ import strategies
 from hypothesis import given, settings
 
 from usagekit.mock.core.buckets import bucket_grid
-from usagekit.mock.core.coverage import (
-    CATALOGUE,
-    Ledger,
-    catalogue,
-    exchange_cells,
-    query_cells,
-    unmatched,
-)
+from usagekit.mock.core.coverage import CATALOGUE, catalogue, exchange_cells, query_cells
 from usagekit.mock.core.instants import parse_instant
+from usagekit.mock.core.ledger import Ledger, unmatched
 from usagekit.mock.core.query import Granularity, RawQuery, UsageQuery, resolve_query
 from usagekit.mock.spec import error_codes
 

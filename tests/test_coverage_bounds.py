@@ -20,7 +20,7 @@ from proxy_support import proxy_process
 from servers.threaded import in_thread
 
 from usagekit.conformance.coverage import contract_ledger
-from usagekit.mock.core.coverage import MAX_UNKNOWN
+from usagekit.mock.core.ledger import MAX_UNKNOWN
 
 USAGE = "/v1/accounts/me/analytics/usage"
 HOSTILE = "a|b\n<script>alert(1)</script>\x1b[31mred"

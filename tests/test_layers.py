@@ -150,12 +150,14 @@ def test_the_proxy_is_a_judge_of_traffic_in_the_kit() -> None:
     names = dict(MODULES)
     kit = {"proxy", "proxying", "traffic", "har", "replay", "coverage"}
     assert {f"usagekit.conformance.{m}" for m in kit} <= set(names)
-    assert "usagekit.mock.core.coverage" in names
+    assert {"usagekit.mock.core.coverage", "usagekit.mock.core.ledger"} <= set(names)
     for name in ("usagekit.conformance.proxy", "usagekit.conformance.traffic"):
         targets = {target for target, _ in imports(name, names[name])}
         assert not any(_within(t, "usagekit.mock.server") for t in targets), name
     server = {target for target, _ in imports(*_named("usagekit.mock.server.coverage", names))}
-    assert "usagekit.mock.core.coverage" in server
+    assert {"usagekit.mock.core.coverage", "usagekit.mock.core.ledger"} <= server
+    kit = {target for target, _ in imports(*_named("usagekit.conformance.coverage", names))}
+    assert {"usagekit.mock.core.coverage", "usagekit.mock.core.ledger"} <= kit
 
 
 def _named(name: str, names: dict[str, Path]) -> tuple[str, Path]:

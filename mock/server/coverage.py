@@ -42,13 +42,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Scope
 
-from usagekit.mock.core.coverage import (
-    PARAMETERS,
-    Ledger,
-    catalogue,
-    exchange_cells,
-    query_cells,
-)
+from usagekit.mock.core.coverage import PARAMETERS, catalogue, exchange_cells, query_cells
+from usagekit.mock.core.ledger import Ledger
 from usagekit.mock.core.query import RawQuery, UsageQuery
 from usagekit.mock.spec import error_codes
 
