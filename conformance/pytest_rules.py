@@ -20,8 +20,9 @@ import pytest
 from .config import KitConfig
 from .errors import KitError
 from .generation import BUILT_IN
-from .outcomes import RuleResult, Summary
+from .outcomes import RuleResult
 from .profiles import Profile
+from .pytest_shared import ItemVerdict, KitRun, forget, once_per_run
 from .reporting.plain import finding_lines, headline
 from .rules import RULES
 from .runner import run
@@ -31,6 +32,7 @@ __all__ = ["RuleFailed", "RuleItem"]
 #: The item that stands for the run itself: errors that belong to no listed rule.
 RUN_ITEM = "usagekit_run"
 _SESSION = pytest.StashKey["_Session"]()
+_RUN_UID = pytest.StashKey[str]()
 
 
 class RuleFailed(Exception):
@@ -38,34 +40,43 @@ class RuleFailed(Exception):
 
 
 class _Session:
-    """The one kit run the items share, started by the first item that runs."""
+    """The one kit run the items share, started by the first item that runs (by the
+    first worker's, under pytest-xdist: :mod:`.pytest_shared`)."""
 
-    def __init__(self, config: KitConfig) -> None:
+    def __init__(self, config: KitConfig, uid: str | None) -> None:
         self.config = config
-        self.summary: Summary | None = None
-        self.error: str | None = None
+        self.uid = uid  # the xdist test run this worker is part of
+        self.run: KitRun | None = None
 
-    def result(self, name: str) -> RuleResult | None:
-        if self.summary is None and self.error is None:
-            try:
-                self.summary = run(self.config)
-            except KitError as exc:  # every item fails with it: none may pass unjudged
-                self.error = f"the kit could not run: {_in_plugin_terms(str(exc))}"
-            except Exception as exc:
-                # A bug of the kit: its traceback once, on this item; the others
-                # fail with its name rather than each running the whole kit again.
-                self.error = (
-                    f"usagekit crashed: {type(exc).__name__}: {exc} (a bug: please report it)"
-                )
-                raise
-        if self.error is not None:
-            raise RuleFailed(self.error)
-        assert self.summary is not None
-        return next((r for r in self.summary.results if r.name == name), None)
+    def result(self, name: str) -> ItemVerdict | None:
+        if self.run is None:
+            self.run, crash = once_per_run(self.uid, self._judge)
+            if crash is not None:  # this process ran it: the traceback once, on this item
+                raise crash
+        if self.run.error is not None:
+            raise RuleFailed(self.run.error)
+        return self.run.verdicts.get(name)
 
-    def unlisted(self, listed: set[str]) -> list[RuleResult]:
-        assert self.summary is not None
-        return [r for r in self.summary.results if r.name not in listed]
+    def unlisted(self, listed: set[str]) -> list[ItemVerdict]:
+        assert self.run is not None
+        return [v for name, v in self.run.verdicts.items() if name not in listed]
+
+    def _judge(self) -> tuple[KitRun, BaseException | None]:
+        try:
+            summary = run(self.config)
+        except KitError as exc:  # every item fails with it: none may pass unjudged
+            return KitRun(error=f"the kit could not run: {_in_plugin_terms(str(exc))}"), None
+        except Exception as exc:
+            # A bug of the kit: the others fail with its name rather than each
+            # running the whole kit again.
+            error = f"usagekit crashed: {type(exc).__name__}: {exc} (a bug: please report it)"
+            return KitRun(error=error), exc
+        return KitRun(verdicts={r.name: _verdict(r) for r in summary.results}), None
+
+
+def _verdict(result: RuleResult) -> ItemVerdict:
+    text = _failure_text(result) if result.failed else ""
+    return ItemVerdict(result.status, result.failed, result.skipped, text)
 
 
 class RuleItem(pytest.Item):
@@ -75,15 +86,15 @@ class RuleItem(pytest.Item):
         session: _Session = self.config.stash[_SESSION]
         if self.name == RUN_ITEM:
             session.result(self.name)
-            failed = [r for r in session.unlisted(_names()) if r.failed]
+            failed = [v.text for v in session.unlisted(set(_names())) if v.failed]
             if failed:
-                raise RuleFailed("\n\n".join(_failure_text(r) for r in failed))
+                raise RuleFailed("\n\n".join(failed))
             return
         result = session.result(self.name)
         if result is None or result.status == "not exercised":
             pytest.skip("not exercised by this run")
         if result.failed:
-            raise RuleFailed(_failure_text(result))
+            raise RuleFailed(result.text)
         if result.skipped is not None:
             pytest.skip(_in_plugin_terms(result.skipped))
 
@@ -174,7 +185,20 @@ def _refuse_data_given_apart(config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_SESSION] = _Session(_kit_config(config))
+    worker = getattr(config, "workerinput", None)  # set by pytest-xdist in its workers
+    uid = worker.get("testrunuid") if worker is not None else None
+    config.stash[_SESSION] = _Session(_kit_config(config), uid)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's, in its controller
+def pytest_configure_node(node: Any) -> None:
+    node.config.stash[_RUN_UID] = node.workerinput["testrunuid"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    uid = config.stash.get(_RUN_UID, None)
+    if uid is not None:  # the workers are done: their shared run goes
+        forget(uid)
 
 
 @pytest.hookimpl(wrapper=True)

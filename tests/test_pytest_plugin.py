@@ -214,27 +214,35 @@ def test_a_dataset_given_apart_from_its_option_may_not_move_the_rootdir(tmp_path
     assert f"rootdir: {project}" in inside.stdout
 
 
-def test_a_crash_of_the_kit_runs_it_once_and_fails_every_item(tmp_path: Path) -> None:
-    """A bug of the kit (induced, as tests/test_check_crash.py does, by a
-    ``sitecustomize`` that makes the first request raise) must not make each of
-    the ~60 items run the whole kit again."""
-    site, calls = tmp_path / "site", tmp_path / "calls"
+def counted(site: Path, calls: Path, body: str) -> dict[str, str]:
+    """The environment of a pytest whose processes (xdist's workers too) load a
+    ``sitecustomize`` that appends an ``x`` to ``calls`` on each run of the kit, then
+    runs ``body`` (indented, with ``args``/``kwargs``) in its place."""
     site.mkdir()
     (site / "sitecustomize.py").write_text(
-        "from usagekit.conformance.client import Client\n\n"
-        "def _crash(*args, **kwargs):\n"
+        "import usagekit.conformance.runner as runner\n\n"
+        "_run = runner.run\n\n"
+        "def _counted(*args, **kwargs):\n"
         f"    with open({str(calls)!r}, 'a') as calls:\n"
         "        calls.write('x')\n"
-        "    raise RuntimeError('induced crash of the test')\n\n"
-        "Client.send = _crash\n",
+        f"    {body}\n\n"
+        "runner.run = _counted\n",
         encoding="utf-8",
     )
+    return {**KEYS, "PYTHONPATH": str(site)}
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_a_crash_of_the_kit_runs_it_once_and_fails_every_item(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    """A bug of the kit (a ``sitecustomize`` makes its run raise) must not make each of
+    the ~60 items, nor each xdist worker, run the whole kit again."""
+    calls = tmp_path / "calls"
+    env = counted(tmp_path / "site", calls, "raise RuntimeError('induced crash of the test')")
     done = pytest_in(
-        tmp_path,
-        *kit_args("http://127.0.0.1:9"),
-        "--junitxml", "rules.xml",
-        env={**KEYS, "PYTHONPATH": str(site)},
-    )  # fmt: skip
+        tmp_path, *kit_args("http://127.0.0.1:9"), *workers, "--junitxml", "rules.xml", env=env
+    )
     assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
     assert calls.read_text() == "x"
     found = cases(tmp_path / "rules.xml")
@@ -242,6 +250,33 @@ def test_a_crash_of_the_kit_runs_it_once_and_fails_every_item(tmp_path: Path) ->
     failures = [case.find("failure") for case in found.values()]
     assert all(f is not None for f in failures)
     assert all("RuntimeError: induced crash of the test" in (f.text or "") for f in failures)
+    # The traceback of the crash once (the item that ran the kit); every other item names it.
+    assert sum("sitecustomize.py" in (f.text or "") for f in failures) == 1, failures[0].text
+
+
+@pytest.mark.slow
+def test_xdist_workers_share_one_run_of_the_kit(
+    tmp_path: Path, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under ``-n 2`` both workers get rules; the server is judged once, every verdict is
+    that run's, and the shared file goes with the test run."""
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    calls = tmp_path / "calls"
+    env = counted(tmp_path / "site", calls, "return _run(*args, **kwargs)")
+    done = pytest_in(
+        tmp_path,
+        *kit_args(base_url),
+        "-n", "2",
+        "--junitxml", "rules.xml",
+        env={**env, "TMPDIR": str(shared)},
+    )  # fmt: skip
+    assert done.returncode == pytest.ExitCode.OK, done.stdout[-3000:]
+    assert calls.read_text() == "x"
+    found = cases(tmp_path / "rules.xml")
+    assert set(found) == {rule.name for rule in RULES} | set(BUILT_IN) | {"usagekit_run"}
+    assert not [name for name, case in found.items() if case.find("failure") is not None]
+    assert not list(shared.glob("usagekit-pytest-*")), list(shared.iterdir())
 
 
 def test_an_empty_base_url_is_a_usage_error_not_an_inert_plugin(tmp_path: Path) -> None:
