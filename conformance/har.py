@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
+from usagekit.mock.wire import field_value
+
 __all__ = [
     "NOT_MODIFIED",
     "REDACTED",
@@ -186,7 +188,7 @@ def _entry(r: Recorded) -> dict[str, Any]:
 def _redact(headers: Headers) -> Headers:
     # An empty value is no secret, and replay judges it as sent: a key missing its value.
     return tuple(
-        (k, REDACTED if k.lower() in SECRET_HEADERS and v.strip() else v) for k, v in headers
+        (k, REDACTED if k.lower() in SECRET_HEADERS and field_value(v) else v) for k, v in headers
     )
 
 

@@ -7,12 +7,12 @@ mounted at, the account from its path, and a key sent judged as ``KeyRole.TRAFFI
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
 from usagekit.mock.core.instants import US
 from usagekit.mock.spec import OPERATION_PATH
+from usagekit.mock.wire import field_value
 
 from .exchange import Exchange, KeyRole
 from .har import Recorded, query_params
@@ -62,12 +62,11 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
 def key_sent(value: str | bytes | None) -> KeyRole:
     """How a request's ``X-API-Key`` value is judged: a key (whose, the kit cannot know),
     one sent empty or blank (no key: the contract's 401), or none. The proxy reads the
-    value as bytes, a HAR as text: both blank for the same (ASCII) whitespace."""
+    value as bytes, a HAR as text: both read as the mock reads a key, without the optional
+    whitespace around it (:func:`~usagekit.mock.wire.field_value`, RFC 9110 5.5)."""
     if value is None:
         return KeyRole.NONE
-    # str.strip() would also strip Unicode spaces (U+00A0...), which bytes.strip() keeps.
-    rest = value.strip() if isinstance(value, bytes) else value.strip(string.whitespace)
-    return KeyRole.TRAFFIC if rest else KeyRole.INVALID
+    return KeyRole.TRAFFIC if field_value(value) else KeyRole.INVALID
 
 
 def exchange_at(

@@ -15,13 +15,15 @@ import contextlib
 import gc
 import ipaddress
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, AnyStr
 
 __all__ = [
     "CONTINUE",
     "GC_YOUNG",
+    "OWS",
     "OneWrite",
     "OneWriteAnswers",
+    "field_value",
     "is_loopback",
     "serving_collector",
 ]
@@ -52,6 +54,19 @@ def serving_collector() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*threshold)
+
+
+#: Optional whitespace (RFC 9110, 5.6.3), which a field's value excludes (5.5).
+OWS = b" \t"
+
+
+def field_value(written: AnyStr) -> AnyStr:
+    """A header field's value as RFC 9110 (5.5) defines it: without the optional whitespace
+    (SP, HTAB) around it. httptools drops only the leading part; ``str.strip()`` would also
+    drop what is not OWS (a vertical tab, U+00A0), which is part of the value."""
+    if isinstance(written, bytes):
+        return written.strip(OWS)
+    return written.strip(" \t")
 
 
 #: What uvicorn writes before a body it is waiting for, which must leave at once.

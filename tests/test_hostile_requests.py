@@ -24,8 +24,8 @@ KEYS = [
     b" ",
     b"\x00",
     PARENT_KEY.encode() + b"\x00",
-    PARENT_KEY.encode() + b" ",
-    b" " + PARENT_KEY.encode(),
+    PARENT_KEY.encode() + b"\x0b",  # a vertical tab is no optional whitespace (RFC 9110 5.6.3)
+    b"\xa0" + PARENT_KEY.encode(),
     PARENT_KEY.upper().encode(),
     b"\xff\xfe",
     b"\r\nX-Injected: 1",
@@ -41,6 +41,13 @@ def test_hostile_keys_are_401(key: bytes) -> None:
     status, headers, body = call(ME.encode(), headers=[(b"x-api-key", key)])
     assert status == 401
     contract_shaped(status, headers, body)
+
+
+@pytest.mark.parametrize("written", [b" %s", b"%s\t", b" \t%s \t"])
+def test_whitespace_around_a_key_is_not_part_of_it(written: bytes) -> None:
+    # RFC 9110 5.5; over a socket httptools drops the leading part, in process nothing does.
+    status, _, body = call(ME.encode(), headers=[(b"x-api-key", written % PARENT_KEY.encode())])
+    assert status == 200, body
 
 
 def test_a_second_key_header_does_not_widen_access() -> None:

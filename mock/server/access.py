@@ -27,6 +27,7 @@ from connexion.lifecycle import ConnexionRequest
 from usagekit.mock.core.dataset import Dataset
 
 from .problems import forbidden, unauthorized
+from .routes import api_key
 
 __all__ = ["ME", "ApiKeySecurity", "Grant", "KeyIndex", "digest"]
 
@@ -103,10 +104,10 @@ class ApiKeySecurity:
         keys = self.keys
 
         def verify(request: ConnexionRequest) -> dict[str, str]:
-            sent = request.headers.get(header)
+            sent = api_key(request.scope)
             if not sent:
                 raise unauthorized(f"No {header} header was sent.")
-            grant = keys.grant(sent.encode("latin-1"))
+            grant = keys.grant(sent)
             if grant is None:
                 raise unauthorized(f"The {header} is not a valid key.")
             requested = request.scope.get("path_params", {}).get("account_id", "")

@@ -25,7 +25,7 @@ from .admin import json_response
 from .pause import pause
 from .problems import ShapedRoute, send_bytes
 from .ratelimit import RateLimiter, send_too_many
-from .routes import API_KEY_HEADER, header, header_values, is_operation
+from .routes import api_key, header_values, is_operation
 from .scenario_store import Scenario, ScenarioError, Scenarios, ScenarioStore, parse_scenario
 from .scenarios import RETRY_AFTER, Chaos, Preferences, parse_prefer
 
@@ -102,7 +102,7 @@ class RuntimeScenarioMiddleware:
         if not is_operation(scope) or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        key = header(scope, API_KEY_HEADER)
+        key = api_key(scope)
         grant = self.keys().grant(key) if key else None
         draws = self._draws_for(scenarios, grant.digest if grant else None)
         if draws is None:

@@ -37,7 +37,7 @@ from .config import Clock
 from .direct import DirectResolver
 from .memo import FrontCache, FrontEntry, ResponseMemo, request_of, sent_parameters
 from .problems import method_not_allowed, send_bytes, send_problem
-from .routes import API_KEY_HEADER, KEY_DIGEST, SENT, header, is_operation, query_lists
+from .routes import KEY_DIGEST, SENT, api_key, is_operation, query_lists
 from .validation import RESOLVED, Resolved
 
 __all__ = ["DECLINED", "FastPathMiddleware"]
@@ -121,7 +121,7 @@ class FastPathMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        key = header(scope, API_KEY_HEADER)
+        key = api_key(scope)
         if not key:
             await self.app(scope, receive, send)
             return

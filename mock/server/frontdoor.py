@@ -52,7 +52,7 @@ from .fastpath import FastPathMiddleware
 from .limits import ConcurrencyLimitMiddleware, refusal
 from .problems import json_head, send_bytes
 from .recording import RecordingMiddleware
-from .routes import API_KEY_HEADER
+from .routes import api_key
 
 #: The Guard's handling of an exception (``GuardMiddleware.failed``).
 Failed = Callable[..., Awaitable[None]]
@@ -154,13 +154,10 @@ class FrontDoor:
             recording.coverage.record_answer(scope, 200, b"")
 
     def _hit(self, scope: Scope) -> bytes | None:
-        key = None
-        for name, value in scope["headers"]:
-            if name == API_KEY_HEADER:
-                if key is None:
-                    key = value
-            elif name == b"origin" or name == b"prefer":
+        for name, _ in scope["headers"]:
+            if name == b"origin" or name == b"prefer":
                 return None
+        key = api_key(scope)
         fast = self.door.hits()
         if (
             not key

@@ -38,7 +38,7 @@ from starlette.types import Scope
 from .access import Grant, digest
 from .admin import json_response
 from .problems import ShapedRoute
-from .routes import API_KEY_HEADER, KEY_DIGEST, header
+from .routes import KEY_DIGEST, api_key
 
 __all__ = ["CAPACITY", "FLUSH_SECONDS", "Journal", "entry_of", "journal_routes", "line_of"]
 
@@ -109,7 +109,7 @@ class Journal:
         """Record the request of ``scope``, answered ``status`` (0: none) in ``seconds``."""
         key_digest = scope.get("extensions", {}).get(KEY_DIGEST)
         if key_digest is None:
-            key = header(scope, API_KEY_HEADER)
+            key = api_key(scope)
             key_digest = digest(key) if key else None
         record = (wall(), scope["method"], scope["path"], scope["query_string"], status, seconds)
         self.add((*record, key_digest))

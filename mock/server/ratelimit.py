@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .access import KeyIndex
 from .problems import error_body, send_bytes
-from .routes import API_KEY_HEADER, header, is_operation
+from .routes import api_key, is_operation
 
 __all__ = ["RateLimitMiddleware", "RateLimiter", "TokenBucket", "send_too_many"]
 
@@ -89,7 +89,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if is_operation(scope) and scope["method"] == "GET":
-            key = header(scope, API_KEY_HEADER)
+            key = api_key(scope)
             if key:
                 grant = self.keys.grant(key)
                 wait = self.limiter.take(grant.digest) if grant is not None else 0.0

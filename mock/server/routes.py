@@ -14,11 +14,13 @@ from urllib.parse import parse_qsl
 from starlette.types import Scope
 
 from usagekit.mock.spec import OPERATION_PATH
+from usagekit.mock.wire import OWS
 
 __all__ = [
     "API_KEY_HEADER",
     "KEY_DIGEST",
     "SENT",
+    "api_key",
     "header",
     "header_values",
     "is_operation",
@@ -49,6 +51,16 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
             return value
+    return None
+
+
+def api_key(scope: Scope) -> bytes | None:
+    """The request's ``X-API-Key`` value without the whitespace around it (RFC 9110, 5.5),
+    ``b""`` if it holds nothing else, ``None`` if none was sent. Every layer reads the key
+    here, so that each one reads the same key."""
+    for key, value in scope["headers"]:
+        if key == API_KEY_HEADER:
+            return value.strip(OWS)  # field_value's, without a call on the door's path
     return None
 
 
