@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from usagekit.conformance.errors import BadOptions, KitError, RejectedCredentials, Unreachable
-from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.outcomes import Summary, visible
 from usagekit.conformance.reporting.files import (
     FileReport,
     coverage_report,
@@ -52,7 +52,7 @@ def write_aborted(
         try:
             report.write(summary)
         except Exception as exc:  # one report that cannot be written keeps none of the others
-            click.echo(f"usagekit check: cannot write {report.path}: {exc}", err=True)
+            click.echo(visible(f"usagekit check: cannot write {report.path}: {exc}"), err=True)
 
 
 def _values(args: Sequence[str], option: str) -> list[str]:
@@ -114,5 +114,5 @@ class CheckCommand(_Reporting):
             har = params.get("replay")
             base_url = f"replay of {har}" if har is not None else params.get("base_url") or "-"
             write_aborted(files, base_url, "crash", crash, params.get("profile") or "-")
-            click.echo(f"usagekit check: {crash} (a bug: please report it)", err=True)
+            click.echo(visible(f"usagekit check: {crash} (a bug: please report it)"), err=True)
             sys.exit(2)

@@ -14,7 +14,7 @@ from usagekit.conformance.coverage import typos
 from usagekit.conformance.errors import KitError
 from usagekit.conformance.events import Handler
 from usagekit.conformance.inprocess import IN_PROCESS_BASE_URL, load_app
-from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.outcomes import Summary, visible
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.replay import replay
 from usagekit.conformance.reporting.files import (
@@ -217,7 +217,7 @@ def check(
     except KitError as exc:
         kind = KINDS.get(type(exc), "error")
         write_aborted(files, config.base_url, kind, str(exc), config.profile.value)
-        click.echo(f"usagekit check: {exc}", err=True)
+        click.echo(visible(f"usagekit check: {exc}"), err=True)
         sys.exit(2)
     _exit(summary)
 
@@ -249,7 +249,7 @@ def _replay(
         summary, _ = replay(config, har, dataset, [TerminalHandler(sys.stdout), *files])
     except (KitError, DatasetError, OSError) as exc:
         write_aborted(files, config.base_url, "bad usage", str(exc), profile)
-        click.echo(f"usagekit check: {exc}", err=True)
+        click.echo(visible(f"usagekit check: {exc}"), err=True)
         sys.exit(2)
     _exit(summary)
 

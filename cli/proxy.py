@@ -15,7 +15,7 @@ from usagekit.conformance.config import KitConfig
 from usagekit.conformance.coverage import typos
 from usagekit.conformance.errors import KitError
 from usagekit.conformance.events import Handler
-from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.outcomes import Summary, visible
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.proxying import ProxyConfig, serve_proxy
 from usagekit.conformance.reporting.files import FileReport
@@ -163,5 +163,5 @@ def _cannot_start(
     for handler in handlers:
         if isinstance(handler, FileReport):
             handler.write(summary)
-    click.echo(f"usagekit proxy: {error}", err=True)
+    click.echo(visible(f"usagekit proxy: {error}"), err=True)
     sys.exit(2)

@@ -17,7 +17,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .results import EXCERPT, Finding, Judged, RuleResult, Summary, judged_of, tainted_text
+from .results import (
+    EXCERPT,
+    Finding,
+    Judged,
+    RuleResult,
+    Summary,
+    judged_of,
+    one_line,
+    tainted_text,
+    visible,
+)
 
 __all__ = [
     "EXCERPT",
@@ -29,7 +39,9 @@ __all__ = [
     "RuleResult",
     "Summary",
     "judged_of",
+    "one_line",
     "tainted_text",
+    "visible",
 ]
 
 #: Distinct findings kept per rule; a broken rule usually shows in many ways.

@@ -33,7 +33,7 @@ from .config import KitConfig
 from .errors import BadOptions
 from .events import Handler, RunFinished, RunStarted
 from .har import HarWriter
-from .outcomes import Finding
+from .outcomes import Finding, visible
 from .protocol import ProxyProtocol
 from .proxy import ValidationProxy
 from .traffic import Traffic
@@ -77,7 +77,7 @@ class ViolationLog:
         else:
             return
         with self._lock:
-            print("\n".join(lines), file=self.stream, flush=True)
+            print(visible("\n".join(lines)), file=self.stream, flush=True)
 
 
 def _power_of_ten(n: int) -> bool:

@@ -20,7 +20,7 @@ import pytest
 from .config import KitConfig
 from .errors import KitError
 from .generation import BUILT_IN
-from .outcomes import RuleResult
+from .outcomes import RuleResult, visible
 from .profiles import Profile
 from .pytest_shared import ItemVerdict, KitRun, forget, once_per_run
 from .reporting.plain import finding_lines, headline
@@ -104,7 +104,8 @@ class RuleItem(pytest.Item):
         style: str | None = None,
     ) -> Any:
         if isinstance(excinfo.value, RuleFailed):
-            return str(excinfo.value)
+            # What a server wrote (a header's escape sequence) must not drive the terminal.
+            return visible(str(excinfo.value))
         return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -12,19 +12,42 @@ from typing import Any
 from .exchange import Exchange
 from .provenance import Provenance, provenance
 
-__all__ = ["EXCERPT", "Finding", "Judged", "RuleResult", "Summary", "judged_of", "tainted_text"]
+__all__ = [
+    "EXCERPT",
+    "Finding",
+    "Judged",
+    "RuleResult",
+    "Summary",
+    "judged_of",
+    "one_line",
+    "tainted_text",
+    "visible",
+]
 
 #: Bytes of a judged body a finding shows.
 EXCERPT = 500
-#: What a body's excerpt shows escaped (as Python writes it: ``\x1b``): control characters
-#: but tab and line ends, and the noncharacters U+FFFE and U+FFFF. Raw, a NUL made the
-#: JUnit XML unreadable (no XML 1.0 document holds one) and an escape sequence reached
-#: the terminal.
+#: What a report shows escaped (as Python writes it: ``\x1b``): control characters but tab
+#: and line feed, lone surrogates (a ``surrogateescape`` decoding's bytes) and the
+#: noncharacters U+FFFE and U+FFFF. Raw, a NUL or an ESC made the JUnit XML unreadable (no
+#: XML 1.0 document holds one), an escape sequence or a carriage return reached the
+#: terminal, and a surrogate could not be written as UTF-8 at all.
 _ESCAPED = {
     c: repr(chr(c))[1:-1]
-    for c in (*range(0x20), *range(0x7F, 0xA0), 0xFFFE, 0xFFFF)
-    if chr(c) not in "\t\n\r"
+    for c in (*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF)
+    if chr(c) not in "\t\n"
 }
+_ONE_LINE = {**_ESCAPED, ord("\n"): "\\n"}
+
+
+def visible(text: str) -> str:
+    """``text`` as every report may show it: what a server wrote reaches no terminal, XML
+    parser or Markdown renderer as a control character."""
+    return text.translate(_ESCAPED)
+
+
+def one_line(text: str) -> str:
+    """:func:`visible`, and on one line: a line end in a heading or a table ends it."""
+    return text.translate(_ONE_LINE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +66,7 @@ class Judged:
         return cls(
             curl=exchange.curl(),
             status=exchange.status if answered else None,
-            body=exchange.content[:EXCERPT].decode("utf-8", "replace").translate(_ESCAPED),
+            body=visible(exchange.content[:EXCERPT].decode("utf-8", "replace")),
             size=len(exchange.content),
             digest=hashlib.sha256(exchange.content).hexdigest(),
         )

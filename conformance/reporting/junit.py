@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from usagekit.conformance.outcomes import RuleResult, Summary
+from usagekit.conformance.outcomes import RuleResult, Summary, visible
 from usagekit.conformance.reporting.coverage import coverage_lines, uncovered_text
 from usagekit.conformance.reporting.plain import finding_lines, headline, not_judged_lines
 
@@ -62,8 +62,7 @@ def render_junit(summary: Summary) -> str:
     if summary.coverage is not None or summary.not_judged:
         lines = coverage_lines(summary.coverage) + not_judged_lines(summary)
         ET.SubElement(suite, "system-out").text = "\n".join(lines)
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    return _document(suites)
 
 
 def _properties(suite: ET.Element, summary: Summary) -> None:
@@ -92,8 +91,14 @@ def _render_error(summary: Summary) -> str:
         case, "error", message=summary.error or "", type=summary.error_kind or "error"
     )
     error.text = f"could not judge the server ({summary.error_kind}): {summary.error}"
+    return _document(suites)
+
+
+def _document(suites: ET.Element) -> str:
+    """The XML 1.0 document: a control character a server wrote (which no such document may
+    hold, not even as a reference) is shown escaped."""
     ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    return visible(ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n")
 
 
 def _failure_text(result: RuleResult) -> str:

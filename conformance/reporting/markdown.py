@@ -9,23 +9,36 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
-from usagekit.conformance.outcomes import Judged, RuleResult, Summary, tainted_text
+from usagekit.conformance.outcomes import (
+    Judged,
+    RuleResult,
+    Summary,
+    one_line,
+    tainted_text,
+    visible,
+)
 from usagekit.conformance.reporting.coverage import (
     coverage_html,
     coverage_markdown,
     uncovered_text,
 )
-from usagekit.conformance.reporting.plain import headline
+from usagekit.conformance.reporting.plain import headline, times
 
 __all__ = ["render_html", "render_markdown"]
 
+#: The HTML report's policy: its own inline style, and nothing else -- no script, no image,
+#: no form, no frame, no request anywhere.
+_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _MARK = {"passed": "✅", "failed": "❌", "tainted": "❌", "skipped": "⏭", "not exercised": "·"}
 
 
-def _verdict(summary: Summary) -> str:
+def _verdict(summary: Summary, code: Callable[[str], str] = lambda text: text) -> str:
+    """The verdict in words, bold in Markdown; ``code`` shows text a server may have
+    written (in an error) as code."""
     if summary.error is not None:
-        return f"**Could not judge the server** ({summary.error_kind}): {summary.error}"
+        return f"**Could not judge the server** ({summary.error_kind}): {code(summary.error)}"
     failed = [r for r in summary.results if r.failed]
     if not failed:
         return f"**Conforms** to the {summary.profile} profile."
@@ -41,7 +54,12 @@ def _uncovered(summary: Summary) -> str:
 
 
 def _code(text: str) -> str:
-    """``text`` as a Markdown code span, its delimiter longer than any backticks inside."""
+    """``text`` as a Markdown code span, its delimiter longer than any backticks inside.
+
+    What a server wrote is shown only this way (or in a code block): GitHub renders a
+    step summary's raw HTML, links, and @mentions and #refs outside code. On one line: a
+    line end would end the heading it is in."""
+    text = one_line(text)
     tick = _ticks(text, 1)
     return (
         f"{tick} {text} {tick}"
@@ -52,7 +70,7 @@ def _code(text: str) -> str:
 
 def _heading(summary: Summary) -> str:
     return (
-        f"Server: `{summary.base_url}` — profile `{summary.profile}` — "
+        f"Server: {_code(summary.base_url)} — profile `{summary.profile}` — "
         f"{summary.requests} requests in {summary.elapsed:.1f} s"
     )
 
@@ -84,7 +102,7 @@ def _failed(summary: Summary) -> list[RuleResult]:
 
 def render_markdown(summary: Summary) -> str:
     lines = ["# usagekit conformance report", "", _heading(summary), "", _judged_by(summary)]
-    lines += ["", _verdict(summary) + _uncovered(summary), ""]
+    lines += ["", _verdict(summary, _code) + _uncovered(summary), ""]
     failed = _failed(summary)
     if failed:
         lines += ["## Failures", ""]
@@ -92,7 +110,7 @@ def render_markdown(summary: Summary) -> str:
         summary_line = f"{result.summary} — failed {result.failed} times"
         lines += [f"### `{result.name}`", "", summary_line, ""]
         for finding in result.findings:
-            lines += [f"#### {headline(finding)}", ""]
+            lines += [f"#### {_code(finding.reason)}{times(finding)}", ""]
             if finding.detail and finding.detail != finding.reason:
                 lines += _block(finding.detail)
             for judged in finding.judged:
@@ -100,7 +118,7 @@ def render_markdown(summary: Summary) -> str:
         if result.more:
             lines += [f"… and {result.more_text} more distinct failures of this rule.", ""]
     if summary.error is not None:
-        return "\n".join(lines).rstrip() + "\n"
+        return visible("\n".join(lines).rstrip() + "\n")
     lines += [
         "## Rules",
         "",
@@ -114,7 +132,7 @@ def render_markdown(summary: Summary) -> str:
         )
     lines += coverage_markdown(summary.coverage)
     lines += _not_judged_markdown(summary)
-    return "\n".join(lines).rstrip() + "\n"
+    return visible("\n".join(lines).rstrip() + "\n")
 
 
 def _not_judged_markdown(summary: Summary) -> list[str]:
@@ -148,6 +166,8 @@ def _ticks(text: str, least: int) -> str:
 
 
 def render_html(summary: Summary) -> str:
+    """The report as one HTML page: every text escaped, and a policy that would run no
+    script and load nothing even if some were not."""
     e = html.escape
     rows = "\n".join(
         f"<tr class='{e(r.status.replace(' ', '-'))}'><td><code>{e(r.name)}</code></td>"
@@ -157,8 +177,10 @@ def render_html(summary: Summary) -> str:
     )
     failures = "\n".join(_result_html(r) for r in _failed(summary))
     verdict = _verdict(summary).replace("**", "")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>usagekit conformance report</title>
+    return visible(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_POLICY}">
+<title>usagekit conformance report</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; }}
 table {{ border-collapse: collapse; }}
@@ -175,7 +197,7 @@ pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 {coverage_html(summary.coverage)}
 {_not_judged_html(summary)}
 </body></html>
-"""
+""")
 
 
 def _not_judged_html(summary: Summary) -> str:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from usagekit.conformance.outcomes import Finding, Judged, Summary
+from usagekit.conformance.outcomes import Finding, Judged, Summary, one_line
 
-__all__ = ["answer_line", "finding_lines", "headline", "not_judged_lines"]
+__all__ = ["answer_line", "finding_lines", "headline", "not_judged_lines", "times"]
+
+
+def times(finding: Finding) -> str:
+    """How often the rule failed for the finding's reason, when more than once."""
+    return f" ({finding.count} times)" if finding.count > 1 else ""
 
 
 def headline(finding: Finding) -> str:
     """The reason, and how often the rule failed for it."""
-    times = f" ({finding.count} times)" if finding.count > 1 else ""
-    return f"{finding.reason}{times}"
+    return f"{finding.reason}{times(finding)}"
 
 
 def answer_line(judged: Judged) -> str:
     """The status and the beginning of the body that was judged, on one line."""
     if judged.status is None or not judged.size:
         return judged.answer
-    body = judged.body.replace("\r", "\\r").replace("\n", "\\n")
-    return f"{judged.answer}: {body}"
+    return f"{judged.answer}: {one_line(judged.body)}"
 
 
 def finding_lines(finding: Finding, *, detail_lines: int | None = None) -> list[str]:

@@ -12,7 +12,7 @@ from usagekit.conformance.events import (
     StageFinished,
     StageStarted,
 )
-from usagekit.conformance.outcomes import Summary
+from usagekit.conformance.outcomes import Summary, visible
 from usagekit.conformance.reporting.coverage import coverage_lines, uncovered_text
 from usagekit.conformance.reporting.plain import finding_lines, headline, not_judged_lines
 
@@ -83,4 +83,5 @@ class TerminalHandler:
         self.stream.flush()
 
     def _print(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        # What a server wrote (a header's escape sequence) must not drive the terminal.
+        print(visible(text), file=self.stream, flush=True)

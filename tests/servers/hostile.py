@@ -14,7 +14,9 @@ server may do to the kit:
 * ``silent``, ``reset``, ``garbage``: no answer, a reset, not HTTP at all;
 * ``deep``: a 200 of JSON nested 100 000 deep; ``latin1``: a 200 that is not UTF-8;
 * ``control``: a 200 of control characters and Markdown (:data:`CONTROL`);
-* ``limited``: a 429 in the contract's shape that says to come back in an hour.
+* ``limited``: a 429 in the contract's shape that says to come back in an hour;
+* ``markup``: a 200 whose reason phrase, content type and JSON (keys and values) hold
+  terminal escapes, HTML, Markdown and mentions (:data:`MARKUP`), a new key each time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import json
 import socket
 import struct
 import sys
@@ -38,11 +41,19 @@ REFUSAL = (
 #: A NUL (in no XML 1.0 document), a terminal's escape sequences (7-bit and C1), a
 #: noncharacter, and a Markdown fence that would close the report's own.
 CONTROL = b"```\n# Conforms\x00\x1b[2J\xc2\x9b2J\xef\xbf\xbe\n```"
+#: What a report must show as text: an OSC 8 link and a title, a carriage return that
+#: rewrites the line, a tag that ends a <textarea>, script, Markdown and mentions.
+MARKUP_TEXT = (
+    "\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07\x1b]0;pwned\x07\rCONFORMS "
+    "</textarea></pre><script>window.pwned=1</script><img src=x onerror='window.pwned=2'>"
+    "' onmouseover='window.pwned=3' x=\" ```\n# Conforms\n | a | b | "
+    "[ok](javascript:window.pwned=4) @octocat #1 <details><summary>ok</summary>"
+)
 NOT_FOUND = b'{"code":"not_found","message":"Not found."}'
 LIMITED = b'{"code":"rate_limit_exceeded","message":"Too many requests."}'
 MODES = (
     "endless", "chunked", "huge_length", "drip", "head_drip", "gzip_bomb", "double_gzip",
-    "silent", "reset", "garbage", "deep", "latin1", "control", "limited",
+    "silent", "reset", "garbage", "deep", "latin1", "control", "limited", "markup",
 )  # fmt: skip
 
 
@@ -127,11 +138,27 @@ class Hostile:
             encoding = b"gzip" if mode == "gzip_bomb" else b"gzip, gzip"
             fields = [b"content-encoding: " + encoding, b"content-length: %d" % len(self.bomb)]
             writer.write(head(200, *fields) + self.bomb)
+        elif mode == "markup":
+            await self.markup(writer)
         else:
             bodies = {"deep": b"[" * 100000 + b"]" * 100000, "control": CONTROL}
             body = bodies.get(mode, b'{"meta": "\xff\xfe"}')
             writer.write(head(200, b"content-length: %d" % len(body)) + body)
         await writer.drain()
+
+    async def markup(self, writer: asyncio.StreamWriter) -> None:
+        text = f"{MARKUP_TEXT} {self.seen}"
+        body = json.dumps({text: text, "code": text, "message": text, "meta": {"account_id": text}})
+        data = body.encode()
+        reason = MARKUP_TEXT.replace("\r", "").replace("\n", "").encode()
+        writer.write(
+            b"HTTP/1.1 200 "
+            + reason
+            + b"\r\ncontent-type: text/html; x="
+            + reason
+            + b"\r\ncontent-length: %d\r\n\r\n" % len(data)
+            + data
+        )
 
     async def drip(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         for i in range(len(data)):
