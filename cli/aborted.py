@@ -22,6 +22,7 @@ from usagekit.conformance.reporting.files import (
     coverage_report,
     junit_report,
     report_for,
+    write_each,
 )
 
 __all__ = ["KINDS", "CheckCommand", "ProxyCommand", "file_reports", "write_aborted"]
@@ -48,11 +49,8 @@ def write_aborted(
 ) -> None:
     """A run that cannot start still writes every report it was asked for, saying why."""
     summary = Summary.aborted(base_url=base_url, profile=profile, kind=kind, error=error)
-    for report in files:
-        try:
-            report.write(summary)
-        except Exception as exc:  # one report that cannot be written keeps none of the others
-            click.echo(visible(f"usagekit check: cannot write {report.path}: {exc}"), err=True)
+    for failed in write_each(files, summary):
+        click.echo(visible(f"usagekit check: {failed}"), err=True)
 
 
 def _values(args: Sequence[str], option: str) -> list[str]:

@@ -17,9 +17,7 @@ from usagekit.conformance.inprocess import IN_PROCESS_BASE_URL, load_app
 from usagekit.conformance.outcomes import Summary, visible
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.replay import replay
-from usagekit.conformance.reporting.files import (
-    FileReport,
-)
+from usagekit.conformance.reporting.files import FileReport, unwritable
 from usagekit.conformance.reporting.terminal import TerminalHandler
 from usagekit.conformance.rules import RULES
 from usagekit.conformance.runner import run
@@ -166,7 +164,7 @@ def check(
     reports are written in every case.
     """
     files = file_reports(junit_xml, reports, coverage_json)
-    wrong = typos(min_coverage)
+    wrong = typos(min_coverage) or unwritable(files)
     if wrong is not None:  # before any traffic: a typo must not cost a whole run
         where = f"replay of {replay}" if replay is not None else base_url or "-"
         write_aborted(files, where, "bad usage", wrong, profile)

@@ -18,7 +18,7 @@ from usagekit.conformance.events import Handler
 from usagekit.conformance.outcomes import Summary, visible
 from usagekit.conformance.profiles import Profile
 from usagekit.conformance.proxying import ProxyConfig, serve_proxy
-from usagekit.conformance.reporting.files import FileReport
+from usagekit.conformance.reporting.files import unwritable, write_each
 from usagekit.mock.core.errors import DatasetError
 from usagekit.mock.datasets.files import load_dataset
 
@@ -115,8 +115,8 @@ def proxy(
         min_coverage=min_coverage,
     )
     handlers = report_handlers(reports, junit_xml, coverage_json)
-    wrong = typos(min_coverage)
-    if wrong is not None:
+    wrong = typos(min_coverage) or unwritable(handlers)
+    if wrong is not None:  # before any traffic
         _cannot_start(handlers, kit, wrong)
     try:
         dataset = load_dataset(data) if data is not None else None
@@ -160,8 +160,7 @@ def _cannot_start(
     summary = Summary.aborted(
         base_url=kit.base_url, profile=kit.profile.value, kind=kind, error=error
     )
-    for handler in handlers:
-        if isinstance(handler, FileReport):
-            handler.write(summary)
+    for failed in write_each(handlers, summary):
+        click.echo(visible(f"usagekit proxy: {failed}"), err=True)
     click.echo(visible(f"usagekit proxy: {error}"), err=True)
     sys.exit(2)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from browser_support import Console, launch, screenshot
 from markdown_it import MarkdownIt
+from processes import free_port
 from servers.hostile import hostile
 
 USAGEKIT = Path(sys.executable).with_name("usagekit")
@@ -119,3 +120,29 @@ def test_the_html_report_in_a_browser_runs_nothing_the_server_wrote(
         assert (dialogs, console.take()) == ([], [])
     finally:
         browser_gen.close()
+
+
+@pytest.mark.parametrize("command", ["check", "proxy"])
+def test_a_report_that_cannot_be_written_is_bad_usage_and_every_other_is_written(
+    command: str, tmp_path: Path
+) -> None:
+    (tmp_path / "afile").touch()  # where the report's directory should be
+    reports = ["--report", str(tmp_path / "afile" / "r.md"), "--report", str(tmp_path / "r.html")]
+    reports += ["--junit-xml", str(tmp_path / "deep" / "er" / "j.xml")]  # made as needed
+    with hostile("markup") as base_url:
+        words = ["--base-url", base_url, "--api-key", "sk-k", "--account-id", "acct"]
+        if command == "proxy":
+            words = ["--upstream", base_url, "--port", str(free_port())]
+        done = subprocess.run(
+            [str(USAGEKIT), command, *words, *reports],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "Traceback" not in output, output
+    assert f"cannot write {tmp_path / 'afile' / 'r.md'}" in done.stderr, output
+    error = ET.parse(tmp_path / "deep" / "er" / "j.xml").getroot().find(".//error")
+    assert error is not None
+    assert error.get("type") == "bad usage"
+    assert f"cannot write {tmp_path / 'afile' / 'r.md'}" in (error.get("message") or "")
+    assert "Could not judge the server (bad usage)" in (tmp_path / "r.html").read_text()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from usagekit.conformance.coverage import empty_coverage
@@ -19,7 +19,15 @@ from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.reporting.junit import render_junit
 from usagekit.conformance.reporting.markdown import render_html, render_markdown
 
-__all__ = ["FileReport", "coverage_report", "junit_report", "report_for", "write_atomically"]
+__all__ = [
+    "FileReport",
+    "coverage_report",
+    "junit_report",
+    "report_for",
+    "unwritable",
+    "write_atomically",
+    "write_each",
+]
 
 
 class FileReport:
@@ -46,9 +54,45 @@ class FileReport:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary = _temporary(path)
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
+def unwritable(reports: Iterable[object]) -> str | None:
+    """Why a report file cannot be written, found before a run spends its time (its
+    directory is made as needed); None when each can be."""
+    for report in reports:
+        if not isinstance(report, FileReport):
+            continue
+        try:
+            report.path.parent.mkdir(parents=True, exist_ok=True)
+            if report.path.is_dir():
+                raise IsADirectoryError(21, "Is a directory")
+            temporary = _temporary(report.path)
+            temporary.touch()
+            temporary.unlink()
+        except OSError as exc:
+            return f"cannot write {report.path}: {exc.strerror or exc}"
+    return None
+
+
+def write_each(reports: Iterable[object], summary: Summary) -> list[str]:
+    """Writes each report file of ``summary``; one that cannot be written keeps none of the
+    others from being written. Returns why each that could not be, was not."""
+    failed = []
+    for report in reports:
+        if not isinstance(report, FileReport):
+            continue
+        try:
+            report.write(summary)
+        except Exception as exc:
+            failed.append(f"cannot write {report.path}: {getattr(exc, 'strerror', None) or exc}")
+    return failed
 
 
 def coverage_report(path: Path) -> FileReport:
