@@ -26,6 +26,9 @@ __all__ = [
 
 #: Bytes of a judged body a finding shows.
 EXCERPT = 500
+#: Characters of a finding's reason (one line) and of its detail (a diff, say) kept.
+REASON_KEPT = 500
+DETAIL_KEPT = 4000
 #: What a report shows escaped (as Python writes it: ``\x1b``): control characters but tab
 #: and line feed, lone surrogates (a ``surrogateescape`` decoding's bytes) and the
 #: noncharacters U+FFFE and U+FFFF. Raw, a NUL or an ESC made the JUnit XML unreadable (no
@@ -84,6 +87,10 @@ class Judged:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
+    """One distinct failure of a rule. Its reason and detail are cut to REASON_KEPT and
+    DETAIL_KEPT characters, saying how long they were: a server's text in them (a repr'd
+    value, a JSON key) has no other bound, and a rule remembers up to a thousand reasons."""
+
     rule: str
     title: str
     reason: str
@@ -91,9 +98,22 @@ class Finding:
     judged: tuple[Judged, ...] = ()
     count: int = 1  # how often the rule failed for this reason
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", _cut(self.reason, REASON_KEPT))
+        object.__setattr__(self, "detail", _cut(self.detail, DETAIL_KEPT))
+
     @property
     def curl(self) -> tuple[str, ...]:
         return tuple(j.curl for j in self.judged)
+
+
+def _cut(text: str, most: int) -> str:
+    """``text``, or its beginning and how long it was, in ``most`` characters (so that
+    cutting it again leaves it as it is)."""
+    if len(text) <= most:
+        return text
+    tail = f"… (cut: {len(text)} characters)"
+    return text[: most - len(tail)] + tail
 
 
 def judged_of(exchanges: tuple[Exchange, ...]) -> tuple[Judged, ...]:

@@ -143,19 +143,19 @@ class _Run:
             self.ledger.record(cells)
         return view
 
-    def fail(self, rule: Rule, failure: ConformanceFailure, shown: tuple[Exchange, ...]) -> None:
+    def fail(self, rule: Rule, failure: ConformanceFailure, shown: tuple[Exchange, ...]) -> str:
+        """Counts the failure; returns its reason as the finding keeps it (cut to a bound)."""
         failure.for_rule(rule.name)
         exchanges = failure.exchanges or shown
-        self.outcomes.failed(
-            rule.name,
-            Finding(
-                rule=rule.name,
-                title=failure.kind_title,
-                reason=failure.reason,
-                detail=failure.detail,
-                judged=judged_of(exchanges),
-            ),
+        finding = Finding(
+            rule=rule.name,
+            title=failure.kind_title,
+            reason=failure.reason,
+            detail=failure.detail,
+            judged=judged_of(exchanges),
         )
+        self.outcomes.failed(rule.name, finding)
+        return finding.reason
 
     def record_taint(self, rule: Rule) -> str | None:
         """Note which other rules this scenario's exchanges failed; the words for it, if any."""
@@ -175,21 +175,17 @@ class _Run:
             try:
                 rule.run_scenario(self.ctx)
             except ConformanceFailure as failure:
-                self.fail(rule, failure, tuple(self.recent))
+                reason = self.fail(rule, failure, tuple(self.recent))
                 self.record_taint(rule)
-                self.emit(
-                    RuleChecked(stage=SCENARIOS, name=rule.name, ok=False, reason=failure.reason)
-                )
+                self.emit(RuleChecked(stage=SCENARIOS, name=rule.name, ok=False, reason=reason))
                 continue
             except Unreachable:
                 raise
             except Exception as exc:  # the server's answer broke the scenario's reading
                 failure = ConformanceFailure(f"could not complete: {exc!r}")
-                self.fail(rule, failure, tuple(self.recent))
+                reason = self.fail(rule, failure, tuple(self.recent))
                 self.record_taint(rule)
-                self.emit(
-                    RuleChecked(stage=SCENARIOS, name=rule.name, ok=False, reason=failure.reason)
-                )
+                self.emit(RuleChecked(stage=SCENARIOS, name=rule.name, ok=False, reason=reason))
                 continue
             self.outcomes.passed(rule.name)
             # A scenario whose own checks held is still not green when its answers broke

@@ -146,3 +146,21 @@ def test_a_report_that_cannot_be_written_is_bad_usage_and_every_other_is_written
     assert error.get("type") == "bad usage"
     assert f"cannot write {tmp_path / 'afile' / 'r.md'}" in (error.get("message") or "")
     assert "Could not judge the server (bad usage)" in (tmp_path / "r.html").read_text()
+
+
+def test_a_server_that_fails_each_time_for_a_new_long_reason_keeps_every_report_small(
+    tmp_path: Path,
+) -> None:
+    # Each 422 has a MiB-long `detail` that is no string: a new reason each time.
+    with hostile("long") as base_url:
+        done = check(base_url, tmp_path, "j.xml", "r.md", "r.html")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output[:2000]
+    # GitHub refuses a step summary over 1 MiB; the rest stay far from the answers' size.
+    sizes = {name: (tmp_path / name).stat().st_size for name in ("j.xml", "r.md", "r.html")}
+    assert max(sizes.values()) < 1 << 20, sizes
+    assert len(output) < 1 << 20, len(output)
+    markdown = (tmp_path / "r.md").read_text()
+    assert "more distinct failures of this rule" in markdown  # what is left out is said
+    assert "detail is ['AAAA" in markdown
+    assert "characters)`" in markdown  # the reason was cut, saying so

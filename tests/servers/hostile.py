@@ -15,6 +15,7 @@ server may do to the kit:
 * ``deep``: a 200 of JSON nested 100 000 deep; ``latin1``: a 200 that is not UTF-8;
 * ``control``: a 200 of control characters and Markdown (:data:`CONTROL`);
 * ``limited``: a 429 in the contract's shape that says to come back in an hour;
+* ``long``: a 422 whose ``detail`` is no string but a list of a MiB, new each time;
 * ``markup``: a 200 whose reason phrase, content type and JSON (keys and values) hold
   terminal escapes, HTML, Markdown and mentions (:data:`MARKUP`), a new key each time.
 """
@@ -53,7 +54,7 @@ NOT_FOUND = b'{"code":"not_found","message":"Not found."}'
 LIMITED = b'{"code":"rate_limit_exceeded","message":"Too many requests."}'
 MODES = (
     "endless", "chunked", "huge_length", "drip", "head_drip", "gzip_bomb", "double_gzip",
-    "silent", "reset", "garbage", "deep", "latin1", "control", "limited", "markup",
+    "silent", "reset", "garbage", "deep", "latin1", "control", "limited", "markup", "long",
 )  # fmt: skip
 
 
@@ -140,6 +141,10 @@ class Hostile:
             writer.write(head(200, *fields) + self.bomb)
         elif mode == "markup":
             await self.markup(writer)
+        elif mode == "long":
+            long = b'{"code":"validation_error","message":"no","detail":["%s", %d]}'
+            body = long % (b"A" * (1 << 20), self.seen)
+            writer.write(head(422, b"content-length: %d" % len(body)) + body)
         else:
             bodies = {"deep": b"[" * 100000 + b"]" * 100000, "control": CONTROL}
             body = bodies.get(mode, b'{"meta": "\xff\xfe"}')
