@@ -12,7 +12,8 @@ from usagekit.conformance.exchange import Exchange, KeyRole
 from usagekit.conformance.outcomes import MAX_FINDINGS, Finding, Judged, Outcomes, Summary
 from usagekit.conformance.reporting.files import report_for
 from usagekit.conformance.reporting.junit import render_junit
-from usagekit.conformance.reporting.markdown import render_html, render_markdown
+from usagekit.conformance.reporting.markdown import render_markdown
+from usagekit.conformance.reporting.page import render_html
 from usagekit.conformance.reporting.terminal import TerminalHandler, render_summary
 
 

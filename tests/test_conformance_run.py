@@ -31,7 +31,8 @@ from servers.running import serving
 from usagekit.cli.check import check
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.recording import TIMEOUTS, _reason
-from usagekit.conformance.reporting.markdown import render_html, render_markdown
+from usagekit.conformance.reporting.markdown import render_markdown
+from usagekit.conformance.reporting.page import render_html
 from usagekit.conformance.runner import run
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.instants import US

@@ -16,7 +16,8 @@ from usagekit.cli.main import main
 from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.provenance import provenance
 from usagekit.conformance.reporting.junit import render_junit
-from usagekit.conformance.reporting.markdown import render_html, render_markdown
+from usagekit.conformance.reporting.markdown import render_markdown
+from usagekit.conformance.reporting.page import render_html
 
 ROOT = Path(__file__).parents[1]
 CONTRACT = (ROOT / "openapi.yaml").read_bytes()

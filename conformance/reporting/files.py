@@ -17,7 +17,8 @@ from usagekit.conformance.coverage import empty_coverage
 from usagekit.conformance.events import Event, RunFinished, RunStarted
 from usagekit.conformance.outcomes import Summary
 from usagekit.conformance.reporting.junit import render_junit
-from usagekit.conformance.reporting.markdown import render_html, render_markdown
+from usagekit.conformance.reporting.markdown import render_markdown
+from usagekit.conformance.reporting.page import render_html
 
 __all__ = [
     "FileReport",

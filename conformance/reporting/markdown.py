@@ -1,4 +1,4 @@
-"""The report as Markdown (and the same content as HTML), for humans and CI summaries.
+"""The report as Markdown, for humans and CI summaries (:mod:`.page` the same as HTML).
 
 It opens with what is wrong -- the failures, grouped by rule, each with the
 requests that show it and the answers that were judged -- and only then the
@@ -7,11 +7,11 @@ table of every rule.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 
 from usagekit.conformance.outcomes import (
+    Finding,
     Judged,
     RuleResult,
     Summary,
@@ -20,21 +20,26 @@ from usagekit.conformance.outcomes import (
     visible,
 )
 from usagekit.conformance.reporting.coverage import (
-    coverage_html,
     coverage_markdown,
-    uncovered_text,
 )
-from usagekit.conformance.reporting.plain import headline, times
+from usagekit.conformance.reporting.plain import times
 
-__all__ = ["render_html", "render_markdown"]
+__all__ = [
+    "FAILURES_BUDGET",
+    "failed_rules",
+    "heading",
+    "judged_by",
+    "render_markdown",
+    "verdict",
+]
 
-#: The HTML report's policy: its own inline style, and nothing else -- no script, no image,
-#: no form, no frame, no request anywhere.
-_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+#: UTF-8 bytes of the Markdown's failures kept whole, then by their reasons: GitHub takes a
+#: step summary of 1 MiB at most, and the rules' table and coverage follow them.
+FAILURES_BUDGET = 640 << 10
 _MARK = {"passed": "✅", "failed": "❌", "tainted": "❌", "skipped": "⏭", "not exercised": "·"}
 
 
-def _verdict(summary: Summary, code: Callable[[str], str] = lambda text: text) -> str:
+def verdict(summary: Summary, code: Callable[[str], str] = lambda text: text) -> str:
     """The verdict in words, bold in Markdown; ``code`` shows text a server may have
     written (in an error) as code."""
     if summary.error is not None:
@@ -68,14 +73,14 @@ def _code(text: str) -> str:
     )
 
 
-def _heading(summary: Summary) -> str:
+def heading(summary: Summary) -> str:
     return (
         f"Server: {_code(summary.base_url)} — profile `{summary.profile}` — "
         f"{summary.requests} requests in {summary.elapsed:.1f} s"
     )
 
 
-def _judged_by(summary: Summary) -> str:
+def judged_by(summary: Summary) -> str:
     return "Judged by " + ", ".join(f"{k} `{v}`" for k, v in summary.provenance.items())
 
 
@@ -88,35 +93,14 @@ def _status(result: RuleResult) -> str:
     )
 
 
-def _status_html(result: RuleResult) -> str:
-    e = html.escape
-    if result.status != "tainted":
-        return e(result.status_text)
-    links = (f"<a href='#{e(name)}'><code>{e(name)}</code></a>" for name, _ in result.others)
-    return tainted_text(result.tainted, result.sent, links)
-
-
-def _failed(summary: Summary) -> list[RuleResult]:
+def failed_rules(summary: Summary) -> list[RuleResult]:
     return [r for r in summary.results if r.failed]
 
 
 def render_markdown(summary: Summary) -> str:
-    lines = ["# usagekit conformance report", "", _heading(summary), "", _judged_by(summary)]
-    lines += ["", _verdict(summary, _code) + _uncovered(summary), ""]
-    failed = _failed(summary)
-    if failed:
-        lines += ["## Failures", ""]
-    for result in failed:
-        summary_line = f"{result.summary} — failed {result.failed} times"
-        lines += [f"### `{result.name}`", "", summary_line, ""]
-        for finding in result.findings:
-            lines += [f"#### {_code(finding.reason)}{times(finding)}", ""]
-            if finding.detail and finding.detail != finding.reason:
-                lines += _block(finding.detail)
-            for judged in finding.judged:
-                lines += _judged_markdown(judged)
-        if result.more:
-            lines += [f"… and {result.more_text} more distinct failures of this rule.", ""]
+    lines = ["# usagekit conformance report", "", heading(summary), "", judged_by(summary)]
+    lines += ["", verdict(summary, _code) + _uncovered(summary), ""]
+    lines += _failures_markdown(failed_rules(summary))
     if summary.error is not None:
         return visible("\n".join(lines).rstrip() + "\n")
     lines += [
@@ -133,6 +117,62 @@ def render_markdown(summary: Summary) -> str:
     lines += coverage_markdown(summary.coverage)
     lines += _not_judged_markdown(summary)
     return visible("\n".join(lines).rstrip() + "\n")
+
+
+def _failures_markdown(failed: list[RuleResult]) -> list[str]:
+    """Each failed rule, and its findings whole while they fit :data:`FAILURES_BUDGET`;
+    past it, a finding by its reason only, and past that, counted: said, never dropped."""
+    lines, spent, by_reason, left, rules_left = [], 0, 0, 0, set()
+    for result in failed:
+        summary_line = f"{result.summary} — failed {result.failed} times"
+        lines += [f"### `{result.name}`", "", summary_line, ""]
+        for finding in result.findings:
+            heading = [f"#### {_code(finding.reason)}{times(finding)}", ""]
+            whole = [*heading, *_finding_blocks(finding)]
+            for part in (whole, heading):
+                size = len(visible("\n".join(part)).encode()) + 1
+                if spent + size <= FAILURES_BUDGET:
+                    lines, spent = lines + part, spent + size
+                    by_reason += part is heading
+                    break
+            else:
+                left += 1
+                rules_left.add(result.name)
+        if result.more:
+            lines += [f"… and {result.more_text} more distinct failures of this rule.", ""]
+    if by_reason or left:
+        lines += [_shortened(by_reason, left, len(rules_left)), ""]
+    return ["## Failures", "", *lines] if failed else []
+
+
+def _shortened(by_reason: int, left: int, rules: int) -> str:
+    """What the Markdown leaves out to stay a step summary GitHub takes, and where it is."""
+    said = []
+    if by_reason:
+        its = "its" if by_reason == 1 else "their"
+        said.append(f"{_plural(by_reason, 'finding')} {_is(by_reason)} shown by {its} reason only")
+    if left:
+        rules_text = _plural(rules, "rule")
+        said.append(f"{_plural(left, 'more finding')} of {rules_text} {_is(left)} not shown")
+    return (
+        f"**This report is shortened**: {'; '.join(said)}, to stay under GitHub's 1 MiB "
+        "step summary; the HTML report (--report FILE.html) and the JUnit XML show every one."
+    )
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _is(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
+def _finding_blocks(finding: Finding) -> list[str]:
+    lines = _block(finding.detail) if finding.detail and finding.detail != finding.reason else []
+    for judged in finding.judged:
+        lines += _judged_markdown(judged)
+    return lines
 
 
 def _not_judged_markdown(summary: Summary) -> list[str]:
@@ -163,85 +203,3 @@ def _block(text: str, info: str = "") -> list[str]:
 def _ticks(text: str, least: int) -> str:
     """Backticks to open and close ``text`` (at least ``least``), more than any run in it."""
     return "`" * max(least, 1 + max(map(len, re.findall("`+", text)), default=0))
-
-
-def render_html(summary: Summary) -> str:
-    """The report as one HTML page: every text escaped, and a policy that would run no
-    script and load nothing even if some were not."""
-    e = html.escape
-    rows = "\n".join(
-        f"<tr class='{e(r.status.replace(' ', '-'))}'><td><code>{e(r.name)}</code></td>"
-        f"<td>{e(r.source)}</td><td>{r.passed}</td><td>{r.failed}</td>"
-        f"<td>{_status_html(r)}</td></tr>"
-        for r in summary.results
-    )
-    failures = "\n".join(_result_html(r) for r in _failed(summary))
-    verdict = _verdict(summary).replace("**", "")
-    return visible(f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{_POLICY}">
-<title>usagekit conformance report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; }}
-table {{ border-collapse: collapse; }}
-td, th {{ padding: .25rem .75rem; border-bottom: 1px solid #ddd; }}
-tr.failed, tr.tainted {{ background: #fde8e8; }} tr.skipped {{ color: #888; }}
-pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
-</style></head><body>
-<h1>usagekit conformance report</h1>
-<p>{e(_heading(summary).replace("`", ""))}</p>
-<p>{e(_judged_by(summary).replace("`", ""))}</p>
-<p><strong>{e(verdict)}</strong>{_uncovered_html(summary)}</p>
-{"<h2>Failures</h2>" + failures if failures else ""}
-{"" if summary.error is not None else _table_html(rows)}
-{coverage_html(summary.coverage)}
-{_not_judged_html(summary)}
-</body></html>
-""")
-
-
-def _not_judged_html(summary: Summary) -> str:
-    if not summary.not_judged:
-        return ""
-    e = html.escape
-    items = "".join(
-        f"<li>{count}: {e(why)}; the first: <pre class='curl'>{e(example)}</pre></li>"
-        for why, count, example in summary.not_judged
-    )
-    intro = "<p>Exchanges of the endpoint seen but not judged:</p>"
-    return f"<h2>Not judged</h2>{intro}<ul>{items}</ul>"
-
-
-def _uncovered_html(summary: Summary) -> str:
-    if not summary.uncovered:
-        return ""
-    return f" <strong class='uncovered'>{html.escape(uncovered_text(summary.uncovered))}</strong>"
-
-
-def _table_html(rows: str) -> str:
-    return f"""<h2>Rules</h2>
-<table><thead><tr><th>rule</th><th>source</th><th>passed</th><th>failed</th><th>status</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table>"""
-
-
-def _result_html(result: RuleResult) -> str:
-    e = html.escape
-    parts = [
-        f"<section id='{e(result.name)}'><h3><code>{e(result.name)}</code></h3>",
-        f"<p>{e(result.summary)} — failed {result.failed} times</p>",
-    ]
-    for finding in result.findings:
-        parts.append(f"<h4>{e(headline(finding))}</h4>")
-        if finding.detail and finding.detail != finding.reason:
-            parts.append(f"<pre>{e(finding.detail)}</pre>")
-        for judged in finding.judged:
-            parts.append(f"<pre class='curl'>{e(judged.curl)}</pre>")
-            parts.append(f"<p>Answer judged: {e(judged.answer)}</p>")
-            if judged.status is not None and judged.size:
-                parts.append(f"<pre class='body'>{e(judged.body)}</pre>")
-    if result.more:
-        parts.append(f"<p>… and {result.more_text} more distinct failures of this rule.</p>")
-    parts.append("</section>")
-    return "\n".join(parts)
