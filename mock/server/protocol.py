@@ -22,7 +22,8 @@ is its httptools protocol with:
   closed;
 * with ``--workers N``, a new connection that finds this worker busier than a
   sibling goes to the sibling before a byte is read (:mod:`.balance`);
-* malformed HTTP answered ``400 bad_request`` in the contract's shape;
+* malformed HTTP answered ``400 bad_request`` in the contract's shape, and a method
+  the parser does not know as the contract answers any other (:mod:`.methods`);
 * an ``Upgrade:`` the server does not speak (websockets are off) is ignored, as
   RFC 9110 allows: the request is answered as plain HTTP, quietly;
 * an answer's head leaves with its body in one write, and the front door's
@@ -40,8 +41,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from usagekit.mock.bounds import (
@@ -56,6 +59,7 @@ from usagekit.mock.whole import WholeAnswers
 
 from .balance import Balance
 from .heap import IdleRelease
+from .methods import unknown_method
 from .problems import Problem, bad_request, service_unavailable
 
 __all__ = ["MAX_HEAD_BYTES", "RETRY_AFTER_SECONDS", "ContractProtocol"]
@@ -76,6 +80,10 @@ def _too_large() -> Problem:
     return bad_request(
         "The request head is too large.", f"At most {MAX_HEAD_BYTES} bytes are read."
     )
+
+
+def _malformed() -> Problem:
+    return bad_request("The request could not be read.", "Malformed HTTP/1.1.")
 
 
 class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsProtocol):
@@ -102,6 +110,7 @@ class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsPr
         self.passed_on = False
         self._in_head = True
         self._head_bytes = 0
+        self._unknown_method = False  # the parser refused the method: answered once it returns
         # Bytes of the reads since the last head ended, each of which ended inside a head
         # (-1: a head ended in this read; its tail is not counted, so never over-counted).
         self._unended = 0
@@ -149,6 +158,9 @@ class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsPr
             self._arm_deadline()
         super().data_received(data)
         if self._in_head:
+            if self._unknown_method:
+                self._refuse(unknown_method(data) or _malformed())
+                return
             # httptools gives a header to on_header only when it ends, and holds its name
             # and value till then; a read that ends inside a head is counted here instead.
             unended = self._unended
@@ -187,8 +199,10 @@ class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsPr
         # uvicorn calls this for any parser error; a callback's own error says more.
         if self._head_bytes > MAX_HEAD_BYTES:
             self._refuse(_too_large())
+        elif isinstance(sys.exc_info()[1], httptools.HttpParserInvalidMethodError):
+            self._unknown_method = True  # data_received, which holds the bytes, answers it
         else:
-            self._refuse(bad_request("The request could not be read.", "Malformed HTTP/1.1."))
+            self._refuse(_malformed())
 
     def _unsupported_upgrade_warning(self) -> None:
         # Anyone can send Upgrade; the request is answered as plain HTTP, without a log line.

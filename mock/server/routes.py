@@ -24,6 +24,7 @@ __all__ = [
     "header",
     "header_values",
     "is_operation",
+    "names_operation",
     "query_lists",
 ]
 
@@ -44,6 +45,11 @@ _OPERATION = re.compile("^" + "[^/]+".join(re.escape(part) for part in _PARTS) +
 def is_operation(scope: Scope) -> bool:
     """Whether this HTTP request names the operation's path (any method)."""
     return scope["type"] == "http" and _OPERATION.match(scope["path"]) is not None
+
+
+def names_operation(path: str) -> bool:
+    """Whether ``path`` (decoded, as a scope's) is the operation's, for any account."""
+    return _OPERATION.match(path) is not None
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
