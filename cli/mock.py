@@ -20,7 +20,7 @@ from usagekit.mock.server.config import (
 )
 from usagekit.mock.server.run import serve
 
-from .options import ADMIN_TOKEN, INSTANT, MAX_CONNECTIONS, READ_TIMEOUT
+from .options import ADMIN_TOKEN, ALLOWED_HOST, INSTANT, MAX_CONNECTIONS, READ_TIMEOUT
 
 __all__ = ["mock"]
 
@@ -92,6 +92,7 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     metavar="ORIGIN",
     help="Allow this CORS origin (repeatable); default: every origin.",
 )
+@ALLOWED_HOST
 @click.option(
     "--cache-mb",
     "--memo-mb",
@@ -146,6 +147,7 @@ def mock(
     chaos_seed: int | None,
     rate_limit: float | None,
     cors_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
     cache_mb: int,
     watch: bool,
     admin_token: str | None,
@@ -179,6 +181,7 @@ def mock(
             chaos_seed=chaos_seed,
             rate_limit=rate_limit,
             cors_origins=cors_origins,
+            allowed_hosts=allowed_hosts,
             cache_bytes=cache_mb * 2**20,
             watch=watch,
             admin_token=admin_token,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from usagekit.mock.core.instants import parse_instant
+from usagekit.mock.hosts import allowed_names
 
-__all__ = ["ADMIN_TOKEN", "INSTANT", "MAX_CONNECTIONS", "READ_TIMEOUT", "Instant"]
+__all__ = ["ADMIN_TOKEN", "ALLOWED_HOST", "INSTANT", "MAX_CONNECTIONS", "READ_TIMEOUT", "Instant"]
 
 
 class Instant(click.ParamType):
@@ -35,6 +36,29 @@ ADMIN_TOKEN = click.option(
     envvar="USAGEKIT_ADMIN_TOKEN",
     help="Serve /_usagekit/* to any client that sends 'Authorization: Bearer TOKEN' "
     "(default: loopback clients only).",
+)
+
+
+def _allowed_hosts(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    try:
+        return allowed_names(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+#: The names the mock and the proxy answer for besides localhost and IP addresses: a
+#: guard against DNS rebinding (usagekit.mock.hosts).
+ALLOWED_HOST = click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    callback=_allowed_hosts,
+    help="Also answer requests whose Host is NAME (repeatable; *.NAME for the names under "
+    "it, * for any). On a loopback --host only localhost, *.localhost and IP addresses are "
+    "answered otherwise (a guard against DNS rebinding); on any other --host, any name.",
 )
 
 

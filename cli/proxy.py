@@ -32,7 +32,7 @@ from .judging import (
     report_handlers,
     report_option,
 )
-from .options import ADMIN_TOKEN, INSTANT, MAX_CONNECTIONS, READ_TIMEOUT
+from .options import ADMIN_TOKEN, ALLOWED_HOST, INSTANT, MAX_CONNECTIONS, READ_TIMEOUT
 
 __all__ = ["proxy"]
 
@@ -61,6 +61,7 @@ __all__ = ["proxy"]
 @COVERAGE_JSON
 @MIN_COVERAGE
 @ADMIN_TOKEN
+@ALLOWED_HOST
 @click.option(
     "--refresh",
     default=5.0,
@@ -91,6 +92,7 @@ def proxy(
     coverage_json: Path | None,
     min_coverage: tuple[str, ...],
     admin_token: str | None,
+    allowed_hosts: tuple[str, ...],
     refresh: float,
     timeout: float,
     read_timeout: float,
@@ -133,6 +135,7 @@ def proxy(
         read_timeout=read_timeout,
         max_connections=max_connections,
         admin_token=admin_token,
+        allowed_hosts=allowed_hosts,
     )
     click.echo(
         f"usagekit proxy: http://{host}:{port} -> {kit.base_url} "

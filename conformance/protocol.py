@@ -48,6 +48,12 @@ and :mod:`usagekit.mock.bounds`):
   on the per-exchange path.
 * malformed HTTP is answered ``400 bad_request`` in the contract's shape too, not
   uvicorn's plain text.
+* a ``Host`` its rule refuses (a page's name rebound to loopback) is answered ``400
+  bad_request`` in the contract's shape -- its own paths and forwarded ones alike, before
+  the app's ``at_once`` sees it (:class:`~usagekit.mock.whole.WholeAnswers`, the twin's too):
+  the proxy forwards from loopback with the upstream's own ``Host``, so whatever the
+  upstream serves to this machine (a mock's journal, a host only it reaches) would be
+  a rebinding page's to read through it.
 * a **stall deadline** (:class:`~usagekit.mock.bounds.StallDeadline`): a client that
   stops reading its answer -- a large body, pipelined requests, an endless stream --
   gets ``request_timeout`` seconds to take more once the transport's buffer is full,
@@ -75,6 +81,7 @@ from usagekit.mock.bounds import (
     closing_answer,
     refuse,
 )
+from usagekit.mock.hosts import HostRule
 from usagekit.mock.whole import AT_ONCE_PER_READ, WHOLE, Whole, WholeAnswers
 
 from .admin import error_body
@@ -124,11 +131,13 @@ class ProxyProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsProto
         *args: Any,
         request_timeout: float = 5.0,
         max_connections: int = 1000,
+        hosts: HostRule | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
         self.max_connections = max_connections
+        self.hosts = hosts
         self._in_head = True
         # Bytes of the reads since the last head ended, each of which ended inside a head
         # (-1: a head ended in this read), as the twin counts them; and the bytes of the

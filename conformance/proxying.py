@@ -27,6 +27,7 @@ import uvicorn
 
 from usagekit.mock.bounds import enough_descriptors
 from usagekit.mock.core.dataset import Dataset
+from usagekit.mock.hosts import HostRule
 from usagekit.mock.wire import serving_collector
 
 from .config import KitConfig
@@ -59,6 +60,9 @@ class ProxyConfig:
     max_connections: int = 1000
     #: Lets any client that sends it as a bearer token read /_usagekit/* (else loopback only).
     admin_token: str | None = None
+    #: ``--allowed-host`` (:func:`usagekit.mock.hosts.allowed_names`'): names answered besides
+    #: localhost and IP addresses; empty: those only on a loopback ``host``, any elsewhere.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 class ViolationLog:
@@ -139,6 +143,8 @@ def serve_proxy(
             ProxyProtocol,
             request_timeout=config.read_timeout,
             max_connections=config.max_connections,
+            # Every path, forwarded or its own: against DNS rebinding (usagekit.mock.hosts).
+            hosts=HostRule.of(config.host, config.allowed_hosts),
         ),
         log_level="warning",
         access_log=False,  # URLs may carry what users would not want in CI logs

@@ -12,6 +12,10 @@ answer, HEAD, 1xx/204/304, an access log, a header a regular expression
 refuses, a ``send`` some middleware wrapped -- it declines, and the caller
 sends through ASGI.
 
+Each request meets the server's ``Host`` rule here first (:mod:`.hosts`, against
+DNS rebinding): one its rule refuses is answered ``400`` by :func:`.hosts.refused`,
+and neither the app nor its ``at_once`` sees it.
+
 Neither server may import the other (ARCHITECTURE.md); this module is theirs
 alike, beside :mod:`.wire` (which the standard library alone serves).
 """
@@ -28,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
+from .hosts import HostRule, refused
 from .wire import OneWriteAnswers
 
 __all__ = [
@@ -68,9 +73,15 @@ class WholeAnswers(OneWriteAnswers):
     request's answer is written through a :class:`~.wire.OneWrite`, a whole answer can be
     written at once through the scope's :data:`WHOLE` extension, and an app with an
     ``at_once`` is offered each new request before its task is made (at most
-    :data:`AT_ONCE_PER_READ` a read)."""
+    :data:`AT_ONCE_PER_READ` a read) -- unless its ``Host`` is one :attr:`hosts` refuses
+    (DNS rebinding, :mod:`.hosts`): then :func:`~.hosts.refused` answers it, on every
+    path, before the app or its ``at_once`` sees it."""
 
     _at_once = AT_ONCE_PER_READ
+    #: The names the server answers for; ``None``: any (set by the protocol).
+    hosts: HostRule | None = None
+    #: What a refused ``Host``'s answer carries besides (the CORS of the other refusals).
+    host_refusal_headers: tuple[tuple[bytes, bytes], ...] = ()
 
     def data_received(self, data: bytes) -> None:
         self._at_once = AT_ONCE_PER_READ
@@ -80,6 +91,16 @@ class WholeAnswers(OneWriteAnswers):
         # uvicorn's one place that makes a request's task: an app that takes the request
         # at once (the mock's front door, the proxy's forwarding) saves the task, the
         # coroutines of its layers and the ASGI messages a repeat costs.
+        hosts = self.hosts
+        if hosts is not None:
+            # Here, not in a mixin's frame of its own (2% of a repeat's instructions). The
+            # first Host only: the one a browser sends (a page cannot add another), and the
+            # one starlette reads; clients send it first, so the loop is short.
+            for name, value in cycle.scope["headers"]:
+                if name == b"host":
+                    if value not in hosts.kept and not hosts.allows(value):
+                        app = refused(value, self.host_refusal_headers)
+                    break
         at_once = getattr(app, "at_once", None)
         if at_once is not None and self._at_once and at_once(cycle, self._task):
             self._at_once -= 1

@@ -24,8 +24,11 @@ pytestmark = pytest.mark.slow
 NOW = parse_instant("2026-07-01T00:00:00Z")
 READY = "body[data-state=ready]"
 #: A name for the loopback address that is not "localhost": Swagger UI treats a
-#: spec served from such a host as public (its validator badge).
+#: spec served from such a host as public (its validator badge). The mock answers it
+#: as ``--allowed-host`` (a user's /etc/hosts name).
 HOST = "mock.test"
+#: Another such name, not allowed: a page's own name rebound to 127.0.0.1.
+REBOUND = "rebound.test"
 #: What the test adds to the /demo page: an inline script and an inline handler.
 INJECTED = (
     '<script>document.body.dataset.injected = "ran";</script>'
@@ -36,13 +39,13 @@ INJECTED = (
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
-    with uvicorn_server(dataset_factory=None, size=5_000, now=NOW) as url:
+    with uvicorn_server(dataset_factory=None, size=5_000, now=NOW, allowed_hosts=(HOST,)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    yield from launch(f"--host-resolver-rules=MAP {HOST} 127.0.0.1")
+    yield from launch(f"--host-resolver-rules=MAP {HOST} 127.0.0.1, MAP {REBOUND} 127.0.0.1")
 
 
 @pytest.fixture
@@ -98,6 +101,17 @@ def test_swagger_ui_under_a_host_name_loads_nothing_from_outside(page: Page, bas
     expect(status).to_have_text("200")
     assert console.take() == []
     assert {_origin(url) for url in asked if not url.startswith("data:")} == {named}
+
+
+def test_a_page_whose_name_rebinds_to_loopback_reads_nothing(page: Page, base: str):
+    # Same-origin with the mock, so CORS cannot stop it: the Host allow-list does.
+    rebound = base.replace("127.0.0.1", REBOUND)
+    for path in ("/_usagekit/requests", "/demo/config.json", "/"):
+        answer = page.goto(f"{rebound}{path}")
+        assert answer is not None
+        assert answer.status == 400, path
+        assert answer.json()["code"] == "bad_request"
+        assert "sk-" not in answer.text()
 
 
 def test_landing_page_copy_button_works_under_the_policy(page: Page, base: str):

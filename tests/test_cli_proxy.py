@@ -299,7 +299,7 @@ def test_sigterm_ends_a_stream_in_flight_and_the_reports_are_written(tmp_path: P
         judged = httpx.get(f"{base}{USAGE.format('me')}", headers={"X-API-Key": PARENT_KEY})
         port = int(base.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as stream:
-            stream.sendall(b"GET /v1/events HTTP/1.1\r\nhost: p\r\n\r\n")
+            stream.sendall(b"GET /v1/events HTTP/1.1\r\nhost: localhost\r\n\r\n")
             assert stream.recv(65536).startswith(b"HTTP/1.1 200")
             process.send_signal(signal.SIGTERM)
             try:

@@ -24,6 +24,7 @@ FORBIDDEN = {
     # Wire helpers both the server and the proxy use: the standard library only.
     "usagekit.mock.wire": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
     "usagekit.mock.bounds": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
+    "usagekit.mock.hosts": WEB | CLI | TOOLS | {"numpy", "yaml", "usagekit"},
     # The whole-answer hook both servers' protocols install: uvicorn and the wire only.
     "usagekit.mock.whole": (WEB - {"uvicorn"})
     | CLI

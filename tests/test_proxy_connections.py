@@ -114,7 +114,7 @@ def until(condition: Callable[[], bool], seconds: float) -> bool:
 
 
 def get(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    return f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
 
 
 # -- the connection cap -----------------------------------------------------------------

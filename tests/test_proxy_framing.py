@@ -149,7 +149,9 @@ def test_another_paths_answer_cut_short_reaches_the_client_cut_short() -> None:
 
             def ask() -> tuple[bytes, httpx.Response]:
                 with socket.create_connection(("127.0.0.1", proxy_port), timeout=10) as sock:
-                    sock.sendall(b"GET /v1/other?cut=streamed-cut HTTP/1.1\r\nhost: p\r\n\r\n")
+                    sock.sendall(
+                        b"GET /v1/other?cut=streamed-cut HTTP/1.1\r\nhost: localhost\r\n\r\n"
+                    )
                     raw = b""
                     while chunk := sock.recv(65536):
                         raw += chunk
@@ -198,7 +200,7 @@ def test_a_client_that_leaves_a_stream_ends_the_upstreams_connection() -> None:
 
             def leave() -> float:
                 with socket.create_connection(("127.0.0.1", proxy_port), timeout=10) as sock:
-                    sock.sendall(b"GET /v1/events HTTP/1.1\r\nhost: p\r\n\r\n")
+                    sock.sendall(b"GET /v1/events HTTP/1.1\r\nhost: localhost\r\n\r\n")
                     assert sock.recv(65536).startswith(b"HTTP/1.1 200")
                 return time.monotonic()
 

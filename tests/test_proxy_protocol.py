@@ -110,7 +110,7 @@ def test_every_answer_arrives_whole_on_a_kept_alive_connection(method: str, path
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         heads = []
         for _ in range(2):  # the second answer proves the first one completed
-            writer.write(f"{method} {path} HTTP/1.1\r\nhost: x\r\n\r\n".encode())
+            writer.write(f"{method} {path} HTTP/1.1\r\nhost: localhost\r\n\r\n".encode())
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             if method == "GET" and path == "/200":
                 assert await asyncio.wait_for(reader.readexactly(5), 5) == b"hello"
@@ -148,7 +148,11 @@ def test_a_whole_answer_is_written_as_uvicorns_send_writes_it(
     (the second request proves the cycle completed; HEAD and 204 are declined, sent by ASGI)."""
     connection = b"connection: close\r\n" if close else b""
     requests = {
-        query: [f"{method} {path}?{query} HTTP/1.1\r\nhost: x\r\n".encode() + connection + b"\r\n"]
+        query: [
+            f"{method} {path}?{query} HTTP/1.1\r\nhost: localhost\r\n".encode()
+            + connection
+            + b"\r\n"
+        ]
         * 2
         for query in ("plain=v", "whole=v")
     }
@@ -165,7 +169,7 @@ def test_a_whole_answer_is_written_as_uvicorns_send_writes_it(
 def test_a_header_uvicorn_refuses_is_declined_and_refused_by_uvicorn() -> None:
     with _serving() as port:
         received = asyncio.run(
-            _exchange(port, [b"GET /200?whole=a%01b HTTP/1.1\r\nhost: x\r\n\r\n"])
+            _exchange(port, [b"GET /200?whole=a%01b HTTP/1.1\r\nhost: localhost\r\n\r\n"])
         )
     assert received == b""  # uvicorn's send raised on the value: the connection is closed
     assert _WRITTEN[-1] is False
@@ -205,7 +209,7 @@ def test_a_kept_alive_connection_is_closed_once_idle_as_long_as_uvicorn_lets_it_
     keep_alive = 0.4
 
     async def ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"GET /200 HTTP/1.1\r\nhost: x\r\n\r\n")
+        writer.write(b"GET /200 HTTP/1.1\r\nhost: localhost\r\n\r\n")
         await asyncio.wait_for(reader.readuntil(b"hello"), 5)
 
     async def go(port: int) -> tuple[float, float]:

@@ -72,7 +72,7 @@ def serving(tasks: list[str], **config: Any) -> Iterator[int]:
 
 
 def get(path: str, key: str | None = PARENT_KEY, extra: str = "") -> bytes:
-    head = f"GET {path} HTTP/1.1\r\nHost: t\r\n{extra}"
+    head = f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}"
     return (head + (f"X-API-Key: {key}\r\n" if key else "") + "\r\n").encode()
 
 

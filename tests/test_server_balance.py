@@ -215,7 +215,7 @@ def test_two_workers_share_a_burst_of_connections_and_answer_each(tmp_path) -> N
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE, settings.to_env()], env={**os.environ, "PYTHONPATH": path}
     )
-    request = f"GET {ME}?tz=UTC HTTP/1.1\r\nHost: mock\r\nX-API-Key: {DEMO_API_KEY}\r\n\r\n"
+    request = f"GET {ME}?tz=UTC HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {DEMO_API_KEY}\r\n\r\n"
     try:
         wait_healthy(f"http://127.0.0.1:{port}", process)
         clients = []

@@ -46,7 +46,7 @@ def _refusals(base: str) -> dict[str, str]:
     too_large = _answer(_connect(base), _get("X-Filler: " + "a" * 70_000 + "\r\n"))
     held = _connect(base)  # the one connection --max-connections 1 allows
     try:
-        held.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        held.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
         held.recv(65536)
         over = _answer(_connect(base))  # refused before a byte is read
     finally:

@@ -29,7 +29,9 @@ def _hang_up_delayed(base: str, prefer: bytes) -> None:
     """``SLOTS`` requests asking for the delay, each closed once sent."""
     address = urlsplit(base)
     request = (
-        f"GET {ME} HTTP/1.1\r\nHost: x\r\nX-API-Key: {PARENT_KEY}\r\n".encode() + prefer + b"\r\n"
+        f"GET {ME} HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {PARENT_KEY}\r\n".encode()
+        + prefer
+        + b"\r\n"
     )
     sockets = [socket.create_connection((address.hostname, address.port)) for _ in range(SLOTS)]
     for sock in sockets:

@@ -58,9 +58,11 @@ def test_an_answer_without_body_leaves_on_completion_or_close() -> None:
 def test_keep_alive_answers_head_and_body_together_also_pipelined(server) -> None:
     """Over the socket: a pipelined burst, a HEAD (405, a head only) and a 401 in between;
     every answer whole, in order, its head and body in one segment on loopback."""
-    request = f"GET {ME}?granularity=day HTTP/1.1\r\nHost: t\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
-    other = f"HEAD {ME} HTTP/1.1\r\nHost: t\r\n\r\n"
-    missing = f"GET {ME} HTTP/1.1\r\nHost: t\r\n\r\n"
+    request = (
+        f"GET {ME}?granularity=day HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
+    )
+    other = f"HEAD {ME} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    missing = f"GET {ME} HTTP/1.1\r\nHost: localhost\r\n\r\n"
     with connect(server) as sock:
         sock.sendall(request.encode())
         first = sock.recv(1 << 20)
@@ -89,7 +91,7 @@ def test_the_front_doors_answers_in_one_write_are_the_bytes_asgi_sends() -> None
     request = (
         f"GET {ME}?granularity=hour&group_by=agent&tz=Europe/Vienna&start=2024-10-26T00:00:00"
         "&end=2024-10-28T00:00:00 HTTP/1.1\r\n"
-        f"Host: t\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
+        f"Host: localhost\r\nX-API-Key: {PARENT_KEY}\r\n\r\n"
     ).encode()
     answers = []
     for access_log in (False, True):

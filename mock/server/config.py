@@ -21,6 +21,7 @@ from typing import Any
 from usagekit.mock.core import instants
 from usagekit.mock.core.errors import UsagekitError
 from usagekit.mock.core.instants import US
+from usagekit.mock.hosts import allowed_names
 
 __all__ = [
     "CONFIG_ENV",
@@ -82,6 +83,9 @@ class ServerConfig:
     rate_limit: float | None = None
     #: Allowed CORS origins; empty allows every origin (``*``).
     cors_origins: tuple[str, ...] = ()
+    #: ``--allowed-host``: names answered besides localhost and IP addresses (``*.x``, ``*``);
+    #: empty: those only on a loopback ``host``, any elsewhere (:mod:`usagekit.mock.hosts`).
+    allowed_hosts: tuple[str, ...] = ()
     #: Bytes the server may keep of answers and resolved requests (``--cache-mb``),
     #: over all workers.
     cache_bytes: int = DEFAULT_CACHE_BYTES
@@ -132,6 +136,10 @@ class ServerConfig:
             raise ConfigError("--data and --seed/--size exclude each other")
         if self.watch and self.data_dir is None:
             raise ConfigError("--watch needs --data DIR")
+        try:
+            object.__setattr__(self, "allowed_hosts", allowed_names(self.allowed_hosts))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     @property
     def forwarded_inside(self) -> bool:
@@ -160,6 +168,7 @@ class ServerConfig:
         if raw.get("latency_ms") is not None:
             raw["latency_ms"] = tuple(raw["latency_ms"])
         raw["cors_origins"] = tuple(raw.get("cors_origins", ()))
+        raw["allowed_hosts"] = tuple(raw.get("allowed_hosts", ()))
         return cls(**raw)
 
 

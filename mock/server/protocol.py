@@ -24,6 +24,9 @@ is its httptools protocol with:
   sibling goes to the sibling before a byte is read (:mod:`.balance`);
 * malformed HTTP answered ``400 bad_request`` in the contract's shape, and a method
   the parser does not know as the contract answers any other (:mod:`.methods`);
+* a ``Host`` its rule refuses (a page's name rebound to loopback) answered ``400
+  bad_request`` in the contract's shape, on every path, before the app or its front
+  door sees the request (:class:`~usagekit.mock.whole.WholeAnswers`, the proxy's too);
 * an ``Upgrade:`` the server does not speak (websockets are off) is ignored, as
   RFC 9110 allows: the request is answered as plain HTTP, quietly;
 * an answer's head leaves with its body in one write, and the front door's
@@ -55,6 +58,7 @@ from usagekit.mock.bounds import (
     closing_answer,
     refuse,
 )
+from usagekit.mock.hosts import HostRule
 from usagekit.mock.whole import WholeAnswers
 
 from .balance import Balance
@@ -97,11 +101,14 @@ class ContractProtocol(RequestDeadline, StallDeadline, WholeAnswers, HttpToolsPr
         idle: IdleRelease | None = None,
         balance: Balance | None = None,
         refusal_headers: tuple[tuple[str, str], ...] = (),
+        hosts: HostRule | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         #: Added to every answer written here, below the app (the CORS layer's ``*``).
         self.refusal_headers = refusal_headers
+        self.hosts = hosts
+        self.host_refusal_headers = tuple((k.encode(), v.encode()) for k, v in refusal_headers)
         self.request_timeout = request_timeout
         self.max_connections = max_connections
         self.idle = idle

@@ -40,6 +40,7 @@ from usagekit.mock.bounds import enough_descriptors
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.datasets.cache import Entry
 from usagekit.mock.datasets.later import Later
+from usagekit.mock.hosts import HostRule
 from usagekit.mock.wire import serving_collector
 
 from .balance import Balance
@@ -176,6 +177,8 @@ def uvicorn_options(config: ServerConfig, balance: Balance | None = None) -> dic
             # The CORS layer's "*" (never an origin: none is read there), so that a browser
             # reads a refusal below the app -- the connection cap's 503 -- as any other.
             refusal_headers=() if config.cors_origins else (("access-control-allow-origin", "*"),),
+            # The names it answers for: against DNS rebinding (usagekit.mock.hosts).
+            hosts=HostRule.of(config.host, config.allowed_hosts),
         ),
         # No websockets: an Upgrade is answered as plain HTTP, in the contract's shape.
         "ws": "none",
