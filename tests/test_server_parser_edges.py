@@ -12,10 +12,17 @@ over raw sockets, as a client writes them.
   not name it is 404, whatever the method: so they are answered, in the contract's shape,
   as a method the parser knows (``PROPFIND``) is. The connection is closed after, as after
   any request the parser could not read.
+* ``account_id`` is any non-empty string (``openapi.yaml``; the published page says
+  ``string``), and a dataset's ids may hold a ``/``: a client sends it as ``%2F``, which
+  names one path segment (RFC 3986, 2.2). Routing read the decoded path, where it is a
+  separator: 404. The path is now matched with ``%2F`` (and ``%25``) kept escaped and the
+  id decoded from the segment, so such an account is read, and ``usagekit check`` passes.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +122,97 @@ def test_an_unknown_method_on_a_kept_connection_is_answered_as_itself(mock: str)
 def test_a_request_line_that_is_not_http_is_still_400(mock: str) -> None:
     status, _, body = raw_request(mock, b"F@O / HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert (status, body["code"]) == (400, "bad_request")
+
+
+SLASHED = [
+    {"id": "org/main", "parent_id": None, "name": "Org", "api_keys": ["sk-slash"],
+     "agents": [{"id": "agent-a", "name": "A"}]},
+    {"id": "org/main/team 100%", "parent_id": "org/main", "name": "Team", "api_keys": ["sk-team"],
+     "agents": []},
+    {"id": "org%2Fmain", "parent_id": None, "name": "Lookalike", "api_keys": ["sk-look"],
+     "agents": []},
+]  # fmt: skip
+
+
+def _conversation(n: int, account: str) -> str:
+    return json.dumps(
+        {"conversation_id": f"c{n}", "account_id": account, "agent_id": None, "type": "web",
+         "direction": "inbound", "status": "completed",
+         "start_timestamp": f"2024-03-0{n}T12:00:00Z", "duration_seconds": 10 * n}
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def slashed_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("slashed")
+    (data / "accounts.json").write_text(json.dumps(SLASHED), encoding="utf-8")
+    lines = [_conversation(n + 1, a["id"]) for n, a in enumerate(SLASHED)]
+    (data / "conversations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return data
+
+
+@pytest.fixture(scope="module")
+def slashed(slashed_data: Path) -> Iterator[str]:
+    port = free_port()
+    command = [
+        USAGEKIT,
+        "mock",
+        "--port",
+        str(port),
+        "--data",
+        str(slashed_data),
+        "--now",
+        NOW_TEXT,
+    ]
+    with running([*command, "--no-access-log"], port, path="/healthz", timeout=30) as base:
+        yield base
+
+
+def _usage(base: str, account: str, key: str) -> tuple[int, dict[str, str], dict[str, object]]:
+    target = f"/v1/accounts/{account}/analytics/usage?start=2024-03-01T00:00:00Z"
+    return raw_request(base, head("GET", target, f"X-API-Key: {key}"))
+
+
+@pytest.mark.parametrize(
+    ("written", "key", "account"),
+    [
+        ("org%2Fmain", "sk-slash", "org/main"),
+        ("org%2fmain", "sk-slash", "org/main"),
+        ("org%2Fmain%2Fteam%20100%25", "sk-slash", "org/main/team 100%"),
+        ("org%2Fmain%2Fteam%20100%25", "sk-team", "org/main/team 100%"),
+        ("org%252Fmain", "sk-look", "org%2Fmain"),  # a literal %2F is not a slash
+    ],
+)
+def test_an_id_holding_a_slash_is_read_from_its_escaped_segment(
+    slashed: str, written: str, key: str, account: str
+) -> None:
+    status, _, body = _usage(slashed, written, key)
+    assert status == 200, body
+    assert body["meta"]["account_id"] == account  # type: ignore[index]
+
+
+def test_a_slash_in_an_id_is_still_tenancy_checked(slashed: str) -> None:
+    status, _, body = _usage(slashed, "org%2Fmain", "sk-look")
+    assert (status, body["code"]) == (403, "forbidden")
+    assert body["message"] == "This API key may not read account org/main."
+    status, _, body = _usage(slashed, "org%252Fmain", "sk-slash")
+    assert (status, body["code"]) == (403, "forbidden")
+
+
+def test_an_unescaped_slash_is_a_path_separator(slashed: str) -> None:
+    status, _, body = _usage(slashed, "org/main", "sk-slash")
+    assert (status, body["code"]) == (404, "not_found")
+
+
+def test_the_kit_passes_the_mock_on_ids_holding_a_slash(slashed: str, slashed_data: Path) -> None:
+    check = subprocess.run(
+        [USAGEKIT, "check", "--base-url", slashed, "--api-key", "sk-slash",
+         "--account-id", "org/main", "--subaccount-id", "org/main/team 100%",
+         "--subaccount-key", "sk-team", "--foreign-account-id", "org%2Fmain",
+         "--data", str(slashed_data),
+         "--now", NOW_TEXT, "--max-examples", "0", "--check", "tenancy_follows_the_dataset",
+         "--check", "parent_reads_subaccount", "--check", "subaccount_reads_itself",
+         "--check", "foreign_account_forbidden", "--check", "me_is_the_keys_account"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr

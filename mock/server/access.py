@@ -27,7 +27,7 @@ from connexion.lifecycle import ConnexionRequest
 from usagekit.mock.core.dataset import Dataset
 
 from .problems import forbidden, unauthorized
-from .routes import api_key
+from .routes import account_named, api_key
 
 __all__ = ["ME", "ApiKeySecurity", "Grant", "KeyIndex", "digest"]
 
@@ -110,7 +110,7 @@ class ApiKeySecurity:
             grant = keys.grant(sent)
             if grant is None:
                 raise unauthorized(f"The {header} is not a valid key.")
-            requested = request.scope.get("path_params", {}).get("account_id", "")
+            requested = account_named(request.scope.get("path_params", {}).get("account_id", ""))
             account_id = grant.resolve(requested)
             if account_id is None:
                 raise forbidden(requested)

@@ -33,6 +33,7 @@ from usagekit.mock.spec import OPERATION_PATH
 
 from .access import KeyIndex
 from .config import Clock
+from .routes import account_named
 from .validation import NULL, NULLABLE, Resolved
 
 __all__ = ["DirectResolver", "query_parameters"]
@@ -85,7 +86,7 @@ class DirectResolver:
         grant = self.keys.grant(key, key_digest)
         if grant is None:
             return None
-        account_id = grant.resolve(scope["path"][len(_PREFIX) : -len(_SUFFIX)])
+        account_id = grant.resolve(account_named(scope["path"][len(_PREFIX) : -len(_SUFFIX)]))
         if account_id is None:
             return None
         text: dict[str, Any] = {}

@@ -16,13 +16,12 @@ after any empty lines, or the end of a head) whose method the parser refuses.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
 
 import httptools
 
 from .logs import escape
 from .problems import Problem, method_not_allowed, not_found
-from .routes import names_operation
+from .routes import names_operation, path_of
 
 __all__ = ["unknown_method"]
 
@@ -46,7 +45,7 @@ def unknown_method(data: bytes) -> Problem | None:
             httptools.HttpRequestParser(_Ignored()).feed_data(line.group(1) + b" / HTTP/1.1\r\n")
         except httptools.HttpParserInvalidMethodError:
             method = line.group(1).decode("ascii")
-            path = unquote(line.group(2).decode("ascii"), errors="replace")
+            path = path_of(line.group(2).decode("ascii"))
             if names_operation(path):
                 return method_not_allowed(method)
             return not_found(escape(path))

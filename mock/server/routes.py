@@ -9,7 +9,7 @@ query string straight from the scope.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from starlette.types import Scope
 
@@ -20,11 +20,14 @@ __all__ = [
     "API_KEY_HEADER",
     "KEY_DIGEST",
     "SENT",
+    "account_named",
     "api_key",
     "header",
     "header_values",
     "is_operation",
+    "keep_escaped",
     "names_operation",
+    "path_of",
     "query_lists",
 ]
 
@@ -40,6 +43,31 @@ SENT = "usagekit.sent"
 # "/v1/accounts/{account_id}/analytics/usage" -> ^/v1/accounts/[^/]+/analytics/usage$
 _PARTS = re.split(r"\{[^}]+\}", OPERATION_PATH)
 _OPERATION = re.compile("^" + "[^/]+".join(re.escape(part) for part in _PARTS) + "$")
+
+
+# What a path keeps escaped: a slash that is data, and the percent sign that says so.
+_KEPT = re.compile(r"(%2[fF5])")
+
+
+def keep_escaped(scope: Scope) -> None:
+    """Reads the path again from ``raw_path`` when it holds ``%2F`` or ``%25``: every
+    escape decoded but those, so that an escaped slash stays inside its segment (RFC 3986,
+    2.2) and a ``%`` in the path always starts an escape. ASGI servers decode the whole
+    path, where ``org%2Fmain`` is two segments and ``org%252Fmain`` the same text."""
+    raw = scope.get("raw_path")
+    if raw and raw.find(b"%2") >= 0:
+        scope["path"] = path_of(raw.decode("latin-1"))
+
+
+def path_of(raw: str) -> str:
+    """A raw path decoded as :func:`keep_escaped` reads it."""
+    parts = _KEPT.split(raw)
+    return "".join(part.upper() if i % 2 else unquote(part) for i, part in enumerate(parts))
+
+
+def account_named(segment: str) -> str:
+    """The ``account_id`` a path segment names, once :func:`keep_escaped` has read it."""
+    return unquote(segment) if "%" in segment else segment
 
 
 def is_operation(scope: Scope) -> bool:
