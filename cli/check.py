@@ -112,6 +112,13 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     help="Times a 429 or 503 is sent again (after its Retry-After, at most 10 s) before it counts.",
 )
 @click.option(
+    "--max-time",
+    type=click.FloatRange(min=0.1),
+    help="Seconds the whole run may take. When they run out no new request starts, waits "
+    "(Retry-After) end, and the reports say which rules were not run; exit 3 unless a rule "
+    "failed [default: no limit].",
+)
+@click.option(
     "--server-now",
     "--now",
     "server_now",
@@ -149,6 +156,7 @@ def check(
     seed: int,
     timeout: float,
     retries: int,
+    max_time: float | None,
     server_now: int | None,
     only: tuple[str, ...],
     skip: tuple[str, ...],
@@ -160,7 +168,8 @@ def check(
     """Check a server against the usage analytics contract.
 
     Exit status: 0 when every rule holds, 1 when any fails, 2 when the run
-    cannot judge the server (bad usage, unreachable, credentials refused); the
+    cannot judge the server (bad usage, unreachable, credentials refused), 3
+    when --max-time ended the run before every rule ran and none failed; the
     reports are written in every case.
     """
     files = file_reports(junit_xml, reports, coverage_json)
@@ -201,6 +210,7 @@ def check(
             seed=seed,
             timeout=timeout,
             retries=retries,
+            max_time=max_time,
             server_now=server_now,
             only=frozenset(only),
             skip=frozenset(skip),
@@ -252,8 +262,20 @@ def _replay(
     _exit(summary)
 
 
+#: The exit status of a run --max-time ended before every rule ran, none having failed.
+OUT_OF_TIME = 3
+
+
 def _exit(summary: Summary) -> NoReturn:
-    """0 when every rule held and every --min-coverage cell was exercised, else 1."""
+    """0 when every rule held and every --min-coverage cell was exercised; 1 when a rule
+    failed, however the run ended; 3 when the time budget ended it before that (cells it
+    never reached are no verdict either); else 1."""
+    if summary.budget is not None:
+        click.echo(f"usagekit check: {summary.budget}", err=True)
     if summary.uncovered:
         click.echo(f"usagekit check: not exercised: {', '.join(summary.uncovered)}", err=True)
+    if summary.failed:
+        sys.exit(1)
+    if summary.budget is not None:
+        sys.exit(OUT_OF_TIME)
     sys.exit(0 if summary.passed else 1)

@@ -17,9 +17,23 @@ times): schemathesis' own ``rate-limit: auto`` waits up to 60 s three times
 per case, its fixed limits, so that a server answering every request with
 ``429 Retry-After: 3600`` stretched a run to hours.
 
+schemathesis' two probes of the server's root before the cases (a NUL in a
+header, control characters in the path: what it learns there only shapes its
+own generation) send no case and take no hook, and read their answers whole:
+an endless body took the kit's memory. Their sessions come from
+``schemathesis.engine.context.make_session``, which the block wraps so that
+each session it makes carries the same reader as a session hook (a case's own
+``response`` hook replaces it, as requests merges hooks). A probe's answer past
+the cap or the time is a failed or skipped probe, no finding: schemathesis asks
+the root, which the contract does not describe.
+
+The run's :class:`~usagekit.conformance.budget.Budget` bounds it all: no case
+starts once it is spent, a read gets at most what is left of it, a 429's wait
+ends with it. What it cuts ends schemathesis' run as an interrupt
+(:class:`BudgetSpent`), never a finding.
+
 Not bounded here: the head (requests reads it with each read within
-``--timeout``), and schemathesis' probes of the server's root before the cases,
-which send no case and take no hook.
+``--timeout``, or what is left of the budget if less).
 """
 
 from __future__ import annotations
@@ -31,13 +45,15 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+from schemathesis.engine import context as engine_context
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER, hook
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
+from .budget import Budget, OutOfTime
 from .client import MAX_ANSWER, retry_after
 from .config import KitConfig
 
-__all__ = ["AnswerTooLarge", "bounded"]
+__all__ = ["AnswerTooLarge", "BudgetSpent", "bounded"]
 
 _CHUNK = 64 << 10
 
@@ -46,30 +62,58 @@ class AnswerTooLarge(requests.RequestException):
     """An answer went on past :data:`MAX_ANSWER`: the kit read no more of it."""
 
 
+class BudgetSpent(KeyboardInterrupt):
+    """The run's time budget ended a case: schemathesis stops as on an interrupt (its own
+    time limit is one too), and records no verdict of the case."""
+
+
 @contextlib.contextmanager
-def bounded(kit: KitConfig) -> Iterator[None]:
-    """Schemathesis' cases read within the bounds while the block runs (over the network:
-    an in-process app's transport is the app's own)."""
+def bounded(kit: KitConfig, budget: Budget | None = None) -> Iterator[None]:
+    """Schemathesis' cases and probes read within the bounds while the block runs (over the
+    network: an in-process app's transport is the app's own)."""
     if kit.app is not None:
         yield
         return
-    read = _resending(kit.retries, _reader(kit.timeout))
+    budget = budget or Budget()
+    read = _reader(kit.timeout, budget)
+    resend = _resending(kit.retries, read, budget)
 
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-        kwargs["hooks"] = {"response": [read]}
+        if budget.spent:
+            raise BudgetSpent  # no case starts
+        kwargs["hooks"] = {"response": [resend]}
+        if budget.bounded:
+            kwargs["timeout"] = budget.within(kit.timeout)
+
+    def after_network_error(context: Any, case: Any, request: Any) -> None:
+        if budget.spent:  # a read the budget cut short: no finding of the server's
+            raise BudgetSpent
 
     hook("before_call")(before_call)
+    hook("after_network_error")(after_network_error)
+    made = engine_context.make_session
+
+    def make_session(config: Any, *, operation: Any = None) -> requests.Session:
+        session = made(config, operation=operation)
+        session.hooks["response"].append(read)  # the probes' only bound
+        return session
+
+    engine_context.make_session = make_session
     try:
         yield
     finally:
+        engine_context.make_session = made
+        GLOBAL_HOOK_DISPATCHER.unregister(after_network_error)
         GLOBAL_HOOK_DISPATCHER.unregister(before_call)
 
 
-def _reader(timeout: float) -> Callable[..., requests.Response]:
+def _reader(timeout: float, budget: Budget) -> Callable[..., requests.Response]:
     def read(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        deadline = time.monotonic() + timeout - response.elapsed.total_seconds()
+        left = timeout - response.elapsed.total_seconds()
+        cut = budget.left() < left  # the budget, not --timeout, bounds this read
+        deadline = time.monotonic() + min(left, budget.left())
         try:
-            content = _body(response, deadline, timeout)
+            content = _body(response, deadline, timeout, cut)
         except BaseException:
             response.close()  # the rest is never read: its connection goes
             raise
@@ -82,16 +126,20 @@ def _reader(timeout: float) -> Callable[..., requests.Response]:
 
 
 def _resending(
-    retries: int, read: Callable[..., requests.Response]
+    retries: int, read: Callable[..., requests.Response], budget: Budget
 ) -> Callable[..., requests.Response]:
-    """``read``, and a 429 sent again after its ``Retry-After`` (capped), ``retries`` times."""
+    """``read``, and a 429 sent again after its ``Retry-After`` (capped, and within the
+    budget), ``retries`` times."""
 
     def resend(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         for _ in range(retries):
             read(response, *args, **kwargs)
             if response.status_code != 429:
                 return response
-            time.sleep(retry_after(response.headers.get("retry-after")))
+            try:
+                budget.wait(retry_after(response.headers.get("retry-after")))
+            except OutOfTime:
+                raise BudgetSpent from None
             started = time.perf_counter()
             # The session's adapter, with the session's settings: no response hook of its own.
             response = response.connection.send(response.request, **kwargs)
@@ -101,9 +149,10 @@ def _resending(
     return resend
 
 
-def _body(response: requests.Response, deadline: float, timeout: float) -> bytes:
-    """The body, inflated, read a socket read at a time until its end, the cap or the deadline;
-    urllib3's errors as requests raises them."""
+def _body(response: requests.Response, deadline: float, timeout: float, cut: bool) -> bytes:
+    """The body, inflated, read a socket read at a time until its end, the cap or the deadline
+    (the budget's, when ``cut``: :class:`BudgetSpent`); urllib3's errors as requests raises
+    them."""
     request = response.request
     chunks, size = [], 0
     try:
@@ -115,6 +164,8 @@ def _body(response: requests.Response, deadline: float, timeout: float) -> bytes
                 raise AnswerTooLarge(message, request=request)
             if time.monotonic() > deadline:  # worded as urllib3 does: schemathesis reads it
                 chunks.clear()
+                if cut:
+                    raise BudgetSpent
                 late = ReadTimeoutError(
                     None, request.url, f"Read timed out. (read timeout={timeout:g})"
                 )
@@ -122,6 +173,8 @@ def _body(response: requests.Response, deadline: float, timeout: float) -> bytes
             chunks.append(chunk)
     except (ReadTimeoutError, ProtocolError, DecodeError) as exc:
         chunks.clear()
+        if cut and time.monotonic() > deadline:
+            raise BudgetSpent from None
         raise _as_requests_raises(exc, request) from exc
     return b"".join(chunks)
 

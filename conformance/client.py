@@ -20,6 +20,12 @@ kept-alive connection that ends before any answer is not that: a server may clos
 an idle connection just as a request arrives on it (RFC 9112, 9.3.1), and the
 request goes again, once, on a new connection, within the same deadline.
 
+The run's :class:`~usagekit.conformance.budget.Budget` (``--max-time``) bounds
+all of it: no request starts once it is spent, an exchange gets at most what is
+left of it, and a ``Retry-After`` is waited only until it ends. What it cuts is
+:class:`~usagekit.conformance.budget.OutOfTime`, not a finding: the server was
+not told about the budget.
+
 An answer is read as it comes, at most :data:`MAX_ANSWER` bytes, and its content
 codings are undone to at most as many (the kit asks for gzip and deflate only):
 a body that never ends, or a small one that inflates without end, is
@@ -34,6 +40,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from .budget import Budget, OutOfTime
 from .config import KitConfig
 from .deadline import Deadline
 from .errors import Unreachable
@@ -58,8 +65,14 @@ _DISCONNECTED = "Server disconnected without sending a response."
 
 
 class Client:
-    def __init__(self, config: KitConfig, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: KitConfig,
+        transport: httpx.BaseTransport | None = None,
+        budget: Budget | None = None,
+    ) -> None:
         self.config = config
+        self.budget = budget or Budget()  # unbounded unless the run has one
         self._http = httpx.Client(timeout=config.timeout, transport=transport)
         # Only the codings _decoded undoes within the cap (httpx would add br, zstd if installed).
         self._http.headers["accept-encoding"] = "gzip, deflate"
@@ -113,7 +126,7 @@ class Client:
             elapsed = time.perf_counter() - started
             if response.status_code not in RETRIED or attempt == self.config.retries:
                 break
-            time.sleep(retry_after(response.headers.get("retry-after")))
+            self.budget.wait(retry_after(response.headers.get("retry-after")))
         return Exchange(
             method=method,
             base_url=sent.base_url,
@@ -136,18 +149,25 @@ class Client:
         request = self._http.build_request(
             "GET", url, params=list(params), headers=headers, extensions=self._trace
         )
+        self.budget.check()
+        seconds = self.budget.within(self.config.timeout)
         try:
-            with self._deadline.running():
+            with self._deadline.running(seconds):
                 response = self._http.send(request, stream=True)
                 response.close()  # its body is never read
         except httpx.HTTPError:
-            return None
-        return None if self._deadline.passed else response.status_code
+            response = None
+        if self._deadline.passed and seconds < self.config.timeout:
+            raise OutOfTime(self.budget.words())
+        return None if response is None or self._deadline.passed else response.status_code
 
     def _answer(self, request: httpx.Request, sent: Exchange) -> tuple[httpx.Response, bytes]:
         """The answer to ``request`` and its body, decoded."""
+        self.budget.check()
+        seconds = self.budget.within(self.config.timeout)
+        cut = seconds < self.config.timeout  # the budget, not --timeout, bounds this one
         try:
-            with self._deadline.running():
+            with self._deadline.running(seconds):
                 response = self._sent(request)
                 try:
                     content = _body(response)
@@ -160,10 +180,10 @@ class Client:
                 raise Unreachable(f"{sent.method} {sent.url}: {exc}") from exc
             raise TooLarge(str(exc), exchanges=(sent,)) from exc
         except httpx.TimeoutException as exc:
-            raise self._too_slow(sent) from exc
+            raise self._too_slow(sent, cut) from exc
         except httpx.HTTPError as exc:
             if self._deadline.passed:  # its sockets shut: the read ended for that reason
-                raise self._too_slow(sent) from exc
+                raise self._too_slow(sent, cut) from exc
             if not self.answered:
                 raise Unreachable(f"{sent.method} {sent.url}: {exc}") from exc
             raise NoAnswer(f"no answer: {exc}", exchanges=(sent,)) from exc
@@ -181,7 +201,9 @@ class Client:
                 raise  # an answer that is not HTTP, a new connection's failure, or too slow
             return self._http.send(request, stream=True)
 
-    def _too_slow(self, sent: Exchange) -> Exception:
+    def _too_slow(self, sent: Exchange, cut: bool) -> Exception:
+        if cut:  # not the server's --timeout that passed: the run's time
+            return OutOfTime(self.budget.words())
         if not self.answered:
             return Unreachable(f"{sent.method} {sent.url}: {_timed_out(self.config)}")
         return TooSlow(_timed_out(self.config), exchanges=(sent,))

@@ -48,6 +48,7 @@ class KitConfig:
     WSGI application, is judged in process instead of over the network;
     ``base_url`` then only names where it would be served, for the curls.
     ``min_coverage``: the coverage cells (or ``tz:*`` patterns) the run must exercise.
+    ``max_time``: the seconds the whole run may take (None: no limit; :mod:`.budget`).
     """
 
     base_url: str
@@ -67,6 +68,7 @@ class KitConfig:
     skip: frozenset[str] = frozenset()
     app: object | None = None
     min_coverage: tuple[str, ...] = ()
+    max_time: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

@@ -49,10 +49,11 @@ class Deadline:
                 self._sockets.append(sock)
 
     @contextlib.contextmanager
-    def running(self) -> Iterator[None]:
-        """One exchange: past ``seconds``, its sockets are shut down and ``passed`` is set."""
+    def running(self, seconds: float | None = None) -> Iterator[None]:
+        """One exchange: past ``seconds`` (else the deadline's own), its sockets are shut down
+        and ``passed`` is set."""
         self.passed = self.opened = False
-        timer = threading.Timer(self.seconds, self._shut)
+        timer = threading.Timer(self.seconds if seconds is None else seconds, self._shut)
         timer.daemon = True
         timer.start()
         try:

@@ -45,6 +45,7 @@ class RuleChecked:
     name: str
     ok: bool
     reason: str | None
+    ran: bool = True  # False: the time budget stopped it (no verdict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,7 +29,9 @@ its events, which :func:`run_generated` turns into the kit's outcomes.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -46,6 +48,7 @@ from usagekit.mock.core.zones import available_zones, get_timeline, get_zone
 from usagekit.mock.spec import load_spec
 
 from .bounded import bounded
+from .budget import CUT_SHORT, Budget
 from .client import RETRIED
 from .config import KitConfig
 from .events import Event, StageFinished, StageStarted
@@ -198,9 +201,16 @@ def _skipped(text: str, zone: str) -> bool:
 
 
 def run_generated(
-    kit: KitConfig, judge: Callable[[Exchange], object], outcomes: Outcomes
+    kit: KitConfig,
+    judge: Callable[[Exchange], object],
+    outcomes: Outcomes,
+    budget: Budget | None = None,
 ) -> Iterator[Event]:
-    """Run schemathesis' phases; every response is judged, its own checks recorded."""
+    """Run schemathesis' phases; every response is judged, its own checks recorded.
+
+    Within ``budget``: when it ends, schemathesis is stopped (its next case does not
+    start), and its checks are "not run: time budget (cut short)"."""
+    budget = budget or Budget()
 
     def usagekit_response_rules(ctx: Any, response: Any, case: Any) -> None:
         if response.status_code not in RETRIED:  # "try again" is no answer to judge
@@ -219,8 +229,10 @@ def run_generated(
         outcomes.skipped(name, why)
     schema.hook("filter_case")(_keep(kit.now()))
     started: dict[str, float] = {}
-    with bounded(kit):  # its cases read as the kit reads its own
-        for event in from_schema(schema).execute():
+    stream = from_schema(schema).execute()
+    # Its cases read as the kit reads its own; stopped, it ends as on an interrupt.
+    with bounded(kit, budget), _stopped_at_end(stream.stop, budget):
+        for event in stream:
             if isinstance(event, st_events.PhaseStarted):
                 name = f"schemathesis {event.phase.name.value}"
                 started[name] = time.perf_counter()
@@ -233,3 +245,21 @@ def run_generated(
                 record_built_in(event, outcomes, kit)
             elif isinstance(event, st_events.NonFatalError | st_events.FatalError):
                 record_error(event, outcomes, kit)
+    if stream.stop_event.is_set() and budget.spent:
+        for name in BUILT_IN:
+            outcomes.not_run(name, CUT_SHORT)
+
+
+@contextlib.contextmanager
+def _stopped_at_end(stop: Callable[[], None], budget: Budget) -> Iterator[None]:
+    """``stop`` called when ``budget`` ends, if the block still runs then."""
+    if not budget.bounded:
+        yield
+        return
+    timer = threading.Timer(budget.left(), stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .budget import NOT_STARTED
 from .results import (
     EXCERPT,
     Finding,
@@ -67,6 +68,7 @@ class _Tally:
     tainted: int = 0
     sent: int = 0
     others: dict[str, int] = field(default_factory=dict)
+    not_run: str | None = None
 
 
 class Outcomes:
@@ -119,11 +121,22 @@ class Outcomes:
         with self._lock:
             self._rules[name].skipped = reason
 
+    def not_run(self, name: str, reason: str) -> None:
+        """``name`` did not run, or not to its end, for ``reason`` (the time budget)."""
+        with self._lock:
+            self._rules[name].not_run = reason
+
     def tainted(self, name: str, *, tainted: int, sent: int, others: dict[str, int]) -> None:
         """Scenario ``name`` sent ``sent`` exchanges; ``tainted`` of them failed ``others``."""
         with self._lock:
             tally = self._rules[name]
             tally.tainted, tally.sent, tally.others = tainted, sent, dict(others)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether anything was stopped before its end (:meth:`not_run`)."""
+        with self._lock:
+            return any(t.not_run is not None for t in self._rules.values())
 
     def count_request(self) -> None:
         with self._lock:
@@ -137,7 +150,10 @@ class Outcomes:
         elapsed: float,
         coverage: Mapping[str, Any] | None = None,
         not_judged: tuple[tuple[str, int, str], ...] = (),
+        budget: str | None = None,
     ) -> Summary:
+        """The plain result; with ``budget`` (what ended the run early), a rule that judged
+        nothing is "not run" for that reason rather than "not exercised"."""
         with self._lock:
             results = tuple(
                 RuleResult(
@@ -155,6 +171,7 @@ class Outcomes:
                     tainted=t.tainted,
                     sent=t.sent,
                     others=tuple(sorted(t.others.items())),
+                    not_run=_not_run(t, budget),
                 )
                 for name, t in self._rules.items()
             )
@@ -166,4 +183,13 @@ class Outcomes:
             requests=self.requests,
             coverage=coverage,
             not_judged=not_judged,
+            budget=budget,
         )
+
+
+def _not_run(tally: _Tally, budget: str | None) -> str | None:
+    """Why a rule has no verdict: as recorded, or, in a run the budget ended, none reached."""
+    if tally.not_run is not None or budget is None:
+        return tally.not_run
+    judged = tally.passed or tally.failed or tally.skipped is not None
+    return None if judged else NOT_STARTED

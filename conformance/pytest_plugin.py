@@ -70,6 +70,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--usagekit-timeout", type=_at_least(float, 0.1), default=10.0, help="Seconds per request."
     )
+    group.addoption(
+        "--usagekit-max-time",
+        type=_at_least(float, 0.1),
+        default=None,
+        help="Seconds the whole run may take (default: no limit); the rules it leaves are "
+        "skipped as not run, and the run's own item fails.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

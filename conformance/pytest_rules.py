@@ -23,7 +23,7 @@ from .generation import BUILT_IN
 from .outcomes import RuleResult, visible
 from .profiles import Profile
 from .pytest_shared import ItemVerdict, KitRun, forget, once_per_run
-from .reporting.plain import finding_lines, headline
+from .reporting.plain import budget_text, finding_lines, headline
 from .rules import RULES
 from .runner import run
 
@@ -71,11 +71,16 @@ class _Session:
             # running the whole kit again.
             error = f"usagekit crashed: {type(exc).__name__}: {exc} (a bug: please report it)"
             return KitRun(error=error), exc
-        return KitRun(verdicts={r.name: _verdict(r) for r in summary.results}), None
+        verdicts = {r.name: _verdict(r) for r in summary.results}
+        ended = None if summary.budget is None else _in_plugin_terms(budget_text(summary))
+        return KitRun(verdicts=verdicts, ended=ended), None
 
 
 def _verdict(result: RuleResult) -> ItemVerdict:
+    """The item's verdict; the kit's words of a failed rule, or of one not run (the budget)."""
     text = _failure_text(result) if result.failed else ""
+    if result.status == "not run":
+        text = result.status_text
     return ItemVerdict(result.status, result.failed, result.skipped, text)
 
 
@@ -87,6 +92,9 @@ class RuleItem(pytest.Item):
         if self.name == RUN_ITEM:
             session.result(self.name)
             failed = [v.text for v in session.unlisted(set(_names())) if v.failed]
+            assert session.run is not None
+            if session.run.ended is not None:  # the suite may not pass with rules unjudged
+                failed.append(f"usagekit: {session.run.ended}")
             if failed:
                 raise RuleFailed("\n\n".join(failed))
             return
@@ -95,6 +103,8 @@ class RuleItem(pytest.Item):
             pytest.skip("not exercised by this run")
         if result.failed:
             raise RuleFailed(result.text)
+        if result.status == "not run":  # no verdict: not a pass, nor the server's failure
+            pytest.skip(result.text)
         if result.skipped is not None:
             pytest.skip(_in_plugin_terms(result.skipped))
 
@@ -161,6 +171,7 @@ def _kit_config(config: pytest.Config) -> KitConfig:
             max_examples=config.getoption("usagekit_max_examples"),
             seed=config.getoption("usagekit_seed"),
             timeout=config.getoption("usagekit_timeout"),
+            max_time=config.getoption("usagekit_max_time"),
         )
     except ValueError as exc:
         raise pytest.UsageError(f"usagekit: {_in_plugin_terms(str(exc))}") from None
@@ -239,7 +250,7 @@ _PLUGIN_TERMS = {
         f"--{option}": f"--usagekit-{option}"
         for option in (
             "base-url", "account-id", "subaccount-id", "foreign-account-id",
-            "data", "profile", "max-examples", "seed", "timeout",
+            "data", "profile", "max-examples", "seed", "timeout", "max-time",
         )
     },
 }  # fmt: skip

@@ -41,16 +41,17 @@ class KitRun:
 
     verdicts: Mapping[str, ItemVerdict] = field(default_factory=dict)
     error: str | None = None
+    ended: str | None = None  # what the time budget ended, in the kit's words
 
     def to_json(self) -> str:
         verdicts = {name: asdict(verdict) for name, verdict in self.verdicts.items()}
-        return json.dumps({"error": self.error, "verdicts": verdicts})
+        return json.dumps({"error": self.error, "verdicts": verdicts, "ended": self.ended})
 
     @classmethod
     def from_json(cls, text: str) -> KitRun:
         read = json.loads(text)
         verdicts = {name: ItemVerdict(**fields) for name, fields in read["verdicts"].items()}
-        return cls(verdicts=verdicts, error=read["error"])
+        return cls(verdicts=verdicts, error=read["error"], ended=read.get("ended"))
 
 
 #: A run of the kit: what it found, and the exception of a kit that crashed (to be

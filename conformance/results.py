@@ -143,6 +143,8 @@ class RuleResult:
     tainted: int = 0
     sent: int = 0
     others: tuple[tuple[str, int], ...] = ()
+    #: Why the rule did not run, or not to its end ("time budget"): no verdict either way.
+    not_run: str | None = None
 
     @property
     def more_text(self) -> str:
@@ -151,12 +153,14 @@ class RuleResult:
 
     @property
     def status(self) -> str:
-        """passed, failed, skipped, not exercised -- or "tainted": a scenario that held,
-        but some of whose answers broke other rules (its row must not look green)."""
+        """passed, failed, skipped, not run, not exercised -- or "tainted": a scenario that
+        held, but some of whose answers broke other rules (its row must not look green)."""
         if self.failed:
             return "failed"
         if self.skipped is not None:
             return "skipped"
+        if self.not_run is not None:
+            return "not run"
         if self.tainted:
             return "tainted"
         return "passed" if self.passed else "not exercised"
@@ -166,6 +170,8 @@ class RuleResult:
         """The status in words, as the reports' tables show it."""
         if self.status == "skipped":
             return f"skipped: {self.skipped}"
+        if self.status == "not run":
+            return f"not run: {self.not_run}"
         if self.status == "tainted":
             return tainted_text(self.tainted, self.sent, [name for name, _ in self.others])
         return self.status
@@ -195,6 +201,9 @@ class Summary:
     not_judged: tuple[tuple[str, int, str], ...] = ()
     #: The --min-coverage cells the run never exercised: it conforms, yet does not pass.
     uncovered: tuple[str, ...] = ()
+    #: What ended the run before it judged everything (the time budget's words), if anything
+    #: did: the rules it stopped are "not run", and the run exits 3 unless a rule failed.
+    budget: str | None = None
 
     @classmethod
     def aborted(cls, *, base_url: str, profile: str, kind: str, error: str) -> Summary:
@@ -210,8 +219,19 @@ class Summary:
         )
 
     @property
+    def failed(self) -> bool:
+        """Whether any rule failed: the server does not conform, however the run ended."""
+        return any(result.failed for result in self.results)
+
+    @property
     def ok(self) -> bool:
-        return self.error is None and not any(result.failed for result in self.results)
+        """Whether the run conforms: it judged everything, and nothing failed."""
+        return self.error is None and self.budget is None and not self.failed
+
+    @property
+    def not_run(self) -> tuple[str, ...]:
+        """The rules the time budget stopped before they ran, or before they ended."""
+        return tuple(result.name for result in self.results if result.status == "not run")
 
     @property
     def passed(self) -> bool:

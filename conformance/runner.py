@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import httpx
 
+from .budget import CUT_SHORT, NOT_STARTED, Budget, OutOfTime
 from .client import Client
 from .config import KitConfig
 from .context import KitContext
@@ -52,24 +53,38 @@ def run(
     *,
     transport: httpx.BaseTransport | None = None,
 ) -> Summary:
-    """Judge the server ``config`` names; raises :class:`KitError` if it cannot."""
+    """Judge the server ``config`` names; raises :class:`KitError` if it cannot.
+
+    Within ``config.max_time``, if given: once it is spent nothing new starts, and the
+    summary says what the budget stopped (:mod:`.budget`)."""
     started = time.perf_counter()
+    budget = Budget.starting(config.max_time)
     check_options(config)
     dataset = load_data(config)
     with contextlib.ExitStack() as stack:
         if config.app is not None and transport is None:
             transport = stack.enter_context(in_process(config.app))
-        client = Client(config, transport)
+        client = Client(config, transport, budget)
         stack.callback(client.close)
-        preflight(client, config)
-        return _Run(config, client, Oracle(config, dataset), handlers).go(started)
+        try:
+            preflight(client, config)
+            ready = True
+        except OutOfTime:  # not one rule can run: each says so
+            ready = False
+        return _Run(config, client, Oracle(config, dataset), handlers, budget).go(started, ready)
 
 
 class _Run:
     def __init__(
-        self, config: KitConfig, client: Client, oracle: Oracle, handlers: Sequence[Handler]
+        self,
+        config: KitConfig,
+        client: Client,
+        oracle: Oracle,
+        handlers: Sequence[Handler],
+        budget: Budget,
     ) -> None:
         self.config = config
+        self.budget = budget
         self.handlers = handlers
         self.outcomes = Outcomes()
         self.selected, skipped = _select(config)
@@ -83,7 +98,8 @@ class _Run:
         self.ledger = contract_ledger()
         self.ctx = KitContext(config=config, oracle=oracle, client=client, judge=self.judge)
 
-    def go(self, started: float) -> Summary:
+    def go(self, started: float, ready: bool) -> Summary:
+        """The run, once preflight held (``ready``) or the budget ended it first."""
         for handler in self.handlers:
             handler.start(
                 RunStarted(
@@ -94,15 +110,18 @@ class _Run:
                 )
             )
         try:
-            if self.config.max_examples > 0:
-                self.emit_all(run_generated(self.config, self.judge, self.outcomes))
-            self.scenarios()
+            if ready and self.config.max_examples > 0:
+                self.emit_all(run_generated(self.config, self.judge, self.outcomes, self.budget))
+            self.scenarios(ready)
+            elapsed = time.perf_counter() - started
+            ended = not ready or self.outcomes.stopped
             summary = covered(
                 self.outcomes.summary(
                     base_url=self.config.base_url,
                     profile=self.config.profile.value,
-                    elapsed=time.perf_counter() - started,
+                    elapsed=elapsed,
                     coverage=self.ledger.to_dict(),
+                    budget=f"{self.budget.words()} after {elapsed:.1f} s" if ended else None,
                 ),
                 self.config.min_coverage,
             )
@@ -166,14 +185,23 @@ class _Run:
         )
         return tainted_text(self.tainted, self.sent, sorted(self.others))
 
-    def scenarios(self) -> None:
+    def scenarios(self, ready: bool) -> None:
         rules = [r for r in self.selected if r.kind is RuleKind.SCENARIO]
         self.emit(StageStarted(name=SCENARIOS, total=len(rules)))
         began = time.perf_counter()
+        out = not ready
         for rule in rules:
+            if out or self.budget.spent:  # nothing new starts
+                out = True
+                self.not_run(rule, NOT_STARTED)
+                continue
             self.recent, self.sent, self.tainted, self.others = [], 0, 0, Counter()
             try:
                 rule.run_scenario(self.ctx)
+            except OutOfTime:  # what it saw so far is no verdict, and its taint is partial
+                out = True
+                self.not_run(rule, CUT_SHORT)
+                continue
             except ConformanceFailure as failure:
                 reason = self.fail(rule, failure, tuple(self.recent))
                 self.record_taint(rule)
@@ -193,6 +221,14 @@ class _Run:
             reason = self.record_taint(rule)
             self.emit(RuleChecked(stage=SCENARIOS, name=rule.name, ok=not reason, reason=reason))
         self.emit(StageFinished(name=SCENARIOS, elapsed=time.perf_counter() - began))
+
+    def not_run(self, rule: Rule, reason: str) -> None:
+        self.outcomes.not_run(rule.name, reason)
+        self.emit(
+            RuleChecked(
+                stage=SCENARIOS, name=rule.name, ok=False, reason=f"not run: {reason}", ran=False
+            )
+        )
 
 
 def _select(config: KitConfig) -> tuple[list[Rule], list[tuple[str, str]]]:

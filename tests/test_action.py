@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from servers.hostile import hostile
 from servers.running import serving
 
 from usagekit.mock.core.instants import US
@@ -198,3 +199,17 @@ def test_a_refused_key_fails_the_step_without_echoing_it(runner: Runner, base_ur
     assert done.returncode == 2, done.stdout + done.stderr
     assert "401" in done.stderr
     assert wrong not in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_max_time_bounds_the_check_and_its_exit_says_so(runner: Runner) -> None:
+    # Every request after the first is a 429 that says to come back in an hour.
+    with hostile("limited") as base_url:
+        done = runner.run(
+            step("Check the contract"),
+            {**CREDENTIALS, "base-url": base_url, "max-examples": "0", "max-time": "3"},
+        )
+    assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-3000:]
+    junit = ET.parse(runner.workspace / "reports" / "conformance.xml").getroot()
+    assert junit.findall(".//testcase[@name='time_budget']/error")
+    assert not junit.findall(".//failure")

@@ -6,7 +6,12 @@ import xml.etree.ElementTree as ET
 
 from usagekit.conformance.outcomes import RuleResult, Summary, visible
 from usagekit.conformance.reporting.coverage import coverage_lines, uncovered_text
-from usagekit.conformance.reporting.plain import finding_lines, headline, not_judged_lines
+from usagekit.conformance.reporting.plain import (
+    budget_text,
+    finding_lines,
+    headline,
+    not_judged_lines,
+)
 
 __all__ = ["render_junit"]
 
@@ -17,15 +22,16 @@ def render_junit(summary: Summary) -> str:
         return _render_error(summary)
     failures = sum(1 for r in summary.results if r.status in ("failed", "tainted"))
     failures += bool(summary.uncovered)
-    skipped = sum(1 for r in summary.results if r.status == "skipped")
+    skipped = sum(1 for r in summary.results if r.status in ("skipped", "not run"))
+    extra = bool(summary.uncovered) + (summary.budget is not None)
     suites = ET.Element("testsuites", name="usagekit conformance")
     suite = ET.SubElement(
         suites,
         "testsuite",
         name=f"usagekit conformance ({summary.profile}) {summary.base_url}",
-        tests=str(len(summary.results) + bool(summary.uncovered)),
+        tests=str(len(summary.results) + extra),
         failures=str(failures),
-        errors="0",
+        errors=str(int(summary.budget is not None)),
         skipped=str(skipped),
         time=f"{summary.elapsed:.3f}",
     )
@@ -52,6 +58,8 @@ def render_junit(summary: Summary) -> str:
             ).text = result.status_text
         elif result.status == "skipped":
             ET.SubElement(case, "skipped", message=result.skipped or "")
+        elif result.status == "not run":  # the budget's, not the server's: no verdict
+            ET.SubElement(case, "skipped", message=result.status_text)
         ET.SubElement(
             case, "system-out"
         ).text = f"{result.summary}\npassed {result.passed}, failed {result.failed}"
@@ -59,6 +67,10 @@ def render_junit(summary: Summary) -> str:
         case = ET.SubElement(suite, "testcase", classname="usagekit.coverage", name="min_coverage")
         text = uncovered_text(summary.uncovered)
         ET.SubElement(case, "failure", message=text, type="Coverage not met").text = text
+    if summary.budget is not None:  # not green, and not the server's failure: the run's
+        case = ET.SubElement(suite, "testcase", classname="usagekit.run", name="time_budget")
+        text = budget_text(summary)
+        ET.SubElement(case, "error", message=text, type="Time budget").text = text
     if summary.coverage is not None or summary.not_judged:
         lines = coverage_lines(summary.coverage) + not_judged_lines(summary)
         ET.SubElement(suite, "system-out").text = "\n".join(lines)

@@ -22,7 +22,7 @@ from usagekit.conformance.outcomes import (
 from usagekit.conformance.reporting.coverage import (
     coverage_markdown,
 )
-from usagekit.conformance.reporting.plain import times
+from usagekit.conformance.reporting.plain import budget_text, times
 
 __all__ = [
     "FAILURES_BUDGET",
@@ -36,7 +36,14 @@ __all__ = [
 #: UTF-8 bytes of the Markdown's failures kept whole, then by their reasons: GitHub takes a
 #: step summary of 1 MiB at most, and the rules' table and coverage follow them.
 FAILURES_BUDGET = 640 << 10
-_MARK = {"passed": "✅", "failed": "❌", "tainted": "❌", "skipped": "⏭", "not exercised": "·"}
+_MARK = {
+    "passed": "✅",
+    "failed": "❌",
+    "tainted": "❌",
+    "skipped": "⏭",
+    "not run": "⏱",
+    "not exercised": "·",
+}
 
 
 def verdict(summary: Summary, code: Callable[[str], str] = lambda text: text) -> str:
@@ -45,9 +52,13 @@ def verdict(summary: Summary, code: Callable[[str], str] = lambda text: text) ->
     if summary.error is not None:
         return f"**Could not judge the server** ({summary.error_kind}): {code(summary.error)}"
     failed = [r for r in summary.results if r.failed]
+    ended = "" if summary.budget is None else f" **Not finished**: {budget_text(summary)}."
     if not failed:
+        if ended:
+            return f"Nothing it judged failed.{ended}"
         return f"**Conforms** to the {summary.profile} profile."
-    return f"**Does not conform**: {len(failed)} rule(s) of the {summary.profile} profile fail."
+    fail = f"**Does not conform**: {len(failed)} rule(s) of the {summary.profile} profile fail."
+    return fail + ended
 
 
 def _uncovered(summary: Summary) -> str:

@@ -44,7 +44,7 @@ def render_html(summary: Summary) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 2rem; }}
 table {{ border-collapse: collapse; }}
 td, th {{ padding: .25rem .75rem; border-bottom: 1px solid #ddd; }}
-tr.failed, tr.tainted {{ background: #fde8e8; }} tr.skipped {{ color: #888; }}
+tr.failed, tr.tainted {{ background: #fde8e8; }} tr.skipped, tr.not-run {{ color: #888; }}
 pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 </style></head><body>
 <h1>usagekit conformance report</h1>

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from usagekit.conformance.outcomes import Finding, Judged, Summary, one_line
 
-__all__ = ["answer_line", "finding_lines", "headline", "not_judged_lines", "times"]
+__all__ = [
+    "answer_line",
+    "budget_text",
+    "finding_lines",
+    "headline",
+    "not_judged_lines",
+    "times",
+]
 
 
 def times(finding: Finding) -> str:
@@ -32,6 +39,14 @@ def finding_lines(finding: Finding, *, detail_lines: int | None = None) -> list[
     for judged in finding.judged:
         lines += [f"reproduce: {judged.curl}", f"  answer: {answer_line(judged)}"]
     return lines
+
+
+def budget_text(summary: Summary) -> str:
+    """What the time budget ended, in one sentence (a summary whose ``budget`` is set)."""
+    count = len(summary.not_run)
+    return (
+        f"{summary.budget}: {count} rule{'s' if count != 1 else ''} not run (no verdict either way)"
+    )
 
 
 def not_judged_lines(summary: Summary) -> list[str]:

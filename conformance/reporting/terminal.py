@@ -14,7 +14,12 @@ from usagekit.conformance.events import (
 )
 from usagekit.conformance.outcomes import Summary, visible
 from usagekit.conformance.reporting.coverage import coverage_lines, uncovered_text
-from usagekit.conformance.reporting.plain import finding_lines, headline, not_judged_lines
+from usagekit.conformance.reporting.plain import (
+    budget_text,
+    finding_lines,
+    headline,
+    not_judged_lines,
+)
 
 __all__ = ["TerminalHandler", "render_summary"]
 
@@ -44,7 +49,15 @@ def render_summary(summary: Summary) -> str:
     lines += coverage_lines(summary.coverage)
     lines += not_judged_lines(summary)
     failed = sum(1 for r in summary.results if r.failed)
-    verdict = "CONFORMS" if summary.ok else f"DOES NOT CONFORM ({failed} rules fail)"
+    verdict = (
+        f"DOES NOT CONFORM ({failed} rules fail)"
+        if failed
+        else "NOT FINISHED"
+        if summary.budget is not None
+        else "CONFORMS"
+    )
+    if summary.budget is not None:  # the run exits 3 (or 1): say why where it ends
+        lines.append(f"⏱ {budget_text(summary)}")
     if summary.uncovered:  # the run exits 1 all the same: say why where it ends
         lines.append(f"✗ {uncovered_text(summary.uncovered)}")
     unjudged = sum(count for _, count, _ in summary.not_judged)
@@ -74,7 +87,7 @@ class TerminalHandler:
         elif isinstance(event, StageFinished):
             self._print(f"  {event.name} done in {event.elapsed:.1f} s")
         elif isinstance(event, RuleChecked):
-            mark = "✓" if event.ok else "✗"
+            mark = "·" if not event.ran else "✓" if event.ok else "✗"
             self._print(f"  {mark} {event.name}" + (f" — {event.reason}" if event.reason else ""))
         elif isinstance(event, RunFinished):
             self._print(render_summary(event.summary))

@@ -3,7 +3,8 @@
 ``python -m servers.hostile --port N --mode MODE`` answers the first request
 of the endpoint (the kit's preflight) with a plain 422 in the contract's shape,
 and every later one as ``MODE`` says; ``--from 0`` misbehaves from the first
-request on. Any other path (schemathesis probes the root) gets a plain 404.
+request on. Any other path (schemathesis probes the root) gets a plain 404, or
+with ``--root MODE`` (``endless``, ``drip``) that mode's answer from the first.
 :func:`hostile` starts it for the length of a ``with`` block. What a partner's
 server may do to the kit:
 
@@ -59,11 +60,14 @@ MODES = (
 
 
 @contextmanager
-def hostile(mode: str, *, start: int = 1, every: float = 0.5) -> Iterator[str]:
+def hostile(
+    mode: str, *, start: int = 1, every: float = 0.5, root: str | None = None
+) -> Iterator[str]:
     """The hostile server in a subprocess; yields its base URL."""
     port = free_port()
     command = [sys.executable, "-m", "servers.hostile", "--port", str(port), "--mode", mode]
     command += ["--from", str(start), "--every", str(every)]
+    command += ["--root", root] if root is not None else []
     # It answers nothing at all to a probe when it misbehaves from the start: wait for the port.
     with running(command, port, path="/ready", timeout=30.0) as base:
         yield base
@@ -85,8 +89,9 @@ def _bomb(rounds: int) -> bytes:
 
 
 class Hostile:
-    def __init__(self, mode: str, start: int, every: float) -> None:
+    def __init__(self, mode: str, start: int, every: float, root: str | None = None) -> None:
         self.mode, self.start, self.every, self.seen = mode, start, every, 0
+        self.root = root
         self.bomb = _bomb(2 if mode == "double_gzip" else 1) if "gzip" in mode else b""
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -97,6 +102,9 @@ class Hostile:
                     writer.write(head(204, b"content-length: 0"))
                     continue
                 if b" /v1/" not in request.split(b"\r\n", 1)[0]:
+                    if self.root is not None:
+                        await self.misbehave(writer, self.root)
+                        return
                     writer.write(head(404, b"content-length: %d" % len(NOT_FOUND)) + NOT_FOUND)
                     continue
                 self.seen += 1
@@ -110,8 +118,8 @@ class Hostile:
         finally:
             writer.close()
 
-    async def misbehave(self, writer: asyncio.StreamWriter) -> None:
-        mode, chunk = self.mode, b" " * 65536
+    async def misbehave(self, writer: asyncio.StreamWriter, mode: str | None = None) -> None:
+        mode, chunk = mode or self.mode, b" " * 65536
         if mode == "silent":
             await asyncio.sleep(3600)
         elif mode == "reset":
@@ -184,8 +192,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", choices=MODES, required=True)
     parser.add_argument("--from", dest="start", type=int, default=1)
     parser.add_argument("--every", type=float, default=0.5)
+    parser.add_argument("--root", choices=MODES)
     args = parser.parse_args(argv)
-    asyncio.run(_main(args.port, Hostile(args.mode, args.start, args.every)))
+    asyncio.run(_main(args.port, Hostile(args.mode, args.start, args.every, args.root)))
 
 
 if __name__ == "__main__":
