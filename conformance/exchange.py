@@ -55,6 +55,9 @@ class KeyRole(StrEnum):
     INVALID = "invalid"  # a key no server issued
     #: A key a client sent through the proxy, or a HAR recorded: whose, the kit does not know.
     TRAFFIC = "traffic"
+    #: X-API-Key sent on more than one line, through the proxy or in a HAR: a server may
+    #: read the first, or the last, or refuse it (RFC 9110 5.3: 401 as one value, or 400).
+    REPEATED = "repeated"
 
     @property
     def variable(self) -> str | None:
@@ -62,6 +65,7 @@ class KeyRole(StrEnum):
             "account": "USAGEKIT_API_KEY",
             "subaccount": "USAGEKIT_SUBACCOUNT_KEY",
             "traffic": "USAGEKIT_API_KEY",
+            "repeated": "USAGEKIT_API_KEY",
         }.get(self.value)
 
 
@@ -135,6 +139,8 @@ class Exchange:
             parts += ["-H", _quoted(header)]
         elif self.key.variable:
             parts += ["-H", f'"X-API-Key: ${self.key.variable}"']
+            if self.key is KeyRole.REPEATED:  # sent twice, as the judged request was
+                parts += ["-H", f'"X-API-Key: ${self.key.variable}"']
         shaping = _shaping(self.sent_headers)
         if any(name.lower() == "accept-encoding" for name, _ in shaping):
             parts.append("--compressed")  # the body judged was decoded

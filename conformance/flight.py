@@ -44,11 +44,11 @@ class Flight:
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
         sent = forwarded(scope["headers"], decodable=judged)
-        key = KeyRole.NONE
-        for name, value in sent:  # names lower-case; a loop, not any() of a generator's frame
+        keys: tuple[bytes, ...] = ()
+        for name, value in sent:  # names lower-case; a loop, not a comprehension's frame
             if name == b"x-api-key":
-                key = key_sent(value)
-                break
+                keys += (value,)
+        key = key_sent(*keys)
         # In the fields' order: a class called with keywords gets them as a dict, per request.
         url = upstream + target.decode("latin-1")
         return cls(scope, time.time(), time.perf_counter(), target, url, sent, key)

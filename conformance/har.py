@@ -90,6 +90,11 @@ class Recorded:
         name = name.lower()
         return next((v for k, v in self.request_headers if k.lower() == name), None)
 
+    def values(self, name: str) -> list[str]:
+        """Every request header called ``name`` (any case), in order."""
+        name = name.lower()
+        return [v for k, v in self.request_headers if k.lower() == name]
+
 
 def query_params(query: str) -> tuple[tuple[str, str], ...]:
     """A recorded URL's query as the kit's exchanges hold it: every pair, blank values too."""

@@ -47,7 +47,7 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
     return exchange_at(
         recorded.method,
         recorded.url,
-        key=key_sent(recorded.header("x-api-key")),
+        key=key_sent(*recorded.values("x-api-key")),
         sent_headers=recorded.request_headers,
         status=recorded.status,
         headers={k.lower(): v for k, v in recorded.response_headers},
@@ -59,14 +59,17 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
     )
 
 
-def key_sent(value: str | bytes | None) -> KeyRole:
-    """How a request's ``X-API-Key`` value is judged: a key (whose, the kit cannot know),
-    one sent empty or blank (no key: the contract's 401), or none. The proxy reads the
-    value as bytes, a HAR as text: both read as the mock reads a key, without the optional
-    whitespace around it (:func:`~usagekit.mock.wire.field_value`, RFC 9110 5.5)."""
-    if value is None:
+def key_sent(*values: str | bytes) -> KeyRole:
+    """How a request's ``X-API-Key`` lines are judged: a key (whose, the kit cannot know),
+    one sent empty or blank (no key: the contract's 401), none, or several lines (each
+    reading a server may make of them passes). The proxy reads a value as bytes, a HAR as
+    text: both read as the mock reads a key, without the optional whitespace around it
+    (:func:`~usagekit.mock.wire.field_value`, RFC 9110 5.5)."""
+    if not values:
         return KeyRole.NONE
-    return KeyRole.TRAFFIC if field_value(value) else KeyRole.INVALID
+    if len(values) > 1:
+        return KeyRole.REPEATED
+    return KeyRole.TRAFFIC if field_value(values[0]) else KeyRole.INVALID
 
 
 def exchange_at(

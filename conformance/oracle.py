@@ -115,7 +115,7 @@ class Oracle:
         config = self.config
         if exchange.key in (KeyRole.NONE, KeyRole.INVALID):
             return Access.UNAUTHENTICATED, None
-        if exchange.key is KeyRole.TRAFFIC:
+        if exchange.key is KeyRole.TRAFFIC or exchange.key is KeyRole.REPEATED:
             return self._traffic_access(exchange, me)
         own = config.account_id if exchange.key is KeyRole.ACCOUNT else config.subaccount_id
         account = own if exchange.account == "me" else exchange.account

@@ -132,7 +132,7 @@ class Traffic:
             recorded.method,
             recorded.url,
             base_url,
-            key_sent(recorded.header("x-api-key")),
+            key_sent(*recorded.values("x-api-key")),
             recorded.status,
             content_type,
         )

@@ -17,11 +17,16 @@ over raw sockets, as a client writes them.
   names one path segment (RFC 3986, 2.2). Routing read the decoded path, where it is a
   separator: 404. The path is now matched with ``%2F`` (and ``%25``) kept escaped and the
   id decoded from the segment, so such an account is read, and ``usagekit check`` passes.
+* ``X-API-Key`` is a singleton field: sent on two lines, the first was read and the second
+  ignored. RFC 9110 (5.3) reads repeated lines as one value, joined by commas, which is no
+  key the server issued: 401, whichever line holds the key. The kit accepts every reading
+  a server may make of it: the first line's, the last line's, a 401 or a 400.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,6 +39,7 @@ from proxy_support import NOW_TEXT, proxy_process
 
 from usagekit.conformance.config import KitConfig
 from usagekit.conformance.har import Recorded
+from usagekit.conformance.observed import exchange_of
 from usagekit.conformance.traffic import Traffic
 from usagekit.mock.datasets.synthetic import DEMO_API_KEY
 
@@ -79,15 +85,21 @@ def test_the_proxy_judges_the_mock_that_strips_it_right(mock: str) -> None:
     assert headers["x-usagekit-violations"] == "0", headers.get("x-usagekit-rules")
 
 
-def test_a_server_that_keeps_the_whitespace_is_not_flagged_either() -> None:
-    judge = Traffic(KitConfig(base_url="http://upstream.test", api_key="", account_id=""))
-    refused = Recorded(
+def _recorded(keys: tuple[str, ...], status: int, code: str) -> Recorded:
+    return Recorded(
         started=0.0, method="GET", url=f"http://upstream.test{ME}",
-        request_headers=(("X-API-Key", f"{DEMO_API_KEY} "),), status=401, reason="",
+        request_headers=tuple(("X-API-Key", key) for key in keys), status=status, reason="",
         response_headers=(("content-type", "application/json"),), elapsed=0.001,
-        content=b'{"code": "unauthorized", "message": "A valid API key is required."}',
+        content=json.dumps({"code": code, "message": "Refused."}).encode(),
     )  # fmt: skip
-    assert judge.judge(refused) == []
+
+
+def _judge() -> Traffic:
+    return Traffic(KitConfig(base_url="http://upstream.test", api_key="", account_id=""))
+
+
+def test_a_server_that_keeps_the_whitespace_is_not_flagged_either() -> None:
+    assert _judge().judge(_recorded((f"{DEMO_API_KEY} ",), 401, "unauthorized")) == []
 
 
 @pytest.mark.parametrize("method", ["FOO", "get", "X-CUSTOM", "PROPFIND", "DELETE"])
@@ -216,3 +228,33 @@ def test_the_kit_passes_the_mock_on_ids_holding_a_slash(slashed: str, slashed_da
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [(DEMO_API_KEY, "sk-other"), ("sk-other", DEMO_API_KEY), (DEMO_API_KEY, DEMO_API_KEY),
+     ("", DEMO_API_KEY)],
+    ids=["key first", "key last", "the key twice", "blank first"],
+)  # fmt: skip
+def test_a_key_sent_on_two_lines_is_no_key(mock: str, lines: tuple[str, str]) -> None:
+    status, _, body = raw_request(mock, head("GET", ME, *(f"X-API-Key: {k}" for k in lines)))
+    assert (status, body["code"]) == (401, "unauthorized")
+
+
+@pytest.mark.parametrize("keys", [("", DEMO_API_KEY), (DEMO_API_KEY, "sk-other"), ("", "")])
+@pytest.mark.parametrize(("status", "code"), [(401, "unauthorized"), (400, "bad_request")])
+def test_the_kit_accepts_a_refusal_of_a_key_on_two_lines(
+    keys: tuple[str, str], status: int, code: str
+) -> None:
+    recorded = _recorded(keys, status, code)
+    assert _judge().judge(recorded) == []
+    curl = shlex.split(exchange_of(recorded).curl())
+    assert curl.count("X-API-Key: $USAGEKIT_API_KEY") == 2  # sent twice, as judged
+
+
+def test_the_proxy_judges_the_mock_that_refuses_two_lines_right(mock: str) -> None:
+    sent = head("GET", ME, "X-API-Key:", f"X-API-Key: {DEMO_API_KEY}")
+    with proxy_process(mock) as (proxy, _):
+        status, headers, _ = raw_request(proxy, sent)
+    assert status == 401
+    assert headers["x-usagekit-violations"] == "0", headers.get("x-usagekit-rules")

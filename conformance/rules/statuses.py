@@ -20,6 +20,8 @@ rule accepts each of them --
 * a request that leaves ``end`` to the server's clock and starts within
   :data:`~usagekit.conformance.config.CLOCK_SKEW` of now is not judged:
   whether it is empty depends on a clock the kit cannot read;
+* an ``X-API-Key`` sent on several lines (RFC 9110 5.3: a singleton field repeated) may
+  be read by its first line or its last, or refused: 401 (as one value, no key) or 400;
 * a 429 is the server's to give at any time (it is retried, not judged here);
 * a ``start`` or ``end`` that ISO-8601 writes and the reference does not read
   (``2024-03-01T10:30Z``, ``20240301T103000Z``; see ``datetimes``) may be
@@ -30,6 +32,7 @@ rule accepts each of them --
 from __future__ import annotations
 
 from usagekit.conformance.config import CLOCK_SKEW
+from usagekit.conformance.exchange import KeyRole
 from usagekit.conformance.failures import WrongStatus, WrongValue
 from usagekit.conformance.oracle import Access
 from usagekit.conformance.profiles import Profile
@@ -53,7 +56,8 @@ def status_matches_reference(view: ExchangeView) -> Verdict:
 
     401 without a valid key, 422 for invalid parameters, 403 for an account the
     key may not read, 200 otherwise. Accepts 401 or 422 for invalid parameters
-    without a valid key and 403 or 422 on an account the key may not read;
+    without a valid key and 403 or 422 on an account the key may not read; 400 too for an
+    X-API-Key sent on several lines (as 401, 403, or a line's reading);
     a relation error (``start >= end``) named or not when a field is invalid,
     on start, end or both; an ISO-8601 start or end the reference does not read
     refused or read (see the module's docstring).
@@ -67,6 +71,8 @@ def status_matches_reference(view: ExchangeView) -> Verdict:
     elif view.access is Access.UNVERIFIED:
         # A key the kit cannot check: refused (401, 403), or served as the parameters say.
         expected = {401, 403} if invalid else {200, 401, 403}
+        if exchange.key is KeyRole.REPEATED:
+            expected.add(400)  # RFC 9110 5.3: a singleton field sent twice may be refused
         what = "a request with a key the kit cannot check"
     elif view.access is Access.FORBIDDEN:
         expected, what = {403}, "a key on an account it may not read"

@@ -91,11 +91,17 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 def api_key(scope: Scope) -> bytes | None:
     """The request's ``X-API-Key`` value without the whitespace around it (RFC 9110, 5.5),
     ``b""`` if it holds nothing else, ``None`` if none was sent. Every layer reads the key
-    here, so that each one reads the same key."""
-    for key, value in scope["headers"]:
-        if key == API_KEY_HEADER:
-            return value.strip(OWS)  # field_value's, without a call on the door's path
-    return None
+    here, so that each one reads the same key.
+
+    Sent on several lines, it is their values joined by ``", "``, as RFC 9110 (5.3) reads
+    a repeated field: a singleton field repeated is no key the server issued (401), where
+    reading the first or the last line would let either pass for the request's key."""
+    found = None
+    for name, value in scope["headers"]:
+        if name == API_KEY_HEADER:
+            value = value.strip(OWS)  # field_value's, without a call on the door's path
+            found = value if found is None else found + b", " + value
+    return found
 
 
 def header_values(scope: Scope, name: bytes) -> list[bytes]:
