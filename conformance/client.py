@@ -41,12 +41,13 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from .budget import Budget, OutOfTime
+from .codings import Undone, undone
 from .config import KitConfig
 from .deadline import Deadline
 from .errors import Unreachable
 from .exchange import Exchange, KeyRole, usage_path
 from .failures import NoAnswer, TooLarge, TooSlow
-from .inflating import WBITS, InflatesPast, NotThatCoding, inflated
+from .inflating import InflatesPast
 
 __all__ = ["INVALID_KEY", "MAX_ANSWER", "MAX_WAIT", "RETRIED", "Client"]
 
@@ -122,7 +123,7 @@ class Client:
         )
         for attempt in range(self.config.retries + 1):
             started = time.perf_counter()
-            response, content = self._answer(request, sent)
+            response, body = self._answer(request, sent)
             elapsed = time.perf_counter() - started
             if response.status_code not in RETRIED or attempt == self.config.retries:
                 break
@@ -137,10 +138,11 @@ class Client:
             key_text=sent.key_text,
             status=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
-            content=content,
+            content=body.body,
             elapsed=elapsed,
             sent_url=sent.sent_url,
             sent_headers=sent.sent_headers,
+            undecoded=body.undecoded,
         )
 
     def status_at(self, url: str, params: Sequence[tuple[str, str]]) -> int | None:
@@ -161,8 +163,9 @@ class Client:
             raise OutOfTime(self.budget.words())
         return None if response is None or self._deadline.passed else response.status_code
 
-    def _answer(self, request: httpx.Request, sent: Exchange) -> tuple[httpx.Response, bytes]:
-        """The answer to ``request`` and its body, decoded."""
+    def _answer(self, request: httpx.Request, sent: Exchange) -> tuple[httpx.Response, Undone]:
+        """The answer to ``request`` and its body, decoded (or as it came, and why: the rule
+        ``content_encoding_readable`` judges that, as it does the proxy's and a HAR's)."""
         self.budget.check()
         seconds = self.budget.within(self.config.timeout)
         cut = seconds < self.config.timeout  # the budget, not --timeout, bounds this one
@@ -222,10 +225,10 @@ class _TooLarge(Exception):
         super().__init__(f"the answer is larger than {MAX_ANSWER >> 20} MiB: the kit read no more")
 
 
-def _body(response: httpx.Response) -> bytes:
+def _body(response: httpx.Response) -> Undone:
     """The body of ``response``, decoded, within the cap."""
     if response.is_stream_consumed:  # read and decoded already, by an in-process transport
-        return response.content
+        return Undone(response.content)
     return _decoded(_raw(response), response.headers.get("content-encoding", ""))
 
 
@@ -241,18 +244,14 @@ def _raw(response: httpx.Response) -> bytes:
     return b"".join(chunks)
 
 
-def _decoded(raw: bytes, coding: str) -> bytes:
-    """``raw`` with its content codings undone, last first, as httpx would (a coding it does
-    not know is left as it is), each to at most :data:`MAX_ANSWER` bytes."""
-    for name in reversed([c.strip().lower() for c in coding.split(",")]):
-        if name in WBITS:
-            try:
-                raw = inflated(raw, name, MAX_ANSWER)
-            except NotThatCoding as exc:
-                raise httpx.DecodingError(str(exc)) from None
-            except InflatesPast:
-                raise _TooLarge() from None
-    return raw
+def _decoded(raw: bytes, coding: str) -> Undone:
+    """``raw`` with its content codings undone, last first, each to at most
+    :data:`MAX_ANSWER` bytes; as it came, and why, when one is not the coding it says or
+    one the kit does not decode (:func:`.codings.undone`)."""
+    try:
+        return undone(raw, coding, MAX_ANSWER)
+    except InflatesPast:
+        raise _TooLarge() from None
 
 
 def _timed_out(config: KitConfig) -> str:

@@ -93,6 +93,9 @@ class Exchange:
     #: The request's headers as sent, ``(name, value)`` in str or (the proxy's) bytes: the
     #: curl sends those of :data:`SHAPING`; kept whole, since only a finding's are read.
     sent_headers: Iterable[tuple[str | bytes, str | bytes]] = ()
+    #: Why ``content`` is the body as it came though Content-Encoding names a coding: not
+    #: that coding, or one the kit does not decode (``codings.undone``); "": decoded.
+    undecoded: str = ""
     #: ``params`` by name, made on the first :meth:`values` (a judged exchange asks ten times).
     _by_name: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 

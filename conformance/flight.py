@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from .codings import Undone, sent_accept_encoding
 from .exchange import Exchange, KeyRole
 from .forwarding import decoded, forwarded
 from .har import Recorded
@@ -62,13 +63,16 @@ class Flight:
             self.key,
             answer.status,
             headers[names.index(b"content-type")][1] if b"content-type" in names else None,
-            # the body is judged decoded
-            headers[names.index(b"content-encoding")][1] if b"content-encoding" in names else None,
+            # the body is judged decoded, and its coding against the codings the request took
+            (headers[names.index(b"content-encoding")][1], sent_accept_encoding(self.sent))
+            if b"content-encoding" in names
+            else None,
         )
 
     def exchange(self, answer: Answer, raw: bytes | bytearray, base_url: str) -> Exchange:
         """The exchange the rules judge: ``exchange_of(self.recorded(...), base_url)``
         without building the HAR entry, which only ``--record`` needs."""
+        body = content(answer, raw)
         return exchange_at(
             self.scope["method"],
             self.url,
@@ -76,9 +80,10 @@ class Flight:
             sent_headers=self.sent,  # filtered only if a finding's curl is printed
             status=answer.status,
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in answer.headers},
-            content=content(answer, raw),
+            content=body.body,
             elapsed=time.perf_counter() - self.clock,
             base_url=base_url,
+            undecoded=body.undecoded,
         )
 
     def recorded(self, answer: Answer, raw: bytes | bytearray) -> Recorded:
@@ -89,6 +94,7 @@ class Flight:
         # headers the recorder did not keep (a browser's cache), and is not judged again.
         sent = [("host", urlsplit(self.url).netloc.rpartition("@")[2])]
         sent += [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.sent]
+        body = content(answer, raw)
         return Recorded(
             started=self.started,
             method=self.scope["method"],
@@ -97,15 +103,16 @@ class Flight:
             status=answer.status,
             reason=answer.reason,
             response_headers=tuple(headers),
-            content=content(answer, raw),
+            content=body.body,
             elapsed=time.perf_counter() - self.clock,
             http_version=f"HTTP/{self.scope.get('http_version', '1.1')}",
             cut_from=answer.received if answer.received > len(raw) else None,
+            undecoded=body.undecoded,
         )
 
 
-def content(answer: Answer, raw: bytes | bytearray) -> bytes:
+def content(answer: Answer, raw: bytes | bytearray) -> Undone:
     """The body as the judge and the HAR read it: decoded when the upstream compressed it."""
     encoding = answer.header(b"content-encoding")
     raw = bytes(raw)  # the buffer it was read into, for a new answer only (else itself)
-    return decoded(raw, encoding.decode("latin-1")) if encoding and raw else raw
+    return decoded(raw, encoding.decode("latin-1")) if encoding and raw else Undone(raw)

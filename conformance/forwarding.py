@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .inflating import InflatesPast, NotThatCoding, inflated
+from .codings import Undone, undone
+from .inflating import InflatesPast
 from .upstream import Headers, UpstreamUnreadable
 
 __all__ = ["MAX_BODY", "MAX_JUDGED", "decoded", "forwarded", "has_body", "kept", "request_body"]
@@ -46,8 +47,6 @@ MAX_BODY = 1 << 20
 #: at most as much (the largest the contract allows is 500 buckets of every group: well
 #: under it).
 MAX_JUDGED = 32 << 20
-#: The codings :func:`decoded` undoes: those the proxy asks the upstream for.
-_INFLATED = ("gzip", "deflate")
 
 
 def forwarded(raw: Headers, *, decodable: bool) -> Headers:
@@ -126,22 +125,14 @@ async def request_body(receive: Receive) -> bytes | None:
             return b"".join(parts)
 
 
-def decoded(raw: bytes, encoding: str) -> bytes:
-    """A compressed answer's body as the judge reads it: its codings undone, last first, as
-    httpx would (a coding it does not know is skipped; as it came when one cannot be read);
-    :class:`UpstreamUnreadable` when one inflates past :data:`MAX_JUDGED` -- a few MiB of
-    gzip are GiBs of zeros."""
-    body = raw
-    for name in reversed(encoding.lower().split(",")):
-        name = name.strip()
-        if name not in _INFLATED:
-            continue
-        try:
-            body = inflated(body, name, MAX_JUDGED)
-        except NotThatCoding:
-            return raw  # not the coding it says it is
-        except InflatesPast:
-            raise UpstreamUnreadable(
-                f"the upstream's answer inflates to more than {MAX_JUDGED} bytes ({name})"
-            ) from None
-    return body
+def decoded(raw: bytes, encoding: str) -> Undone:
+    """A compressed answer's body as the judge reads it: its codings undone, last first
+    (:func:`.codings.undone`: as it came, and why, when one is not what it says or is one
+    the proxy does not decode); :class:`UpstreamUnreadable` when one inflates past
+    :data:`MAX_JUDGED` -- a few MiB of gzip are GiBs of zeros."""
+    try:
+        return undone(raw, encoding, MAX_JUDGED)
+    except InflatesPast as exc:
+        raise UpstreamUnreadable(
+            f"the upstream's answer inflates to more than {MAX_JUDGED} bytes ({exc})"
+        ) from None

@@ -10,7 +10,10 @@ cookies, sent or set by the answer (a session token), are written as ``[redacted
 An answer the proxy recorded only the first bytes of (a streamed one, past
 :data:`~.proxy.MAX_RECORDED`) is marked cut, the HAR 1.2 way: ``content.comment``
 says so, the custom field ``content._truncated`` is ``true``, ``bodySize`` is
-the bytes the answer had. :mod:`.harfile` reads HARs, this writer's and any other.
+the bytes the answer had. A body recorded as it came though its Content-Encoding names
+a coding (not that coding, or ``br``) says so in ``content.comment`` and says why in
+``content._undecoded``: HAR's ``text`` is otherwise the decoded body. :mod:`.harfile`
+reads HARs, this writer's and any other.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "NOT_MODIFIED",
     "REDACTED",
     "TRUNCATED",
+    "UNDECODED",
     "HarWriter",
     "Recorded",
     "conditional",
@@ -45,6 +49,10 @@ SECRET_HEADERS = frozenset(
 Headers = tuple[tuple[str, str], ...]
 #: The custom field (HAR 1.2: a leading underscore) of ``content`` that marks a cut body.
 TRUNCATED = "_truncated"
+#: The custom field of ``content`` that says why a body is as it came though its
+#: Content-Encoding names a coding (not that coding, or one the proxy does not decode):
+#: HAR 1.2's ``text`` is the decoded body, and this one is not.
+UNDECODED = "_undecoded"
 #: Why a 304 to a conditional request is not judged (proxy and replay alike).
 NOT_MODIFIED = "304 Not Modified to a conditional request: the answer is the client's cached copy"
 #: The request headers that make a GET conditional on the client's cached copy (RFC 9110
@@ -78,6 +86,8 @@ class Recorded:
     #: The bytes the answer's body had when ``content`` holds only its first ones
     #: (the recorder's limit); ``None``: ``content`` is the whole body.
     cut_from: int | None = None
+    #: Why ``content`` is the body as it came, not decoded (``codings.undone``); "": decoded.
+    undecoded: str = ""
     #: Why this answer cannot be judged (a body the HAR does not hold whole, say); "": it can.
     unjudged: str = ""
 
@@ -158,6 +168,10 @@ def _entry(r: Recorded) -> dict[str, Any]:
             f"of {r.cut_from} bytes as sent"
         )
         content[TRUNCATED] = True
+    if r.undecoded:
+        said = f"the body as it came, not decoded: {r.undecoded}"
+        content["comment"] = f"{content['comment']}; {said}" if "comment" in content else said
+        content[UNDECODED] = r.undecoded
     millis = round(r.elapsed * 1000, 3)
     return {
         "startedDateTime": datetime.fromtimestamp(r.started, UTC).isoformat(

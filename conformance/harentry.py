@@ -19,7 +19,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from .har import NOT_MODIFIED, TRUNCATED, Headers, Recorded, conditional
+from .har import NOT_MODIFIED, TRUNCATED, UNDECODED, Headers, Recorded, conditional
 
 __all__ = ["headers_of", "recorded_of"]
 
@@ -69,6 +69,7 @@ def recorded_of(entry: Any) -> Recorded:
         content=body,
         elapsed=max(0.0, _number(entry.get("time"))) / 1000,
         http_version=str(request.get("httpVersion") or "HTTP/1.1"),
+        undecoded=undecoded if isinstance(undecoded := content.get(UNDECODED), str) else "",
     )
     unjudged = _not_an_answer(recorded, request, response) or unjudged
     return dataclasses.replace(recorded, unjudged=unjudged) if unjudged else recorded

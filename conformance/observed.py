@@ -56,6 +56,7 @@ def exchange_of(recorded: Recorded, base_url: str | None = None) -> Exchange:
         base_url=base_url,
         # A recorded time: the server's clock then decided what "now" was (0: unknown).
         sent_at=round(recorded.started * US) if recorded.started > 0 else None,
+        undecoded=recorded.undecoded,
     )
 
 
@@ -84,6 +85,7 @@ def exchange_at(
     elapsed: float,
     base_url: str | None = None,
     sent_at: int | None = None,
+    undecoded: str = "",
 ) -> Exchange:
     """:func:`exchange_of` from its parts (``headers``: the answer's, names lower-case;
     ``sent_headers``: the request's, as the upstream got them),
@@ -113,4 +115,5 @@ def exchange_at(
         sent_url=url.partition("#")[0] if "#" in url else url,
         sent_at=sent_at,
         sent_headers=sent_headers,
+        undecoded=undecoded,
     )

@@ -34,6 +34,7 @@ from typing import Any
 from usagekit.mock.core.dataset import Dataset
 from usagekit.mock.core.ledger import Ledger
 
+from .codings import not_decodable, sent_accept_encoding
 from .config import KitConfig
 from .coverage import cells_of, contract_ledger, covered
 from .exchange import Exchange
@@ -78,6 +79,8 @@ class _Verdicts:
     clean: bool = False
     #: Repeats not yet added to the outcomes and the ledger (``Traffic._settle``).
     repeats: int = 0
+    #: Why no rule judged it (a coding the request accepted and the kit does not decode).
+    unjudged: str = ""
 
 
 @dataclass(slots=True)
@@ -124,17 +127,20 @@ class Traffic:
             self.not_judged(recorded.unjudged, exchange_of(recorded, base_url).curl())
             return []
         # The rules read the request, whether it carried a key, the status, the content
-        # type and the body, nothing else: an answer seen before is judged as it was then.
-        content_type = next(
-            (v for k, v in recorded.response_headers if k.lower() == "content-type"), None
-        )
+        # type and coding and the body, nothing else: an answer seen before is judged as
+        # it was then.
         request = (
             recorded.method,
             recorded.url,
             base_url,
             key_sent(*recorded.values("x-api-key")),
             recorded.status,
-            content_type,
+            *(
+                next((v for k, v in recorded.response_headers if k.lower() == name), None)
+                for name in ("content-type", "content-encoding")
+            ),
+            recorded.header("accept-encoding"),
+            recorded.undecoded,
         )
         return self.judge_answer(request, recorded.content, lambda: exchange_of(recorded, base_url))
 
@@ -145,7 +151,7 @@ class Traffic:
 
         ``request`` names everything the rules read of the exchange but its body
         ``content`` (see :meth:`judge`'s; the proxy's is the buffer it read it into);
-        ``exchange()`` is called only for an answer not judged before.
+        ``exchange()`` is called only for an answer not judged before (or not judged at all).
         """
         verdicts = self._remembered(request, content)
         if verdicts is None:
@@ -153,6 +159,9 @@ class Traffic:
             self._remember(request, verdicts)
         elif verdicts.clean:
             return []  # counted in verdicts.repeats
+        if verdicts.unjudged:  # rare: its exchange is built again for its curl
+            self.not_judged(verdicts.unjudged, exchange().curl())
+            return []
         self.outcomes.judged(verdicts.findings)
         violations = []
         for _, finding in verdicts.findings:
@@ -213,6 +222,14 @@ class Traffic:
         return self._ledger
 
     def _judged(self, exchange: Exchange, content: bytes) -> _Verdicts:
+        if exchange.undecoded:  # its bytes are not the answer when the kit cannot decode them
+            why = not_decodable(
+                exchange.headers.get("content-encoding", ""),
+                sent_accept_encoding(exchange.sent_headers),
+                exchange.undecoded,
+            )
+            if why:
+                return _Verdicts(content=content, findings=(), cells=None, unjudged=why)
         view = ExchangeView(exchange, self.oracle)
         findings: list[tuple[str, Finding | None]] = []
         clean = True

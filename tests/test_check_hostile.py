@@ -166,4 +166,30 @@ def test_a_correct_server_that_compresses_its_answers_passes() -> None:
 @pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS])
 def test_deflate_is_read_with_or_without_its_zlib_wrapper(wbits: int) -> None:
     packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
-    assert _decoded(packer.compress(b'{"a": 1}') + packer.flush(), "deflate") == b'{"a": 1}'
+    undone = _decoded(packer.compress(b'{"a": 1}') + packer.flush(), "deflate")
+    assert (undone.body, undone.undecoded) == (b'{"a": 1}', "")
+
+
+@pytest.mark.parametrize(
+    ("mode", "why"),
+    [
+        ("false_gzip", "Content-Encoding says gzip, but the body is not the gzip it says it is"),
+        ("brotli", "the answer is in br (Content-Encoding: br), which the request did not accept"),
+    ],
+)
+def test_an_answer_no_client_can_decode_fails_the_coding_rule(
+    mode: str, why: str, tmp_path: Path
+) -> None:
+    # The rule the proxy and a replay judge it by; before, a false gzip was "no answer" of
+    # whichever rule asked, and br (never offered) was judged as its bytes.
+    with hostile(mode) as base_url:
+        code, output, suite = check(
+            base_url, tmp_path, "--check", "content_encoding_readable", "--check", "limit_bounds"
+        )
+    assert code == 1, output
+    failure = suite.find(".//testcase[@name='content_encoding_readable']/failure")
+    assert failure is not None, ET.tostring(suite, encoding="unicode")
+    text = f"{failure.get('message')}\n{failure.text}"
+    assert why in text, text
+    assert "reproduce: curl -sS" in text
+    assert "no answer" not in failure_of(suite)  # limit_bounds judged the 422 it was sent

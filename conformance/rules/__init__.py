@@ -8,6 +8,7 @@ from usagekit.conformance.rules import (
     answers,
     bodies,
     calendar,
+    codings,
     parameters,
     reference,
     refusals,
@@ -18,5 +19,5 @@ from usagekit.conformance.rules import (
 __all__ = ["RULES"]
 
 RULES = Registry.collect(
-    bodies, statuses, answers, refusals, parameters, access, calendar, relations, reference
+    bodies, codings, statuses, answers, refusals, parameters, access, calendar, relations, reference
 )

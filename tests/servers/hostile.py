@@ -18,7 +18,10 @@ server may do to the kit:
 * ``limited``: a 429 in the contract's shape that says to come back in an hour;
 * ``long``: a 422 whose ``detail`` is no string but a list of a MiB, new each time;
 * ``markup``: a 200 whose reason phrase, content type and JSON (keys and values) hold
-  terminal escapes, HTML, Markdown and mentions (:data:`MARKUP`), a new key each time.
+  terminal escapes, HTML, Markdown and mentions (:data:`MARKUP`), a new key each time;
+* ``false_gzip``: a 422 in the contract's shape whose head says ``Content-Encoding: gzip``
+  but whose body is the plain JSON (no client can decode it); ``brotli``: the same 422
+  said to be in ``br``, which the kit never offers.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ LIMITED = b'{"code":"rate_limit_exceeded","message":"Too many requests."}'
 MODES = (
     "endless", "chunked", "huge_length", "drip", "head_drip", "gzip_bomb", "double_gzip",
     "silent", "reset", "garbage", "deep", "latin1", "control", "limited", "markup", "long",
+    "false_gzip", "brotli",
 )  # fmt: skip
 
 
@@ -130,6 +134,10 @@ class Hostile:
         elif mode == "limited":
             fields = [b"retry-after: 3600", b"content-length: %d" % len(LIMITED)]
             writer.write(head(429, *fields) + LIMITED)
+        elif mode in ("false_gzip", "brotli"):
+            coding = b"gzip" if mode == "false_gzip" else b"br"
+            fields = [b"content-encoding: " + coding, b"content-length: %d" % len(REFUSAL)]
+            writer.write(head(422, *fields) + REFUSAL)
         elif mode in ("endless", "huge_length", "chunked"):
             fields = {"endless": [], "huge_length": [b"content-length: %d" % (1 << 40)]}
             writer.write(head(200, *fields.get(mode, [b"transfer-encoding: chunked"])))
