@@ -26,7 +26,7 @@ from .admin import error_body, reply
 from .connection import SERVING, WHOLE, Abandoned, Connection
 from .flight import Flight
 from .forwarding import MAX_JUDGED, has_body
-from .upstream import Answer, UpstreamError, UpstreamTimeout
+from .upstream import Answer, UpstreamError, UpstreamTimeout, UpstreamUnreadable
 
 __all__ = ["MAX_JUDGED", "AtOnce", "refusal"]
 
@@ -86,8 +86,8 @@ class AtOnce:
             failure = connection.failure
             if isinstance(failure, Abandoned):
                 return  # its client left: nobody to answer
-            if isinstance(failure, UpstreamTimeout):
-                later(cycle, partial(_replying, 504, error_body("upstream_timeout", str(failure))))
+            if isinstance(failure, UpstreamTimeout | UpstreamUnreadable):  # as _forward's
+                later(cycle, partial(_replying, *refusal(failure)))
             else:  # as _forward: a kept-alive connection the upstream closed, then a new one
                 later(cycle, self)
             return

@@ -53,6 +53,7 @@ BUFFERED = 1 << 20
 HEAD, BODY, WHOLE = range(3)  # what a caller waits for (Connection.arrival)
 _SWITCHED = "the upstream answered 101 Switching Protocols to a request that asked for no upgrade"
 _HEAD_TOO_LARGE = f"the upstream's answer's head is larger than {MAX_HEAD_BYTES} bytes"
+_CUT_HEAD = "{} closed the connection in the middle of its answer's head"
 
 
 class UpstreamError(ConnectionError):
@@ -151,6 +152,10 @@ class Connection(Framing):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.busy and not self.head_done and self.unended and self.failure is None:
+            # Part of a head came: the upstream answered, and cut its answer short -- not
+            # a kept-alive connection it had closed before the request (sent again).
+            self.failure = UpstreamUnreadable(_CUT_HEAD.format(self.where))
         self._disarm()
         self._wake()
 

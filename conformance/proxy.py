@@ -61,6 +61,11 @@ JSON = b"application/json"
 MAX_RECORDED = 1 << 20
 #: Heads whose headers as passed on are kept (see _verdict).
 KEPT_HEADS = 256
+#: Answers without content, whose Content-Length the proxy does not pass on: a 204 has
+#: none (RFC 9110 8.6), and a 304's is that of the 200 it stands for, which uvicorn's send
+#: would hold to the empty body it has ("shorter than Content-Length"); "0" would say the
+#: client's copy is empty. Omitting it is always right.
+WITHOUT_LENGTH = frozenset({204, 304})
 
 
 class ValidationProxy(AtOnce):
@@ -217,7 +222,8 @@ class ValidationProxy(AtOnce):
                 self._kept[id(answer.headers)] = (answer.headers, tuple(headers))
         if violations and self.strict:
             status, headers, body = 502, [(b"content-type", JSON)], _strict_body(violations)
-        headers.append((b"content-length", b"%d" % len(body)))
+        if status not in WITHOUT_LENGTH:
+            headers.append((b"content-length", b"%d" % len(body)))
         headers.append((VIOLATIONS, b"%d" % len(violations)))
         if violations:
             headers.append((RULES, ", ".join(dict.fromkeys(v.rule for v in violations)).encode()))

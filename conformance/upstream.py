@@ -204,13 +204,14 @@ class Upstream:
         while (connection := self.idle()) is not None:
             try:
                 return await self._exchange(connection, request, head, whole, owner)
-            except (UpstreamTimeout, Abandoned):
-                raise
+            except (UpstreamTimeout, Abandoned, UpstreamUnreadable):
+                raise  # an answer it cannot read is the upstream's, not sent again
             except UpstreamError:
                 connection.close()
                 if verb not in _IDEMPOTENT:
                     raise
-                # A kept-alive connection the upstream had closed: try a fresh one.
+                # A kept-alive connection the upstream had closed before any byte of an
+                # answer (RFC 9112 9.3.1): try a fresh one, as the kit's client does.
         return await self._exchange(await self._connect(), request, head, whole, owner)
 
     def request(self, verb: bytes, target: bytes, headers: Headers, body: bytes) -> bytes:
@@ -266,6 +267,6 @@ class Upstream:
         connection.send(request, 0 if head else whole)
         while not connection.head_done:
             if connection.closed:
-                raise UpstreamError(f"{self.where} closed the connection")
+                raise connection.failure or UpstreamError(f"{self.where} closed the connection")
             await connection.arrival(HEAD)
         return Answer(self, connection, head)
