@@ -5,7 +5,11 @@ What tools write differs: a body may be left out (Playwright's ``omit`` and
 (Firefox keeps 1 MiB of a body; ``content.size`` says how long it was), or
 base64; a request that failed has status 0, one cut short Chrome's ``_error``; a
 browser writes its own redirects (``307 Internal Redirect``), the 304s of its
-cache and what the page's service worker answered.
+cache and what the page's service worker answered. Some tools write a request's
+URL as its path alone, with a ``Host`` header or HTTP/2's ``:authority`` and
+``:scheme``: the URL is rebuilt from them (:func:`_absolute`).
+A redirect the server itself sent (a 3xx with ``Location``) is its answer, and
+judged as ``check`` judges it (the kit's client follows no redirect).
 None of those is the server's answer, and judging it would be a false alarm:
 ``Recorded.unjudged`` says why it is not judged.
 """
@@ -29,6 +33,14 @@ CLIENT_ERROR = "the client reports the answer did not arrive whole (_error)"
 SERVICE_WORKER = "answered by the page's service worker, not by the server"
 BROWSER_REDIRECT = "the browser's own redirect (Internal Redirect), not the server's answer"
 NOT_ABSOLUTE = "the URL is not absolute: the request cannot be sent again"
+NO_AUTHORITY = (
+    "the URL is a path alone, and the entry has no Host or :authority header to say where "
+    "it was sent"
+)
+NO_SCHEME = (
+    "the URL is a path alone, and neither :scheme nor the Host's port says whether it was "
+    "sent by http or https"
+)
 QUERY_UNCLEAR = "the URL has no query but queryString has parameters: what was sent is unclear"
 NO_REQUEST_HEADERS = "the request's headers are not in the HAR: whether it sent a key is unknown"
 NOT_CAPTURED = "the body is not in the HAR (not captured, or saved apart)"
@@ -47,6 +59,7 @@ def recorded_of(entry: Any) -> Recorded:
     method, url = request.get("method"), request.get("url")
     if not isinstance(method, str) or not isinstance(url, str):
         raise ValueError("no request.method or request.url")
+    url, relative = _absolute(url, request.get("headers"))
     try:
         status = int(response["status"])
     except (KeyError, TypeError, ValueError):
@@ -71,7 +84,8 @@ def recorded_of(entry: Any) -> Recorded:
         http_version=str(request.get("httpVersion") or "HTTP/1.1"),
         undecoded=undecoded if isinstance(undecoded := content.get(UNDECODED), str) else "",
     )
-    unjudged = _not_an_answer(recorded, request, response) or unjudged
+    why = _not_an_answer(recorded, request, response)
+    unjudged = (relative if why == NOT_ABSOLUTE and relative else why) or unjudged
     return dataclasses.replace(recorded, unjudged=unjudged) if unjudged else recorded
 
 
@@ -95,6 +109,28 @@ def _not_an_answer(recorded: Recorded, request: dict[str, Any], response: dict[s
     if not recorded.request_headers:
         return NO_REQUEST_HEADERS
     return ""
+
+
+def _absolute(url: str, headers: Any) -> tuple[str, str]:
+    """``url``, or the absolute URL a path alone stands for: with ``:scheme`` (HTTP/2's) or,
+    without it, the scheme a Host's port 80 or 443 names, and ``:authority`` or ``Host``.
+    And why it cannot be rebuilt, if it cannot ("": it is absolute, or was rebuilt)."""
+    if not url.startswith("/") or url.startswith("//"):
+        return url, ""  # absolute, or not a path: _not_an_answer says which
+    named = {}
+    for header in headers if isinstance(headers, list) else ():
+        if isinstance(header, dict) and isinstance(name := header.get("name"), str):
+            named.setdefault(name.lower(), str(header.get("value", "")).strip())
+    authority = named.get(":authority") or named.get("host")
+    if not authority or not re.fullmatch(r"[^/?#@\s]+", authority):
+        return url, NO_AUTHORITY
+    scheme = named.get(":scheme", "").lower()
+    if not scheme:
+        port = authority.rpartition(":")[2] if not authority.endswith("]") else ""
+        scheme = {"80": "http", "443": "https"}.get(port, "")
+    if scheme not in ("http", "https"):
+        return url, NO_SCHEME
+    return f"{scheme}://{authority}{url}", ""
 
 
 def _body(content: dict[str, Any]) -> tuple[bytes, str]:

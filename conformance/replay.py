@@ -4,6 +4,13 @@ The HAR may come from ``usagekit proxy --record`` or from a browser's developer
 tools; every entry that is a request to the endpoint is judged by the same
 single-exchange rules as the proxy's live traffic (:class:`Traffic`), and the
 rest (the page's scripts, other APIs) is counted and left alone.
+
+What an entry holds is judged as ``check`` would judge the same answer: a
+redirect the server sent (a 3xx) is its answer, as the kit's client follows none
+(the request it led to, if the HAR has it, is an entry of its own); an entry
+whose URL is a path alone is judged at the URL its ``:authority``/``Host`` and
+``:scheme`` name. What is not the server's whole answer is not judged, and
+counted with why (:mod:`.harentry`).
 """
 
 from __future__ import annotations

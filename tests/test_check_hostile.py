@@ -193,3 +193,15 @@ def test_an_answer_no_client_can_decode_fails_the_coding_rule(
     assert why in text, text
     assert "reproduce: curl -sS" in text
     assert "no answer" not in failure_of(suite)  # limit_bounds judged the 422 it was sent
+
+
+def test_a_redirect_is_the_servers_answer_and_judged(tmp_path: Path) -> None:
+    # As check --replay judges a 3xx in a HAR (tests/test_har_foreign.py).
+    with hostile("redirect") as base_url:
+        code, output, suite = check(
+            base_url, tmp_path, "--check", "limit_bounds", "--check", "status_matches_reference"
+        )
+    assert code == 1, output
+    failure = suite.find(".//testcase[@name='status_matches_reference']/failure")
+    assert failure is not None, ET.tostring(suite, encoding="unicode")
+    assert "302" in f"{failure.get('message')}\n{failure.text}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,21 @@ def _relative(e: Entry) -> None:
     e["request"]["url"] = "/" + e["request"]["url"].split("/", 3)[3]
 
 
+def _nowhere(e: Entry) -> None:
+    _relative(e)  # and no :authority or Host to say where it went
+    e["request"]["headers"] = [h for h in e["request"]["headers"] if h["name"] != ":authority"]
+
+
+def _host_alone(e: Entry) -> None:
+    _relative(e)  # HTTP/1.1's Host, without a port: http or https?
+    e["request"]["headers"] = [h for h in e["request"]["headers"] if not h["name"].startswith(":")]
+    e["request"]["headers"].append({"name": "Host", "value": "api.staging.example.com"})
+
+
+def _not_a_path(e: Entry) -> None:
+    e["request"]["url"] = e["request"]["url"].split("/", 2)[2]  # the host, without a scheme
+
+
 NOT_JUDGED = {
     "chrome-evicted": (_not_captured, "not in the HAR"),
     "playwright-attach": (_attached, "not in the HAR"),
@@ -243,7 +259,9 @@ NOT_JUDGED = {
     "bad-base64": (_bad_base64, "base64"),
     "query-elsewhere": (_query_elsewhere, "queryString"),
     "memory-cache": (_cached, "headers are not in the HAR"),
-    "relative-url": (_relative, "not absolute"),
+    "relative-url-nowhere": (_nowhere, "no Host or :authority"),
+    "relative-url-host-alone": (_host_alone, "neither :scheme nor the Host's port"),
+    "not-a-url": (_not_a_path, "not absolute"),
 }
 
 
@@ -336,3 +354,48 @@ def test_a_preflight_and_other_hosts_are_left_alone(tmp_path: Path, data_dir: Pa
     assert summary.ok
     assert summary.requests == 1
     assert summary.not_judged == ()
+
+
+def _host_and_port(e: Entry) -> None:
+    _relative(e)
+    e["request"]["headers"] = [h for h in e["request"]["headers"] if not h["name"].startswith(":")]
+    e["request"]["headers"].append({"name": "host", "value": "api.staging.example.com:443"})
+
+
+@pytest.mark.parametrize(
+    "change", [_relative, _host_and_port], ids=["h2-authority-and-scheme", "host-port-443"]
+)
+def test_a_path_alone_is_judged_at_the_url_its_headers_name(
+    tmp_path: Path, data_dir: Path, change: Callable[[Entry], None]
+) -> None:
+    # Judged as the absolute entry is: a wrong answer fails, with a curl to the rebuilt URL.
+    def wrong(e: Entry) -> None:
+        change(e)
+        body = json.loads(BODY)
+        body["meta"]["granularity"] = "month"
+        content(e).update(text=json.dumps(body), size=len(json.dumps(body)))
+
+    summary = replayed(data_dir, har(tmp_path, [entry(change), entry(wrong)]))
+    assert not summary.not_judged, summary.not_judged
+    assert summary.requests == 2
+    finding = next(f for f in summary.findings if f.rule == "meta_echoes_query")
+    assert re.search(r"'https://api\.staging\.example\.com(:443)?/v1/accounts/", finding.curl[0])
+
+
+def test_a_redirect_the_server_sent_is_judged_as_check_judges_it(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """The kit's client follows no redirect: a 3xx of the endpoint is the server's answer,
+    and ``check`` fails it on ``status_matches_reference`` (tests/test_check_hostile.py);
+    so does replay, not a false "not judged" nor a pass."""
+
+    def redirected(e: Entry) -> None:
+        location = {"name": "location", "value": "https://elsewhere.test/v1/usage"}
+        response(e).update(status=302, statusText="Found", redirectURL=location["value"])
+        response(e)["headers"].append(location)
+        content(e).update(text="", size=0)
+
+    summary = replayed(data_dir, har(tmp_path, [entry(redirected)]))
+    assert not summary.not_judged, summary.not_judged
+    [finding] = [f for f in summary.findings if f.rule == "status_matches_reference"]
+    assert "302" in finding.reason, finding.reason

@@ -21,7 +21,8 @@ server may do to the kit:
   terminal escapes, HTML, Markdown and mentions (:data:`MARKUP`), a new key each time;
 * ``false_gzip``: a 422 in the contract's shape whose head says ``Content-Encoding: gzip``
   but whose body is the plain JSON (no client can decode it); ``brotli``: the same 422
-  said to be in ``br``, which the kit never offers.
+  said to be in ``br``, which the kit never offers;
+* ``redirect``: a 302 to the same request on another host (the kit follows none).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ LIMITED = b'{"code":"rate_limit_exceeded","message":"Too many requests."}'
 MODES = (
     "endless", "chunked", "huge_length", "drip", "head_drip", "gzip_bomb", "double_gzip",
     "silent", "reset", "garbage", "deep", "latin1", "control", "limited", "markup", "long",
-    "false_gzip", "brotli",
+    "false_gzip", "brotli", "redirect",
 )  # fmt: skip
 
 
@@ -134,6 +135,9 @@ class Hostile:
         elif mode == "limited":
             fields = [b"retry-after: 3600", b"content-length: %d" % len(LIMITED)]
             writer.write(head(429, *fields) + LIMITED)
+        elif mode == "redirect":
+            location = b"location: http://elsewhere.test/v1/accounts/acct/analytics/usage"
+            writer.write(head(302, location, b"content-length: 0"))
         elif mode in ("false_gzip", "brotli"):
             coding = b"gzip" if mode == "false_gzip" else b"br"
             fields = [b"content-encoding: " + coding, b"content-length: %d" % len(REFUSAL)]
