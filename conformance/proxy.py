@@ -22,7 +22,6 @@ clients or the holders of ``admin_token`` (:mod:`.admin`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -63,8 +62,9 @@ MAX_RECORDED = 1 << 20
 KEPT_HEADS = 256
 #: Answers without content, whose Content-Length the proxy does not pass on: a 204 has
 #: none (RFC 9110 8.6), and a 304's is that of the 200 it stands for, which uvicorn's send
-#: would hold to the empty body it has ("shorter than Content-Length"); "0" would say the
-#: client's copy is empty. Omitting it is always right.
+#: holds to the empty body it has (RuntimeError "shorter than Content-Length": the answer
+#: is never ended and the connection is lost); "0" would say the client's copy is empty.
+#: Omitting it is always right.
 WITHOUT_LENGTH = frozenset({204, 304})
 
 
@@ -164,7 +164,7 @@ class ValidationProxy(AtOnce):
         except UpstreamError as exc:
             await reply(send, 502, error_body("upstream_unreachable", str(exc)))
             return
-        await self._answer(flight, answer, send, judged=judged, receive=receive)
+        await self._answer(flight, answer, send, judged=judged)
 
     async def _answer(
         self,
@@ -173,13 +173,12 @@ class ValidationProxy(AtOnce):
         send: Send,
         *,
         judged: bool,
-        receive: Receive | None = None,
     ) -> None:
         try:
-            if judged or receive is None:
+            if judged:
                 await self._judged(flight, answer, send)
             else:
-                await self._streamed(flight, answer, send, receive)
+                await self._streamed(flight, answer, send)
         finally:
             answer.release()
 
@@ -233,38 +232,28 @@ class ValidationProxy(AtOnce):
         if self.recorder is not None:
             self.recorder.add(flight.recorded(answer, raw))
 
-    async def _streamed(self, flight: Flight, answer: Answer, send: Send, receive: Receive) -> None:
-        headers = kept(answer.headers, answer.names)
+    async def _streamed(self, flight: Flight, answer: Answer, send: Send) -> None:
+        without = b"content-length" if answer.status in WITHOUT_LENGTH else b""
+        headers = kept(answer.headers, answer.names, without=without)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         parts: list[bytes] = []
         size = 0
         # A client that leaves mid-answer (an event stream's, a download's) ends the upstream
-        # connection too: else the proxy reads on for nobody, an endless stream for ever.
-        gone = asyncio.ensure_future(_gone(receive, answer))
+        # connection too (the protocol's connection_lost: connection.client_left), else the
+        # proxy reads on for nobody, an endless stream for ever: chunks() raises Abandoned.
         try:
             async for chunk in answer.chunks():
                 if self.recorder is not None and size < MAX_RECORDED:
                     parts.append(chunk)
                     size += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except UpstreamError as exc:
-            if gone.done() or isinstance(exc, Abandoned):
-                return  # the client left, and the connection with it: nobody to tell
-            # Cut short: the client's connection is to end without the body's end (uvicorn
-            # closes it), never with a last chunk that would make the answer look whole.
-            raise
-        finally:
-            gone.cancel()
+        except Abandoned:
+            return  # the client left, and the connection with it: nobody to tell
+        # UpstreamError, cut short: the client's connection is to end without the body's end
+        # (uvicorn closes it), never with a last chunk that would make the answer look whole.
         await send({"type": "http.response.body", "body": b""})
         if self.recorder is not None:
             self.recorder.add(flight.recorded(answer, b"".join(parts)[:MAX_RECORDED]))
-
-
-async def _gone(receive: Receive, answer: Answer) -> None:
-    """Until the client's connection ends; then the upstream's under ``answer`` too."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    answer.abort()
 
 
 def _strict_body(violations: list[Violation]) -> bytes:

@@ -126,11 +126,6 @@ class Answer:
         connection.body, connection.buffered = deque(), 0
         return body[0] if len(body) == 1 else b"".join(body)
 
-    def abort(self) -> None:
-        """Close the connection under the answer: nobody will read the rest."""
-        if self._connection is not None:
-            self._connection.close()
-
     def release(self) -> None:
         """Back to the pool after a whole answer that keeps the connection; closed otherwise."""
         connection, self._connection = self._connection, None

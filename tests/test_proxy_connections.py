@@ -188,6 +188,24 @@ def test_a_client_that_leaves_releases_the_upstream_connection(upstream, path, h
     assert after - before < 10, (before, after)
 
 
+def test_a_client_that_leaves_an_endless_stream_mid_body_releases_its_upstream(upstream) -> None:
+    # An event stream's client that goes after some of it: the proxy read on for nobody
+    # unless the connection serving it ends with the client's (the protocol's release of
+    # it; proxy._gone did the same from the app's side, and is gone).
+    base, app = upstream
+    with proxied(base) as (proxy, pid):
+        before = fds(pid)
+        for _ in range(20):
+            with connect(proxy) as sock:
+                sock.sendall(get("/stream"))
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+                sock.recv(65536)  # some of the body
+        until(lambda: app.under_way == 0, 3)
+        under_way, after = app.under_way, fds(pid)
+    assert under_way == 0, f"{under_way} streams still under way at the upstream"
+    assert after - before < 10, (before, after)
+
+
 @pytest.mark.parametrize("path", [USAGE.format("slow"), "/slow"], ids=["judged", "other"])
 def test_clients_that_left_pipelined_requests_hold_no_more_than_the_cap(upstream, path) -> None:
     # A request waiting behind the one under way has the proxy stop reading (uvicorn's
