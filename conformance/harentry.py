@@ -5,13 +5,14 @@ What tools write differs: a body may be left out (Playwright's ``omit`` and
 (Firefox keeps 1 MiB of a body; ``content.size`` says how long it was), or
 base64; a request that failed has status 0, one cut short Chrome's ``_error``; a
 browser writes its own redirects (``307 Internal Redirect``), the 304s of its
-cache and what the page's service worker answered. Some tools write a request's
-URL as its path alone, with a ``Host`` header or HTTP/2's ``:authority`` and
-``:scheme``: the URL is rebuilt from them (:func:`_absolute`).
-A redirect the server itself sent (a 3xx with ``Location``) is its answer, and
-judged as ``check`` judges it (the kit's client follows no redirect).
+cache and what the page's service worker answered.
 None of those is the server's answer, and judging it would be a false alarm:
 ``Recorded.unjudged`` says why it is not judged.
+
+A redirect the server itself sent (a 3xx with ``Location``) is its answer, and
+judged as ``check`` judges it (the kit's client follows no redirect). Some tools
+write a request's URL as its path alone, with a ``Host`` header or HTTP/2's
+``:authority`` and ``:scheme``: the URL is rebuilt from them (:func:`_absolute`).
 """
 
 from __future__ import annotations

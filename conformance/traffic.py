@@ -12,7 +12,7 @@ The kit knows nobody's key here: a request that carried one is judged as
 account, and the answer is held to the reference for that account.
 
 An answer seen before -- the same request, key or none, status, content type
-and body bytes -- is not judged again: its verdicts are remembered (up to
+and coding and body bytes -- is not judged again: its verdicts are remembered (up to
 :data:`VERDICTS_KEPT` answers and :data:`VERDICT_BYTES` of bodies), and a
 repeat costs a dictionary look-up and one comparison of bytes. A repeat whose
 rules all held is counted on its remembered verdicts (``repeats``) and added to
