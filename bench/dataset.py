@@ -1,6 +1,6 @@
 """Benchmark: generate, export and load a synthetic dataset (1,000,000 conversations by default).
 
-    .venv/bin/python bench/dataset.py [--size N] [--repeat R]
+    .venv/bin/python bench/dataset.py [--size N] [--repeat R] [--accounts A]
 
 Each measurement runs in a fresh subprocess, so that the peak resident memory
 (VmHWM) of one does not hide in another's. The steps take turns, ``--repeat``
@@ -16,6 +16,15 @@ Baselines from the same run put the figures in proportion:
 the same records with one space added to each line, which the loader's
 canonical fast path declines, so it decodes every line as JSON (the speed for
 files that other tools wrote).
+
+Many accounts (``--accounts``, 180,000 by default: ``accounts.json`` near its
+64 MiB cap, beside 1,000 conversations): ``accounts`` loads the directory and
+builds the mock's key index, what ``usagekit mock --data`` does with the
+accounts before it answers; its baseline ``accounts json.loads`` only decodes
+the same file. The ratio of the two stays a small constant however many
+accounts there are; until stop 26 the key index asked the dataset for each
+key's subaccounts by scanning every account, and 188,000 accounts kept the
+mock from starting for more than 15 minutes (20,000 took 35 s of CPU).
 
 Targets (issue 4): generate + load <= 5 s and <= 200 MiB. Nothing is asserted.
 """
@@ -72,6 +81,12 @@ def child(step: str, size: int, directory: Path) -> dict[str, float]:
         load_dataset(directory)
     elif step == "load (JSON)":
         load_dataset(directory / "spaced")
+    elif step == "accounts":
+        from usagekit.mock.server.access import KeyIndex
+
+        KeyIndex(load_dataset(directory / "accounts"))
+    elif step == "accounts json.loads":
+        json.loads((directory / "accounts" / "accounts.json").read_bytes())
     elif step == "json.loads":
         with (directory / CONVERSATIONS_FILE).open("rb") as lines:
             for line in lines:
@@ -97,6 +112,29 @@ def respace(source: Path, target: Path) -> None:
     )
 
 
+def many_accounts(source: Path, target: Path, count: int) -> None:
+    """A copy of the dataset in ``source`` with ``count`` more accounts (a quarter top-level,
+    each with three subaccounts; two keys and two agents each) and its first 1,000 lines."""
+    from usagekit.mock.datasets.files import ACCOUNTS_FILE, CONVERSATIONS_FILE
+
+    target.mkdir()
+    accounts = json.loads((source / ACCOUNTS_FILE).read_bytes())
+    for i in range(count):
+        accounts.append(
+            {
+                "id": f"many-{i}",
+                "parent_id": None if i % 4 == 0 else f"many-{i - i % 4}",
+                "name": f"Account {i}",
+                "api_keys": [f"sk-many-{i}-a", f"sk-many-{i}-b"],
+                "agents": [{"id": f"many-{i}-agent-{j}", "name": f"Agent {j}"} for j in range(2)],
+            }
+        )
+    (target / ACCOUNTS_FILE).write_text(json.dumps(accounts, indent=2), encoding="utf-8")
+    with (source / CONVERSATIONS_FILE).open("rb") as lines:
+        head = b"".join(line for _, line in zip(range(1000), lines, strict=False))
+    (target / CONVERSATIONS_FILE).write_bytes(head)
+
+
 def measure(step: str, size: int, directory: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", step, "--size", str(size), "--dir", directory],
@@ -111,6 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--accounts", type=int, default=180_000, help="0: no many-accounts steps")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -119,6 +158,8 @@ def main() -> None:
         return
 
     steps = ("imports", "generate", "export", "load", "json.loads", "load (JSON)")
+    if args.accounts:
+        steps += ("accounts", "accounts json.loads")
     # Decoding is what is measured here (bench/startup.py measures the columnar cache):
     # no step may map what an earlier one kept.
     os.environ["USAGEKIT_CACHE_DIR"] = "off"
@@ -130,8 +171,12 @@ def main() -> None:
             for step in steps:
                 if step == "load (JSON)" and not (directory / "spaced").exists():
                     respace(directory, directory / "spaced")
+                if step == "accounts" and not (directory / "accounts").exists():
+                    many_accounts(directory, directory / "accounts", args.accounts)
                 runs[step].append(measure(step, args.size, directory))
         mib = sum(f.stat().st_size for f in directory.iterdir() if f.is_file()) / 2**20
+        grown = directory / "accounts" / "accounts.json"
+        accounts_mib = grown.stat().st_size / 2**20 if args.accounts else 0
     found = {
         step: {key: min(run[key] for run in done) for key in ("seconds", "cpu", "peak_mib")}
         for step, done in runs.items()
@@ -139,10 +184,10 @@ def main() -> None:
 
     print(f"{args.size:,} conversations, now={NOW}, best of {args.repeat} rounds")
     print(f"files: {mib:,.0f} MiB; load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
-    print(f"{'step':<14}{'wall s':>8}{'cpu s':>8}{'peak RSS MiB':>14}")
+    print(f"{'step':<20}{'wall s':>8}{'cpu s':>8}{'peak RSS MiB':>14}")
     for step, figures in found.items():
         print(
-            f"{step:<14}{figures['seconds']:>8.3f}{figures['cpu']:>8.3f}{figures['peak_mib']:>14.1f}"
+            f"{step:<20}{figures['seconds']:>8.3f}{figures['cpu']:>8.3f}{figures['peak_mib']:>14.1f}"
         )
     total = found["generate"]["seconds"] + found["load"]["seconds"]
     total_cpu = found["generate"]["cpu"] + found["load"]["cpu"]
@@ -157,6 +202,12 @@ def main() -> None:
         f" (target <= {TARGET_SECONDS:.0f} s)"
     )
     print(f"peak RSS of generate, load: {peak:.0f} MiB (target <= {TARGET_MIB:.0f} MiB)")
+    if args.accounts:
+        ratio = found["accounts"]["cpu"] / found["accounts json.loads"]["cpu"]
+        print(
+            f"{args.accounts:,} more accounts ({accounts_mib:.0f} MiB): load + key index"
+            f" / json.loads of accounts.json (cpu): {ratio:.1f}x"
+        )
 
 
 if __name__ == "__main__":

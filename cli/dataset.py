@@ -112,6 +112,11 @@ def summary(data: Dataset) -> list[str]:
         lines[-1] += f", starting from {first} to {last}"
         lines.append("  by status: " + _counts(rows.status, STATUSES))
         lines.append("  by type: " + _counts(rows.type, CONVERSATION_TYPES))
+    if rows.floored:
+        lines.append(
+            f"  start_timestamp: {rows.floored:,} written past the microsecond, floored to it"
+            " (the contract's precision; see README, Datasets)"
+        )
     return lines
 
 

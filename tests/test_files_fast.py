@@ -27,6 +27,14 @@ _WRITTEN = st.builds(
     st.integers(MIN_INSTANT, MAX_INSTANT).map(lambda us: us // 10**4 * 10**4),
     st.sampled_from([0, 0, 0, 3600, -19800, 50400, -43200]),
 )
+# .NET, Java and Go write up to nine fractional digits (floored to the µs on load);
+# "Z" may also be written "+00:00" or "-00:00".
+_NANO = st.builds(
+    lambda text, digits, zone: f"{text[:19]}.{digits}{zone}",
+    _WRITTEN,
+    st.from_regex(r"[0-9]{1,9}", fullmatch=True),
+    st.sampled_from(["Z", "z", "+00:00", "-00:00", "+05:30", "-12:00"]),
+)
 _OWNERS = [
     (f.PARENT, "agent-a"),
     (f.PARENT, "agent-b"),
@@ -51,7 +59,7 @@ _VALID = st.builds(
     st.sampled_from(["phone", "web", "test", "unknown"]),
     st.sampled_from(["inbound", "outbound", "internal"]),
     st.sampled_from(["in_progress", "completed", "failed", "transferred"]),
-    _WRITTEN | _WRITTEN | _WRITTEN.map(str.lower),
+    _WRITTEN | _WRITTEN | _WRITTEN.map(str.lower) | _NANO,
     st.integers(0, 2**31 - 1),
 )
 _ODD = {
@@ -64,7 +72,7 @@ _ODD = {
     "start_timestamp": _WRITTEN.map(lambda t: t[:-1])
     | st.from_regex(
         r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-        r"(\.[0-9]{1,8})?([Zz]|[+-][0-9]{2}:[0-9]{2})?",
+        r"(\.[0-9]{1,11})?([Zz]|[+-][0-9]{2}:[0-9]{2})?",
         fullmatch=True,
     )
     # A cell with a line break: two clocks, or one and a newline.
@@ -119,6 +127,7 @@ def test_fast_paths_agree_with_the_line_check(records: list[dict[str, Any]], sty
                 assert np.array_equal(getattr(fast, name), getattr(truth, name)), name
             assert np.array_equal(fast.direction, truth.direction)
             assert np.array_equal(fast.status, truth.status)
+            assert fast.floored == truth.floored
 
 
 def _newlines(block: bytes) -> np.ndarray:

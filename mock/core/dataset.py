@@ -23,6 +23,9 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from .recode import NO_AGENT  # the agent code of a conversation without an agent
+from .recode import recode as _recode
+
 __all__ = [
     "COMPLETED",
     "CONVERSATION_TYPES",
@@ -46,8 +49,6 @@ STATUSES: tuple[str, ...] = ("in_progress", "completed", "failed", "transferred"
 COMPLETED = STATUSES.index("completed")
 #: The ``agent`` dimension value of a conversation without an agent.
 UNASSIGNED = "unassigned"
-#: The agent code of a conversation without an agent.
-NO_AGENT = -1
 
 
 class Derived(Protocol):
@@ -108,6 +109,8 @@ class Conversations:
     type: np.ndarray  # int8
     direction: np.ndarray  # int8
     status: np.ndarray  # int8
+    #: Starts the file wrote past the microsecond, floored to it (0: not read from a file).
+    floored: int = 0
 
     def __len__(self) -> int:
         return len(self.start)
@@ -171,11 +174,16 @@ class Dataset:
     #: Keeps scopes and rollups for other processes of the same data; ``None``: memory only.
     derived: Derived | None = field(default=None, compare=False, repr=False)
     _by_id: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    #: Each parent's subaccounts in file order, found in one pass (not one per key).
+    _children: dict[str, list[Account]] = field(default_factory=dict, init=False, repr=False)
     _scopes: dict[str, Scope] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id.update({account.id: i for i, account in enumerate(self.accounts)})
+        for account in self.accounts:
+            if account.parent_id is not None:
+                self._children.setdefault(account.parent_id, []).append(account)
 
     @classmethod
     def from_records(
@@ -230,7 +238,7 @@ class Dataset:
         return None if index is None else self.accounts[index]
 
     def subaccounts(self, account_id: str) -> tuple[Account, ...]:
-        return tuple(a for a in self.accounts if a.parent_id == account_id)
+        return tuple(self._children.get(account_id, ()))
 
     def keys(self) -> Mapping[str, Account]:
         """Every API key and the account it belongs to."""
@@ -279,18 +287,6 @@ class Dataset:
             owner_values=owner_values,
             type_values=type_values,
         )
-
-
-def _recode(codes: np.ndarray, name_of: Callable[[int], str]) -> tuple[tuple[str, ...], np.ndarray]:
-    """Replace codes by ranks in the sorted table of the names that occur."""
-    # Codes are small and at least NO_AGENT (-1): counted, not sorted, and mapped by a table.
-    present = np.flatnonzero(np.bincount(codes - NO_AGENT)) + NO_AGENT if len(codes) else codes
-    names = [name_of(int(code)) for code in present]
-    order = sorted(range(len(names)), key=names.__getitem__)
-    rank = np.zeros(int(present[-1]) - NO_AGENT + 1 if len(present) else 0, dtype=np.int32)
-    rank[present[order] - NO_AGENT] = np.arange(len(names), dtype=np.int32)
-    recoded = rank[codes - NO_AGENT] if len(present) else codes.astype(np.int32)
-    return tuple(names[i] for i in order), recoded
 
 
 def agent_table(accounts: Iterable[Account]) -> tuple[str, ...]:

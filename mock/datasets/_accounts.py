@@ -27,7 +27,7 @@ from usagekit.mock.core.errors import DatasetError
 from ._fileio import byte_order_mark, open_regular, os_reason
 from ._hints import not_utf8
 
-__all__ = ["MAX_ACCOUNTS_BYTES", "accounts_json", "read_accounts"]
+__all__ = ["MAX_ACCOUNTS_BYTES", "accounts_identity", "accounts_json", "read_accounts"]
 
 ACCOUNT_KEYS = ("id", "parent_id", "name", "api_keys", "agents")
 AGENT_KEYS = ("id", "name")
@@ -196,7 +196,18 @@ class _Reader:
 
 def accounts_json(accounts: tuple[Account, ...]) -> str:
     """The canonical text of ``accounts.json``: fixed key order, indent 2, final newline."""
-    data = [
+    return json.dumps(_plain(accounts), indent=2, ensure_ascii=False) + "\n"
+
+
+def accounts_identity(accounts: tuple[Account, ...]) -> str:
+    """``accounts`` as one line of JSON, equal only for equal accounts: what names them in
+    the columnar cache. Unindented, so json's C encoder writes it: 200k accounts in a
+    fraction of a second, where an indent takes its pure-Python encoder seconds."""
+    return json.dumps(_plain(accounts), ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain(accounts: tuple[Account, ...]) -> list[dict[str, Any]]:
+    return [
         {
             "id": account.id,
             "parent_id": account.parent_id,
@@ -206,4 +217,3 @@ def accounts_json(accounts: tuple[Account, ...]) -> str:
         }
         for account in accounts
     ]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -26,7 +26,10 @@ from ._lines import FIELDS, MAX_ID_BYTES, Codes, Columns
 __all__ = ["decoded"]
 
 _CLOCK = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-_TIMESTAMP = re.compile(r"^(" + _CLOCK + r")(Z|[+-][0-9]{2}:[0-9]{2})$", re.M)
+# The digits past the sixth of a fraction (see _fields.FRACTION_DIGITS), apart,
+# to be dropped: the clock is floored to the microsecond, as the line check does.
+_PAST = r"((?<=\.[0-9]{6})[0-9]{1,3})?"
+_TIMESTAMP = re.compile(r"^(" + _CLOCK + r")" + _PAST + r"(Z|[+-][0-9]{2}:[0-9]{2})$", re.M)
 
 _decode = json.JSONDecoder().decode
 # One column at a time: faster than transposing a tuple per row.
@@ -66,13 +69,14 @@ def decoded(lines: list[bytes], codes: Codes) -> Columns | None:
             return None
         if set(map(type, durations)) != {int}:  # bool and float are not durations
             return None
-        local, start = _instants(starts)
+        local, start, floored = _instants(starts)
         return _checked(
             codes,
             ids=list(map(str.encode, ids)),
             start=start,
             local=local,
             duration=np.array(durations, dtype=np.int64),
+            floored=floored,
             **_coded_fields(codes, accounts, agents, types, directions, statuses),
         )
     except _Failure:
@@ -84,8 +88,9 @@ def _coded(table: dict[Any, int], values: list[Any], dtype: type = np.int32) -> 
     return np.fromiter(map(table.__getitem__, values), dtype, count=len(values))
 
 
-def _instants(texts: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Local clock and instant (µs) of RFC 3339 timestamps with an offset."""
+def _instants(texts: list[Any]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Local clock and instant (µs) of RFC 3339 timestamps with an offset, and how
+    many were floored (a non-zero digit dropped past the sixth)."""
     if set(map(type, texts)) != {str}:
         raise TypeError("not strings")
     joined = "\n".join(texts)
@@ -96,10 +101,12 @@ def _instants(texts: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     parts = _TIMESTAMP.findall(joined)
     if len(parts) != len(texts):
         raise ValueError("not RFC 3339 with an offset")
-    clocks, offsets = zip(*parts, strict=True)
+    clocks, past, offsets = zip(*parts, strict=True)
+    # Dropped digits that are all zeros ("0", "00", "000") change nothing.
+    floored = len(past) - sum(map(past.count, ("", "0", "00", "000")))
     local = np.array(clocks, dtype="M8[us]").astype(np.int64)
     seconds = {text: _offset_seconds(text) for text in set(offsets)}
-    return local, local - np.fromiter(map(seconds.__getitem__, offsets), np.int64) * US
+    return local, local - np.fromiter(map(seconds.__getitem__, offsets), np.int64) * US, floored
 
 
 def _offset_seconds(text: str) -> int:
@@ -123,6 +130,7 @@ def _checked(
     type: np.ndarray,
     direction: np.ndarray,
     status: np.ndarray,
+    floored: int,
 ) -> Columns | None:
     """The columns, if the checks that span fields hold; else ``None``."""
     if not all(ids) or max(map(len, ids)) > MAX_ID_BYTES:
@@ -140,4 +148,5 @@ def _checked(
         type=type,
         direction=direction,
         status=status,
+        floored=floored,
     )

@@ -1,4 +1,4 @@
-"""``conversations.jsonl``: a streaming, validating reader into columns, and the writer.
+"""``conversations.jsonl``: a streaming, validating reader into columns (writer: :mod:`._writer`).
 
 Each line is one JSON object with the vendor's conversation fields::
 
@@ -6,6 +6,10 @@ Each line is one JSON object with the vendor's conversation fields::
      "type": "phone|web|test|unknown", "direction": "inbound|outbound|internal",
      "status": "in_progress|completed|failed|transferred",
      "start_timestamp": RFC 3339 with offset, "duration_seconds": int}
+
+A ``start_timestamp`` may have up to nine fractional digits; those past the
+sixth are dropped (floored to the µs), and the columns count the starts that
+changed (``Conversations.floored``), for ``usagekit dataset validate`` to say.
 
 All eight keys are required (``agent_id`` may be null), so that a misspelt key
 is an error; other keys are ignored, because vendor exports carry more. The
@@ -25,43 +29,35 @@ errors are those of one careful read.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from usagekit.mock.core.dataset import (
-    CONVERSATION_TYPES,
-    DIRECTIONS,
-    STATUSES,
-    Account,
-    Conversations,
-    agent_table,
-)
+from usagekit.mock.core.dataset import Account, Conversations
 from usagekit.mock.core.errors import DatasetError
-from usagekit.mock.core.instants import US, format_instants
 
 from ._canonical import canonical
 from ._columns import decoded
 from ._fileio import BOM, byte_order_mark, open_regular, os_reason
 from ._halves import Half, split_point
 from ._ids import SeenIds
-from ._lines import Codes, LineChecker
+from ._lines import Codes, Columns, LineChecker
+from ._writer import write_conversations
 
-__all__ = ["MAX_LINE_BYTES", "read_conversations", "write_conversations"]
+__all__ = ["MAX_LINE_BYTES", "read_conversations", "write_conversations"]  # written: re-exported
 
 #: Bytes per block (~7,000 lines): big enough to amortise the numpy calls,
 #: small enough that a block's decoded JSON stays a few MB.
 BLOCK_BYTES = 2**21
 #: The longest line read; a canonical line is about 250 bytes.
 MAX_LINE_BYTES = 4096
-_WRITE_ROWS = 16_384
 _NEWLINE = ord("\n")
 _COLUMNS = ("ids", "start", "duration", "account", "agent", "type", "direction", "status")
+#: Kept with the columns, one number a block: the starts floored (Columns.floored).
+_KEPT = (*_COLUMNS, "floored")
 
 
 def read_conversations(path: Path, accounts: tuple[Account, ...]) -> Conversations:
@@ -109,7 +105,7 @@ def _quick(stream: BinaryIO, path: Path, accounts: tuple[Account, ...]) -> _Piec
     hashes = np.sort(np.concatenate([pieces.pop("hashes")[0], other.pop("hashes")[0]]))
     if np.any(hashes[1:] == hashes[:-1]):
         return None  # an id in both halves, perhaps
-    return {name: pieces[name] + other[name] for name in _COLUMNS}
+    return {name: pieces[name] + other[name] for name in _KEPT}
 
 
 _Pieces = dict[str, list[np.ndarray]]
@@ -125,7 +121,7 @@ class _Quick:
     def read(self, stream: BinaryIO, *, stop: int | None = None) -> _Pieces | None:
         """Every line up to offset ``stop`` (a line's start) or the end, with the ids'
         hashes sorted; ``None`` at the first line the fast ways doubt, or a repeat."""
-        pieces: _Pieces = {name: [] for name in (*_COLUMNS, "hashes")}
+        pieces: _Pieces = {name: [] for name in (*_KEPT, "hashes")}
         try:
             for block in _blocks(stream, self.path, stop):
                 ends = np.flatnonzero(np.frombuffer(block, np.uint8) == _NEWLINE)
@@ -135,8 +131,7 @@ class _Quick:
                     part = decoded(_lines(block), self.codes)
                 if part is None:
                     return None
-                for name, piece in pieces.items():
-                    piece.append(getattr(part, name))
+                _keep(pieces, part)
         except DatasetError:
             return None
         hashes = np.sort(np.concatenate(pieces["hashes"] or [np.empty(0, np.int64)]))
@@ -154,7 +149,7 @@ class _Reader:
         self.codes = Codes.of(accounts)
         self.checker = LineChecker(path=str(path), accounts=accounts, codes=self.codes)
         self.seen = SeenIds()
-        self.pieces: _Pieces = {name: [] for name in _COLUMNS}
+        self.pieces: _Pieces = {name: [] for name in _KEPT}
 
     def read(self, stream: BinaryIO) -> None:
         """Read to the end; the first bad line raises its :class:`DatasetError`."""
@@ -169,9 +164,15 @@ class _Reader:
             if part is None or self.seen.may_repeat(part.hashes):
                 part = self.checker.check_lines(_lines(block), first_line, self.seen)
             self.seen.add(part.ids, part.hashes)
-            for name, piece in self.pieces.items():
-                piece.append(getattr(part, name))
+            _keep(self.pieces, part)
             first_line += count
+
+
+def _keep(pieces: _Pieces, part: Columns) -> None:
+    """Add a block's columns (and its count of floored starts) to ``pieces``."""
+    for name, piece in pieces.items():
+        value = getattr(part, name)
+        piece.append(np.array([value]) if name == "floored" else value)
 
 
 def _blocks(stream: BinaryIO, path: Path, stop: int | None = None) -> Iterator[bytes]:
@@ -225,68 +226,11 @@ def _sorted(pieces: _Pieces) -> Conversations:
         return Conversations.empty()
     # Column by column, dropping the blocks of each as soon as they are joined,
     # so that at most one column exists twice.
+    floored = int(np.concatenate(pieces.pop("floored")).sum())
     columns = {name: np.concatenate(pieces.pop(name)) for name in _COLUMNS}
     start = columns["start"]
     if np.any(start[1:] < start[:-1]):  # canonical files are sorted already
         order = np.argsort(start, kind="stable")
         for name in _COLUMNS:
             columns[name] = columns[name][order]
-    return Conversations(**columns)
-
-
-def write_conversations(
-    path: Path, accounts: tuple[Account, ...], conversations: Conversations
-) -> None:
-    """Write ``path`` canonically: start order, fixed key order, compact, UTF-8, ``Z`` times."""
-    account = [_string(a.id) for a in accounts]
-    agent = [_string(a) for a in agent_table(accounts)] + ["null"]  # NO_AGENT = -1: the last
-    type_ = [_string(t) for t in CONVERSATION_TYPES]
-    direction = [_string(d) for d in DIRECTIONS]
-    status = [_string(s) for s in STATUSES]
-    # The caller writes into a staging directory and swaps it in (see files.save_dataset).
-    with path.open("wb") as out:
-        for lo in range(0, len(conversations), _WRITE_ROWS):
-            rows = conversations.take(np.arange(lo, min(lo + _WRITE_ROWS, len(conversations))))
-            lines = [
-                f'{{"conversation_id":{i},"account_id":{account[a]},"agent_id":{agent[g]},'
-                f'"type":{type_[t]},"direction":{direction[d]},"status":{status[s]},'
-                f'"start_timestamp":"{ts}","duration_seconds":{u}}}\n'
-                for i, a, g, t, d, s, ts, u in zip(
-                    _strings(rows.ids),
-                    rows.account.tolist(),
-                    rows.agent.tolist(),
-                    rows.type.tolist(),
-                    rows.direction.tolist(),
-                    rows.status.tolist(),
-                    _timestamps(rows.start),
-                    rows.duration.tolist(),
-                    strict=True,
-                )
-            ]
-            out.write("".join(lines).encode("utf-8"))
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
-
-
-def _strings(ids: np.ndarray) -> list[str]:
-    texts = [raw.decode("utf-8") for raw in ids.tolist()]
-    if _NEEDS_ESCAPE.search("".join(texts)):
-        return [_string(text) for text in texts]
-    return [f'"{text}"' for text in texts]
-
-
-def _timestamps(start: np.ndarray) -> list[str]:
-    """``format_instant(µs, 0)`` of each start, vectorised: whole seconds by numpy."""
-    seconds, micros = np.divmod(start, US)
-    texts = format_instants(seconds, np.zeros_like(seconds))
-    fractional = np.flatnonzero(micros)
-    for i, fraction in zip(fractional.tolist(), micros[fractional].tolist(), strict=True):
-        texts[i] = f"{texts[i][:-1]}.{fraction:06d}Z"  # before the "Z" of UTC
-    return texts
+    return Conversations(**columns, floored=floored)

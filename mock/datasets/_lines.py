@@ -53,6 +53,9 @@ class Columns:
     type: np.ndarray
     direction: np.ndarray
     status: np.ndarray
+    #: The lines whose ``start_timestamp`` flooring to the microsecond changed
+    #: (a non-zero digit past the sixth; see :data:`._fields.FRACTION_DIGITS`).
+    floored: int = 0
 
 
 def _table(values: tuple[str, ...]) -> dict[str | bytes, int]:
@@ -98,6 +101,7 @@ class Codes:
         type: np.ndarray,
         direction: np.ndarray,
         status: np.ndarray,
+        floored: int = 0,
     ) -> Columns | None:
         """A fast way's columns, with the ids' hashes, if every start and duration is in
         range and every agent belongs to its line's account; else ``None``."""
@@ -117,7 +121,11 @@ class Codes:
             type=type.astype(np.int8, copy=False),
             direction=direction.astype(np.int8, copy=False),
             status=status.astype(np.int8, copy=False),
+            floored=floored,
         )
+
+
+_Row = tuple[bytes, int, int, int, int, int, int, int, bool]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -157,7 +165,9 @@ class LineChecker:
             here[key] = number
         if bad is not None:
             raise bad
-        _, start, duration, account, agent, type_, direction, status = zip(*rows, strict=True)
+        _, start, duration, account, agent, type_, direction, status, floored = zip(
+            *rows, strict=True
+        )
         return Columns(
             ids=ids,
             hashes=hashes,
@@ -168,13 +178,15 @@ class LineChecker:
             type=np.array(type_, dtype=np.int8),
             direction=np.array(direction, dtype=np.int8),
             status=np.array(status, dtype=np.int8),
+            floored=sum(floored),
         )
 
     def error(self, line: int, field: str | None, message: str) -> DatasetError:
         return DatasetError(path=self.path, line=line, field=field, message=message)
 
-    def check_line(self, raw: bytes, line: int) -> tuple[bytes, int, int, int, int, int, int, int]:
-        """One line as (id, start, duration, account, agent, type, direction, status) codes."""
+    def check_line(self, raw: bytes, line: int) -> _Row:
+        """One line as (id, start, duration, account, agent, type, direction, status) codes,
+        and whether its start was floored."""
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -201,7 +213,7 @@ class LineChecker:
         except FieldError as exc:
             raise self.error(line, exc.field, exc.message) from None
 
-    def _codes(self, record: dict[str, Any]) -> tuple[bytes, int, int, int, int, int, int, int]:
+    def _codes(self, record: dict[str, Any]) -> _Row:
         # Checked in the order of FIELDS, so that the first bad field is the one named.
         conversation_id = read_text(record, "conversation_id")
         if not conversation_id or "\0" in conversation_id:
@@ -223,7 +235,7 @@ class LineChecker:
         type_ = read_enum(record, "type", self.codes.type)
         direction = read_enum(record, "direction", self.codes.direction)
         status = read_enum(record, "status", self.codes.status)
-        start = read_start(record["start_timestamp"])
+        start, floored = read_start(record["start_timestamp"])
         duration = read_duration(record["duration_seconds"])
         return (
             encoded,
@@ -234,6 +246,7 @@ class LineChecker:
             type_,
             direction,
             status,
+            floored,
         )
 
     def _agent(self, value: Any, account: int) -> int:

@@ -14,8 +14,9 @@ A dataset is a directory with two files:
     (``phone|web|test|unknown``), ``direction`` (``inbound|outbound|internal``),
     ``status`` (``in_progress|completed|failed|transferred``),
     ``start_timestamp`` (RFC 3339 *with* an offset, ``Z`` or ``±HH:MM``, up
-    to six fractional digits) and ``duration_seconds`` (an integer, 0 to
-    2**31 - 1).
+    to nine fractional digits, floored to the microsecond: see
+    :data:`._fields.FRACTION_DIGITS`) and ``duration_seconds`` (an integer, 0
+    to 2**31 - 1).
 
 Both files are UTF-8; a byte order mark at the start of either is ignored.
 Every key is required in both files, so that a misspelt key is an error;
@@ -50,8 +51,9 @@ from usagekit.mock.core.dataset import Account, Conversations, Dataset, Derived,
 from usagekit.mock.core.errors import DatasetError
 
 from . import _staging, cache
-from ._accounts import accounts_json, read_accounts
-from ._conversations import read_conversations, write_conversations
+from ._accounts import accounts_identity, accounts_json, read_accounts
+from ._conversations import read_conversations
+from ._writer import write_conversations
 from .later import Later
 
 __all__ = ["ACCOUNTS_FILE", "CONVERSATIONS_FILE", "load_dataset", "save_dataset"]
@@ -121,7 +123,9 @@ def _both_files(folder: Path, operation: int) -> Iterator[None]:
 
 def _entry(folder: Path, accounts: tuple[Account, ...]) -> cache.Entry | None:
     root = cache.cache_root()
-    return cache.entry_for(folder, accounts_json(accounts), folder / CONVERSATIONS_FILE, root)
+    if root is None:  # no cache: no name for an entry to compute
+        return None
+    return cache.entry_for(folder, accounts_identity(accounts), folder / CONVERSATIONS_FILE, root)
 
 
 def _prime(folder: Path, dataset: Dataset) -> None:
