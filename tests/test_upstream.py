@@ -226,10 +226,12 @@ def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_one(whole: int, 
         await asyncio.sleep(0.05)
         writer.write(stray)  # while the connection is idle in the pool
         await writer.drain()
+        strays.put_nowait(writer)
         await reader.read()
         writer.close()
 
     connections: list[asyncio.StreamWriter] = []
+    strays: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
 
     async def go() -> None:
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -238,7 +240,11 @@ def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_one(whole: int, 
             answer = await upstream.send("GET", b"/x", [], b"", whole=whole)
             assert (answer.status, await answer.read(100)) == (200, b"ok")
             answer.release()
-            await asyncio.sleep(0.1)
+            # Once the stray is written (not after a fixed time: on a busy machine both
+            # timers fell due in one turn of the loop, and the request went first), the
+            # loop's next poll hands it to the idle connection before this timer runs.
+            await strays.get()
+            await asyncio.sleep(0.01)
         assert len(connections) == 3  # none of them was reused
         await upstream.aclose()
         server.close()
