@@ -32,13 +32,19 @@ starts once it is spent, a read gets at most what is left of it, a 429's wait
 ends with it. What it cuts ends schemathesis' run as an interrupt
 (:class:`BudgetSpent`), never a finding.
 
-Not bounded here: the head (requests reads it with each read within
-``--timeout``, or what is left of the budget if less).
+Not bounded by ``--timeout`` here: the head (requests reads it with each read
+within ``--timeout``, or what is left of the budget if less). The budget bounds
+it all the same: every connection schemathesis' sessions open is kept
+(:class:`_Opened`, through urllib3's own per-manager pool classes), and shut
+when the budget ends, which ends a read that waits there (a head dripping a byte
+at a time held a case, and the run, past the budget).
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -47,7 +53,9 @@ from typing import Any
 import requests
 from schemathesis.engine import context as engine_context
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER, hook
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+from urllib3.poolmanager import pool_classes_by_scheme
 
 from .budget import Budget, OutOfTime
 from .client import MAX_ANSWER, retry_after
@@ -92,19 +100,58 @@ def bounded(kit: KitConfig, budget: Budget | None = None) -> Iterator[None]:
     hook("before_call")(before_call)
     hook("after_network_error")(after_network_error)
     made = engine_context.make_session
+    opened = _Opened()
 
     def make_session(config: Any, *, operation: Any = None) -> requests.Session:
         session = made(config, operation=operation)
         session.hooks["response"].append(read)  # the probes' only bound
+        for adapter in session.adapters.values():
+            manager = getattr(adapter, "poolmanager", None)
+            if manager is not None:  # urllib3 lets a manager choose its own pool classes
+                manager.pool_classes_by_scheme = opened.pools
         return session
 
     engine_context.make_session = make_session
     try:
-        yield
+        with budget.at_end(opened.shut):
+            yield
     finally:
         engine_context.make_session = made
         GLOBAL_HOOK_DISPATCHER.unregister(after_network_error)
         GLOBAL_HOOK_DISPATCHER.unregister(before_call)
+
+
+class _Opened:
+    """The sockets of the connections schemathesis' sessions open, to shut at the budget's end."""
+
+    def __init__(self) -> None:
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.pools = {name: self._keeping(pool) for name, pool in pool_classes_by_scheme.items()}
+
+    def _keeping(self, pool: type[HTTPConnectionPool]) -> type[HTTPConnectionPool]:
+        """``pool``, whose connections hand over their socket as they connect."""
+        opened = self
+
+        class Connection(pool.ConnectionCls):  # type: ignore[name-defined,misc]
+            def connect(self) -> None:
+                super().connect()
+                opened.keep(self.sock)
+
+        return type(pool.__name__, (pool,), {"ConnectionCls": Connection})
+
+    def keep(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sockets = [s for s in self._sockets if s.fileno() != -1]
+            if sock is not None:
+                self._sockets.append(sock)
+
+    def shut(self) -> None:
+        """Every kept socket shut down: a read waiting on one ends at once."""
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 def _reader(timeout: float, budget: Budget) -> Callable[..., requests.Response]:

@@ -13,9 +13,11 @@ Unbounded (``seconds`` None), it changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 __all__ = ["CUT_SHORT", "NOT_STARTED", "Budget", "OutOfTime"]
@@ -72,6 +74,20 @@ class Budget:
             sleep(self.left())
             raise OutOfTime(self.words())
         sleep(seconds)
+
+    @contextlib.contextmanager
+    def at_end(self, call: Callable[[], None]) -> Iterator[None]:
+        """``call`` (from another thread) when the budget ends, if the block still runs then."""
+        if self.seconds is None:
+            yield
+            return
+        timer = threading.Timer(self.left(), call)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
 
     def words(self) -> str:
         """What ended the run, as the reports say it."""

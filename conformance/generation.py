@@ -29,9 +29,7 @@ its events, which :func:`run_generated` turns into the kit's outcomes.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -231,7 +229,7 @@ def run_generated(
     started: dict[str, float] = {}
     stream = from_schema(schema).execute()
     # Its cases read as the kit reads its own; stopped, it ends as on an interrupt.
-    with bounded(kit, budget), _stopped_at_end(stream.stop, budget):
+    with bounded(kit, budget), budget.at_end(stream.stop):
         for event in stream:
             if isinstance(event, st_events.PhaseStarted):
                 name = f"schemathesis {event.phase.name.value}"
@@ -248,18 +246,3 @@ def run_generated(
     if stream.stop_event.is_set() and budget.spent:
         for name in BUILT_IN:
             outcomes.not_run(name, CUT_SHORT)
-
-
-@contextlib.contextmanager
-def _stopped_at_end(stop: Callable[[], None], budget: Budget) -> Iterator[None]:
-    """``stop`` called when ``budget`` ends, if the block still runs then."""
-    if not budget.bounded:
-        yield
-        return
-    timer = threading.Timer(budget.left(), stop)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()

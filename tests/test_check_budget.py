@@ -224,3 +224,14 @@ def test_the_pytest_plugin_skips_what_the_budget_left_and_fails_its_run_item(
     assert "the time budget (--usagekit-max-time 3 s)" in said, output
     for name in SCENARIOS:
         assert "not run: time budget" in not_run(found[name]), name
+
+
+def test_a_generated_case_whose_head_drips_is_cut_at_the_budget(tmp_path: Path) -> None:
+    # requests reads a head with each read within --timeout: a byte every 0.5 s never
+    # ends one (10 000 header lines), and schemathesis' case held the run for hours.
+    with hostile("head_drip", every=0.5) as base_url:
+        code, output, suite = check(
+            base_url, tmp_path, "--max-examples", "1", "--timeout", "2", "--max-time", "5"
+        )
+    assert_ended_by_the_budget(code, output, suite, tmp_path)
+    assert not_run(cases(suite)["not_a_server_error"]) == f"not run: {CUT_SHORT}"
