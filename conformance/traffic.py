@@ -46,6 +46,7 @@ from .outcomes import Finding, Outcomes, Summary, judged_of
 from .registry import RuleKind
 from .rules import RULES
 from .view import ExchangeView
+from .violations import ViolationTally
 
 __all__ = ["Traffic", "Violation"]
 
@@ -53,11 +54,6 @@ __all__ = ["Traffic", "Violation"]
 VERDICTS_KEPT = 1024
 #: ... and at most this many bytes of the bodies they were given for (compared on a repeat).
 VERDICT_BYTES = 64 << 20
-#: Distinct (rule, reason) pairs tallied one by one; later ones count under OTHER_REASONS.
-DISTINCT_KEPT = 1000
-OTHER_REASONS = "(other reasons, beyond the first 1000 distinct ones)"
-#: Distinct reasons exchanges were not judged for, tallied; later ones count as one more.
-NOT_JUDGED_KEPT = 50
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,12 +79,6 @@ class _Verdicts:
     unjudged: str = ""
 
 
-@dataclass(slots=True)
-class _Seen:
-    count: int
-    curl: str
-
-
 class Traffic:
     """Judges exchanges one by one and keeps the tally, the outcomes and the coverage."""
 
@@ -108,10 +98,9 @@ class Traffic:
         selected, skipped = RULES.select(config)
         self.rules = [r for r in selected if r.kind is RuleKind.RESPONSE]
         declare_rules(self.outcomes, skipped, (RuleKind.RESPONSE,))
-        self._seen: dict[tuple[str, str], _Seen] = {}
+        self.tally = ViolationTally()
         self._verdicts: OrderedDict[Hashable, _Verdicts] = OrderedDict()
         self._kept = 0  # bytes of the remembered bodies
-        self._not_judged: dict[str, list[Any]] = {}  # why: [how many, the first one's curl]
         self._lock = threading.Lock()
 
     @staticmethod
@@ -254,39 +243,24 @@ class Traffic:
         )
 
     def _count(self, finding: Finding) -> None:
-        key = (finding.rule, finding.reason)
-        with self._lock:
-            if key not in self._seen and len(self._seen) >= DISTINCT_KEPT:
-                key = (finding.rule, OTHER_REASONS)  # a long run must not grow without bound
-            seen = self._seen.get(key)
-            if seen is None:
-                seen = self._seen[key] = _Seen(0, finding.curl[0] if finding.curl else "")
-            seen.count += 1
-            count = seen.count
+        count = self.tally.count(finding)
         if self.on_violation is not None:
             self.on_violation(finding, count)
 
     def not_judged(self, why: str, curl: str) -> None:
         """An exchange of the endpoint seen but not judged, and why."""
-        with self._lock:
-            if why not in self._not_judged and len(self._not_judged) >= NOT_JUDGED_KEPT:
-                why = OTHER_REASONS
-            self._not_judged.setdefault(why, [0, curl])[0] += 1
+        self.tally.not_judged(why, curl)
 
     def violations(self) -> dict[str, Any]:
         """The running tally: ``{"exchanges": n, "violations": [{rule, reason, count, curl}],
         "not_judged": [{why, count, curl}]}`` (exchanges of the endpoint no rule could judge)."""
         self._settle()
-        with self._lock:
-            items = [
-                {"rule": rule, "reason": reason, "count": seen.count, "curl": seen.curl}
-                for (rule, reason), seen in self._seen.items()
-            ]
-            unjudged = [
-                {"why": why, "count": count, "curl": curl}
-                for why, (count, curl) in self._not_judged.items()
-            ]
-        return {"exchanges": self.outcomes.requests, "violations": items, "not_judged": unjudged}
+        unjudged = [{"why": w, "count": n, "curl": c} for w, n, c in self.tally.unjudged()]
+        return {
+            "exchanges": self.outcomes.requests,
+            "violations": self.tally.violations(),
+            "not_judged": unjudged,
+        }
 
     def summary(self) -> Summary:
         self._settle()
@@ -295,6 +269,6 @@ class Traffic:
             profile=self.config.profile.value,
             elapsed=time.perf_counter() - self.started,
             coverage=self._ledger.to_dict(),
-            not_judged=tuple((why, n, curl) for why, (n, curl) in self._not_judged.items()),
+            not_judged=self.tally.unjudged(),
         )
         return covered(summary, self.config.min_coverage)
