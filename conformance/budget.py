@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from .deadline import after
 
 __all__ = ["CUT_SHORT", "NOT_STARTED", "Budget", "OutOfTime"]
 
@@ -81,13 +82,8 @@ class Budget:
         if self.seconds is None:
             yield
             return
-        timer = threading.Timer(self.left(), call)
-        timer.daemon = True
-        timer.start()
-        try:
+        with after(self.left(), call):
             yield
-        finally:
-            timer.cancel()
 
     def words(self) -> str:
         """What ended the run, as the reports say it."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Deadline"]
+__all__ = ["Deadline", "after"]
 
 #: httpcore's trace events that hand over a connection's new network stream.
 _OPENED = frozenset(
@@ -48,21 +48,26 @@ class Deadline:
             if sock is not None:
                 self._sockets.append(sock)
 
-    @contextlib.contextmanager
-    def running(self, seconds: float | None = None) -> Iterator[None]:
+    def running(self, seconds: float | None = None) -> contextlib.AbstractContextManager[None]:
         """One exchange: past ``seconds`` (else the deadline's own), its sockets are shut down
         and ``passed`` is set."""
         self.passed = self.opened = False
-        timer = threading.Timer(self.seconds if seconds is None else seconds, self._shut)
-        timer.daemon = True
-        timer.start()
-        try:
-            yield
-        finally:
-            timer.cancel()
+        return after(self.seconds if seconds is None else seconds, self._shut)
 
     def _shut(self) -> None:
         self.passed = True
         for sock in self._sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def after(seconds: float, call: Callable[[], None]) -> Iterator[None]:
+    """``call`` (from a timer's thread) once ``seconds`` have passed, if the block still runs."""
+    timer = threading.Timer(seconds, call)
+    timer.daemon = True  # a timer left running must not keep the process alive
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
