@@ -12,18 +12,16 @@ every answer of the proxy's own, speak the contract's error shape.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from usagekit.mock.wire import is_loopback
+from usagekit.mock.wire import error_body, is_loopback
 
 __all__ = [
     "COVERAGE_PATH",
     "OWN_PATHS",
     "VIOLATIONS_PATH",
     "Gate",
-    "error_body",
     "reply",
 ]
 
@@ -34,22 +32,6 @@ Headers = list[tuple[bytes, bytes]]
 VIOLATIONS_PATH = "/_usagekit/violations"
 COVERAGE_PATH = "/_usagekit/coverage"
 OWN_PATHS = frozenset({VIOLATIONS_PATH, COVERAGE_PATH})
-
-
-def error_body(
-    code: str,
-    message: str,
-    *,
-    detail: str | None = None,
-    errors: list[dict[str, str]] | None = None,
-) -> bytes:
-    """An error in the contract's shape: ``{code, message, detail?, errors?}``."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = errors
-    return json.dumps(body).encode()
 
 
 async def reply(

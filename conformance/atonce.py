@@ -21,8 +21,9 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from usagekit.mock.whole import Later, takes_now, write_now
+from usagekit.mock.wire import error_body
 
-from .admin import error_body, reply
+from .admin import reply
 from .connection import SERVING, WHOLE, Abandoned, Connection
 from .flight import Flight
 from .forwarding import MAX_JUDGED, has_body

@@ -83,8 +83,8 @@ from usagekit.mock.bounds import (
 )
 from usagekit.mock.hosts import HostRule
 from usagekit.mock.whole import AT_ONCE_PER_READ, WHOLE, Whole, WholeAnswers
+from usagekit.mock.wire import error_body
 
-from .admin import error_body
 from .connection import client_left
 
 __all__ = ["WHOLE", "ProxyProtocol", "Whole"]

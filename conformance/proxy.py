@@ -29,8 +29,9 @@ from typing import Any
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from usagekit.mock.whole import send_whole
+from usagekit.mock.wire import error_body
 
-from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, error_body, reply
+from .admin import OWN_PATHS, VIOLATIONS_PATH, Gate, reply
 from .atonce import MAX_JUDGED, AtOnce, refusal
 from .flight import Flight
 from .forwarding import has_body, kept, request_body
@@ -261,5 +262,5 @@ def _strict_body(violations: list[Violation]) -> bytes:
     return error_body(
         "upstream_violation",
         f"The upstream's answer breaks {len(rules)} rule(s) of the contract: {', '.join(rules)}",
-        errors=[{"field": v.rule, "message": v.reason} for v in violations],
+        errors=[(v.rule, v.reason) for v in violations],
     )

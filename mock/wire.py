@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import gc
 import ipaddress
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, AnyStr
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "OWS",
     "OneWrite",
     "OneWriteAnswers",
+    "error_body",
     "field_value",
     "is_loopback",
     "serving_collector",
@@ -138,6 +140,24 @@ class OneWriteAnswers:
             completed()
 
         cycle.on_response = on_response
+
+
+def error_body(
+    code: str,
+    message: str,
+    *,
+    detail: str | None = None,
+    errors: Iterable[tuple[str, str]] = (),
+) -> bytes:
+    """The contract's error body, ``{code, message, detail?, errors?: [{field, message}]}``,
+    as compact JSON bytes (fixed key order): every refusal of either server, in one shape."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    listed = [{"field": field, "message": why} for field, why in errors]
+    if listed:
+        body["errors"] = listed
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def is_loopback(scope: Mapping[str, Any]) -> bool:

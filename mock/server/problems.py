@@ -12,12 +12,10 @@ Nothing here writes a traceback or a request header into a body or a log line.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
 
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
@@ -29,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from usagekit.mock.core.errors import FieldError
 from usagekit.mock.spec import error_codes
 from usagekit.mock.whole import send_whole
+from usagekit.mock.wire import error_body as wire_error_body
 
 __all__ = [
     "JSON",
@@ -89,13 +88,10 @@ def error_body(
     detail: str | None = None,
     errors: Sequence[FieldError] = (),
 ) -> bytes:
-    """The contract's error body as compact JSON bytes (fixed key order)."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if detail is not None:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    """The contract's error body as compact JSON bytes (:func:`usagekit.mock.wire.error_body`)."""
+    return wire_error_body(
+        code, message, detail=detail, errors=[(e.field, e.message) for e in errors]
+    )
 
 
 def unauthorized(detail: str) -> ApiProblem:
